@@ -1,0 +1,85 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/rotor-auth/rotor/pkg/client"
+)
+
+// A program logs in once and then calls protected routes through an
+// ordinary *http.Client; expired access tokens are refreshed silently.
+func ExampleTransport() {
+	api := startFakeAPI() // stands in for a deployed Rotor API
+	defer api.Close()
+
+	tr := &client.Transport{BaseURL: api.URL, Store: &client.MemoryStore{}}
+	if err := tr.Login(context.Background(), "alice", "correct horse battery staple"); err != nil {
+		log.Fatal(err)
+	}
+	api.ExpireAccess() // time passes
+
+	resp, err := tr.Client().Get(api.URL + "/me")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var me struct{ Username string }
+	json.NewDecoder(resp.Body).Decode(&me)
+	fmt.Println(resp.StatusCode, me.Username, "refreshes:", api.RefreshCalls.Load())
+	// Output: 200 alice refreshes: 1
+}
+
+// When the server refuses the refresh token the session is over: the
+// error matches ErrSessionEnded and the program asks the user to log in.
+func ExampleErrSessionEnded() {
+	api := startFakeAPI()
+	defer api.Close()
+	tr := &client.Transport{BaseURL: api.URL, Store: &client.MemoryStore{}}
+	if err := tr.Login(context.Background(), "alice", "correct horse battery staple"); err != nil {
+		log.Fatal(err)
+	}
+	api.ExpireAccess()
+	api.RevokeSessions() // for example, the password was changed elsewhere
+
+	_, err := tr.Client().Get(api.URL + "/me")
+	if errors.Is(err, client.ErrSessionEnded) {
+		var ended *client.SessionEndedError
+		errors.As(err, &ended)
+		fmt.Println("please log in again:", ended.Code)
+	}
+	// Output: please log in again: invalid_grant
+}
+
+// A command-line tool keeps its session in a private file between runs.
+func ExampleFileStore() {
+	api := startFakeAPI()
+	defer api.Close()
+	dir, err := os.MkdirTemp("", "rotor-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store := &client.FileStore{Path: filepath.Join(dir, "tokens.json")}
+
+	first := &client.Transport{BaseURL: api.URL, Store: store}
+	if err := first.Login(context.Background(), "alice", "correct horse battery staple"); err != nil {
+		log.Fatal(err)
+	}
+
+	// A later run reads the same file and is still logged in.
+	later := &client.Transport{BaseURL: api.URL, Store: store}
+	resp, err := later.Client().Get(api.URL + "/me")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	info, _ := os.Stat(store.Path)
+	fmt.Println(resp.StatusCode, info.Mode().Perm())
+	// Output: 200 -rw-------
+}

@@ -1,0 +1,245 @@
+package client_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// fakeAPI is an in-memory Rotor API speaking the HTTP contract the client
+// relies on: login, rolling refresh with a grace window and reuse
+// detection, logout, and protected routes that answer 401.
+type fakeAPI struct {
+	*httptest.Server
+
+	// RefreshDelay slows /auth/refresh so concurrent callers overlap.
+	RefreshDelay time.Duration
+	// AccessTTL is the lifetime written in minted access tokens' exp.
+	AccessTTL time.Duration
+	// Now is the server clock for exp claims.
+	Now func() time.Time
+
+	RefreshCalls atomic.Int64 // calls to /auth/refresh
+	Unauthorized atomic.Int64 // 401 answers of protected routes
+
+	mu        sync.Mutex
+	seq       int
+	users     map[string]string        // username -> password
+	access    map[string]string        // valid access token -> username
+	refresh   map[string]*refreshState // refresh token -> its state
+	rejectAll bool                     // protected routes refuse every token
+	echoed    []string                 // bodies received by /echo, in order
+}
+
+type refreshState struct {
+	user       string
+	revoked    bool
+	replacedAt time.Time
+	next       tokenPair // the pair that replaced it
+	session    *bool     // shared by a session's tokens: true once revoked
+}
+
+type tokenPair struct {
+	Access, Refresh string
+}
+
+const graceWindow = 10 * time.Second
+
+func startFakeAPI() *fakeAPI {
+	f := &fakeAPI{
+		AccessTTL: time.Minute,
+		Now:       time.Now,
+		users:     map[string]string{"alice": "correct horse battery staple"},
+		access:    map[string]string{},
+		refresh:   map[string]*refreshState{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /auth/login", f.login)
+	mux.HandleFunc("POST /auth/refresh", f.doRefresh)
+	mux.HandleFunc("POST /auth/logout", f.logout)
+	mux.HandleFunc("GET /me", f.protected(func(w http.ResponseWriter, r *http.Request, user string) {
+		writeJSON(w, http.StatusOK, map[string]string{"user_id": "u-" + user, "username": user, "session_id": "s-1"})
+	}))
+	mux.HandleFunc("/echo", f.protected(func(w http.ResponseWriter, r *http.Request, user string) {
+		b, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.echoed = append(f.echoed, string(b))
+		f.mu.Unlock()
+		w.Write(b)
+	}))
+	f.Server = httptest.NewServer(mux)
+	return f
+}
+
+// ExpireAccess makes every access token issued so far invalid, as if their
+// lifetime ran out.
+func (f *fakeAPI) ExpireAccess() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.access)
+}
+
+// RevokeSessions ends every session, as an admin or a password change would.
+func (f *fakeAPI) RevokeSessions() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.refresh {
+		*s.session = true
+	}
+}
+
+// RejectAll makes protected routes refuse every access token, fresh or not.
+func (f *fakeAPI) RejectAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rejectAll = true
+}
+
+// Echoed returns the bodies /echo received, including refused attempts.
+func (f *fakeAPI) Echoed() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.echoed...)
+}
+
+func (f *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Username, Password string }
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "bad JSON")
+		return
+	}
+	if in.Username == "throttled" {
+		w.Header().Set("Retry-After", "7")
+		writeError(w, http.StatusTooManyRequests, "too_many_attempts", "try again later")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if pw, ok := f.users[in.Username]; !ok || pw != in.Password {
+		writeError(w, http.StatusUnauthorized, "invalid_credentials", "invalid username or password")
+		return
+	}
+	revoked := false
+	writeTokens(w, f.mint(in.Username, &revoked), f.AccessTTL)
+}
+
+func (f *fakeAPI) doRefresh(w http.ResponseWriter, r *http.Request) {
+	f.RefreshCalls.Add(1)
+	time.Sleep(f.RefreshDelay)
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.RefreshToken == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "refresh_token is required")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.refresh[in.RefreshToken]
+	switch {
+	case !ok || *s.session:
+		writeError(w, http.StatusUnauthorized, "invalid_grant", "refresh token is not valid")
+	case s.replacedAt.IsZero():
+		s.next = f.mint(s.user, s.session)
+		s.replacedAt = time.Now()
+		writeTokens(w, s.next, f.AccessTTL)
+	case time.Since(s.replacedAt) < graceWindow:
+		writeTokens(w, s.next, f.AccessTTL)
+	default:
+		*s.session = true // reuse: the whole session is revoked
+		writeError(w, http.StatusUnauthorized, "invalid_grant", "refresh token is not valid")
+	}
+}
+
+func (f *fakeAPI) logout(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	json.NewDecoder(r.Body).Decode(&in)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, ok := f.refresh[in.RefreshToken]; ok {
+		*s.session = true
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Revoked reports whether the session of refreshToken is over.
+func (f *fakeAPI) Revoked(refreshToken string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.refresh[refreshToken]
+	return !ok || *s.session
+}
+
+func (f *fakeAPI) protected(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		f.mu.Lock()
+		user, valid := f.access[tok]
+		valid = valid && ok && !f.rejectAll
+		if !valid {
+			// The body is still read, as a real server would, so tests can
+			// see what a refused attempt carried.
+			if r.URL.Path == "/echo" {
+				b, _ := io.ReadAll(r.Body)
+				f.echoed = append(f.echoed, string(b))
+			}
+		}
+		f.mu.Unlock()
+		if !valid {
+			f.Unauthorized.Add(1)
+			writeError(w, http.StatusUnauthorized, "invalid_token", "access token is missing or invalid")
+			return
+		}
+		h(w, r, user)
+	}
+}
+
+// mint issues a pair for user in a session; f.mu must be held.
+func (f *fakeAPI) mint(user string, session *bool) tokenPair {
+	f.seq++
+	p := tokenPair{
+		Access:  fakeJWT(f.Now().Add(f.AccessTTL), f.seq),
+		Refresh: fmt.Sprintf("rtr_fake_%d", f.seq),
+	}
+	f.access[p.Access] = user
+	f.refresh[p.Refresh] = &refreshState{user: user, session: session}
+	return p
+}
+
+// fakeJWT builds an unsigned token whose payload has exp, enough for the
+// client, which never verifies.
+func fakeJWT(exp time.Time, jti int) string {
+	enc := base64.RawURLEncoding
+	header := enc.EncodeToString([]byte(`{"alg":"ES256","typ":"at+jwt"}`))
+	payload := enc.EncodeToString(fmt.Appendf(nil, `{"sub":"u1","exp":%d,"jti":"%d"}`, exp.Unix(), jti))
+	return header + "." + payload + ".c2ln"
+}
+
+func writeTokens(w http.ResponseWriter, p tokenPair, ttl time.Duration) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token":             p.Access,
+		"token_type":               "Bearer",
+		"expires_in":               int(ttl / time.Second),
+		"refresh_token":            p.Refresh,
+		"refresh_token_expires_in": 14 * 24 * 3600,
+	})
+}
+
+func writeError(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,293 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultRefreshTimeout bounds one call to /auth/refresh when
+// Transport.RefreshTimeout is zero.
+const DefaultRefreshTimeout = 30 * time.Second
+
+// Transport is an http.RoundTripper that authenticates requests to a Rotor
+// API with the access token in Store. When the API answers 401 it
+// exchanges the refresh token for a new pair once, however many requests
+// failed at the same moment, saves the pair in Store and retries each
+// request once with the new access token.
+//
+// Requests to other origins than BaseURL, and requests that already carry
+// an Authorization header, are passed to Base untouched, so the tokens
+// never leak to another host (for example after a redirect).
+//
+// A Transport must not be copied after first use. Its fields must not be
+// changed while it is in use.
+type Transport struct {
+	// BaseURL is the API's root, including any stage prefix, such as
+	// "https://abc.execute-api.eu-west-1.amazonaws.com/Prod". The refresh
+	// endpoint is BaseURL + "/auth/refresh". Required.
+	BaseURL string
+	// Store holds the current token pair. Required.
+	Store TokenStore
+	// Base sends the requests; nil means http.DefaultTransport.
+	Base http.RoundTripper
+	// RefreshBefore, when positive, refreshes before sending a request
+	// whose access token expires within this margin, saving the round trip
+	// of a 401. The expiry is read from the token's exp claim, unverified.
+	RefreshBefore time.Duration
+	// RefreshTimeout bounds one call to /auth/refresh; zero means
+	// DefaultRefreshTimeout. The refresh is shared by every waiting
+	// request, so it is not cancelled with the request that started it: a
+	// rotated pair that nobody saved would end the session.
+	RefreshTimeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// OnSessionEnded, when set, is called once each time the server
+	// refuses the refresh token, after Store was cleared: the place to send
+	// the user back to a login screen.
+	OnSessionEnded func(err error)
+
+	mu       sync.Mutex
+	inflight map[string]*refreshCall // keyed by the refresh token being exchanged
+}
+
+var _ http.RoundTripper = (*Transport)(nil)
+
+// refreshCall is one exchange of a refresh token, shared by every request
+// that found that token stale.
+type refreshCall struct {
+	done   chan struct{}
+	tokens Tokens
+	err    error
+}
+
+// Client returns an *http.Client that sends its requests through t.
+func (t *Transport) Client() *http.Client {
+	return &http.Client{Transport: t}
+}
+
+// RoundTrip sends req with the current access token and, on a 401,
+// refreshes and retries it once. It returns an error matching
+// ErrSessionEnded when the server refuses the refresh token, and
+// ErrBodyNotReplayable when the retry would need a body req cannot give
+// again.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base, err := url.Parse(t.BaseURL)
+	if err != nil || base.Host == "" {
+		closeBody(req)
+		return nil, fmt.Errorf("client: invalid BaseURL %q", t.BaseURL)
+	}
+	if !sameOrigin(req.URL, base) || req.Header.Get("Authorization") != "" {
+		return t.base().RoundTrip(req)
+	}
+	ctx := req.Context()
+	tok, err := t.Store.Load(ctx)
+	if errors.Is(err, ErrNoTokens) {
+		// Not logged in: public routes still work through this transport;
+		// protected ones answer 401 to the caller.
+		return t.base().RoundTrip(req)
+	}
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+
+	if t.RefreshBefore > 0 && t.expiresWithin(tok, t.RefreshBefore) {
+		fresh, err := t.refresh(ctx, tok.RefreshToken)
+		switch {
+		case err == nil:
+			tok = fresh
+		case errors.Is(err, ErrSessionEnded), ctx.Err() != nil:
+			closeBody(req)
+			return nil, err
+		default:
+			// The token is still valid for a while; the 401 path will try
+			// again if it runs out.
+		}
+	}
+
+	resp, err := t.send(req, req.Body, tok)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || tok.RefreshToken == "" {
+		return resp, err
+	}
+	discard(resp)
+
+	fresh, err := t.refresh(ctx, tok.RefreshToken)
+	if err != nil {
+		return nil, err
+	}
+	body, err := replayBody(req)
+	if err != nil {
+		return nil, err
+	}
+	return t.send(req, body, fresh)
+}
+
+// send sends a copy of req with body and tok's access token.
+func (t *Transport) send(req *http.Request, body io.ReadCloser, tok Tokens) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Body = body
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	return t.base().RoundTrip(r)
+}
+
+// refresh returns the pair that replaces the one whose refresh token is
+// stale. Only the first caller for a given stale token calls the server;
+// the others wait for its answer. A caller whose stale token was already
+// replaced gets the stored pair without any call, so a request that failed
+// just after a refresh finished does not start a second one.
+func (t *Transport) refresh(ctx context.Context, stale string) (Tokens, error) {
+	t.mu.Lock()
+	c, ok := t.inflight[stale]
+	if !ok {
+		cur, err := t.Store.Load(ctx)
+		switch {
+		case errors.Is(err, ErrNoTokens) || (err == nil && cur.RefreshToken == ""):
+			t.mu.Unlock()
+			return Tokens{}, &SessionEndedError{Description: "no tokens stored"}
+		case err != nil:
+			t.mu.Unlock()
+			return Tokens{}, err
+		case cur.RefreshToken != stale:
+			t.mu.Unlock()
+			return cur, nil
+		}
+		c = &refreshCall{done: make(chan struct{})}
+		if t.inflight == nil {
+			t.inflight = make(map[string]*refreshCall)
+		}
+		t.inflight[stale] = c
+		go t.run(context.WithoutCancel(ctx), stale, c)
+	}
+	t.mu.Unlock()
+
+	select {
+	case <-c.done:
+		return c.tokens, c.err
+	case <-ctx.Done():
+		return Tokens{}, ctx.Err()
+	}
+}
+
+// run performs c and publishes its result. The call leaves the in-flight
+// map only after the new pair is saved, so a later caller with the same
+// stale token finds the new pair in the store.
+func (t *Transport) run(ctx context.Context, stale string, c *refreshCall) {
+	c.tokens, c.err = t.exchange(ctx, stale)
+	t.mu.Lock()
+	delete(t.inflight, stale)
+	t.mu.Unlock()
+	close(c.done)
+	if errors.Is(c.err, ErrSessionEnded) && t.OnSessionEnded != nil {
+		t.OnSessionEnded(c.err)
+	}
+}
+
+// exchange calls /auth/refresh with the refresh token and saves the new
+// pair, or clears the store when the server refuses the token.
+func (t *Transport) exchange(ctx context.Context, refreshToken string) (Tokens, error) {
+	timeout := t.RefreshTimeout
+	if timeout <= 0 {
+		timeout = DefaultRefreshTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	resp, err := t.postJSON(ctx, "/auth/refresh", map[string]string{"refresh_token": refreshToken})
+	if err != nil {
+		return Tokens{}, fmt.Errorf("client: refresh: %w", err)
+	}
+	defer discard(resp)
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		tok, err := decodeTokens(resp, t.now())
+		if err != nil {
+			return Tokens{}, fmt.Errorf("client: refresh: %w", err)
+		}
+		if err := t.Store.Save(ctx, tok); err != nil {
+			return Tokens{}, fmt.Errorf("client: refresh: %w", err)
+		}
+		return tok, nil
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusBadRequest:
+		apiErr := decodeAPIError(resp)
+		ended := &SessionEndedError{StatusCode: apiErr.StatusCode, Code: apiErr.Code, Description: apiErr.Description}
+		if err := t.Store.Clear(ctx); err != nil {
+			return Tokens{}, errors.Join(ended, err)
+		}
+		return Tokens{}, ended
+	default:
+		return Tokens{}, fmt.Errorf("client: refresh: %w", decodeAPIError(resp))
+	}
+}
+
+// expiresWithin reports whether tok's access token expires within margin.
+// A token whose expiry is unknown is assumed valid.
+func (t *Transport) expiresWithin(tok Tokens, margin time.Duration) bool {
+	exp, ok := accessExpiry(tok.AccessToken)
+	if !ok {
+		exp = tok.AccessExpiresAt
+	}
+	if exp.IsZero() {
+		return false
+	}
+	return !t.now().Add(margin).Before(exp)
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+func (t *Transport) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+// endpoint joins BaseURL and an API path such as "/auth/login".
+func (t *Transport) endpoint(path string) string {
+	return strings.TrimRight(t.BaseURL, "/") + path
+}
+
+// replayBody returns a fresh copy of req's body for a retry.
+func replayBody(req *http.Request) (io.ReadCloser, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req.Body, nil
+	}
+	if req.GetBody == nil {
+		return nil, fmt.Errorf("%w: %s %s", ErrBodyNotReplayable, req.Method, req.URL.Redacted())
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, fmt.Errorf("client: replay body of %s %s: %w", req.Method, req.URL.Redacted(), err)
+	}
+	return body, nil
+}
+
+func sameOrigin(u, base *url.URL) bool {
+	return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Host, base.Host)
+}
+
+// closeBody honours the RoundTripper rule that the request body is closed
+// even when RoundTrip fails before sending.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// discard reads a little of resp's body, so the connection can be reused,
+// and closes it.
+func discard(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
