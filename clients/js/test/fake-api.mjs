@@ -1,0 +1,146 @@
+// A fake Rotor API behind a fake fetch, speaking the HTTP contract the
+// client relies on: login, rolling refresh with a grace window and reuse
+// detection, the cookie transport with its CSRF check, logout, and
+// protected routes that answer 401.
+
+export const BASE = 'https://api.test/Prod';
+const GRACE_MS = 10_000;
+
+export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
+  let seq = 0;
+  const users = new Map([['alice', 'correct horse battery staple']]);
+  const access = new Map(); // valid access token -> username
+  const refresh = new Map(); // refresh token -> { session, replacedAt, next }
+  const jar = {}; // the browser's cookies for /auth, shared by every tab
+  const api = {
+    refreshCalls: 0,
+    unauthorized: 0,
+    echoed: [],
+    jar,
+    rejectAll: false,
+    expireAccess: () => access.clear(),
+    revokeSessions: () => {
+      for (const r of refresh.values()) r.session.revoked = true;
+    },
+    isRevoked: (token) => !refresh.has(token) || refresh.get(token).session.revoked,
+    fetch,
+  };
+
+  function mint(user, session) {
+    seq++;
+    const exp = Math.floor(Date.now() / 1000) + accessTtlSeconds;
+    const pair = { access: fakeJwt({ sub: user, exp, jti: String(seq) }), refresh: `rtr_fake_${seq}` };
+    access.set(pair.access, user);
+    refresh.set(pair.refresh, { session, replacedAt: 0, next: null });
+    return pair;
+  }
+
+  function tokenResponse(req, pair, session) {
+    const body = { access_token: pair.access, token_type: 'Bearer', expires_in: accessTtlSeconds, refresh_token_expires_in: 1209600 };
+    if (req.headers.get('X-Rotor-Refresh-Transport') === 'cookie') {
+      if (req.credentials === 'include') {
+        jar.rotor_refresh = pair.refresh;
+        jar.rotor_csrf = session.csrf;
+      }
+      body.csrf_token = session.csrf;
+    } else {
+      body.refresh_token = pair.refresh;
+    }
+    return json(200, body);
+  }
+
+  async function fetch(input, init) {
+    const req = new Request(input, init);
+    const url = new URL(req.url);
+    if (!req.url.startsWith(BASE + '/')) return new Response('not found', { status: 404 });
+    const path = url.pathname.slice(new URL(BASE).pathname.length);
+    const cookieMode = req.headers.get('X-Rotor-Refresh-Transport') === 'cookie';
+
+    if (req.method === 'POST' && path === '/auth/login') {
+      const { username, password } = await req.json();
+      if (username === 'throttled') return json(429, err('too_many_attempts', 'slow down'), { 'Retry-After': '7' });
+      if (users.get(username) !== password) return json(401, err('invalid_credentials', 'invalid username or password'));
+      const session = { user: username, revoked: false, csrf: `csrf_${++seq}` };
+      return tokenResponse(req, mint(username, session), session);
+    }
+
+    if (req.method === 'POST' && path === '/auth/refresh') {
+      api.refreshCalls++;
+      await new Promise((r) => setTimeout(r, refreshDelayMs));
+      let presented;
+      if (cookieMode) {
+        if (req.credentials !== 'include' || !jar.rotor_refresh) return json(401, err('invalid_grant', 'no refresh cookie'));
+        const body = await req.json();
+        if (Object.keys(body).length !== 0) return json(400, err('invalid_request', 'cookie mode takes {}'));
+        if (req.headers.get('X-CSRF-Token') !== jar.rotor_csrf) return json(403, err('csrf_failed', 'CSRF token mismatch'));
+        presented = jar.rotor_refresh;
+      } else {
+        presented = (await req.json()).refresh_token;
+        if (!presented) return json(400, err('invalid_request', 'refresh_token is required'));
+      }
+      const state = refresh.get(presented);
+      if (!state || state.session.revoked) return json(401, err('invalid_grant', 'refresh token is not valid'));
+      if (!state.replacedAt) {
+        state.next = mint(state.session.user, state.session);
+        state.replacedAt = Date.now();
+      } else if (Date.now() - state.replacedAt >= GRACE_MS) {
+        state.session.revoked = true;
+        return json(401, err('invalid_grant', 'refresh token reused'));
+      }
+      return tokenResponse(req, state.next, state.session);
+    }
+
+    if (req.method === 'POST' && path === '/auth/logout') {
+      const token = cookieMode ? jar.rotor_refresh : (await req.json()).refresh_token;
+      if (cookieMode && req.headers.get('X-CSRF-Token') !== jar.rotor_csrf) return json(403, err('csrf_failed', 'CSRF token mismatch'));
+      const state = refresh.get(token);
+      if (state) state.session.revoked = true;
+      return new Response(null, { status: 204 });
+    }
+
+    // Protected routes.
+    const bearer = (req.headers.get('Authorization') ?? '').replace(/^Bearer /, '');
+    const user = api.rejectAll ? undefined : access.get(bearer);
+    const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await req.text();
+    if (path === '/echo') api.echoed.push(body);
+    if (!user) {
+      api.unauthorized++;
+      return json(401, err('invalid_token', 'access token is missing or invalid'));
+    }
+    if (path === '/me') return json(200, { user_id: `u-${user}`, username: user, session_id: 's-1' });
+    if (path === '/echo') return new Response(body, { status: 200 });
+    return json(404, err('not_found', path));
+  }
+
+  return api;
+}
+
+/** An in-process stand-in for navigator.locks: one holder per name, FIFO. */
+export function fakeLocks() {
+  const tails = new Map();
+  return {
+    held: 0,
+    request(name, callback) {
+      const prev = tails.get(name) ?? Promise.resolve();
+      const run = prev.then(() => {
+        this.held++;
+        return callback();
+      });
+      tails.set(name, run.catch(() => {}));
+      return run;
+    },
+  };
+}
+
+export function fakeJwt(claims) {
+  const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${enc({ alg: 'ES256', typ: 'at+jwt' })}.${enc(claims)}.c2ln`;
+}
+
+function err(code, description) {
+  return { error: code, error_description: description };
+}
+
+function json(status, body, headers = {}) {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
+}
