@@ -1,0 +1,16 @@
+// Command authorizer is the API Gateway Lambda authorizer (REST TOKEN and
+// REQUEST events, HTTP API v2 events). The logic lives in pkg/authorizer.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+)
+
+func main() {
+	if err := app.RunAuthorizer(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}

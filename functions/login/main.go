@@ -1,0 +1,17 @@
+// Command login is the Lambda function behind POST /auth/login.
+// The flow lives in httpapi.API.Login.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+)
+
+func main() {
+	if err := app.RunAPI(context.Background(), (*httpapi.API).Login); err != nil {
+		log.Fatal(err)
+	}
+}

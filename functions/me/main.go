@@ -1,0 +1,17 @@
+// Command me is the Lambda function behind GET /me, the example protected route.
+// The flow lives in httpapi.API.Me.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+)
+
+func main() {
+	if err := app.RunAPI(context.Background(), (*httpapi.API).Me); err != nil {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,17 @@
+// Command sessions is the Lambda function behind GET /auth/sessions and DELETE /auth/sessions/{id}.
+// The flow lives in httpapi.API.Sessions.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+)
+
+func main() {
+	if err := app.RunAPI(context.Background(), (*httpapi.API).Sessions); err != nil {
+		log.Fatal(err)
+	}
+}

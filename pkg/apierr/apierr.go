@@ -1,0 +1,80 @@
+package apierr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Error is an API error: Status and Code are the contract, Description is safe to
+// show to a client, Cause is the internal reason and is only ever logged.
+type Error struct {
+	Status      int
+	Code        string
+	Description string
+	// RetryAfter, when positive, becomes a Retry-After header (seconds, rounded up).
+	RetryAfter time.Duration
+	Cause      error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Description, e.Cause)
+	}
+	return e.Code + ": " + e.Description
+}
+
+// Unwrap returns the internal cause.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Headers returns the extra response headers the error asks for.
+func (e *Error) Headers() map[string]string {
+	if e.RetryAfter <= 0 {
+		return nil
+	}
+	secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+	return map[string]string{"Retry-After": strconv.Itoa(secs)}
+}
+
+// With returns a copy of e wrapping cause.
+func (e *Error) With(cause error) *Error {
+	c := *e
+	c.Cause = cause
+	return &c
+}
+
+// Describe returns a copy of e with a more specific public description.
+func (e *Error) Describe(format string, args ...any) *Error {
+	c := *e
+	c.Description = fmt.Sprintf(format, args...)
+	return &c
+}
+
+// The errors of the HTTP contract. Use With or Describe to specialise them; the
+// values themselves are never modified.
+var (
+	InvalidRequest     = &Error{Status: http.StatusBadRequest, Code: "invalid_request", Description: "The request is malformed."}
+	InvalidCredentials = &Error{Status: http.StatusUnauthorized, Code: "invalid_credentials", Description: "The username or password is incorrect."}
+	InvalidGrant       = &Error{Status: http.StatusUnauthorized, Code: "invalid_grant", Description: "The refresh token is invalid, expired or revoked."}
+	InvalidToken       = &Error{Status: http.StatusUnauthorized, Code: "invalid_token", Description: "The access token is missing, invalid or expired."}
+	CSRFFailed         = &Error{Status: http.StatusForbidden, Code: "csrf_failed", Description: "The CSRF token is missing or does not match."}
+	NotFound           = &Error{Status: http.StatusNotFound, Code: "not_found", Description: "The resource does not exist."}
+	MethodNotAllowed   = &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Description: "The method is not allowed on this route."}
+	UsernameTaken      = &Error{Status: http.StatusConflict, Code: "username_taken", Description: "The username is already registered."}
+	TooLarge           = &Error{Status: http.StatusBadRequest, Code: "invalid_request", Description: "The request body is too large."}
+	TooManyAttempts    = &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Description: "Too many failed attempts; try again later."}
+	Internal           = &Error{Status: http.StatusInternalServerError, Code: "server_error", Description: "The server could not complete the request."}
+	Unavailable        = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The service is temporarily unavailable; try again."}
+)
+
+// From returns err as an *Error; anything that is not one becomes Internal
+// wrapping err, so internal details never reach a client.
+func From(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Internal.With(err)
+}

@@ -1,0 +1,165 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/authorizer"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/password"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/token"
+	"github.com/rotor-auth/rotor/pkg/users"
+)
+
+// Store is everything Rotor keeps.
+type Store interface {
+	users.Store
+	sessions.Store
+	throttle.Store
+}
+
+// Deps are the outside world: where state lives and where keys come from.
+type Deps struct {
+	Store Store
+	Keys  keys.Source
+	Log   *slog.Logger
+}
+
+// Logger writes JSON lines to stdout, as CloudWatch Logs expects.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// AWS loads the SDK configuration the standard way (environment, shared
+// files, the Lambda role; AWS_ENDPOINT_URL and friends for local endpoints).
+func AWS(ctx context.Context) (aws.Config, error) {
+	c, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("app: aws config: %w", err)
+	}
+	return c, nil
+}
+
+// DynamoStore returns the DynamoDB store for cfg's tables.
+func DynamoStore(ac aws.Config, cfg config.Config) (*dynamo.Store, *dynamodb.Client) {
+	db := dynamodb.NewFromConfig(ac)
+	return dynamo.New(db, Tables(cfg)), db
+}
+
+// Tables names cfg's tables.
+func Tables(cfg config.Config) dynamo.Tables {
+	return dynamo.Tables{Users: cfg.UsersTable, Sessions: cfg.SessionsTable, Attempts: cfg.AttemptsTable}
+}
+
+// SecretKeys returns a key source reading cfg's secret from Secrets Manager,
+// cached for cfg.KeyCacheTTL, and warms it (the cold start is the cheap time
+// to fetch). A failed warm-up is not fatal: the first request retries.
+func SecretKeys(ctx context.Context, ac aws.Config, cfg config.Config, log *slog.Logger) (*keys.Cache, error) {
+	if cfg.SigningSecretID == "" {
+		return nil, fmt.Errorf("app: ROTOR_SIGNING_SECRET_ID is required")
+	}
+	sm := secretsmanager.NewFromConfig(ac)
+	c := &keys.Cache{
+		TTL:   cfg.KeyCacheTTL,
+		Fetch: func(ctx context.Context) (keys.Set, error) { return keys.Fetch(ctx, sm, cfg.SigningSecretID) },
+	}
+	warm, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := c.Keys(warm); err != nil {
+		log.Warn("signing keys not loaded at start; will retry", "event", "keys_unavailable", "cause", err.Error())
+	}
+	return c, nil
+}
+
+// FromAWS builds the production dependencies: DynamoDB and Secrets Manager.
+func FromAWS(ctx context.Context, cfg config.Config) (Deps, error) {
+	log := Logger()
+	ac, err := AWS(ctx)
+	if err != nil {
+		return Deps{}, err
+	}
+	st, _ := DynamoStore(ac, cfg)
+	ks, err := SecretKeys(ctx, ac, cfg, log)
+	if err != nil {
+		return Deps{}, err
+	}
+	return Deps{Store: st, Keys: ks, Log: log}, nil
+}
+
+// DevKeys returns a freshly generated key set for local runs.
+func DevKeys(cfg config.Config) (keys.Static, error) {
+	k, err := keys.Generate(cfg.SigningAlg, nil, time.Now())
+	if err != nil {
+		return keys.Static{}, err
+	}
+	return keys.Static{Current: k}, nil
+}
+
+// Memory builds local dependencies: the embedded store and development keys.
+func Memory(cfg config.Config, log *slog.Logger) (Deps, error) {
+	ks, err := DevKeys(cfg)
+	if err != nil {
+		return Deps{}, err
+	}
+	return Deps{Store: memory.New(), Keys: ks, Log: log}, nil
+}
+
+// Verifier returns the access-token verifier for cfg.
+func Verifier(cfg config.Config, ks keys.Source) *token.Verifier {
+	return &token.Verifier{Keys: ks, Alg: cfg.SigningAlg, Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.ClockLeeway}
+}
+
+// Service returns the flows.
+func Service(cfg config.Config, d Deps) (*auth.Service, error) {
+	h, err := password.NewHasher(password.OWASP, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Service{
+		Users:    d.Store,
+		Attempts: d.Store,
+		Throttle: throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		Sessions: &sessions.Manager{
+			Store:   d.Store,
+			IdleTTL: cfg.RefreshTokenTTL,
+			MaxTTL:  cfg.SessionMaxTTL,
+			Grace:   cfg.RefreshGrace,
+		},
+		Passwords: h,
+		Tokens:    &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL},
+		Log:       d.Log,
+	}, nil
+}
+
+// API returns the HTTP handlers.
+func API(cfg config.Config, d Deps) (*httpapi.API, error) {
+	svc, err := Service(cfg, d)
+	if err != nil {
+		return nil, err
+	}
+	return &httpapi.API{Auth: svc, Verifier: Verifier(cfg, d.Keys), Keys: d.Keys, CORSOrigin: cfg.CORSAllowOrigin, Log: d.Log}, nil
+}
+
+// Authorizer returns the Lambda authorizer; strict mode checks sessions.
+func Authorizer(cfg config.Config, d Deps) *authorizer.Authorizer {
+	a := &authorizer.Authorizer{Verifier: Verifier(cfg, d.Keys), Log: d.Log}
+	if cfg.StrictSessions {
+		a.Sessions = &sessions.Manager{Store: d.Store}
+	}
+	return a
+}

@@ -1,0 +1,108 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/apierr"
+	"github.com/rotor-auth/rotor/pkg/password"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/users"
+)
+
+// Caller is the authenticated user of a protected route, as the authorizer
+// established it from a verified access token.
+type Caller struct {
+	UserID    string
+	Username  string
+	SessionID string
+}
+
+// SessionView is one session as GET /auth/sessions shows it.
+type SessionView struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	Current    bool      `json:"current"`
+}
+
+// Sessions lists the caller's live sessions, marking the caller's own.
+func (s *Service) ListSessions(ctx context.Context, c Caller) ([]SessionView, error) {
+	list, err := s.Sessions.List(ctx, c.UserID, s.now())
+	if err != nil {
+		return nil, storeError(err)
+	}
+	out := make([]SessionView, 0, len(list))
+	for _, x := range list {
+		out = append(out, SessionView{
+			ID: x.ID, CreatedAt: x.CreatedAt, LastUsedAt: x.LastUsedAt, ExpiresAt: x.ExpiresAt,
+			IP: x.IP, UserAgent: x.UserAgent, Current: x.ID == c.SessionID,
+		})
+	}
+	return out, nil
+}
+
+// EndSession ends one of the caller's sessions; any other id is not found.
+func (s *Service) EndSession(ctx context.Context, c Caller, sessionID string) error {
+	err := s.Sessions.End(ctx, c.UserID, sessionID)
+	switch {
+	case errors.Is(err, sessions.ErrUnknown):
+		return apierr.NotFound.Describe("No such session.").With(err)
+	case err != nil:
+		return storeError(err)
+	}
+	s.log().InfoContext(ctx, "session ended", "event", "session_revoked", "reason", "ended_by_user", "user_id", c.UserID, "session_id", sessionID)
+	return nil
+}
+
+// LogoutAll ends every session of the caller.
+func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
+	n, err := s.Sessions.EndAll(ctx, c.UserID)
+	if err != nil {
+		return storeError(err)
+	}
+	s.log().InfoContext(ctx, "logout everywhere", "event", "sessions_revoked", "reason", "logout_all", "user_id", c.UserID, "count", n)
+	return nil
+}
+
+// ChangePassword checks the caller's current password, stores the new one and
+// ends every session of the user, the caller's own included.
+func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next string) error {
+	if len(current) == 0 || len(current) > password.MaxLength {
+		return apierr.InvalidRequest.Describe("current_password must be 1 to %d bytes", password.MaxLength)
+	}
+	if err := password.Check(next); err != nil {
+		return apierr.InvalidRequest.Describe("new_password: %s", publicReason(err)).With(err)
+	}
+	u, err := s.Users.GetUser(ctx, c.Username)
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		return apierr.InvalidToken.With(err)
+	case err != nil:
+		return storeError(err)
+	}
+	if u.ID != c.UserID {
+		return apierr.InvalidToken.With(errors.New("auth: token subject does not own the username"))
+	}
+	if err := s.Passwords.Verify(current, u.PasswordHash); err != nil {
+		s.log().WarnContext(ctx, "password change refused", "event", "password_change_failed", "user_id", u.ID)
+		return apierr.InvalidCredentials.Describe("The current password is incorrect.").With(err)
+	}
+	hash, err := s.Passwords.Hash(next)
+	if err != nil {
+		return apierr.Internal.With(err)
+	}
+	if err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, hash, s.now()); err != nil {
+		return storeError(err)
+	}
+	n, err := s.Sessions.EndAll(ctx, u.ID)
+	if err != nil {
+		return storeError(err)
+	}
+	s.log().InfoContext(ctx, "password changed", "event", "password_changed", "user_id", u.ID, "sessions_revoked", n)
+	return nil
+}

@@ -1,0 +1,230 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/apierr"
+	"github.com/rotor-auth/rotor/pkg/password"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/token"
+	"github.com/rotor-auth/rotor/pkg/users"
+)
+
+// Service runs the flows. Build it once per cold start.
+type Service struct {
+	Users     users.Store
+	Attempts  throttle.Store
+	Throttle  throttle.Policy
+	Sessions  *sessions.Manager
+	Passwords *password.Hasher
+	Tokens    *token.Issuer
+	Log       *slog.Logger     // security events; slog.Default when nil
+	Now       func() time.Time // one clock per flow; time.Now when nil
+	Rand      io.Reader        // user ids; crypto/rand when nil
+}
+
+// Pair is a token response: an access token and the refresh token to use next.
+type Pair struct {
+	AccessToken      string
+	AccessExpiresIn  time.Duration
+	RefreshToken     string
+	RefreshExpiresIn time.Duration
+	SessionID        string
+	UserID           string
+}
+
+// Client describes who is calling, for the session record and the logs.
+type Client = sessions.Meta
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// Signup creates an account and returns its user id.
+func (s *Service) Signup(ctx context.Context, username, pw string) (string, error) {
+	name, err := users.Normalize(username)
+	if err != nil {
+		return "", apierr.InvalidRequest.Describe("%s", publicReason(err)).With(err)
+	}
+	if err := password.Check(pw); err != nil {
+		return "", apierr.InvalidRequest.Describe("%s", publicReason(err)).With(err)
+	}
+	hash, err := s.Passwords.Hash(pw)
+	if err != nil {
+		return "", apierr.Internal.With(err)
+	}
+	id, err := s.newUserID()
+	if err != nil {
+		return "", apierr.Internal.With(err)
+	}
+	now := s.now()
+	err = s.Users.CreateUser(ctx, users.User{ID: id, Username: name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
+	switch {
+	case errors.Is(err, users.ErrTaken):
+		return "", apierr.UsernameTaken.With(err)
+	case err != nil:
+		return "", storeError(err)
+	}
+	s.log().InfoContext(ctx, "signup", "event", "user_created", "user_id", id)
+	return id, nil
+}
+
+// Login checks a username and password and starts a session. An unknown user
+// and a wrong password get the same error after the same argon2id work, and
+// both count towards throttling.
+func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Pair, error) {
+	name, err := users.Normalize(username)
+	if err != nil {
+		return Pair{}, apierr.InvalidRequest.Describe("%s", publicReason(err)).With(err)
+	}
+	if len(pw) == 0 || len(pw) > password.MaxLength {
+		return Pair{}, apierr.InvalidRequest.Describe("password must be 1 to %d bytes", password.MaxLength)
+	}
+	now := s.now()
+	state, err := s.Attempts.GetAttempts(ctx, name)
+	if err != nil {
+		return Pair{}, storeError(err)
+	}
+	if wait := s.Throttle.RetryAfter(state, now); wait > 0 {
+		s.log().WarnContext(ctx, "login throttled", "event", "login_throttled", "username", name, "failures", state.Failures, "retry_after_s", int(wait.Seconds()+0.5), "ip", c.IP)
+		e := *apierr.TooManyAttempts
+		e.RetryAfter = wait
+		return Pair{}, &e
+	}
+	u, err := s.Users.GetUser(ctx, name)
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		_ = s.Passwords.VerifyDummy(pw)
+		return Pair{}, s.loginFailed(ctx, name, "", c, now)
+	case err != nil:
+		return Pair{}, storeError(err)
+	}
+	if err := s.Passwords.Verify(pw, u.PasswordHash); err != nil {
+		if !errors.Is(err, password.ErrMismatch) {
+			s.log().ErrorContext(ctx, "stored password hash unreadable", "event", "hash_malformed", "user_id", u.ID)
+		}
+		return Pair{}, s.loginFailed(ctx, name, u.ID, c, now)
+	}
+	if state.Failures > 0 {
+		if err := s.Attempts.ResetAttempts(ctx, name); err != nil {
+			return Pair{}, storeError(err)
+		}
+	}
+	iss, err := s.Sessions.Start(ctx, u.ID, u.Username, c, now)
+	if err != nil {
+		return Pair{}, storeError(err)
+	}
+	s.log().InfoContext(ctx, "login", "event", "login_succeeded", "user_id", u.ID, "session_id", iss.Session.ID, "ip", c.IP)
+	return s.pair(ctx, iss, now)
+}
+
+func (s *Service) loginFailed(ctx context.Context, name, userID string, c Client, now time.Time) error {
+	state, err := s.Attempts.RecordFailure(ctx, name, now, now.Add(s.Throttle.Forget()))
+	if err != nil {
+		return storeError(err)
+	}
+	s.log().WarnContext(ctx, "login failed", "event", "login_failed", "username", name, "user_id", userID, "failures", state.Failures, "ip", c.IP)
+	return apierr.InvalidCredentials
+}
+
+// Refresh rotates a refresh token and returns the new pair.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Pair, error) {
+	now := s.now()
+	iss, err := s.Sessions.Rotate(ctx, refreshToken, now)
+	switch {
+	case errors.Is(err, sessions.ErrReused):
+		s.log().WarnContext(ctx, "refresh token reused; session revoked", "event", "reuse_detected", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
+		return Pair{}, apierr.InvalidGrant.With(err)
+	case errors.Is(err, sessions.ErrMalformedToken), errors.Is(err, sessions.ErrUnknown), errors.Is(err, sessions.ErrExpired):
+		return Pair{}, apierr.InvalidGrant.With(err)
+	case err != nil:
+		return Pair{}, storeError(err)
+	}
+	if iss.Replayed {
+		s.log().InfoContext(ctx, "refresh replayed inside grace window", "event", "refresh_replayed", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
+	}
+	return s.pair(ctx, iss, now)
+}
+
+// Logout ends the session of a refresh token.
+func (s *Service) Logout(ctx context.Context, refreshToken string) error {
+	sess, err := s.Sessions.Revoke(ctx, refreshToken)
+	switch {
+	case errors.Is(err, sessions.ErrMalformedToken), errors.Is(err, sessions.ErrUnknown):
+		return apierr.InvalidToken.Describe("The refresh token is invalid, expired or revoked.").With(err)
+	case err != nil:
+		return storeError(err)
+	}
+	s.log().InfoContext(ctx, "logout", "event", "session_revoked", "reason", "logout", "session_id", sess.ID)
+	return nil
+}
+
+func (s *Service) pair(ctx context.Context, iss sessions.Issued, now time.Time) (Pair, error) {
+	at, err := s.Tokens.Issue(ctx, token.Subject{UserID: iss.Session.UserID, Username: iss.Session.Username, SessionID: iss.Session.ID}, now)
+	if err != nil {
+		return Pair{}, apierr.Unavailable.With(err)
+	}
+	return Pair{
+		AccessToken:      at,
+		AccessExpiresIn:  s.Tokens.TTL,
+		RefreshToken:     iss.RefreshToken,
+		RefreshExpiresIn: iss.Session.ExpiresAt.Sub(now),
+		SessionID:        iss.Session.ID,
+		UserID:           iss.Session.UserID,
+	}, nil
+}
+
+func (s *Service) newUserID() (string, error) {
+	r := s.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("auth: user id: %w", err)
+	}
+	return "usr_" + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// storeError turns a store failure into the public error: a timeout or a
+// cancelled context is "try again" (503), anything else a 500. The cause is
+// kept for the log.
+func storeError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return apierr.Unavailable.With(err)
+	}
+	return apierr.Internal.With(err)
+}
+
+// publicReason is the description of a validation error, without its package prefix.
+func publicReason(err error) string {
+	switch {
+	case errors.Is(err, users.ErrBadUsername):
+		return fmt.Sprintf("username must be %d to %d characters: letters, digits and . _ - @ +", users.MinUsernameLen, users.MaxUsernameLen)
+	case errors.Is(err, password.ErrTooShort):
+		return fmt.Sprintf("password must be at least %d bytes", password.MinLength)
+	case errors.Is(err, password.ErrTooLong):
+		return fmt.Sprintf("password must be at most %d bytes", password.MaxLength)
+	case errors.Is(err, password.ErrNotUTF8):
+		return "password must be valid UTF-8"
+	}
+	return "invalid request"
+}

@@ -1,0 +1,194 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of every Rotor program. Each field names the
+// environment variable it is read from.
+type Config struct {
+	UsersTable      string // ROTOR_USERS_TABLE
+	SessionsTable   string // ROTOR_SESSIONS_TABLE
+	AttemptsTable   string // ROTOR_ATTEMPTS_TABLE
+	SigningSecretID string // ROTOR_SIGNING_SECRET_ID: Secrets Manager id of the signing key
+
+	Issuer     string // ROTOR_ISSUER
+	Audience   string // ROTOR_AUDIENCE
+	SigningAlg string // ROTOR_SIGNING_ALG: ES256 (default), RS256, EdDSA or HS256
+
+	AccessTokenTTL  time.Duration // ROTOR_ACCESS_TOKEN_TTL
+	RefreshTokenTTL time.Duration // ROTOR_REFRESH_TOKEN_TTL: idle lifetime, extended on each rotation
+	SessionMaxTTL   time.Duration // ROTOR_SESSION_MAX_TTL: absolute lifetime, never extended
+	RefreshGrace    time.Duration // ROTOR_REFRESH_GRACE: 0 disables the grace window
+	KeyCacheTTL     time.Duration // ROTOR_KEY_CACHE_TTL: how long signing keys are cached
+	ClockLeeway     time.Duration // ROTOR_CLOCK_LEEWAY: allowed clock skew when verifying
+
+	// StrictSessions makes the authorizer check that the token's session still
+	// exists (one read per uncached authorization). ROTOR_STRICT_SESSIONS.
+	StrictSessions bool
+
+	LoginMaxFailures int           // ROTOR_LOGIN_MAX_FAILURES: failures before throttling starts
+	LoginBackoffBase time.Duration // ROTOR_LOGIN_BACKOFF_BASE: first lock, doubled per further failure
+	LoginBackoffMax  time.Duration // ROTOR_LOGIN_BACKOFF_MAX: cap of the lock
+
+	CORSAllowOrigin string // ROTOR_CORS_ALLOW_ORIGIN
+
+	// Local server only.
+	Addr  string // ROTOR_ADDR
+	Store string // ROTOR_STORE: "memory" (default) or "dynamodb"
+}
+
+// Default returns the configuration used when no variable is set.
+func Default() Config {
+	return Config{
+		UsersTable:       "rotor-users",
+		SessionsTable:    "rotor-sessions",
+		AttemptsTable:    "rotor-login-attempts",
+		Issuer:           "rotor",
+		Audience:         "rotor-api",
+		SigningAlg:       "ES256",
+		AccessTokenTTL:   15 * time.Minute,
+		RefreshTokenTTL:  14 * 24 * time.Hour,
+		SessionMaxTTL:    90 * 24 * time.Hour,
+		RefreshGrace:     10 * time.Second,
+		KeyCacheTTL:      5 * time.Minute,
+		ClockLeeway:      30 * time.Second,
+		LoginMaxFailures: 5,
+		LoginBackoffBase: time.Second,
+		LoginBackoffMax:  15 * time.Minute,
+		CORSAllowOrigin:  "*",
+		Addr:             "127.0.0.1:3000",
+		Store:            "memory",
+	}
+}
+
+// FromEnv reads the process environment.
+func FromEnv() (Config, error) { return Load(os.LookupEnv) }
+
+// Load reads settings through lookup (os.LookupEnv in production), starting
+// from Default, and validates the result. All problems are reported together.
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	c := Default()
+	r := reader{lookup: lookup}
+	r.str("ROTOR_USERS_TABLE", &c.UsersTable)
+	r.str("ROTOR_SESSIONS_TABLE", &c.SessionsTable)
+	r.str("ROTOR_ATTEMPTS_TABLE", &c.AttemptsTable)
+	r.str("ROTOR_SIGNING_SECRET_ID", &c.SigningSecretID)
+	r.str("ROTOR_ISSUER", &c.Issuer)
+	r.str("ROTOR_AUDIENCE", &c.Audience)
+	r.str("ROTOR_SIGNING_ALG", &c.SigningAlg)
+	r.dur("ROTOR_ACCESS_TOKEN_TTL", &c.AccessTokenTTL)
+	r.dur("ROTOR_REFRESH_TOKEN_TTL", &c.RefreshTokenTTL)
+	r.dur("ROTOR_SESSION_MAX_TTL", &c.SessionMaxTTL)
+	r.dur("ROTOR_REFRESH_GRACE", &c.RefreshGrace)
+	r.dur("ROTOR_KEY_CACHE_TTL", &c.KeyCacheTTL)
+	r.dur("ROTOR_CLOCK_LEEWAY", &c.ClockLeeway)
+	r.boolean("ROTOR_STRICT_SESSIONS", &c.StrictSessions)
+	r.integer("ROTOR_LOGIN_MAX_FAILURES", &c.LoginMaxFailures)
+	r.dur("ROTOR_LOGIN_BACKOFF_BASE", &c.LoginBackoffBase)
+	r.dur("ROTOR_LOGIN_BACKOFF_MAX", &c.LoginBackoffMax)
+	r.str("ROTOR_CORS_ALLOW_ORIGIN", &c.CORSAllowOrigin)
+	r.str("ROTOR_ADDR", &c.Addr)
+	r.str("ROTOR_STORE", &c.Store)
+	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate reports every setting that is out of range.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("config: "+format, args...)) }
+	switch c.SigningAlg {
+	case "ES256", "RS256", "EdDSA", "HS256":
+	default:
+		bad("ROTOR_SIGNING_ALG=%q: want ES256, RS256, EdDSA or HS256", c.SigningAlg)
+	}
+	if c.Issuer == "" || c.Audience == "" {
+		bad("ROTOR_ISSUER and ROTOR_AUDIENCE must not be empty")
+	}
+	if c.AccessTokenTTL < time.Second || c.AccessTokenTTL > 24*time.Hour {
+		bad("ROTOR_ACCESS_TOKEN_TTL=%s: want between 1s and 24h", c.AccessTokenTTL)
+	}
+	if c.RefreshTokenTTL <= c.AccessTokenTTL {
+		bad("ROTOR_REFRESH_TOKEN_TTL=%s must be longer than ROTOR_ACCESS_TOKEN_TTL=%s", c.RefreshTokenTTL, c.AccessTokenTTL)
+	}
+	if c.SessionMaxTTL < c.RefreshTokenTTL {
+		bad("ROTOR_SESSION_MAX_TTL=%s must be at least ROTOR_REFRESH_TOKEN_TTL=%s", c.SessionMaxTTL, c.RefreshTokenTTL)
+	}
+	if c.RefreshGrace < 0 || c.RefreshGrace > time.Minute {
+		bad("ROTOR_REFRESH_GRACE=%s: want between 0 (off) and 1m", c.RefreshGrace)
+	}
+	if c.KeyCacheTTL < time.Second || c.KeyCacheTTL > time.Hour {
+		bad("ROTOR_KEY_CACHE_TTL=%s: want between 1s and 1h", c.KeyCacheTTL)
+	}
+	if c.ClockLeeway < 0 || c.ClockLeeway > 5*time.Minute {
+		bad("ROTOR_CLOCK_LEEWAY=%s: want between 0 and 5m", c.ClockLeeway)
+	}
+	if c.LoginMaxFailures < 1 {
+		bad("ROTOR_LOGIN_MAX_FAILURES=%d: want at least 1", c.LoginMaxFailures)
+	}
+	if c.LoginBackoffBase <= 0 || c.LoginBackoffMax < c.LoginBackoffBase {
+		bad("ROTOR_LOGIN_BACKOFF_BASE=%s and ROTOR_LOGIN_BACKOFF_MAX=%s: want 0 < base <= max", c.LoginBackoffBase, c.LoginBackoffMax)
+	}
+	if c.Store != "memory" && c.Store != "dynamodb" {
+		bad("ROTOR_STORE=%q: want memory or dynamodb", c.Store)
+	}
+	return errors.Join(errs...)
+}
+
+type reader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (r *reader) get(name string) (string, bool) {
+	v, ok := r.lookup(name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func (r *reader) str(name string, dst *string) {
+	if v, ok := r.get(name); ok {
+		*dst = v
+	}
+}
+
+func (r *reader) dur(name string, dst *time.Duration) {
+	if v, ok := r.get(name); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("config: %s=%q is not a Go duration such as 15m or 336h", name, v))
+			return
+		}
+		*dst = d
+	}
+}
+
+func (r *reader) boolean(name string, dst *bool) {
+	if v, ok := r.get(name); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("config: %s=%q is not true or false", name, v))
+			return
+		}
+		*dst = b
+	}
+}
+
+func (r *reader) integer(name string, dst *int) {
+	if v, ok := r.get(name); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("config: %s=%q is not a whole number", name, v))
+			return
+		}
+		*dst = n
+	}
+}

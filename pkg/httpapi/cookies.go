@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/apierr"
+	"github.com/rotor-auth/rotor/pkg/token"
+)
+
+// The cookie transport: a browser client that sends this header on login,
+// refresh and logout gets the refresh token as an HttpOnly cookie that page
+// scripts can never read, plus a CSRF token (double submit: an HttpOnly
+// cookie and the X-CSRF-Token header must match).
+const (
+	TransportHeader = "X-Rotor-Refresh-Transport"
+	CSRFHeader      = "X-CSRF-Token"
+	RefreshCookie   = "rotor_refresh"
+	CSRFCookie      = "rotor_csrf"
+)
+
+func cookieTransport(req Request) bool {
+	return strings.EqualFold(header(req, TransportHeader), "cookie")
+}
+
+// cookiePath scopes the cookies to the auth routes, under the stage prefix
+// API Gateway adds (requestContext.path is /Prod/auth/login where path is
+// /auth/login).
+func cookiePath(req Request) string {
+	prefix := strings.TrimSuffix(req.RequestContext.Path, req.Path)
+	return prefix + "/auth"
+}
+
+func newCSRFToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func setCookies(path, refresh, csrf string, ttl time.Duration) []string {
+	mk := func(name, value string) string {
+		c := http.Cookie{Name: name, Value: value, Path: path, MaxAge: int(ttl.Seconds()), HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode}
+		return c.String()
+	}
+	return []string{mk(RefreshCookie, refresh), mk(CSRFCookie, csrf)}
+}
+
+func clearCookies(path string) []string {
+	mk := func(name string) string {
+		c := http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode}
+		return c.String()
+	}
+	return []string{mk(RefreshCookie), mk(CSRFCookie)}
+}
+
+// fromCookies returns the refresh token and CSRF token of a cookie-transport
+// request, after checking the CSRF header matches its cookie.
+func fromCookies(req Request) (refresh, csrf string, err error) {
+	var cookieHeaders []string
+	for k, vs := range req.MultiValueHeaders {
+		if strings.EqualFold(k, "Cookie") {
+			cookieHeaders = append(cookieHeaders, vs...)
+		}
+	}
+	if len(cookieHeaders) == 0 {
+		if c := header(req, "Cookie"); c != "" {
+			cookieHeaders = []string{c}
+		}
+	}
+	cookies, _ := http.ParseCookie(strings.Join(cookieHeaders, "; "))
+	for _, c := range cookies {
+		switch c.Name {
+		case RefreshCookie:
+			refresh = c.Value
+		case CSRFCookie:
+			csrf = c.Value
+		}
+	}
+	sent := header(req, CSRFHeader)
+	if csrf == "" || sent == "" || subtle.ConstantTimeCompare([]byte(csrf), []byte(sent)) != 1 {
+		return "", "", apierr.CSRFFailed
+	}
+	if refresh == "" {
+		return "", "", apierr.InvalidGrant.Describe("No refresh token cookie.")
+	}
+	return refresh, csrf, nil
+}
+
+// invalidBearer maps a verification failure: a bad token is the client's
+// problem (401), unavailable keys are ours (503).
+func invalidBearer(err error) error {
+	if errors.Is(err, token.ErrInvalid) {
+		return apierr.InvalidToken.With(err)
+	}
+	return apierr.Unavailable.With(err)
+}

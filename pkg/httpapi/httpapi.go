@@ -1,0 +1,222 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/rotor-auth/rotor/pkg/apierr"
+	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/token"
+)
+
+// Request and Response are API Gateway REST proxy events.
+type (
+	Request  = events.APIGatewayProxyRequest
+	Response = events.APIGatewayProxyResponse
+)
+
+// Handler is one route's Lambda handler.
+type Handler func(ctx context.Context, req Request) (Response, error)
+
+// MaxBodyBytes bounds every request body: larger bodies are refused before
+// any JSON is parsed. The largest legitimate body (a password change with two
+// maximal passwords) is far smaller.
+const MaxBodyBytes = 4 << 10
+
+// API holds what the handlers share. Build it once per cold start.
+type API struct {
+	Auth       *auth.Service
+	Verifier   *token.Verifier // bearer tokens on /auth/logout
+	Keys       keys.Source     // JWKS
+	CORSOrigin string
+	Log        *slog.Logger
+}
+
+func (a *API) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}
+
+// reply is what a route returns when it succeeds.
+type reply struct {
+	status  int
+	body    any
+	cookies []string
+	headers map[string]string
+}
+
+// serve runs a route and turns its outcome into a response: the one error path.
+func (a *API) serve(ctx context.Context, req Request, route func() (reply, error)) (Response, error) {
+	r, err := route()
+	if err != nil {
+		e := apierr.From(err)
+		attrs := []any{"status", e.Status, "code", e.Code, "method", req.HTTPMethod, "path", req.Path, "request_id", req.RequestContext.RequestID}
+		if e.Cause != nil {
+			attrs = append(attrs, "cause", e.Cause.Error())
+		}
+		if e.Status >= 500 {
+			a.log().ErrorContext(ctx, "request failed", attrs...)
+		} else {
+			a.log().DebugContext(ctx, "request refused", attrs...)
+		}
+		r = reply{status: e.Status, body: errorBody{Error: e.Code, Description: e.Description}, headers: e.Headers()}
+	}
+	return a.respond(r), nil
+}
+
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+func (a *API) respond(r reply) Response {
+	h := map[string]string{
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+	}
+	for k, v := range CORSHeaders(a.CORSOrigin) {
+		h[k] = v
+	}
+	for k, v := range r.headers {
+		h[k] = v
+	}
+	resp := Response{StatusCode: r.status, Headers: h}
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			b = []byte(`{"error":"server_error","error_description":"The server could not complete the request."}`)
+			resp.StatusCode = http.StatusInternalServerError
+		}
+		h["Content-Type"] = "application/json"
+		resp.Body = string(b)
+	}
+	if len(r.cookies) > 0 {
+		resp.MultiValueHeaders = map[string][]string{"Set-Cookie": r.cookies}
+	}
+	return resp
+}
+
+// CORSHeaders are the CORS response headers for origin ("*" or one origin).
+// Credentials (the cookie transport) are only allowed for a named origin.
+func CORSHeaders(origin string) map[string]string {
+	h := map[string]string{
+		"Access-Control-Allow-Origin":  origin,
+		"Access-Control-Allow-Headers": "Authorization, Content-Type, X-CSRF-Token, X-Rotor-Refresh-Transport",
+		"Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+	}
+	if origin != "*" {
+		h["Access-Control-Allow-Credentials"] = "true"
+		h["Vary"] = "Origin"
+	}
+	return h
+}
+
+// header returns a request header, whatever its case.
+func header(req Request, name string) string {
+	if v, ok := req.Headers[name]; ok {
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	for k, vs := range req.MultiValueHeaders {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
+}
+
+// decode reads the JSON body into dst: bounded in size, application/json
+// only (a form post from another site cannot reach it without a preflight),
+// one object, no unknown fields, right types.
+func decode(req Request, dst any) error {
+	if ct := header(req, "Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return apierr.InvalidRequest.Describe("Content-Type must be application/json.")
+		}
+	}
+	raw := req.Body
+	if len(raw) > base64.StdEncoding.EncodedLen(MaxBodyBytes) {
+		return apierr.TooLarge
+	}
+	body := []byte(raw)
+	if req.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(raw); err != nil {
+			return apierr.InvalidRequest.Describe("The body is not valid base64.")
+		}
+	}
+	if len(body) > MaxBodyBytes {
+		return apierr.TooLarge
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apierr.InvalidRequest.Describe("The body must be a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return apierr.InvalidRequest.Describe("%s", jsonProblem(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apierr.InvalidRequest.Describe("The body must be exactly one JSON object.")
+	}
+	return nil
+}
+
+// jsonProblem describes a decoding error without echoing the input.
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return "The body must be a JSON object."
+		}
+		return fmt.Sprintf("Field %q must be a %s.", typeErr.Field, jsonKind(typeErr.Type.Kind().String()))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "The body is not valid JSON."
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Sprintf("Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return "The body is not valid JSON."
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "ptr":
+		return "boolean"
+	}
+	return k
+}
+
+// required reports a missing or empty field.
+func required(fields ...[2]string) error {
+	for _, f := range fields {
+		if f[1] == "" {
+			return apierr.InvalidRequest.Describe("Field %q is required.", f[0])
+		}
+	}
+	return nil
+}

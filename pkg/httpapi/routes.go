@@ -1,0 +1,247 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/rotor-auth/rotor/pkg/apierr"
+	"github.com/rotor-auth/rotor/pkg/auth"
+)
+
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func (c credentials) check() error {
+	return required([2]string{"username", c.Username}, [2]string{"password", c.Password})
+}
+
+// tokenResponse is RFC 6749 §5.1's token response.
+type tokenResponse struct {
+	AccessToken           string `json:"access_token"`
+	TokenType             string `json:"token_type"`
+	ExpiresIn             int64  `json:"expires_in"`
+	RefreshToken          string `json:"refresh_token,omitempty"`
+	RefreshTokenExpiresIn int64  `json:"refresh_token_expires_in"`
+	CSRFToken             string `json:"csrf_token,omitempty"`
+}
+
+func client(req Request) auth.Client {
+	ua := req.RequestContext.Identity.UserAgent
+	if ua == "" {
+		ua = header(req, "User-Agent")
+	}
+	return auth.Client{IP: req.RequestContext.Identity.SourceIP, UserAgent: ua}
+}
+
+// Signup handles POST /auth/signup.
+func (a *API) Signup(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func() (reply, error) {
+		var in credentials
+		if err := decode(req, &in); err != nil {
+			return reply{}, err
+		}
+		if err := in.check(); err != nil {
+			return reply{}, err
+		}
+		id, err := a.Auth.Signup(ctx, in.Username, in.Password)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{status: http.StatusCreated, body: map[string]string{"user_id": id}}, nil
+	})
+}
+
+// Login handles POST /auth/login.
+func (a *API) Login(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func() (reply, error) {
+		var in credentials
+		if err := decode(req, &in); err != nil {
+			return reply{}, err
+		}
+		if err := in.check(); err != nil {
+			return reply{}, err
+		}
+		p, err := a.Auth.Login(ctx, in.Username, in.Password, client(req))
+		if err != nil {
+			return reply{}, err
+		}
+		return a.tokens(req, p, "")
+	})
+}
+
+// Refresh handles POST /auth/refresh, with the refresh token in the body or,
+// in the cookie transport, in the rotor_refresh cookie.
+func (a *API) Refresh(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func() (reply, error) {
+		var in struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		if err := decode(req, &in); err != nil {
+			return reply{}, err
+		}
+		rt, csrf := in.RefreshToken, ""
+		if cookieTransport(req) {
+			var err error
+			if rt, csrf, err = fromCookies(req); err != nil {
+				return reply{}, err
+			}
+		}
+		if err := required([2]string{"refresh_token", rt}); err != nil {
+			return reply{}, err
+		}
+		p, err := a.Auth.Refresh(ctx, rt)
+		if err != nil {
+			return reply{}, err
+		}
+		return a.tokens(req, p, csrf)
+	})
+}
+
+// Logout handles POST /auth/logout: {"refresh_token"} ends that session;
+// a bearer access token ends the caller's session, or all of the user's
+// sessions with {"all": true}.
+func (a *API) Logout(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func() (reply, error) {
+		var in struct {
+			RefreshToken string `json:"refresh_token"`
+			All          bool   `json:"all"`
+		}
+		if err := decode(req, &in); err != nil {
+			return reply{}, err
+		}
+		done := reply{status: http.StatusNoContent}
+		if cookieTransport(req) && in.RefreshToken == "" && !in.All {
+			rt, _, err := fromCookies(req)
+			if err != nil {
+				return reply{}, err
+			}
+			in.RefreshToken = rt
+			done.cookies = clearCookies(cookiePath(req))
+		}
+		if in.RefreshToken != "" {
+			if in.All {
+				return reply{}, apierr.InvalidRequest.Describe(`Send either "refresh_token" or a bearer token with "all", not both.`)
+			}
+			return done, a.Auth.Logout(ctx, in.RefreshToken)
+		}
+		bearer, ok := strings.CutPrefix(header(req, "Authorization"), "Bearer ")
+		if !ok || bearer == "" {
+			return reply{}, apierr.InvalidRequest.Describe(`Send "refresh_token", or a bearer access token.`)
+		}
+		claims, err := a.Verifier.Verify(ctx, bearer)
+		if err != nil {
+			return reply{}, invalidBearer(err)
+		}
+		c := auth.Caller{UserID: claims.Subject, Username: claims.Username, SessionID: claims.SessionID}
+		if in.All {
+			return done, a.Auth.LogoutAll(ctx, c)
+		}
+		return done, a.Auth.EndSession(ctx, c, c.SessionID)
+	})
+}
+
+// Sessions handles GET /auth/sessions and DELETE /auth/sessions/{id}.
+func (a *API) Sessions(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func() (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		switch req.HTTPMethod {
+		case http.MethodGet:
+			list, err := a.Auth.ListSessions(ctx, c)
+			if err != nil {
+				return reply{}, err
+			}
+			return reply{status: http.StatusOK, body: map[string]any{"sessions": list}}, nil
+		case http.MethodDelete:
+			id := req.PathParameters["id"]
+			if id == "" {
+				return reply{}, apierr.NotFound
+			}
+			return reply{status: http.StatusNoContent}, a.Auth.EndSession(ctx, c, id)
+		}
+		return reply{}, apierr.MethodNotAllowed
+	})
+}
+
+// Password handles POST /auth/password.
+func (a *API) Password(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func() (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		var in struct {
+			Current string `json:"current_password"`
+			New     string `json:"new_password"`
+		}
+		if err := decode(req, &in); err != nil {
+			return reply{}, err
+		}
+		if err := required([2]string{"current_password", in.Current}, [2]string{"new_password", in.New}); err != nil {
+			return reply{}, err
+		}
+		return reply{status: http.StatusNoContent}, a.Auth.ChangePassword(ctx, c, in.Current, in.New)
+	})
+}
+
+// JWKS handles GET /.well-known/jwks.json.
+func (a *API) JWKS(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func() (reply, error) {
+		set, err := a.Keys.Keys(ctx)
+		if err != nil {
+			return reply{}, apierr.Unavailable.With(err)
+		}
+		return reply{status: http.StatusOK, body: set.JWKS(), headers: map[string]string{"Cache-Control": "public, max-age=300"}}, nil
+	})
+}
+
+// Me handles GET /me: the example protected route, answering from the
+// authorizer's context alone.
+func (a *API) Me(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func() (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{status: http.StatusOK, body: map[string]string{"user_id": c.UserID, "username": c.Username, "session_id": c.SessionID}}, nil
+	})
+}
+
+func (a *API) tokens(req Request, p auth.Pair, csrf string) (reply, error) {
+	out := tokenResponse{
+		AccessToken:           p.AccessToken,
+		TokenType:             "Bearer",
+		ExpiresIn:             int64(p.AccessExpiresIn.Seconds()),
+		RefreshToken:          p.RefreshToken,
+		RefreshTokenExpiresIn: int64(p.RefreshExpiresIn.Seconds()),
+	}
+	r := reply{status: http.StatusOK, body: &out}
+	if cookieTransport(req) {
+		if csrf == "" {
+			var err error
+			if csrf, err = newCSRFToken(); err != nil {
+				return reply{}, apierr.Internal.With(err)
+			}
+		}
+		r.cookies = setCookies(cookiePath(req), p.RefreshToken, csrf, p.RefreshExpiresIn)
+		out.RefreshToken, out.CSRFToken = "", csrf
+	}
+	return r, nil
+}
+
+// caller reads the identity the authorizer put in the request context. A
+// protected route without it is refused: never served anonymously.
+func caller(req Request) (auth.Caller, error) {
+	ctx := req.RequestContext.Authorizer
+	get := func(k string) string { v, _ := ctx[k].(string); return v }
+	c := auth.Caller{UserID: get("user_id"), Username: get("username"), SessionID: get("session_id")}
+	if c.UserID == "" || c.SessionID == "" {
+		return auth.Caller{}, apierr.InvalidToken
+	}
+	return c, nil
+}

@@ -1,0 +1,5 @@
+// Package keys turns signing-key material into usable key sets: parsing a
+// Secrets Manager secret version (a pure function), fetching the current and
+// previous versions, caching them for a bounded time, generating new keys and
+// publishing the public halves as a JSON Web Key Set (RFC 7517).
+package keys

@@ -1,0 +1,430 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/users"
+)
+
+var (
+	_ users.Store    = (*Store)(nil)
+	_ sessions.Store = (*Store)(nil)
+	_ throttle.Store = (*Store)(nil)
+)
+
+// UserIndex is the name of the sessions table's global secondary index keyed
+// by user_id, sorted by created_at.
+const UserIndex = "by_user"
+
+// API is the part of the DynamoDB client the store uses.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+}
+
+// Tables names the three tables.
+type Tables struct {
+	Users    string
+	Sessions string
+	Attempts string
+}
+
+// Store implements the users, sessions and throttle stores on DynamoDB.
+type Store struct {
+	DB     API
+	Tables Tables
+}
+
+// New returns a Store.
+func New(db API, t Tables) *Store { return &Store{DB: db, Tables: t} }
+
+// ---- attribute helpers ----
+
+func s(v string) types.AttributeValue    { return &types.AttributeValueMemberS{Value: v} }
+func b(v []byte) types.AttributeValue    { return &types.AttributeValueMemberB{Value: v} }
+func n(v int64) types.AttributeValue     { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func ms(t time.Time) types.AttributeValue { return n(t.UnixMilli()) }
+func sec(t time.Time) types.AttributeValue {
+	return n(t.Unix())
+}
+
+type item map[string]types.AttributeValue
+
+func (it item) str(k string) string {
+	if v, ok := it[k].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func (it item) bytes(k string) []byte {
+	if v, ok := it[k].(*types.AttributeValueMemberB); ok {
+		return v.Value
+	}
+	return nil
+}
+
+func (it item) num(k string) int64 {
+	if v, ok := it[k].(*types.AttributeValueMemberN); ok {
+		x, _ := strconv.ParseInt(v.Value, 10, 64)
+		return x
+	}
+	return 0
+}
+
+func (it item) ms(k string) time.Time  { return time.UnixMilli(it.num(k)).UTC() }
+func (it item) sec(k string) time.Time { return time.Unix(it.num(k), 0).UTC() }
+
+func isConditionFailed(err error) (*types.ConditionalCheckFailedException, bool) {
+	var c *types.ConditionalCheckFailedException
+	return c, errors.As(err, &c)
+}
+
+// ---- users ----
+
+// CreateUser implements users.Store.
+func (st *Store) CreateUser(ctx context.Context, u users.User) error {
+	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(st.Tables.Users),
+		Item: item{
+			"username":      s(u.Username),
+			"user_id":       s(u.ID),
+			"password_hash": s(u.PasswordHash),
+			"created_at":    ms(u.CreatedAt),
+			"updated_at":    ms(u.UpdatedAt),
+		},
+		ConditionExpression: aws.String("attribute_not_exists(username)"),
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return users.ErrTaken
+	}
+	if err != nil {
+		return fmt.Errorf("dynamo: create user: %w", err)
+	}
+	return nil
+}
+
+// GetUser implements users.Store.
+func (st *Store) GetUser(ctx context.Context, username string) (users.User, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(st.Tables.Users),
+		Key:            item{"username": s(username)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return users.User{}, fmt.Errorf("dynamo: get user: %w", err)
+	}
+	if out.Item == nil {
+		return users.User{}, users.ErrNotFound
+	}
+	it := item(out.Item)
+	return users.User{
+		ID:           it.str("user_id"),
+		Username:     it.str("username"),
+		PasswordHash: it.str("password_hash"),
+		CreatedAt:    it.ms("created_at"),
+		UpdatedAt:    it.ms("updated_at"),
+	}, nil
+}
+
+// SetPasswordHash implements users.Store.
+func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error {
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.Tables.Users),
+		Key:                       item{"username": s(username)},
+		UpdateExpression:          aws.String("SET password_hash = :h, updated_at = :now"),
+		ConditionExpression:       aws.String("user_id = :id"),
+		ExpressionAttributeValues: item{":h": s(hash), ":now": ms(now), ":id": s(userID)},
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return users.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("dynamo: set password: %w", err)
+	}
+	return nil
+}
+
+// ---- sessions ----
+
+func sessionItem(x sessions.Session) item {
+	it := item{
+		"session_id":          s(x.ID),
+		"user_id":             s(x.UserID),
+		"username":            s(x.Username),
+		"token_hash":          b(x.TokenHash),
+		"rotations":           n(int64(x.Rotations)),
+		"created_at":          ms(x.CreatedAt),
+		"last_used_at":        ms(x.LastUsedAt),
+		"expires_at":          sec(x.ExpiresAt),
+		"absolute_expires_at": sec(x.AbsoluteExpiresAt),
+		"ip":                  s(x.IP),
+		"user_agent":          s(x.UserAgent),
+	}
+	if len(x.PrevHash) > 0 {
+		it["prev_hash"], it["salt"], it["rotated_at"] = b(x.PrevHash), b(x.Salt), ms(x.RotatedAt)
+	}
+	return it
+}
+
+func sessionFrom(it item) sessions.Session {
+	x := sessions.Session{
+		ID:                it.str("session_id"),
+		UserID:            it.str("user_id"),
+		Username:          it.str("username"),
+		TokenHash:         it.bytes("token_hash"),
+		PrevHash:          it.bytes("prev_hash"),
+		Salt:              it.bytes("salt"),
+		Rotations:         int(it.num("rotations")),
+		CreatedAt:         it.ms("created_at"),
+		LastUsedAt:        it.ms("last_used_at"),
+		ExpiresAt:         it.sec("expires_at"),
+		AbsoluteExpiresAt: it.sec("absolute_expires_at"),
+		IP:                it.str("ip"),
+		UserAgent:         it.str("user_agent"),
+	}
+	if _, ok := it["rotated_at"]; ok {
+		x.RotatedAt = it.ms("rotated_at")
+	}
+	return x
+}
+
+// CreateSession implements sessions.Store.
+func (st *Store) CreateSession(ctx context.Context, x sessions.Session) error {
+	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(st.Tables.Sessions),
+		Item:                sessionItem(x),
+		ConditionExpression: aws.String("attribute_not_exists(session_id)"),
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return sessions.ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("dynamo: create session: %w", err)
+	}
+	return nil
+}
+
+// RotateSession implements sessions.Store with one conditional UpdateItem. A
+// failed condition returns the old item (ReturnValuesOnConditionCheckFailure),
+// so no second read is needed to tell a grace replay from reuse.
+func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
+	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(st.Tables.Sessions),
+		Key:       item{"session_id": s(r.SessionID)},
+		ConditionExpression: aws.String("token_hash = :presented AND expires_at > :now_s" +
+			" AND absolute_expires_at > :now_s AND absolute_expires_at >= :exp"),
+		UpdateExpression: aws.String("SET token_hash = :new, prev_hash = :presented, salt = :salt," +
+			" rotated_at = :now_ms, last_used_at = :now_ms, expires_at = :exp ADD rotations :one"),
+		ExpressionAttributeValues: item{
+			":presented": b(r.PresentedHash),
+			":new":       b(r.NewHash),
+			":salt":      b(r.Salt),
+			":now_s":     sec(r.Now),
+			":now_ms":    ms(r.Now),
+			":exp":       sec(r.ExpiresAt),
+			":one":       n(1),
+		},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if c, ok := isConditionFailed(err); ok {
+		if len(c.Item) == 0 {
+			return sessions.Session{}, sessions.ErrNotFound
+		}
+		return sessionFrom(c.Item), sessions.ErrConflict
+	}
+	if err != nil {
+		return sessions.Session{}, fmt.Errorf("dynamo: rotate session: %w", err)
+	}
+	return sessionFrom(out.Attributes), nil
+}
+
+// GetSession implements sessions.Store.
+func (st *Store) GetSession(ctx context.Context, id string) (sessions.Session, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(st.Tables.Sessions),
+		Key:            item{"session_id": s(id)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return sessions.Session{}, fmt.Errorf("dynamo: get session: %w", err)
+	}
+	if out.Item == nil {
+		return sessions.Session{}, sessions.ErrNotFound
+	}
+	return sessionFrom(out.Item), nil
+}
+
+// DeleteSession implements sessions.Store.
+func (st *Store) DeleteSession(ctx context.Context, id, userID string) error {
+	in := &dynamodb.DeleteItemInput{
+		TableName:           aws.String(st.Tables.Sessions),
+		Key:                 item{"session_id": s(id)},
+		ConditionExpression: aws.String("attribute_exists(session_id)"),
+	}
+	if userID != "" {
+		in.ConditionExpression = aws.String("user_id = :u")
+		in.ExpressionAttributeValues = item{":u": s(userID)}
+	}
+	return st.deleteSession(ctx, in)
+}
+
+// DeleteSessionByToken implements sessions.Store.
+func (st *Store) DeleteSessionByToken(ctx context.Context, id string, hash []byte) error {
+	return st.deleteSession(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(st.Tables.Sessions),
+		Key:                       item{"session_id": s(id)},
+		ConditionExpression:       aws.String("token_hash = :h OR prev_hash = :h"),
+		ExpressionAttributeValues: item{":h": b(hash)},
+	})
+}
+
+func (st *Store) deleteSession(ctx context.Context, in *dynamodb.DeleteItemInput) error {
+	_, err := st.DB.DeleteItem(ctx, in)
+	if _, ok := isConditionFailed(err); ok {
+		return sessions.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("dynamo: delete session: %w", err)
+	}
+	return nil
+}
+
+// ListSessions implements sessions.Store through the by-user index.
+func (st *Store) ListSessions(ctx context.Context, userID string) ([]sessions.Session, error) {
+	var out []sessions.Session
+	err := st.queryUser(ctx, userID, "", func(it item) { out = append(out, sessionFrom(it)) })
+	return out, err
+}
+
+func (st *Store) queryUser(ctx context.Context, userID, projection string, each func(item)) error {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(st.Tables.Sessions),
+		IndexName:                 aws.String(UserIndex),
+		KeyConditionExpression:    aws.String("user_id = :u"),
+		ExpressionAttributeValues: item{":u": s(userID)},
+	}
+	if projection != "" {
+		in.ProjectionExpression = aws.String(projection)
+	}
+	for {
+		page, err := st.DB.Query(ctx, in)
+		if err != nil {
+			return fmt.Errorf("dynamo: query sessions of %s: %w", userID, err)
+		}
+		for _, it := range page.Items {
+			each(it)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// batchLimit is BatchWriteItem's maximum number of requests per call.
+const batchLimit = 25
+
+// DeleteUserSessions implements sessions.Store: one Query for the ids, then
+// BatchWriteItem in groups of 25, the fewest calls DynamoDB allows.
+func (st *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	var ids []string
+	if err := st.queryUser(ctx, userID, "session_id", func(it item) { ids = append(ids, it.str("session_id")) }); err != nil {
+		return 0, err
+	}
+	for start := 0; start < len(ids); start += batchLimit {
+		var reqs []types.WriteRequest
+		for _, id := range ids[start:min(start+batchLimit, len(ids))] {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: item{"session_id": s(id)}}})
+		}
+		if err := st.batchWrite(ctx, st.Tables.Sessions, reqs); err != nil {
+			return start, err
+		}
+	}
+	return len(ids), nil
+}
+
+// batchWrite sends reqs, re-sending unprocessed items with a short backoff.
+func (st *Store) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest) error {
+	pending := map[string][]types.WriteRequest{table: reqs}
+	for attempt := 0; len(pending[table]) > 0; attempt++ {
+		if attempt == 8 {
+			return fmt.Errorf("dynamo: batch write: %d items still unprocessed", len(pending[table]))
+		}
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(1<<attempt) * 10 * time.Millisecond):
+			}
+		}
+		out, err := st.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+		if err != nil {
+			return fmt.Errorf("dynamo: batch write: %w", err)
+		}
+		pending = out.UnprocessedItems
+	}
+	return nil
+}
+
+// ---- login attempts ----
+
+// GetAttempts implements throttle.Store.
+func (st *Store) GetAttempts(ctx context.Context, username string) (throttle.State, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(st.Tables.Attempts),
+		Key:            item{"username": s(username)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return throttle.State{}, fmt.Errorf("dynamo: get attempts: %w", err)
+	}
+	if out.Item == nil {
+		return throttle.State{}, nil
+	}
+	it := item(out.Item)
+	return throttle.State{Failures: int(it.num("failures")), LastFailure: it.ms("last_failure")}, nil
+}
+
+// RecordFailure implements throttle.Store with an atomic ADD.
+func (st *Store) RecordFailure(ctx context.Context, username string, now, expires time.Time) (throttle.State, error) {
+	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.Tables.Attempts),
+		Key:                       item{"username": s(username)},
+		UpdateExpression:          aws.String("ADD failures :one SET last_failure = :now, expires_at = :exp"),
+		ExpressionAttributeValues: item{":one": n(1), ":now": ms(now), ":exp": sec(expires)},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return throttle.State{}, fmt.Errorf("dynamo: record failure: %w", err)
+	}
+	it := item(out.Attributes)
+	return throttle.State{Failures: int(it.num("failures")), LastFailure: it.ms("last_failure")}, nil
+}
+
+// ResetAttempts implements throttle.Store.
+func (st *Store) ResetAttempts(ctx context.Context, username string) error {
+	_, err := st.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(st.Tables.Attempts),
+		Key:       item{"username": s(username)},
+	})
+	if err != nil {
+		return fmt.Errorf("dynamo: reset attempts: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,195 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/users"
+)
+
+var (
+	_ users.Store    = (*Store)(nil)
+	_ sessions.Store = (*Store)(nil)
+	_ throttle.Store = (*Store)(nil)
+)
+
+// Store is safe for concurrent use. The zero value is not usable: call New.
+type Store struct {
+	mu       sync.Mutex
+	users    map[string]users.User
+	sessions map[string]sessions.Session
+	attempts map[string]throttle.State
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		users:    map[string]users.User{},
+		sessions: map[string]sessions.Session{},
+		attempts: map[string]throttle.State{},
+	}
+}
+
+// CreateUser implements users.Store.
+func (m *Store) CreateUser(_ context.Context, u users.User) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[u.Username]; ok {
+		return users.ErrTaken
+	}
+	m.users[u.Username] = u
+	return nil
+}
+
+// GetUser implements users.Store.
+func (m *Store) GetUser(_ context.Context, username string) (users.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[username]
+	if !ok {
+		return users.User{}, users.ErrNotFound
+	}
+	return u, nil
+}
+
+// SetPasswordHash implements users.Store.
+func (m *Store) SetPasswordHash(_ context.Context, username, userID, hash string, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[username]
+	if !ok || u.ID != userID {
+		return users.ErrNotFound
+	}
+	u.PasswordHash, u.UpdatedAt = hash, now
+	m.users[username] = u
+	return nil
+}
+
+// CreateSession implements sessions.Store.
+func (m *Store) CreateSession(_ context.Context, s sessions.Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.sessions[s.ID]; ok {
+		return sessions.ErrConflict
+	}
+	m.sessions[s.ID] = clone(s)
+	return nil
+}
+
+// RotateSession implements sessions.Store.
+func (m *Store) RotateSession(_ context.Context, r sessions.Rotation) (sessions.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[r.SessionID]
+	if !ok {
+		return sessions.Session{}, sessions.ErrNotFound
+	}
+	if !bytes.Equal(s.TokenHash, r.PresentedHash) || !s.Alive(r.Now) || r.ExpiresAt.After(s.AbsoluteExpiresAt) {
+		return clone(s), sessions.ErrConflict
+	}
+	s.PrevHash, s.TokenHash, s.Salt = s.TokenHash, r.NewHash, r.Salt
+	s.RotatedAt, s.LastUsedAt, s.ExpiresAt = r.Now, r.Now, r.ExpiresAt
+	s.Rotations++
+	m.sessions[s.ID] = s
+	return clone(s), nil
+}
+
+// GetSession implements sessions.Store.
+func (m *Store) GetSession(_ context.Context, id string) (sessions.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok {
+		return sessions.Session{}, sessions.ErrNotFound
+	}
+	return clone(s), nil
+}
+
+// DeleteSession implements sessions.Store.
+func (m *Store) DeleteSession(_ context.Context, id, userID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok || (userID != "" && s.UserID != userID) {
+		return sessions.ErrNotFound
+	}
+	delete(m.sessions, id)
+	return nil
+}
+
+// DeleteSessionByToken implements sessions.Store.
+func (m *Store) DeleteSessionByToken(_ context.Context, id string, hash []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok || !(bytes.Equal(s.TokenHash, hash) || bytes.Equal(s.PrevHash, hash)) {
+		return sessions.ErrNotFound
+	}
+	delete(m.sessions, id)
+	return nil
+}
+
+// ListSessions implements sessions.Store.
+func (m *Store) ListSessions(_ context.Context, userID string) ([]sessions.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []sessions.Session
+	for _, s := range m.sessions {
+		if s.UserID == userID {
+			out = append(out, clone(s))
+		}
+	}
+	return out, nil
+}
+
+// DeleteUserSessions implements sessions.Store.
+func (m *Store) DeleteUserSessions(_ context.Context, userID string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, s := range m.sessions {
+		if s.UserID == userID {
+			delete(m.sessions, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// GetAttempts implements throttle.Store.
+func (m *Store) GetAttempts(_ context.Context, username string) (throttle.State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.attempts[username], nil
+}
+
+// RecordFailure implements throttle.Store.
+func (m *Store) RecordFailure(_ context.Context, username string, now, _ time.Time) (throttle.State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.attempts[username]
+	st.Failures++
+	st.LastFailure = now
+	m.attempts[username] = st
+	return st, nil
+}
+
+// ResetAttempts implements throttle.Store.
+func (m *Store) ResetAttempts(_ context.Context, username string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.attempts, username)
+	return nil
+}
+
+// clone copies the byte slices so callers never share memory with the store.
+func clone(s sessions.Session) sessions.Session {
+	s.TokenHash = bytes.Clone(s.TokenHash)
+	s.PrevHash = bytes.Clone(s.PrevHash)
+	s.Salt = bytes.Clone(s.Salt)
+	return s
+}

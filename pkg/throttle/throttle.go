@@ -1,0 +1,56 @@
+package throttle
+
+import (
+	"context"
+	"time"
+)
+
+// State is what is stored per username: consecutive failures and the time of
+// the last one. The lock is derived from them, so one atomic counter update is
+// the only write a failure needs.
+type State struct {
+	Failures    int
+	LastFailure time.Time
+}
+
+// Store keeps attempt state. RecordFailure must be an atomic increment, so
+// concurrent Lambdas never lose a failure.
+type Store interface {
+	GetAttempts(ctx context.Context, username string) (State, error)
+	RecordFailure(ctx context.Context, username string, now, expires time.Time) (State, error)
+	ResetAttempts(ctx context.Context, username string) error
+}
+
+// Policy says when and for how long a username is locked.
+type Policy struct {
+	MaxFailures int           // failures allowed before the first lock
+	Base        time.Duration // first lock
+	Max         time.Duration // cap
+}
+
+// LockFor returns how long after the last failure a username with n
+// consecutive failures stays locked: 0 below MaxFailures, then Base doubling
+// per failure up to Max.
+func (p Policy) LockFor(n int) time.Duration {
+	if n < p.MaxFailures {
+		return 0
+	}
+	d := p.Base
+	for i := p.MaxFailures; i < n && d < p.Max; i++ {
+		d *= 2
+	}
+	return min(d, p.Max)
+}
+
+// RetryAfter returns how long the caller must wait at now; 0 means go ahead.
+func (p Policy) RetryAfter(s State, now time.Time) time.Duration {
+	until := s.LastFailure.Add(p.LockFor(s.Failures))
+	if !now.Before(until) {
+		return 0
+	}
+	return until.Sub(now)
+}
+
+// Forget is how long attempt state is kept after the last failure: long
+// enough to outlast the longest lock.
+func (p Policy) Forget() time.Duration { return 2*p.Max + time.Hour }

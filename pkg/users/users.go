@@ -1,0 +1,59 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Bounds of a username, in bytes after normalisation.
+const (
+	MinUsernameLen = 3
+	MaxUsernameLen = 64
+)
+
+// Errors of this package.
+var (
+	ErrNotFound    = errors.New("users: not found")
+	ErrTaken       = errors.New("users: username taken")
+	ErrBadUsername = fmt.Errorf("users: username must be %d to %d characters, letters, digits and . _ - @ +", MinUsernameLen, MaxUsernameLen)
+)
+
+// User is a stored account.
+type User struct {
+	ID           string
+	Username     string // normalised
+	PasswordHash string // argon2id PHC string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Store keeps users, keyed by normalised username.
+type Store interface {
+	// CreateUser stores u unless its username exists (ErrTaken).
+	CreateUser(ctx context.Context, u User) error
+	// GetUser returns the user or ErrNotFound.
+	GetUser(ctx context.Context, username string) (User, error)
+	// SetPasswordHash replaces the hash of an existing user whose id is userID.
+	SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error
+}
+
+// Normalize returns the stored form of a username: trimmed and lower-cased,
+// restricted to letters, digits and . _ - @ + so that look-alike spellings
+// with spaces or control characters never become distinct accounts.
+func Normalize(username string) (string, error) {
+	u := strings.ToLower(strings.TrimSpace(username))
+	if len(u) < MinUsernameLen || len(u) > MaxUsernameLen || !utf8.ValidString(u) {
+		return "", ErrBadUsername
+	}
+	for _, r := range u {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("._-@+", r) {
+			return "", ErrBadUsername
+		}
+	}
+	return u, nil
+}
