@@ -1,0 +1,393 @@
+/**
+ * @rotor-auth/client: a `fetch` wrapper for APIs protected by Rotor.
+ *
+ * It sends the access token as a bearer token. When a protected route
+ * answers 401 it exchanges the refresh token for a new pair once, however
+ * many requests failed together and however many tabs of the same site are
+ * open, stores the pair and retries each request once. When the server
+ * refuses the refresh token the session is over: calls reject with
+ * {@link SessionEndedError} and `onSessionEnded` runs, with no retry loop.
+ *
+ * Browsers may keep the refresh token out of JavaScript's reach with
+ * `transport: 'cookie'`: the server then sets it as an HttpOnly cookie and
+ * the client only keeps the access token and a CSRF token.
+ *
+ * @packageDocumentation
+ */
+/** A storage that lives as long as the page or process: one tab, one session. */
+export function memoryStorage(initial = null) {
+    let tokens = initial;
+    return {
+        load: () => tokens,
+        save: (t) => {
+            tokens = { ...t };
+        },
+        clear: () => {
+            tokens = null;
+        },
+    };
+}
+/**
+ * A storage over the Web Storage API (`localStorage` by default), shared by
+ * every tab of the origin. Anything that can run script on the page can
+ * read it: prefer `transport: 'cookie'`, which keeps the refresh token out
+ * of it.
+ */
+export function webStorage(area = globalThis.localStorage, key = 'rotor.tokens') {
+    return {
+        load() {
+            const raw = area.getItem(key);
+            if (raw === null)
+                return null;
+            try {
+                const t = JSON.parse(raw);
+                return typeof t.accessToken === 'string' ? t : null;
+            }
+            catch {
+                return null;
+            }
+        },
+        save: (t) => area.setItem(key, JSON.stringify(t)),
+        clear: () => area.removeItem(key),
+        subscribe(listener) {
+            const target = globalThis;
+            if (typeof target.addEventListener !== 'function')
+                return () => { };
+            const onStorage = (ev) => {
+                const se = ev;
+                if (se.storageArea === area && (se.key === key || se.key === null))
+                    listener();
+            };
+            target.addEventListener('storage', onStorage);
+            return () => target.removeEventListener('storage', onStorage);
+        },
+    };
+}
+/** An error answer of the Rotor API, `{"error","error_description"}`. */
+export class RotorError extends Error {
+    status;
+    code;
+    description;
+    retryAfterSeconds;
+    name = 'RotorError';
+    constructor(
+    /** The HTTP status. */
+    status, 
+    /** The `error` code, such as `invalid_credentials`. */
+    code, 
+    /** The `error_description` text. */
+    description, 
+    /** The `Retry-After` header of a 429, in seconds. */
+    retryAfterSeconds) {
+        super(code ? `rotor: ${status} ${code}: ${description}` : `rotor: server answered ${status}`);
+        this.status = status;
+        this.code = code;
+        this.description = description;
+        this.retryAfterSeconds = retryAfterSeconds;
+    }
+}
+/**
+ * The session is over: the server refused the refresh token (unknown,
+ * expired, revoked or reused) or no tokens are stored. The user must log in
+ * again; the stored tokens have been cleared.
+ */
+export class SessionEndedError extends Error {
+    status;
+    code;
+    name = 'SessionEndedError';
+    constructor(message, 
+    /** The HTTP status of the refused refresh, absent when nothing was stored. */
+    status, 
+    /** The server's error code, such as `invalid_grant`. */
+    code) {
+        super(`rotor: session ended: ${message}`);
+        this.status = status;
+        this.code = code;
+    }
+}
+const transportHeader = 'X-Rotor-Refresh-Transport';
+/**
+ * Wraps fetch for a Rotor API. Requests to other origins than `baseUrl`,
+ * and requests that already carry an Authorization header, pass through
+ * untouched, so tokens never reach another host. A string URL that is not
+ * absolute is taken relative to `baseUrl` (`'/me'` is `baseUrl + '/me'`).
+ */
+export function createRotorFetch(options) {
+    const base = new URL(options.baseUrl);
+    const root = options.baseUrl.replace(/\/+$/, '');
+    const storage = options.storage ?? memoryStorage();
+    const cookie = options.transport === 'cookie';
+    const now = options.now ?? Date.now;
+    const send = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    const coordinator = makeCoordinator(options, storage, now);
+    const inflight = new Map();
+    function toRequest(input, init) {
+        if (typeof input === 'string' && !isAbsolute(input)) {
+            input = root + (input.startsWith('/') ? input : '/' + input);
+        }
+        return new Request(input, init);
+    }
+    function withBearer(req, accessToken) {
+        const headers = new Headers(req.headers);
+        headers.set('Authorization', `Bearer ${accessToken}`);
+        return new Request(req, { headers });
+    }
+    async function postAuth(path, body, csrfToken) {
+        const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+        if (cookie) {
+            headers[transportHeader] = 'cookie';
+            if (csrfToken)
+                headers['X-CSRF-Token'] = csrfToken;
+        }
+        return send(root + path, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify(body),
+            credentials: cookie ? 'include' : 'same-origin',
+        });
+    }
+    async function readTokens(res, previous) {
+        const body = (await res.json());
+        if (typeof body.access_token !== 'string' || !body.access_token) {
+            throw new RotorError(res.status, 'invalid_response', 'token response lacks access_token');
+        }
+        const tokens = { accessToken: body.access_token };
+        if (typeof body.refresh_token === 'string')
+            tokens.refreshToken = body.refresh_token;
+        const csrf = typeof body.csrf_token === 'string' ? body.csrf_token : previous?.csrfToken;
+        if (csrf)
+            tokens.csrfToken = csrf;
+        if (typeof body.expires_in === 'number')
+            tokens.accessExpiresAt = now() + body.expires_in * 1000;
+        if (!cookie && !tokens.refreshToken) {
+            throw new RotorError(res.status, 'invalid_response', 'token response lacks refresh_token');
+        }
+        return tokens;
+    }
+    /** Calls /auth/refresh with `current` and stores the new pair. */
+    async function exchange(current) {
+        if (!cookie && !current.refreshToken)
+            return endSession(new SessionEndedError('no refresh token stored'));
+        const res = await postAuth('/auth/refresh', cookie ? {} : { refresh_token: current.refreshToken }, current.csrfToken);
+        if (res.ok) {
+            const tokens = await readTokens(res, current);
+            await storage.save(tokens);
+            options.onRefresh?.(tokens);
+            return tokens;
+        }
+        const err = await readError(res);
+        if (res.status === 400 || res.status === 401 || res.status === 403) {
+            return endSession(new SessionEndedError(`${err.code || res.status}: ${err.description}`, res.status, err.code));
+        }
+        throw err;
+    }
+    async function endSession(err) {
+        await storage.clear();
+        options.onSessionEnded?.(err);
+        throw err;
+    }
+    /**
+     * Returns the tokens that replace the pair whose access token is
+     * `stale`. One refresh per stale token in this tab; under the cross-tab
+     * lock the storage is read again, so a tab whose tokens another tab
+     * already rotated takes those instead of refreshing.
+     */
+    function refreshFrom(stale) {
+        let flight = inflight.get(stale);
+        if (!flight) {
+            flight = coordinator
+                .run(async () => {
+                const current = await storage.load();
+                if (!current)
+                    throw new SessionEndedError('no tokens stored');
+                if (current.accessToken !== stale)
+                    return current;
+                return exchange(current);
+            })
+                .finally(() => inflight.delete(stale));
+            inflight.set(stale, flight);
+        }
+        return flight;
+    }
+    function expiresWithin(tokens, marginMs) {
+        const exp = accessExpiry(tokens.accessToken) ?? tokens.accessExpiresAt;
+        return exp !== undefined && now() + marginMs >= exp;
+    }
+    const rotorFetch = async (input, init) => {
+        const req = toRequest(input, init);
+        if (new URL(req.url).origin !== base.origin || req.headers.has('Authorization'))
+            return send(req);
+        let tokens = await storage.load();
+        if (!tokens)
+            return send(req); // not logged in: protected routes answer 401 to the caller
+        const margin = options.refreshBeforeMs ?? 0;
+        if (margin > 0 && expiresWithin(tokens, margin)) {
+            try {
+                tokens = await refreshFrom(tokens.accessToken);
+            }
+            catch (err) {
+                // A refused token ends the session; a failed call leaves the
+                // still-valid token in use and the 401 path to try again.
+                if (err instanceof SessionEndedError)
+                    throw err;
+            }
+        }
+        // Cloned before the first send consumes the body, so the retry sends
+        // exactly the same bytes.
+        const spare = req.clone();
+        const first = await send(withBearer(req, tokens.accessToken));
+        if (first.status !== 401)
+            return first;
+        await first.body?.cancel().catch(() => { });
+        const fresh = await refreshFrom(tokens.accessToken);
+        return send(withBearer(spare, fresh.accessToken));
+    };
+    return Object.assign(rotorFetch, {
+        async signup(username, password) {
+            const res = await postAuth('/auth/signup', { username, password });
+            if (!res.ok)
+                throw await readError(res);
+            return (await res.json());
+        },
+        async login(username, password) {
+            const res = await postAuth('/auth/login', { username, password });
+            if (!res.ok)
+                throw await readError(res);
+            const tokens = await readTokens(res);
+            await storage.save(tokens);
+            return tokens;
+        },
+        async logout() {
+            const current = await storage.load();
+            if (!current)
+                return;
+            await storage.clear();
+            const res = await postAuth('/auth/logout', cookie ? {} : { refresh_token: current.refreshToken }, current.csrfToken);
+            await res.body?.cancel().catch(() => { });
+            // 401: the session had already ended, which is what was asked for.
+            if (!res.ok && res.status !== 401)
+                throw await readError(res);
+        },
+        async refresh() {
+            const current = await storage.load();
+            if (!current)
+                throw new SessionEndedError('no tokens stored');
+            return refreshFrom(current.accessToken);
+        },
+        close() {
+            coordinator.close();
+        },
+    });
+}
+async function readError(res) {
+    let code = '';
+    let description = '';
+    try {
+        const body = (await res.json());
+        if (typeof body.error === 'string')
+            code = body.error;
+        if (typeof body.error_description === 'string')
+            description = body.error_description;
+    }
+    catch {
+        // Not the API's error shape: the status alone tells what happened.
+    }
+    const retryAfter = Number(res.headers.get('Retry-After'));
+    return new RotorError(res.status, code, description, retryAfter > 0 ? retryAfter : undefined);
+}
+function isAbsolute(url) {
+    try {
+        new URL(url);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Reads the `exp` claim of a JWT, unverified, in ms since the epoch. The
+ * client holds no keys and needs none: exp only decides when to refresh
+ * early, and the server checks every token.
+ */
+export function accessExpiry(jwt) {
+    const parts = jwt.split('.');
+    if (parts.length !== 3)
+        return undefined;
+    try {
+        const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
+        const claims = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)));
+        return typeof claims.exp === 'number' && claims.exp > 0 ? claims.exp * 1000 : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function makeCoordinator(options, storage, now) {
+    const locks = options.locks === undefined ? defaultLocks() : options.locks;
+    if (locks) {
+        const name = options.lockName ?? 'rotor-refresh';
+        return { run: (fn) => locks.request(name, () => fn()), close() { } };
+    }
+    // Without Web Locks: refreshes in this tab run one after another, and
+    // other tabs hear about them on a BroadcastChannel.
+    let queue = Promise.resolve();
+    const serial = (fn) => {
+        const result = queue.then(fn, fn);
+        queue = result.catch(() => { });
+        return result;
+    };
+    const channelName = options.channelName === undefined ? 'rotor-refresh' : options.channelName;
+    if (channelName === null || typeof BroadcastChannel === 'undefined') {
+        return { run: serial, close() { } };
+    }
+    const waitMs = options.peerWaitMs ?? 5000;
+    const channel = new BroadcastChannel(channelName);
+    channel.unref?.(); // never keep a Node process alive
+    let peerBusyUntil = 0;
+    let waiters = [];
+    const wakeAll = () => {
+        const w = waiters;
+        waiters = [];
+        w.forEach((f) => f());
+    };
+    channel.onmessage = (ev) => {
+        const type = ev.data?.type;
+        if (type === 'refresh-start')
+            peerBusyUntil = now() + waitMs;
+        if (type === 'refresh-done') {
+            peerBusyUntil = 0;
+            wakeAll();
+        }
+    };
+    const unsubscribe = storage.subscribe?.(wakeAll);
+    const waitForPeer = () => new Promise((resolve) => {
+        const timer = setTimeout(done, Math.max(0, peerBusyUntil - now()));
+        function done() {
+            clearTimeout(timer);
+            resolve();
+        }
+        waiters.push(done);
+    });
+    return {
+        run: (fn) => serial(async () => {
+            if (peerBusyUntil > now())
+                await waitForPeer();
+            channel.postMessage({ type: 'refresh-start' });
+            try {
+                return await fn();
+            }
+            finally {
+                channel.postMessage({ type: 'refresh-done' });
+            }
+        }),
+        close() {
+            unsubscribe?.();
+            channel.close();
+            wakeAll();
+        },
+    };
+}
+function defaultLocks() {
+    const nav = globalThis.navigator;
+    return nav?.locks ?? null;
+}
