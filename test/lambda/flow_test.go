@@ -1,0 +1,372 @@
+package lambda_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// methods of the API that one cached authorizer decision must also allow.
+var otherMethods = []string{
+	apiArn + "/v1/GET/me",
+	apiArn + "/v1/GET/auth/sessions",
+	apiArn + "/v1/DELETE/auth/sessions/abc123",
+	apiArn + "/v1/POST/auth/password",
+}
+
+type tokens struct {
+	Access, Refresh string
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func signup(t *testing.T, username, password string) string {
+	t.Helper()
+	r := call(t, "SignupFunction", request{method: "POST", path: "/auth/signup",
+		body: mustJSON(map[string]string{"username": username, "password": password})})
+	expectStatus(t, "signup", r, 201)
+	id := r.str("user_id")
+	if id == "" {
+		t.Fatalf("signup: no user_id: %s", r.Body)
+	}
+	return id
+}
+
+func login(t *testing.T, username, password string) tokens {
+	t.Helper()
+	r := call(t, "LoginFunction", request{method: "POST", path: "/auth/login",
+		body: mustJSON(map[string]string{"username": username, "password": password})})
+	expectStatus(t, "login", r, 200)
+	return checkTokenResponse(t, "login", r)
+}
+
+func checkTokenResponse(t *testing.T, what string, r response) tokens {
+	t.Helper()
+	tk := tokens{Access: r.str("access_token"), Refresh: r.str("refresh_token")}
+	if tk.Access == "" || tk.Refresh == "" {
+		t.Fatalf("%s: token response lacks tokens: %s", what, r.Body)
+	}
+	if !strings.EqualFold(r.str("token_type"), "Bearer") {
+		t.Fatalf("%s: token_type %q, want Bearer", what, r.str("token_type"))
+	}
+	if n, _ := r.json["expires_in"].(float64); n <= 0 {
+		t.Fatalf("%s: expires_in %v", what, r.json["expires_in"])
+	}
+	if n, _ := r.json["refresh_token_expires_in"].(float64); n <= 0 {
+		t.Fatalf("%s: refresh_token_expires_in %v", what, r.json["refresh_token_expires_in"])
+	}
+	if strings.Count(tk.Access, ".") != 2 {
+		t.Fatalf("%s: access token is not a JWS compact serialization", what)
+	}
+	return tk
+}
+
+// authorize runs the REST TOKEN authorizer and returns its policy, or the
+// handler error message.
+func authorize(t *testing.T, token string) (policy, string) {
+	t.Helper()
+	f := requireEnv(t).start(t, "AuthorizerFunction")
+	raw, ierr := f.invoke(t, tokenAuthorizerEvent(t, token, apiArn+"/v1/GET/me"))
+	if ierr != nil {
+		return policy{}, ierr.Message
+	}
+	var p policy
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatalf("authorizer: %v: %s", err, raw)
+	}
+	return p, ""
+}
+
+func expectAllowWholeAPI(t *testing.T, what string, p policy) {
+	t.Helper()
+	if p.PrincipalID == "" {
+		t.Fatalf("%s: no principalId", what)
+	}
+	if !p.allows(apiArn + "/v1/GET/me") {
+		t.Fatalf("%s: policy does not allow the called method: %+v", what, p.PolicyDocument)
+	}
+	// API Gateway caches the decision per token for every route: a policy
+	// naming only the called method would deny the token's next route.
+	for _, m := range otherMethods {
+		if !p.allows(m) {
+			t.Fatalf("%s: cached policy would deny %s: %+v", what, m, p.PolicyDocument)
+		}
+	}
+}
+
+func ctxString(ctx map[string]any, key string) string {
+	switch v := ctx[key].(type) {
+	case string:
+		return v
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// TestAuthFlow is the life of a session, each step a real binary under the
+// emulator, state in moto.
+func TestAuthFlow(t *testing.T) {
+	requireEnv(t)
+	username := fmt.Sprintf("alice-%d", time.Now().UnixNano())
+	const password = "correct horse battery staple 42"
+
+	userID := signup(t, username, password)
+
+	t.Run("signup again is username_taken", func(t *testing.T) {
+		r := call(t, "SignupFunction", request{method: "POST", path: "/auth/signup",
+			body: mustJSON(map[string]string{"username": username, "password": password})})
+		expectError(t, "duplicate signup", r, 409, "username_taken")
+	})
+	t.Run("wrong password is invalid_credentials", func(t *testing.T) {
+		r := call(t, "LoginFunction", request{method: "POST", path: "/auth/login",
+			body: mustJSON(map[string]string{"username": username, "password": "wrong " + password})})
+		expectError(t, "login with wrong password", r, 401, "invalid_credentials")
+	})
+
+	first := login(t, username, password)
+
+	// TOKEN authorizer (the REST API's): Allow on the whole API, with context.
+	p, errMsg := authorize(t, "Bearer "+first.Access)
+	if errMsg != "" {
+		t.Fatalf("authorizer rejected a fresh access token: %q", errMsg)
+	}
+	expectAllowWholeAPI(t, "TOKEN authorizer", p)
+	if got := ctxString(p.Context, "user_id"); got != userID {
+		t.Fatalf("authorizer context user_id %q, want %q (context %v)", got, userID, p.Context)
+	}
+	sessionID := ctxString(p.Context, "session_id")
+	if sessionID == "" {
+		t.Fatalf("authorizer context has no session_id: %v", p.Context)
+	}
+
+	t.Run("garbage token is Unauthorized", func(t *testing.T) {
+		for _, tok := range []string{
+			"Bearer not-a-jwt",
+			"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+			"Bearer " + first.Access + "x",
+			first.Access, // no "Bearer " prefix
+			"",
+		} {
+			_, msg := authorize(t, tok)
+			if msg != "Unauthorized" {
+				t.Errorf("token %.20q...: authorizer answer %q, want the error \"Unauthorized\" (API Gateway turns it into 401)", tok, msg)
+			}
+		}
+	})
+
+	authCtx := map[string]any{"principalId": p.PrincipalID}
+	for k, v := range p.Context {
+		authCtx[k] = v
+	}
+
+	t.Run("me reads the authorizer context", func(t *testing.T) {
+		r := call(t, "MeFunction", request{method: "GET", path: "/me", authorizer: authCtx})
+		expectStatus(t, "me", r, 200)
+		if r.str("user_id") != userID || r.str("username") == "" || r.str("session_id") != sessionID {
+			t.Fatalf("me: %s, want user_id %s, a username and session_id %s", r.Body, userID, sessionID)
+		}
+		if header(r, "Access-Control-Allow-Origin") == "" {
+			t.Errorf("me: no Access-Control-Allow-Origin header")
+		}
+	})
+
+	t.Run("sessions lists the current session", func(t *testing.T) {
+		r := call(t, "SessionsFunction", request{method: "GET", path: "/auth/sessions", authorizer: authCtx,
+			headers: map[string]string{"Authorization": "Bearer " + first.Access}})
+		expectStatus(t, "sessions", r, 200)
+		list, _ := r.json["sessions"].([]any)
+		found := false
+		for _, s := range list {
+			m, _ := s.(map[string]any)
+			if fmt.Sprint(m["id"]) == sessionID {
+				found = true
+				if cur, _ := m["current"].(bool); !cur {
+					t.Errorf("sessions: current session not marked current: %v", m)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("sessions: %s does not list session %s", r.Body, sessionID)
+		}
+	})
+
+	t.Run("REQUEST authorizer allows the same token", func(t *testing.T) {
+		f := requireEnv(t).start(t, "AuthorizerFunction")
+		raw, ierr := f.invoke(t, requestAuthorizerEvent(t, "Bearer "+first.Access, apiArn+"/v1/GET/me"))
+		if ierr != nil {
+			t.Fatalf("REQUEST authorizer: error %q", ierr.Message)
+		}
+		var rp policy
+		if err := json.Unmarshal(raw, &rp); err != nil {
+			t.Fatalf("REQUEST authorizer: %v: %s", err, raw)
+		}
+		expectAllowWholeAPI(t, "REQUEST authorizer", rp)
+		if ctxString(rp.Context, "user_id") != userID {
+			t.Fatalf("REQUEST authorizer context %v", rp.Context)
+		}
+		raw, ierr = f.invoke(t, requestAuthorizerEvent(t, "Bearer garbage", apiArn+"/v1/GET/me"))
+		if ierr == nil || ierr.Message != "Unauthorized" {
+			t.Fatalf("REQUEST authorizer with garbage: %s, want the error \"Unauthorized\"", raw)
+		}
+	})
+
+	t.Run("HTTP API v2 authorizer", func(t *testing.T) {
+		f := requireEnv(t).start(t, "AuthorizerFunction")
+		raw, ierr := f.invoke(t, httpAPIAuthorizerEvent(t, "Bearer "+first.Access))
+		if ierr != nil {
+			t.Fatalf("v2 authorizer: error %q", ierr.Message)
+		}
+		checkV2(t, raw, true, userID)
+		raw, ierr = f.invoke(t, httpAPIAuthorizerEvent(t, "Bearer garbage"))
+		if ierr != nil {
+			if ierr.Message != "Unauthorized" {
+				t.Fatalf("v2 authorizer with garbage: error %q, want \"Unauthorized\" or a denial", ierr.Message)
+			}
+			return
+		}
+		checkV2(t, raw, false, "")
+	})
+
+	// Rolling refresh: a new pair; the old refresh token is no longer current.
+	r := call(t, "RefreshFunction", request{method: "POST", path: "/auth/refresh",
+		body: mustJSON(map[string]string{"refresh_token": first.Refresh})})
+	expectStatus(t, "refresh", r, 200)
+	second := checkTokenResponse(t, "refresh", r)
+	if second.Refresh == first.Refresh {
+		t.Fatalf("refresh returned the same refresh token")
+	}
+	if p2, msg := authorize(t, "Bearer "+second.Access); msg != "" {
+		t.Fatalf("authorizer rejected the refreshed access token: %q", msg)
+	} else if ctxString(p2.Context, "session_id") != sessionID {
+		t.Fatalf("refresh changed the session: %v, want %s", p2.Context, sessionID)
+	}
+
+	r = call(t, "LogoutFunction", request{method: "POST", path: "/auth/logout",
+		body: mustJSON(map[string]string{"refresh_token": second.Refresh})})
+	expectStatus(t, "logout", r, 204)
+
+	r = call(t, "RefreshFunction", request{method: "POST", path: "/auth/refresh",
+		body: mustJSON(map[string]string{"refresh_token": second.Refresh})})
+	expectError(t, "refresh after logout", r, 401, "invalid_grant")
+
+	t.Run("malformed refresh is invalid_request", func(t *testing.T) {
+		r := call(t, "RefreshFunction", request{method: "POST", path: "/auth/refresh", body: "{not json"})
+		expectError(t, "refresh with bad JSON", r, 400, "invalid_request")
+	})
+
+	t.Run("password change revokes every session", func(t *testing.T) {
+		s1 := login(t, username, password)
+		s2 := login(t, username, password)
+		pp, msg := authorize(t, "Bearer "+s1.Access)
+		if msg != "" {
+			t.Fatalf("authorizer: %q", msg)
+		}
+		ctx := map[string]any{"principalId": pp.PrincipalID}
+		for k, v := range pp.Context {
+			ctx[k] = v
+		}
+		const newPassword = "a different horse battery 43"
+		r := call(t, "PasswordFunction", request{method: "POST", path: "/auth/password", authorizer: ctx,
+			headers: map[string]string{"Authorization": "Bearer " + s1.Access},
+			body:    mustJSON(map[string]string{"current_password": password, "new_password": newPassword})})
+		expectStatus(t, "password change", r, 204)
+		for i, tk := range []tokens{s1, s2} {
+			r := call(t, "RefreshFunction", request{method: "POST", path: "/auth/refresh",
+				body: mustJSON(map[string]string{"refresh_token": tk.Refresh})})
+			expectError(t, fmt.Sprintf("refresh of session %d after password change", i+1), r, 401, "invalid_grant")
+		}
+		login(t, username, newPassword)
+	})
+}
+
+// checkV2 accepts either HTTP API answer shape: the simple response
+// ({"isAuthorized": ...}) or an IAM policy.
+func checkV2(t *testing.T, raw []byte, wantAllow bool, userID string) {
+	t.Helper()
+	var simple struct {
+		IsAuthorized *bool          `json:"isAuthorized"`
+		Context      map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &simple); err != nil {
+		t.Fatalf("v2 authorizer: %v: %s", err, raw)
+	}
+	if simple.IsAuthorized != nil {
+		if *simple.IsAuthorized != wantAllow {
+			t.Fatalf("v2 authorizer: isAuthorized %v, want %v: %s", *simple.IsAuthorized, wantAllow, raw)
+		}
+		if wantAllow && ctxString(simple.Context, "user_id") != userID {
+			t.Fatalf("v2 authorizer context: %s", raw)
+		}
+		return
+	}
+	var p policy
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatalf("v2 authorizer: %v: %s", err, raw)
+	}
+	route := "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/orders"
+	if p.allows(route) != wantAllow {
+		t.Fatalf("v2 authorizer: allows %s = %v, want %v: %s", route, !wantAllow, wantAllow, raw)
+	}
+}
+
+// TestJWKS serves the public half of the key that moto holds.
+func TestJWKS(t *testing.T) {
+	requireEnv(t)
+	r := call(t, "JwksFunction", request{method: "GET", path: "/.well-known/jwks.json"})
+	expectStatus(t, "jwks", r, 200)
+	keys, _ := r.json["keys"].([]any)
+	if len(keys) == 0 {
+		t.Fatalf("jwks: no keys: %s", r.Body)
+	}
+	for _, k := range keys {
+		m, _ := k.(map[string]any)
+		if m["kid"] == nil || m["kty"] != "EC" || m["crv"] != "P-256" {
+			t.Errorf("jwks: unexpected key %v", m)
+		}
+		if _, leaked := m["d"]; leaked {
+			t.Fatalf("jwks: private key material in %v", m)
+		}
+	}
+}
+
+// TestColdStarts starts a fresh emulator for each of the ten functions and
+// sends one cheap request, recording the cold start for coldstart.txt.
+func TestColdStarts(t *testing.T) {
+	e := requireEnv(t)
+	for _, id := range functionIDs {
+		var event any
+		switch id {
+		case "AuthorizerFunction":
+			event = tokenAuthorizerEvent(t, "Bearer x.y.z", apiArn+"/v1/GET/me")
+		case "RotateKeyFunction":
+			// Not a pending version: the function refuses after reading the secret.
+			event = map[string]string{"Step": "testSecret", "SecretId": e.vars["ROTOR_SIGNING_SECRET_ID"], "ClientRequestToken": "00000000-0000-0000-0000-000000000000"}
+		case "JwksFunction", "MeFunction", "SessionsFunction":
+			event = restEvent(t, request{method: "GET", path: "/me"})
+		default:
+			// Malformed JSON: answered with 400 before any hashing or storage.
+			event = restEvent(t, request{method: "POST", path: "/auth/x", body: "{"})
+		}
+		f := e.startFresh(t, id)
+		f.invoke(t, event)
+		initMS, firstMS, ok := f.coldStart()
+		if !ok {
+			t.Errorf("%s: no REPORT line in the emulator output:\n%s", id, f.log.String())
+			continue
+		}
+		e.mu.Lock()
+		e.coldStarts = append(e.coldStarts, coldStartRecord{id: id, size: f.size, initMS: initMS, firstMS: firstMS, wall: f.firstInvoke})
+		e.mu.Unlock()
+		t.Logf("%-20s %9d bytes  first invocation %7.2f ms (emulator Init Duration %.2f ms)  wall %v", id, f.size, firstMS, initMS, f.firstInvoke.Round(time.Millisecond))
+	}
+}

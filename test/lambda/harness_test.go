@@ -1,0 +1,556 @@
+// Package lambda_test runs the real function binaries built by `sam build`
+// (.aws-sam/build/<LogicalId>/bootstrap) under the AWS Lambda Runtime
+// Interface Emulator (aws-lambda-rie), against DynamoDB and Secrets Manager
+// served by moto_server on 127.0.0.1. No Docker and no AWS account.
+//
+// Run it with scripts/lambda-test.sh, which installs the emulator into
+// .tools/bin and builds amd64 binaries. With CI=true a missing emulator,
+// moto_server or binary fails the run; elsewhere the tests skip and say why.
+//
+// ROTOR_COLDSTART_OUT=path writes each function's binary size and the cold
+// start the emulator reports (scripts/coldstart.sh).
+package lambda_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"debug/elf"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+const region = "us-east-1"
+
+// env is the shared test environment, set up once by TestMain.
+var env *environment
+
+// skipReason is set when the environment could not be set up outside CI.
+var skipReason string
+
+type environment struct {
+	root     string // repository root
+	buildDir string // .aws-sam/build
+	rie      string // aws-lambda-rie binary
+	motoURL  string
+	vars     map[string]string // ROTOR_* and AWS_* for every function
+
+	mu         sync.Mutex
+	funcs      map[string]*function // by logical id (+ "#fresh")
+	coldStarts []coldStartRecord
+}
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lambda test:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	inCI := os.Getenv("CI") == "true" || os.Getenv("CI") == "1"
+	e, cleanup, err := setup()
+	defer cleanup()
+	if err != nil {
+		var missing *missingError
+		if errors.As(err, &missing) && !inCI {
+			skipReason = missing.Error()
+			fmt.Fprintln(os.Stderr, "lambda test: SKIPPING:", skipReason)
+			return m.Run(), nil
+		}
+		return 1, err
+	}
+	env = e
+	code := m.Run()
+	env.stopAll()
+	if out := os.Getenv("ROTOR_COLDSTART_OUT"); out != "" && code == 0 {
+		if err := env.writeColdStarts(out); err != nil {
+			return 1, err
+		}
+	}
+	return code, nil
+}
+
+// missingError is a prerequisite that is not installed: a skip outside CI.
+type missingError struct{ what, hint string }
+
+func (e *missingError) Error() string { return e.what + " (" + e.hint + ")" }
+
+func requireEnv(t *testing.T) *environment {
+	t.Helper()
+	if env == nil {
+		t.Skip("lambda emulator test skipped: " + skipReason)
+	}
+	return env
+}
+
+func setup() (*environment, func(), error) {
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return nil, cleanup, err
+	}
+	e := &environment{root: root, buildDir: filepath.Join(root, ".aws-sam", "build"), funcs: map[string]*function{}}
+
+	if e.rie, err = findRIE(root); err != nil {
+		return nil, cleanup, err
+	}
+	if err := checkBinaries(e.buildDir); err != nil {
+		return nil, cleanup, err
+	}
+	motoCmd, err := findMoto()
+	if err != nil {
+		return nil, cleanup, err
+	}
+
+	port, err := freePort()
+	if err != nil {
+		return nil, cleanup, err
+	}
+	e.motoURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	args := append(motoCmd[1:], "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	moto := exec.Command(motoCmd[0], args...)
+	var motoLog syncBuffer
+	moto.Stdout, moto.Stderr = &motoLog, &motoLog
+	if err := moto.Start(); err != nil {
+		return nil, cleanup, fmt.Errorf("start moto_server: %w", err)
+	}
+	cleanups = append(cleanups, func() { _ = moto.Process.Kill(); _ = moto.Wait() })
+	if err := waitHTTP(e.motoURL+"/moto-api/", 30*time.Second); err != nil {
+		return nil, cleanup, fmt.Errorf("moto_server did not start: %w\n%s", err, motoLog.String())
+	}
+
+	vars, err := provision(context.Background(), e.motoURL)
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("create tables and secret in moto: %w", err)
+	}
+	e.vars = vars
+	return e, cleanup, nil
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "template.yaml")); err == nil {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				return d, nil
+			}
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no template.yaml and go.mod above %s", dir)
+		}
+	}
+}
+
+func findRIE(root string) (string, error) {
+	if p := os.Getenv("ROTOR_RIE"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", &missingError{"ROTOR_RIE=" + p + " not found", "unset it to use .tools/bin/aws-lambda-rie"}
+		}
+		return p, nil
+	}
+	local := filepath.Join(root, ".tools", "bin", "aws-lambda-rie")
+	if _, err := os.Stat(local); err == nil {
+		return local, nil
+	}
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p, nil
+	}
+	return "", &missingError{"aws-lambda-rie not found", "run scripts/lambda-test.sh, which installs it into .tools/bin"}
+}
+
+func findMoto() ([]string, error) {
+	if p, err := exec.LookPath("moto_server"); err == nil {
+		return []string{p}, nil
+	}
+	if py, err := exec.LookPath("python3"); err == nil {
+		if exec.Command(py, "-c", "import moto.server, flask").Run() == nil {
+			return []string{py, "-m", "moto.server"}, nil
+		}
+	}
+	return nil, &missingError{"moto_server not found", `pip install "moto[server]"`}
+}
+
+// functionIDs are the template's function logical ids.
+var functionIDs = []string{
+	"SignupFunction", "LoginFunction", "RefreshFunction", "LogoutFunction", "JwksFunction",
+	"MeFunction", "SessionsFunction", "PasswordFunction", "AuthorizerFunction", "RotateKeyFunction",
+}
+
+func checkBinaries(buildDir string) error {
+	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
+	for _, id := range functionIDs {
+		p := filepath.Join(buildDir, id, "bootstrap")
+		f, err := elf.Open(p)
+		if err != nil {
+			return &missingError{p + " not found", "run scripts/lambda-test.sh, which runs sam build with GOARCH=" + runtime.GOARCH}
+		}
+		m := f.Machine
+		f.Close()
+		if m != want {
+			return fmt.Errorf("%s is built for %s, this machine is %s: rebuild with scripts/lambda-test.sh (GOARCH=%s sam build)", p, m, runtime.GOARCH, runtime.GOARCH)
+		}
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitHTTP(url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	var last error
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	return last
+}
+
+func waitTCP(addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	var last error
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		last = err
+		time.Sleep(20 * time.Millisecond)
+	}
+	return last
+}
+
+// provision creates the three tables (as template.yaml declares them) and the
+// signing-key secret holding a real ES256 key, and returns the environment
+// variables every function gets.
+func provision(ctx context.Context, motoURL string) (map[string]string, error) {
+	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
+	ddb := dynamodb.New(dynamodb.Options{Region: region, BaseEndpoint: aws.String(motoURL), Credentials: creds})
+	sm := secretsmanager.New(secretsmanager.Options{Region: region, BaseEndpoint: aws.String(motoURL), Credentials: creds})
+
+	str := func(name string) ddbtypes.AttributeDefinition {
+		return ddbtypes.AttributeDefinition{AttributeName: aws.String(name), AttributeType: ddbtypes.ScalarAttributeTypeS}
+	}
+	hash := func(name string) ddbtypes.KeySchemaElement {
+		return ddbtypes.KeySchemaElement{AttributeName: aws.String(name), KeyType: ddbtypes.KeyTypeHash}
+	}
+	tables := []*dynamodb.CreateTableInput{
+		{TableName: aws.String("rotor-users"), AttributeDefinitions: []ddbtypes.AttributeDefinition{str("username")}, KeySchema: []ddbtypes.KeySchemaElement{hash("username")}},
+		{
+			TableName: aws.String("rotor-sessions"),
+			AttributeDefinitions: []ddbtypes.AttributeDefinition{str("session_id"), str("user_id"),
+				{AttributeName: aws.String("created_at"), AttributeType: ddbtypes.ScalarAttributeTypeN}},
+			KeySchema: []ddbtypes.KeySchemaElement{hash("session_id")},
+			GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{
+				IndexName: aws.String("by_user"),
+				KeySchema: []ddbtypes.KeySchemaElement{hash("user_id"),
+					{AttributeName: aws.String("created_at"), KeyType: ddbtypes.KeyTypeRange}},
+				Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
+			}},
+		},
+		{TableName: aws.String("rotor-login-attempts"), AttributeDefinitions: []ddbtypes.AttributeDefinition{str("username")}, KeySchema: []ddbtypes.KeySchemaElement{hash("username")}},
+	}
+	for _, in := range tables {
+		in.BillingMode = ddbtypes.BillingModePayPerRequest
+		if _, err := ddb.CreateTable(ctx, in); err != nil {
+			return nil, fmt.Errorf("create table %s: %w", *in.TableName, err)
+		}
+		if _, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+			TableName:               in.TableName,
+			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
+		}); err != nil && *in.TableName != "rotor-users" {
+			return nil, fmt.Errorf("ttl %s: %w", *in.TableName, err)
+		}
+	}
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	kid := make([]byte, 8)
+	if _, err := rand.Read(kid); err != nil {
+		return nil, err
+	}
+	value, err := json.Marshal(map[string]string{
+		"kid":         hex.EncodeToString(kid),
+		"alg":         "ES256",
+		"private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String("rotor-test-signing-key"),
+		SecretString: aws.String(string(value)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create secret: %w", err)
+	}
+
+	return map[string]string{
+		"ROTOR_USERS_TABLE":       "rotor-users",
+		"ROTOR_SESSIONS_TABLE":    "rotor-sessions",
+		"ROTOR_ATTEMPTS_TABLE":    "rotor-login-attempts",
+		"ROTOR_SIGNING_SECRET_ID": aws.ToString(out.ARN),
+		"ROTOR_ISSUER":            "urn:rotor:lambda-test",
+		"ROTOR_AUDIENCE":          "urn:rotor:lambda-test:api",
+		"ROTOR_SIGNING_ALG":       "ES256",
+		"ROTOR_ACCESS_TOKEN_TTL":  "15m",
+		"ROTOR_REFRESH_TOKEN_TTL": "336h",
+		"ROTOR_SESSION_MAX_TTL":   "2160h",
+		"ROTOR_REFRESH_GRACE":     "10s",
+		"ROTOR_KEY_CACHE_TTL":     "5m",
+		"ROTOR_STRICT_SESSIONS":   "false",
+		"ROTOR_CORS_ALLOW_ORIGIN": "*",
+		"AWS_ENDPOINT_URL":        motoURL,
+		"AWS_ACCESS_KEY_ID":       "test",
+		"AWS_SECRET_ACCESS_KEY":   "test",
+		"AWS_REGION":              region,
+		"AWS_DEFAULT_REGION":      region,
+	}, nil
+}
+
+// function is one emulator process running one bootstrap binary.
+type function struct {
+	id      string
+	url     string
+	cmd     *exec.Cmd
+	log     *syncBuffer
+	size    int64
+	started time.Time
+	// firstInvoke is the wall time from starting the emulator to the first
+	// answer: process start, runtime init and the first invocation.
+	firstInvoke time.Duration
+}
+
+// start returns the shared running emulator for a function, starting it (a
+// cold start) on first use.
+func (e *environment) start(t *testing.T, id string) *function {
+	t.Helper()
+	return e.startAs(t, id, id)
+}
+
+// startFresh starts a private emulator for a function: a guaranteed cold start.
+func (e *environment) startFresh(t *testing.T, id string) *function {
+	t.Helper()
+	return e.startAs(t, id, id+"#fresh")
+}
+
+func (e *environment) startAs(t *testing.T, id, key string) *function {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if f, ok := e.funcs[key]; ok {
+		return f
+	}
+	bin := filepath.Join(e.buildDir, id, "bootstrap")
+	st, err := os.Stat(bin)
+	if err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(e.rie,
+		"--log-level", "error",
+		"--runtime-interface-emulator-address", addr,
+		// Each emulator needs its own Runtime API port (default 9001).
+		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort),
+		bin)
+	cmd.Dir = filepath.Dir(bin)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.TempDir(),
+		"TZ=UTC",
+		"AWS_LAMBDA_FUNCTION_NAME=" + id,
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=30",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024",
+	}
+	for k, v := range e.vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	f := &function{id: id, url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, log: log, size: st.Size(), started: time.Now()}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start emulator for %s: %v", id, err)
+	}
+	if err := waitTCP(addr, 10*time.Second); err != nil {
+		_ = cmd.Process.Kill()
+		t.Fatalf("emulator for %s did not listen: %v\n%s", id, err, log.String())
+	}
+	e.funcs[key] = f
+	return f
+}
+
+func (e *environment) stopAll() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, f := range e.funcs {
+		_ = f.cmd.Process.Kill()
+		_ = f.cmd.Wait()
+	}
+}
+
+// invocationError is what the emulator returns when a handler returns an error.
+type invocationError struct {
+	Message string `json:"errorMessage"`
+	Type    string `json:"errorType"`
+}
+
+// invoke sends one event and returns the raw answer. A handler error comes
+// back as a non-nil *invocationError.
+func (f *function) invoke(t *testing.T, event any) ([]byte, *invocationError) {
+	t.Helper()
+	payload, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(f.url, "application/json", bytes.NewReader(payload))
+	if err != nil {
+		t.Fatalf("invoke %s: %v\n%s", f.id, err, f.log.String())
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.firstInvoke == 0 {
+		f.firstInvoke = time.Since(f.started)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("invoke %s: emulator answered %d: %s\n%s", f.id, resp.StatusCode, body, f.log.String())
+	}
+	var ie invocationError
+	if json.Unmarshal(body, &ie) == nil && ie.Message != "" && ie.Type != "" {
+		return body, &ie
+	}
+	return body, nil
+}
+
+var reportRE = regexp.MustCompile(`REPORT RequestId: \S+\s+(?:Init Duration: ([0-9.]+) ms\s+)?Duration: ([0-9.]+) ms`)
+
+// coldStart waits for the emulator's REPORT line of the first invocation
+// (printed just after the answer) and reads it.
+func (f *function) coldStart() (initMS, firstMS float64, ok bool) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if m := reportRE.FindStringSubmatch(f.log.String()); m != nil {
+			initMS, _ = strconv.ParseFloat(m[1], 64)
+			firstMS, _ = strconv.ParseFloat(m[2], 64)
+			return initMS, firstMS, true
+		}
+		if time.Now().After(deadline) {
+			return 0, 0, false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// coldStartRecord is one line of coldstart.txt.
+type coldStartRecord struct {
+	id              string
+	size            int64
+	initMS, firstMS float64
+	wall            time.Duration
+}
+
+func (e *environment) writeColdStarts(path string) error {
+	e.mu.Lock()
+	recs := append([]coldStartRecord(nil), e.coldStarts...)
+	e.mu.Unlock()
+	if len(recs) == 0 {
+		return fmt.Errorf("no cold starts recorded: did TestColdStarts run?")
+	}
+	sort.Slice(recs, func(i, j int) bool { return recs[i].id < recs[j].id })
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Cold starts of the sam build binaries under aws-lambda-rie, %s/%s, %d CPUs.\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	fmt.Fprintf(&b, "# Regenerate: bash scripts/coldstart.sh. Each function: a fresh emulator, one cheap request.\n")
+	fmt.Fprintf(&b, "# init_ms:  the emulator's \"Init Duration\"; it starts the runtime lazily, so this is ~0.\n")
+	fmt.Fprintf(&b, "# first_ms: the emulator's \"Duration\" of the first invocation = process start + Go init +\n")
+	fmt.Fprintf(&b, "#           config/SDK setup + the request itself: the cold-start figure to compare.\n")
+	fmt.Fprintf(&b, "# wall_ms:  emulator process start to first answer, as the test saw it.\n")
+	fmt.Fprintf(&b, "# Local figures, not Lambda's (no network to AWS, no Firecracker): compare functions, not clouds.\n")
+	fmt.Fprintf(&b, "%-20s %10s %8s %9s %9s\n", "function", "bytes", "init_ms", "first_ms", "wall_ms")
+	for _, r := range recs {
+		fmt.Fprintf(&b, "%-20s %10d %8.2f %9.2f %9.1f\n", r.id, r.size, r.initMS, r.firstMS, float64(r.wall.Microseconds())/1000)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// syncBuffer collects a process's output for concurrent readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
