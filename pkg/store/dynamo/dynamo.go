@@ -54,9 +54,11 @@ func New(db API, t Tables) *Store { return &Store{DB: db, Tables: t} }
 
 // ---- attribute helpers ----
 
-func s(v string) types.AttributeValue    { return &types.AttributeValueMemberS{Value: v} }
-func b(v []byte) types.AttributeValue    { return &types.AttributeValueMemberB{Value: v} }
-func n(v int64) types.AttributeValue     { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func b(v []byte) types.AttributeValue { return &types.AttributeValueMemberB{Value: v} }
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
 func ms(t time.Time) types.AttributeValue { return n(t.UnixMilli()) }
 func sec(t time.Time) types.AttributeValue {
 	return n(t.Unix())

@@ -1,0 +1,60 @@
+# Rotor: the two commands are `make dev` (the API on 127.0.0.1:3000, no
+# Docker, no AWS) and `make test` (the whole suite, installing what it needs).
+
+# Lambda runs arm64 (template.yaml); the emulator tests build for this host.
+GOARCH ?= arm64
+GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w'
+
+.PHONY: dev test test-go lint sam-check lambda-test js-test browser-test bench load fuzz coldstart clean
+
+dev:
+	go run ./cmd/rotor-local
+
+test:
+	bash scripts/test.sh
+
+test-go:
+	bash scripts/test.sh go
+
+sam-check:
+	bash scripts/sam-check.sh
+
+lambda-test:
+	bash scripts/lambda-test.sh
+
+js-test:
+	bash scripts/js-test.sh
+
+browser-test:
+	bash scripts/browser-test.sh
+
+bench:
+	bash scripts/bench.sh
+
+coldstart:
+	bash scripts/coldstart.sh
+
+clean:
+	rm -rf .aws-sam bin
+
+# sam build (Metadata: BuildMethod: makefile) runs these with ARTIFACTS_DIR set.
+build-SignupFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/signup
+build-LoginFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/login
+build-RefreshFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/refresh
+build-LogoutFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/logout
+build-JwksFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/jwks
+build-MeFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/me
+build-SessionsFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sessions
+build-PasswordFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/password
+build-AuthorizerFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorizer
+build-RotateKeyFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rotatekey

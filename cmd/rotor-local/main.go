@@ -1,0 +1,65 @@
+// Command rotor-local serves Rotor's API on 127.0.0.1:3000 (ROTOR_ADDR) with
+// the same handlers and authorizer rules as the Lambda functions, on the
+// embedded store with development keys, or on DynamoDB with ROTOR_STORE=dynamodb
+// (endpoint from the SDK's standard settings, e.g. AWS_ENDPOINT_URL; tables
+// are created when missing). No Docker, no AWS account.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/devserver"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	logger := app.Logger()
+	d, err := app.Local(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	api, err := app.API(cfg, d)
+	if err != nil {
+		return err
+	}
+	srv := &devserver.Server{API: api, Authorizer: app.Authorizer(cfg, d), Static: app.Demo(), Log: logger}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("rotor-local: %w", err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("rotor-local listening", slog.String("url", "http://"+ln.Addr().String()), slog.String("store", cfg.Store), slog.String("alg", cfg.SigningAlg))
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(shut)
+	}()
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// moto is the server of this test binary, shared by its tests.
+type moto struct {
+	once sync.Once
+	url  string
+	err  error
+	cmd  *exec.Cmd
+}
+
+var shared moto
+
+// MotoURL returns the URL of a running moto_server, starting one if needed.
+// Outside CI a machine without moto skips the test with a clear message; in
+// CI (CI=true) it fails.
+func MotoURL(t testing.TB) string {
+	t.Helper()
+	if u := os.Getenv("ROTOR_MOTO_URL"); u != "" {
+		return u
+	}
+	shared.once.Do(shared.start)
+	if shared.err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("moto_server is required in CI: %v (install with: pip install 'moto[server]')", shared.err)
+		}
+		t.Skipf("moto_server unavailable (%v); install with: pip install 'moto[server]'", shared.err)
+	}
+	return shared.url
+}
+
+func (m *moto) start() {
+	port, err := freePort()
+	if err != nil {
+		m.err = err
+		return
+	}
+	bin, args := "moto_server", []string{"-H", "127.0.0.1", "-p", port}
+	if _, err := exec.LookPath(bin); err != nil {
+		bin, args = "python3", append([]string{"-m", "moto.server"}, args...)
+	}
+	m.cmd = exec.Command(bin, args...)
+	if err := m.cmd.Start(); err != nil {
+		m.err = fmt.Errorf("start %s: %w", bin, err)
+		return
+	}
+	m.url = "http://127.0.0.1:" + port
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(m.url + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = m.cmd.Process.Kill()
+	m.err = fmt.Errorf("%s did not answer on %s within 30s", bin, m.url)
+}
+
+// Stop ends the moto_server this binary started, if any: call it from TestMain.
+func Stop() {
+	if shared.cmd != nil && shared.cmd.Process != nil {
+		_ = shared.cmd.Process.Kill()
+		_, _ = shared.cmd.Process.Wait()
+	}
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port, nil
+}
+
+// AWSConfig is an SDK configuration that talks only to url.
+func AWSConfig(url string) aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(url),
+	}
+}
+
+// DynamoDB returns a DynamoDB client on the test's moto_server.
+func DynamoDB(t testing.TB) *dynamodb.Client {
+	return dynamodb.NewFromConfig(AWSConfig(MotoURL(t)))
+}
+
+// SecretsManager returns a Secrets Manager client on the test's moto_server.
+func SecretsManager(t testing.TB) *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(AWSConfig(MotoURL(t)))
+}
+
+// Name returns a table or secret name unique to this test.
+func Name(t testing.TB, kind string) string {
+	n := strings.NewReplacer("/", "-", " ", "-", "#", "-").Replace(t.Name())
+	if len(n) > 80 {
+		n = n[len(n)-80:]
+	}
+	return fmt.Sprintf("rotor-%s-%s-%d", kind, strings.ToLower(n), time.Now().UnixNano())
+}
+
+// Context returns a context cancelled at the end of the test.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,178 @@
+package devserver
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/rotor-auth/rotor/pkg/authorizer"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+)
+
+// MaxPayload is API Gateway's request payload limit (10 MB); larger requests
+// never reach a function.
+const MaxPayload = 10 << 20
+
+// unauthorizedBody is template.yaml's UNAUTHORIZED gateway response.
+const unauthorizedBody = `{"error":"invalid_token","error_description":"The access token is missing, malformed, expired or revoked."}`
+
+// Server routes requests to the API's handlers.
+type Server struct {
+	API        *httpapi.API
+	Authorizer *authorizer.Authorizer
+	Static     http.Handler // served at GET / when set (the demo page)
+	Log        *slog.Logger
+}
+
+// Handler returns the routes of template.yaml.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	route := func(pattern string, h httpapi.Handler, protected bool) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, h, protected) })
+	}
+	route("POST /auth/signup", s.API.Signup, false)
+	route("POST /auth/login", s.API.Login, false)
+	route("POST /auth/refresh", s.API.Refresh, false)
+	route("POST /auth/logout", s.API.Logout, false)
+	route("GET /.well-known/jwks.json", s.API.JWKS, false)
+	route("GET /me", s.API.Me, true)
+	route("GET /auth/sessions", s.API.Sessions, true)
+	route("DELETE /auth/sessions/{id}", s.API.Sessions, true)
+	route("POST /auth/password", s.API.Password, true)
+	mux.HandleFunc("OPTIONS /", func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range httpapi.CORSHeaders(s.API.CORSOrigin) {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	if s.Static != nil {
+		mux.Handle("GET /", s.Static)
+	}
+	return mux
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, h httpapi.Handler, protected bool) {
+	req, err := Event(r)
+	if err != nil {
+		s.write(w, httpapi.Response{StatusCode: http.StatusRequestEntityTooLarge, Body: `{"message":"Request Too Long"}`})
+		return
+	}
+	if protected {
+		id, err := s.Authorizer.Authorize(r.Context(), req.Headers["Authorization"])
+		switch {
+		case errors.Is(err, authorizer.ErrUnauthorized):
+			s.write(w, s.gatewayResponse(http.StatusUnauthorized, unauthorizedBody, map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}))
+			return
+		case err != nil:
+			s.log().Error("authorizer failed", "cause", err.Error())
+			s.write(w, s.gatewayResponse(http.StatusInternalServerError, `{"message":null}`, nil))
+			return
+		}
+		req.RequestContext.Authorizer = id.Context()
+	}
+	resp, err := h(r.Context(), req)
+	if err != nil {
+		// A Lambda that returns an error is a 502 at API Gateway.
+		s.log().Error("handler failed", "cause", err.Error())
+		s.write(w, s.gatewayResponse(http.StatusBadGateway, `{"message": "Internal server error"}`, nil))
+		return
+	}
+	s.write(w, resp)
+}
+
+func (s *Server) gatewayResponse(status int, body string, extra map[string]string) httpapi.Response {
+	h := map[string]string{"Content-Type": "application/json"}
+	for k, v := range httpapi.CORSHeaders(s.API.CORSOrigin) {
+		h[k] = v
+	}
+	for k, v := range extra {
+		h[k] = v
+	}
+	return httpapi.Response{StatusCode: status, Headers: h, Body: body}
+}
+
+func (s *Server) write(w http.ResponseWriter, resp httpapi.Response) {
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		body, _ = base64.StdEncoding.DecodeString(resp.Body)
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(body)
+}
+
+// Event turns an HTTP request into the REST API proxy event API Gateway would
+// send: stage "local", the client's address as sourceIp, binary bodies base64.
+func Event(r *http.Request) (httpapi.Request, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
+	if err != nil {
+		return httpapi.Request{}, err
+	}
+	if len(body) > MaxPayload {
+		return httpapi.Request{}, errors.New("devserver: payload too large")
+	}
+	headers := map[string]string{}
+	multi := map[string][]string{}
+	for k, vs := range r.Header {
+		headers[k] = strings.Join(vs, ",")
+		multi[k] = vs
+	}
+	query := map[string]string{}
+	for k, vs := range r.URL.Query() {
+		query[k] = vs[0]
+	}
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	req := httpapi.Request{
+		Resource:              r.Pattern,
+		Path:                  r.URL.Path,
+		HTTPMethod:            r.Method,
+		Headers:               headers,
+		MultiValueHeaders:     multi,
+		QueryStringParameters: query,
+		PathParameters:        map[string]string{},
+		RequestContext: events.APIGatewayProxyRequestContext{
+			Stage:      "local",
+			RequestID:  requestID(),
+			Path:       r.URL.Path,
+			HTTPMethod: r.Method,
+			Identity:   events.APIGatewayRequestIdentity{SourceIP: ip, UserAgent: r.UserAgent()},
+		},
+	}
+	if id := r.PathValue("id"); id != "" {
+		req.PathParameters["id"] = id
+	}
+	if utf8.Valid(body) {
+		req.Body = string(body)
+	} else {
+		req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+	}
+	return req, nil
+}
+
+func requestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# test.sh: the whole test suite (`make test`). Installs and starts what the
+# tests need, as a new user's machine would: one moto_server for DynamoDB and
+# Secrets Manager, the SAM CLI in .venv/sam, the Lambda runtime emulator in
+# .tools/bin, npm packages, Debian's chromium for the browser test.
+#
+#   bash scripts/test.sh          # everything
+#   bash scripts/test.sh go       # only the Go packages (with moto)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+what=${1:-all}
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { printf '\ntest: FAIL: %s\n' "$*" >&2; exit 1; }
+
+step "go vet and gofmt"
+go vet ./...
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.*'))
+[ -z "$unformatted" ] || fail "gofmt would change: $unformatted"
+
+step "moto_server"
+if ! command -v moto_server >/dev/null 2>&1 && ! python3 -c 'import moto.server, flask' >/dev/null 2>&1; then
+	python3 -m pip install --quiet --disable-pip-version-check "moto[server]>=5" </dev/null || fail 'pip install "moto[server]"'
+fi
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+if command -v moto_server >/dev/null 2>&1; then
+	moto_server -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/rotor-moto.log" 2>&1 &
+else
+	python3 -m moto.server -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/rotor-moto.log" 2>&1 &
+fi
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true' EXIT
+export ROTOR_MOTO_URL=http://127.0.0.1:$port
+for _ in $(seq 1 150); do
+	curl -fsS -o /dev/null "$ROTOR_MOTO_URL/moto-api/" 2>/dev/null && break
+	kill -0 $moto_pid 2>/dev/null || { cat "${TMPDIR:-/tmp}/rotor-moto.log" >&2; fail "moto_server exited"; }
+	sleep 0.2
+done
+curl -fsS -o /dev/null "$ROTOR_MOTO_URL/moto-api/" || fail "moto_server did not start on $ROTOR_MOTO_URL"
+echo "moto_server at $ROTOR_MOTO_URL"
+
+step "go test (every package but the emulator tests)"
+pkgs=$(go list ./... | grep -v '/test/lambda$')
+go test -count=1 $pkgs
+
+step "go test -race (the concurrent parts)"
+go test -count=1 -race ./pkg/sessions/... ./pkg/store/... ./pkg/client/... ./pkg/keys/...
+
+[ "$what" = go ] && exit 0
+
+step "SAM template: cfn-lint, sam validate --lint, sam build; then the real binaries under the Lambda runtime emulator"
+bash scripts/lambda-test.sh
+
+step "TypeScript client"
+bash scripts/js-test.sh
+
+if [ -f scripts/browser-test.sh ]; then
+	step "browser test (Playwright + Debian chromium)"
+	bash scripts/browser-test.sh
+fi
+printf '\nAll test stages passed.\n'
