@@ -24,11 +24,9 @@ if ! command -v moto_server >/dev/null 2>&1 && ! python3 -c 'import moto.server,
 	python3 -m pip install --quiet --disable-pip-version-check "moto[server]>=5" </dev/null || fail 'pip install "moto[server]"'
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-if command -v moto_server >/dev/null 2>&1; then
-	moto_server -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/rotor-moto.log" 2>&1 &
-else
-	python3 -m moto.server -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/rotor-moto.log" 2>&1 &
-fi
+# One request at a time, like DynamoDB's per-item atomic conditional writes
+# (see the script for why moto's threaded server is not enough).
+python3 scripts/moto-serial.py -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/rotor-moto.log" 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
 export ROTOR_MOTO_URL=http://127.0.0.1:$port

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -52,11 +53,10 @@ func (m *moto) start() {
 		m.err = err
 		return
 	}
-	bin, args := "moto_server", []string{"-H", "127.0.0.1", "-p", port}
-	if _, err := exec.LookPath(bin); err != nil {
-		bin, args = "python3", append([]string{"-m", "moto.server"}, args...)
-	}
-	m.cmd = exec.Command(bin, args...)
+	// scripts/moto-serial.py serves one request at a time: moto's threaded
+	// server does not apply conditional writes atomically, DynamoDB does.
+	bin := "python3"
+	m.cmd = exec.Command(bin, filepath.Join(repoRoot(), "scripts", "moto-serial.py"), "-H", "127.0.0.1", "-p", port)
 	if err := m.cmd.Start(); err != nil {
 		m.err = fmt.Errorf("start %s: %w", bin, err)
 		return
@@ -80,6 +80,19 @@ func Stop() {
 	if shared.cmd != nil && shared.cmd.Process != nil {
 		_ = shared.cmd.Process.Kill()
 		_, _ = shared.cmd.Process.Wait()
+	}
+}
+
+// repoRoot is the module root: the nearest parent directory with go.mod.
+func repoRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
 	}
 }
 

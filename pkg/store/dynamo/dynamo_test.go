@@ -1,0 +1,34 @@
+package dynamo_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+	"github.com/rotor-auth/rotor/pkg/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.Stop()
+	os.Exit(code)
+}
+
+// NewStore creates fresh tables on moto_server for one test.
+func newStore(t *testing.T) *dynamo.Store {
+	db := testenv.DynamoDB(t)
+	tables := dynamo.Tables{
+		Users:    testenv.Name(t, "users"),
+		Sessions: testenv.Name(t, "sessions"),
+		Attempts: testenv.Name(t, "attempts"),
+	}
+	if err := dynamo.CreateTables(testenv.Context(t), db, tables); err != nil {
+		t.Fatal(err)
+	}
+	return dynamo.New(db, tables)
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { return newStore(t) })
+}

@@ -1,0 +1,347 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/users"
+)
+
+// Store is what a Rotor store implements.
+type Store interface {
+	users.Store
+	sessions.Store
+	throttle.Store
+}
+
+// Run runs the contract against stores made by newStore, one per subtest.
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	t.Run("users", func(t *testing.T) { testUsers(t, newStore(t)) })
+	t.Run("sessions round trip", func(t *testing.T) { testSessionRoundTrip(t, newStore(t)) })
+	t.Run("rotate", func(t *testing.T) { testRotate(t, newStore(t)) })
+	t.Run("rotate conditions", func(t *testing.T) { testRotateConditions(t, newStore(t)) })
+	t.Run("concurrent rotations", func(t *testing.T) { testConcurrentRotate(t, newStore(t)) })
+	t.Run("delete", func(t *testing.T) { testDelete(t, newStore(t)) })
+	t.Run("list and delete by user", func(t *testing.T) { testByUser(t, newStore(t)) })
+	t.Run("attempts", func(t *testing.T) { testAttempts(t, newStore(t)) })
+}
+
+var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+func random(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newSession(t *testing.T, userID string) sessions.Session {
+	return sessions.Session{
+		ID:                base64.RawURLEncoding.EncodeToString(random(t, 16)),
+		UserID:            userID,
+		Username:          "name-of-" + userID,
+		TokenHash:         random(t, 32),
+		CreatedAt:         t0.Add(123 * time.Millisecond),
+		LastUsedAt:        t0.Add(123 * time.Millisecond),
+		ExpiresAt:         t0.Add(time.Hour),
+		AbsoluteExpiresAt: t0.Add(10 * time.Hour),
+		IP:                "203.0.113.7",
+		UserAgent:         "storetest/1.0",
+	}
+}
+
+func equalSession(t *testing.T, got, want sessions.Session) {
+	t.Helper()
+	ok := got.ID == want.ID && got.UserID == want.UserID && got.Username == want.Username &&
+		bytes.Equal(got.TokenHash, want.TokenHash) && bytes.Equal(got.PrevHash, want.PrevHash) && bytes.Equal(got.Salt, want.Salt) &&
+		got.RotatedAt.Equal(want.RotatedAt) && got.Rotations == want.Rotations &&
+		got.CreatedAt.Equal(want.CreatedAt) && got.LastUsedAt.Equal(want.LastUsedAt) &&
+		got.ExpiresAt.Equal(want.ExpiresAt) && got.AbsoluteExpiresAt.Equal(want.AbsoluteExpiresAt) &&
+		got.IP == want.IP && got.UserAgent == want.UserAgent
+	if !ok {
+		t.Fatalf("session differs:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func testUsers(t *testing.T, st Store) {
+	ctx := context.Background()
+	u := users.User{ID: "usr_1", Username: "alice", PasswordHash: "$argon2id$x", CreatedAt: t0, UpdatedAt: t0}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(ctx, users.User{ID: "usr_2", Username: "alice", PasswordHash: "other"}); !errors.Is(err, users.ErrTaken) {
+		t.Fatalf("second create: %v, want ErrTaken", err)
+	}
+	got, err := st.GetUser(ctx, "alice")
+	if err != nil || got.ID != "usr_1" || got.PasswordHash != u.PasswordHash || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("get: %+v, %v", got, err)
+	}
+	if _, err := st.GetUser(ctx, "bob"); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("get unknown: %v", err)
+	}
+	if err := st.SetPasswordHash(ctx, "alice", "usr_other", "stolen", t0); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("set password with the wrong id: %v", err)
+	}
+	if err := st.SetPasswordHash(ctx, "alice", "usr_1", "new-hash", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetUser(ctx, "alice"); got.PasswordHash != "new-hash" || !got.UpdatedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("after set password: %+v", got)
+	}
+}
+
+func testSessionRoundTrip(t *testing.T, st Store) {
+	ctx := context.Background()
+	s := newSession(t, "usr_1")
+	if err := st.CreateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateSession(ctx, s); !errors.Is(err, sessions.ErrConflict) {
+		t.Fatalf("duplicate create: %v, want ErrConflict", err)
+	}
+	got, err := st.GetSession(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalSession(t, got, s)
+	if _, err := st.GetSession(ctx, "missing"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("get missing: %v", err)
+	}
+}
+
+func rotation(t *testing.T, s sessions.Session, now time.Time) sessions.Rotation {
+	return sessions.Rotation{
+		SessionID: s.ID, PresentedHash: s.TokenHash, NewHash: random(t, 32), Salt: random(t, 32),
+		Now: now, ExpiresAt: now.Add(time.Hour).Truncate(time.Second),
+	}
+}
+
+func testRotate(t *testing.T, st Store) {
+	ctx := context.Background()
+	s := newSession(t, "usr_1")
+	if err := st.CreateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(10*time.Minute + 250*time.Millisecond)
+	r := rotation(t, s, now)
+	got, err := st.RotateSession(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := s
+	want.PrevHash, want.TokenHash, want.Salt = s.TokenHash, r.NewHash, r.Salt
+	want.RotatedAt, want.LastUsedAt, want.ExpiresAt, want.Rotations = now, now, r.ExpiresAt, 1
+	equalSession(t, got, want)
+	stored, _ := st.GetSession(ctx, s.ID)
+	equalSession(t, stored, want)
+
+	// The old token no longer matches: the write is refused and the current
+	// item comes back, so the caller can tell replay from reuse.
+	again := rotation(t, s, now.Add(time.Second))
+	old, err := st.RotateSession(ctx, again)
+	if !errors.Is(err, sessions.ErrConflict) {
+		t.Fatalf("rotate with superseded hash: %v, want ErrConflict", err)
+	}
+	equalSession(t, old, want)
+}
+
+func testRotateConditions(t *testing.T, st Store) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		edit func(r *sessions.Rotation, s sessions.Session)
+		want error
+	}{
+		{"unknown session", func(r *sessions.Rotation, _ sessions.Session) { r.SessionID = "no-such-session" }, sessions.ErrNotFound},
+		{"wrong hash", func(r *sessions.Rotation, _ sessions.Session) { r.PresentedHash = random(t, 32) }, sessions.ErrConflict},
+		{"idle expired", func(r *sessions.Rotation, s sessions.Session) { r.Now = s.ExpiresAt; r.ExpiresAt = r.Now.Add(time.Hour) }, sessions.ErrConflict},
+		{"past absolute expiry", func(r *sessions.Rotation, s sessions.Session) { r.ExpiresAt = s.AbsoluteExpiresAt.Add(time.Second) }, sessions.ErrConflict},
+		{"at absolute expiry", func(r *sessions.Rotation, s sessions.Session) { r.ExpiresAt = s.AbsoluteExpiresAt }, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSession(t, "usr_1")
+			if err := st.CreateSession(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			r := rotation(t, s, t0.Add(time.Minute))
+			tc.edit(&r, s)
+			got, err := st.RotateSession(ctx, r)
+			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if errors.Is(err, sessions.ErrConflict) {
+				equalSession(t, got, s) // unchanged, and returned as it was
+				stored, _ := st.GetSession(ctx, s.ID)
+				equalSession(t, stored, s)
+			}
+		})
+	}
+}
+
+func testConcurrentRotate(t *testing.T, st Store) {
+	ctx := context.Background()
+	s := newSession(t, "usr_1")
+	if err := st.CreateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins, conflicts := 0, 0
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := st.RotateSession(ctx, rotation(t, s, t0.Add(time.Minute)))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case errors.Is(err, sessions.ErrConflict):
+				conflicts++
+			default:
+				t.Errorf("rotate: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 || conflicts != n-1 {
+		t.Fatalf("%d rotations applied and %d refused; want exactly 1 and %d", wins, conflicts, n-1)
+	}
+	if got, _ := st.GetSession(ctx, s.ID); got.Rotations != 1 {
+		t.Fatalf("rotations = %d, want 1", got.Rotations)
+	}
+}
+
+func testDelete(t *testing.T, st Store) {
+	ctx := context.Background()
+	s := newSession(t, "usr_1")
+	if err := st.CreateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteSession(ctx, s.ID, "usr_2"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("delete as another user: %v", err)
+	}
+	if err := st.DeleteSessionByToken(ctx, s.ID, random(t, 32)); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("delete with a wrong token: %v", err)
+	}
+	if _, err := st.GetSession(ctx, s.ID); err != nil {
+		t.Fatalf("refused deletes must keep the session: %v", err)
+	}
+	r := rotation(t, s, t0.Add(time.Minute))
+	if _, err := st.RotateSession(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	// The token just replaced still logs out (a client that lost the refresh answer).
+	if err := st.DeleteSessionByToken(ctx, s.ID, s.TokenHash); err != nil {
+		t.Fatalf("delete with the previous token: %v", err)
+	}
+	if _, err := st.GetSession(ctx, s.ID); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+
+	s2 := newSession(t, "usr_1")
+	if err := st.CreateSession(ctx, s2); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteSessionByToken(ctx, s2.ID, s2.TokenHash); err != nil {
+		t.Fatalf("delete with the current token: %v", err)
+	}
+	s3 := newSession(t, "usr_1")
+	if err := st.CreateSession(ctx, s3); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteSession(ctx, s3.ID, "usr_1"); err != nil {
+		t.Fatalf("delete as owner: %v", err)
+	}
+	if err := st.DeleteSession(ctx, s3.ID, ""); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("delete twice: %v", err)
+	}
+}
+
+func testByUser(t *testing.T, st Store) {
+	ctx := context.Background()
+	mine := map[string]bool{}
+	for range 30 { // more than one BatchWriteItem of 25
+		s := newSession(t, "usr_me")
+		mine[s.ID] = true
+		if err := st.CreateSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := newSession(t, "usr_other")
+	if err := st.CreateSession(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	list, err := st.ListSessions(ctx, "usr_me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != len(mine) {
+		t.Fatalf("listed %d sessions, want %d", len(list), len(mine))
+	}
+	for _, s := range list {
+		if !mine[s.ID] || s.UserID != "usr_me" {
+			t.Fatalf("listed a session that is not the user's: %+v", s)
+		}
+	}
+	n, err := st.DeleteUserSessions(ctx, "usr_me")
+	if err != nil || n != len(mine) {
+		t.Fatalf("delete all: %d, %v; want %d", n, err, len(mine))
+	}
+	if list, _ := st.ListSessions(ctx, "usr_me"); len(list) != 0 {
+		t.Fatalf("%d sessions left", len(list))
+	}
+	if _, err := st.GetSession(ctx, other.ID); err != nil {
+		t.Fatalf("another user's session was touched: %v", err)
+	}
+	if n, err := st.DeleteUserSessions(ctx, "usr_nobody"); err != nil || n != 0 {
+		t.Fatalf("delete all of a user without sessions: %d, %v", n, err)
+	}
+}
+
+func testAttempts(t *testing.T, st Store) {
+	ctx := context.Background()
+	if s, err := st.GetAttempts(ctx, "alice"); err != nil || s.Failures != 0 {
+		t.Fatalf("fresh: %+v, %v", s, err)
+	}
+	const n = 12
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.RecordFailure(ctx, "alice", t0.Add(time.Duration(i)*time.Millisecond), t0.Add(time.Hour)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	s, err := st.GetAttempts(ctx, "alice")
+	if err != nil || s.Failures != n {
+		t.Fatalf("after %d concurrent failures: %+v, %v", n, s, err)
+	}
+	if s.LastFailure.Before(t0) || s.LastFailure.After(t0.Add(n*time.Millisecond)) {
+		t.Fatalf("last failure %v out of range", s.LastFailure)
+	}
+	if other, _ := st.GetAttempts(ctx, "bob"); other.Failures != 0 {
+		t.Fatalf("another username counted: %+v", other)
+	}
+	if err := st.ResetAttempts(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := st.GetAttempts(ctx, "alice"); s.Failures != 0 {
+		t.Fatalf("after reset: %+v", s)
+	}
+}
