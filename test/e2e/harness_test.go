@@ -1,0 +1,217 @@
+// Package e2e drives Rotor over HTTP through the local server (the same
+// handlers and authorizer as the Lambda functions), on the embedded store and
+// on DynamoDB served by moto_server.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/devserver"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.Stop()
+	os.Exit(code)
+}
+
+// clock is a settable clock shared by every part of one server.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is one running server.
+type env struct {
+	t      *testing.T
+	url    string
+	clock  *clock
+	store  app.Store
+	db     *dynamodb.Client // nil on the embedded store
+	tables dynamo.Tables
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// stores are the two store kinds every flow runs on.
+var stores = []string{"memory", "dynamodb"}
+
+// newEnv starts a server on kind ("memory" or "dynamodb"); edit adjusts the
+// config, wrap the store (both may be nil).
+func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(app.Store) app.Store) *env {
+	t.Helper()
+	cfg := config.Default()
+	cfg.LoginBackoffBase = 2 * time.Second
+	if edit != nil {
+		edit(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, clock: &clock{t: time.Now().UTC()}, logs: &syncBuffer{}}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var st app.Store
+	switch kind {
+	case "memory":
+		st = memory.New()
+	case "dynamodb":
+		e.db = testenv.DynamoDB(t)
+		e.tables = dynamo.Tables{Users: testenv.Name(t, "users"), Sessions: testenv.Name(t, "sessions"), Attempts: testenv.Name(t, "attempts")}
+		if err := dynamo.CreateTables(testenv.Context(t), e.db, e.tables); err != nil {
+			t.Fatal(err)
+		}
+		st = dynamo.New(e.db, e.tables)
+	default:
+		t.Fatalf("unknown store %q", kind)
+	}
+	e.store = st
+	if wrap != nil {
+		st = wrap(st)
+	}
+	ks, err := app.DevKeys(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := app.Deps{Store: st, Keys: ks, Log: log}
+	api, err := app.API(cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Auth.Now = e.clock.Now
+	api.Verifier.Now = e.clock.Now
+	authz := app.Authorizer(cfg, d)
+	authz.Verifier.Now = e.clock.Now
+	authz.Now = e.clock.Now
+	srv := httptest.NewServer((&devserver.Server{API: api, Authorizer: authz, Log: log}).Handler())
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+// response is an HTTP answer with its body decoded.
+type response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+func (r response) str(k string) string { s, _ := r.Body[k].(string); return s }
+
+// do sends a request; body may be a string (sent as is) or a value (JSON).
+func (e *env) do(method, path string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &out.Body)
+	}
+	return out
+}
+
+func (e *env) signup(user, pw string) string {
+	e.t.Helper()
+	r := e.do("POST", "/auth/signup", map[string]string{"username": user, "password": pw})
+	if r.Status != http.StatusCreated || r.str("user_id") == "" {
+		e.t.Fatalf("signup %s: %d %s", user, r.Status, r.Raw)
+	}
+	return r.str("user_id")
+}
+
+// pair is a token response.
+type pair struct{ Access, Refresh string }
+
+func (e *env) login(user, pw string) pair {
+	e.t.Helper()
+	r := e.do("POST", "/auth/login", map[string]string{"username": user, "password": pw})
+	if r.Status != http.StatusOK {
+		e.t.Fatalf("login %s: %d %s", user, r.Status, r.Raw)
+	}
+	return pairOf(e.t, r)
+}
+
+func pairOf(t *testing.T, r response) pair {
+	t.Helper()
+	p := pair{Access: r.str("access_token"), Refresh: r.str("refresh_token")}
+	if p.Access == "" || p.Refresh == "" || r.str("token_type") != "Bearer" || r.Body["expires_in"] == nil || r.Body["refresh_token_expires_in"] == nil {
+		t.Fatalf("not a token response: %s", r.Raw)
+	}
+	return p
+}
+
+func (e *env) refresh(rt string) response {
+	e.t.Helper()
+	return e.do("POST", "/auth/refresh", map[string]string{"refresh_token": rt})
+}
+
+func (e *env) me(access string) response {
+	e.t.Helper()
+	return e.do("GET", "/me", nil, "Authorization", "Bearer "+access)
+}
+
+// wantError checks an error response's status and code.
+func wantError(t *testing.T, r response, status int, code string) {
+	t.Helper()
+	if r.Status != status || r.str("error") != code || r.str("error_description") == "" {
+		t.Fatalf("got %d %s; want %d with error %q", r.Status, r.Raw, status, code)
+	}
+}
