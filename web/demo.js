@@ -3,12 +3,14 @@
 // Query parameters: ?transport=cookie|body (default cookie: the refresh token
 // stays in an HttpOnly cookie), ?poll=<ms> (default 1000; 0 turns the /me
 // loop off, for tests that call /me by hand).
-import { createRotorFetch, webStorage, SessionEndedError, RotorError, accessExpiry } from './rotor-client.js';
+import { createRotorFetch, indexedDBStorage, SessionEndedError, RotorError, accessExpiry } from './rotor-client.js';
 
 const params = new URLSearchParams(location.search);
 const transport = params.get('transport') === 'body' ? 'body' : 'cookie';
 const pollMs = params.has('poll') ? Number(params.get('poll')) : 1000;
-const storage = webStorage(localStorage, `rotor.demo.${transport}`);
+// IndexedDB, shared by every tab of the site: a tab that waited for another
+// tab's refresh reads the tokens that tab stored, instead of refreshing again.
+const storage = indexedDBStorage('rotor-demo', transport);
 const $ = (id) => document.getElementById(id);
 
 let refreshes = 0;

@@ -31,7 +31,9 @@ export function memoryStorage(initial = null) {
  * A storage over the Web Storage API (`localStorage` by default), shared by
  * every tab of the origin. Anything that can run script on the page can
  * read it: prefer `transport: 'cookie'`, which keeps the refresh token out
- * of it.
+ * of it. Tabs stay correct with it, but one may read another's write late
+ * and refresh a second time (the server's grace window answers that with
+ * the same pair); {@link indexedDBStorage} avoids it.
  */
 export function webStorage(area = globalThis.localStorage, key = 'rotor.tokens') {
     return {
@@ -60,6 +62,46 @@ export function webStorage(area = globalThis.localStorage, key = 'rotor.tokens')
             };
             target.addEventListener('storage', onStorage);
             return () => target.removeEventListener('storage', onStorage);
+        },
+    };
+}
+/**
+ * A storage in IndexedDB, shared by every tab of the origin: the right
+ * choice for several tabs. A write resolves once its transaction has
+ * committed, and every read asks the database, so a tab that takes the
+ * refresh lock after another tab released it always reads the tokens that
+ * tab saved. (`localStorage` does not promise that: in Chromium each tab's
+ * renderer keeps a copy that other tabs' writes reach a little later, and a
+ * tab can read the old tokens just after taking the lock, and refresh
+ * again.)
+ */
+export function indexedDBStorage(dbName = 'rotor', key = 'tokens', factory = globalThis.indexedDB) {
+    const storeName = 'tokens';
+    let opened;
+    const open = () => (opened ??= new Promise((resolve, reject) => {
+        const req = factory.open(dbName, 1);
+        req.onupgradeneeded = () => req.result.createObjectStore(storeName);
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+    }));
+    const run = async (mode, op) => {
+        const db = await open();
+        return new Promise((resolve, reject) => {
+            const tx = db.transaction(storeName, mode);
+            const req = op(tx.objectStore(storeName));
+            // Resolve on commit, not on the request's success: a write must be
+            // visible to other tabs before the refresh lock is released.
+            tx.oncomplete = () => resolve(req.result);
+            tx.onerror = tx.onabort = () => reject(tx.error ?? req.error);
+        });
+    };
+    return {
+        load: async () => (await run('readonly', (s) => s.get(key))) ?? null,
+        save: async (t) => {
+            await run('readwrite', (s) => s.put({ ...t }, key));
+        },
+        clear: async () => {
+            await run('readwrite', (s) => s.delete(key));
         },
     };
 }

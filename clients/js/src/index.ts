@@ -29,8 +29,8 @@ export interface Tokens {
 
 /**
  * Where the client keeps the current tokens. Tabs that share a storage
- * (such as {@link webStorage} over `localStorage`) share a session, and
- * share its refreshes.
+ * (such as {@link indexedDBStorage}) share a session, and share its
+ * refreshes.
  */
 export interface TokenStorage {
   /** Returns the stored tokens, or null when there are none. */
@@ -65,7 +65,9 @@ export function memoryStorage(initial: Tokens | null = null): TokenStorage {
  * A storage over the Web Storage API (`localStorage` by default), shared by
  * every tab of the origin. Anything that can run script on the page can
  * read it: prefer `transport: 'cookie'`, which keeps the refresh token out
- * of it.
+ * of it. Tabs stay correct with it, but one may read another's write late
+ * and refresh a second time (the server's grace window answers that with
+ * the same pair); {@link indexedDBStorage} avoids it.
  */
 export function webStorage(area: Storage = globalThis.localStorage, key = 'rotor.tokens'): TokenStorage {
   return {
@@ -90,6 +92,48 @@ export function webStorage(area: Storage = globalThis.localStorage, key = 'rotor
       };
       target.addEventListener('storage', onStorage);
       return () => target.removeEventListener('storage', onStorage);
+    },
+  };
+}
+
+/**
+ * A storage in IndexedDB, shared by every tab of the origin: the right
+ * choice for several tabs. A write resolves once its transaction has
+ * committed, and every read asks the database, so a tab that takes the
+ * refresh lock after another tab released it always reads the tokens that
+ * tab saved. (`localStorage` does not promise that: in Chromium each tab's
+ * renderer keeps a copy that other tabs' writes reach a little later, and a
+ * tab can read the old tokens just after taking the lock, and refresh
+ * again.)
+ */
+export function indexedDBStorage(dbName = 'rotor', key = 'tokens', factory: IDBFactory = globalThis.indexedDB): TokenStorage {
+  const storeName = 'tokens';
+  let opened: Promise<IDBDatabase> | undefined;
+  const open = () =>
+    (opened ??= new Promise<IDBDatabase>((resolve, reject) => {
+      const req = factory.open(dbName, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore(storeName);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    }));
+  const run = async <T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
+    const db = await open();
+    return new Promise<T>((resolve, reject) => {
+      const tx = db.transaction(storeName, mode);
+      const req = op(tx.objectStore(storeName));
+      // Resolve on commit, not on the request's success: a write must be
+      // visible to other tabs before the refresh lock is released.
+      tx.oncomplete = () => resolve(req.result);
+      tx.onerror = tx.onabort = () => reject(tx.error ?? req.error);
+    });
+  };
+  return {
+    load: async () => ((await run('readonly', (s) => s.get(key))) as Tokens | undefined) ?? null,
+    save: async (t) => {
+      await run('readwrite', (s) => s.put({ ...t }, key));
+    },
+    clear: async () => {
+      await run('readwrite', (s) => s.delete(key));
     },
   };
 }

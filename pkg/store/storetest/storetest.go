@@ -163,7 +163,10 @@ func testRotateConditions(t *testing.T, st Store) {
 	}{
 		{"unknown session", func(r *sessions.Rotation, _ sessions.Session) { r.SessionID = "no-such-session" }, sessions.ErrNotFound},
 		{"wrong hash", func(r *sessions.Rotation, _ sessions.Session) { r.PresentedHash = random(t, 32) }, sessions.ErrConflict},
-		{"idle expired", func(r *sessions.Rotation, s sessions.Session) { r.Now = s.ExpiresAt; r.ExpiresAt = r.Now.Add(time.Hour) }, sessions.ErrConflict},
+		{"idle expired", func(r *sessions.Rotation, s sessions.Session) {
+			r.Now = s.ExpiresAt
+			r.ExpiresAt = r.Now.Add(time.Hour)
+		}, sessions.ErrConflict},
 		{"past absolute expiry", func(r *sessions.Rotation, s sessions.Session) { r.ExpiresAt = s.AbsoluteExpiresAt.Add(time.Second) }, sessions.ErrConflict},
 		{"at absolute expiry", func(r *sessions.Rotation, s sessions.Session) { r.ExpiresAt = s.AbsoluteExpiresAt }, nil},
 	}
