@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -169,6 +170,11 @@ func decode(req Request, dst any) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apierr.InvalidRequest.Describe("The body must be a JSON object.")
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD, so two
+	// different byte strings could become the same password.
+	if !utf8.Valid(body) {
+		return apierr.InvalidRequest.Describe("The body must be UTF-8 (RFC 8259).")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
