@@ -1,0 +1,161 @@
+package sessions_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+)
+
+var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+func manager(grace time.Duration) (*sessions.Manager, *memory.Store) {
+	st := memory.New()
+	return &sessions.Manager{Store: st, IdleTTL: 14 * 24 * time.Hour, MaxTTL: 90 * 24 * time.Hour, Grace: grace}, st
+}
+
+func start(t *testing.T, m *sessions.Manager) sessions.Issued {
+	t.Helper()
+	iss, err := m.Start(context.Background(), "usr_1", "alice", sessions.Meta{IP: "192.0.2.1", UserAgent: strings.Repeat("x", 1000)}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
+}
+
+func TestRefreshTokenFormat(t *testing.T) {
+	m, _ := manager(10 * time.Second)
+	iss := start(t, m)
+	tok, err := sessions.ParseRefreshToken(iss.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(iss.RefreshToken, "rtr_") || len(tok.Secret)*8 < 256 || tok.SessionID != iss.Session.ID {
+		t.Fatalf("token %q: secret %d bits, session %q", iss.RefreshToken, len(tok.Secret)*8, tok.SessionID)
+	}
+	if len(iss.Session.UserAgent) > 256 {
+		t.Fatalf("user agent kept at %d bytes", len(iss.Session.UserAgent))
+	}
+	for _, bad := range []string{"", "rtr_", "xyz_" + iss.RefreshToken[4:], iss.RefreshToken + "A", iss.RefreshToken[:len(iss.RefreshToken)-1] + "*"} {
+		if _, err := sessions.ParseRefreshToken(bad); !errors.Is(err, sessions.ErrMalformedToken) {
+			t.Errorf("ParseRefreshToken(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestRotate(t *testing.T) {
+	cases := []struct {
+		name    string
+		grace   time.Duration
+		replay  time.Duration // when the first token is presented again
+		want    error
+		revoked bool
+	}{
+		{"replay inside grace gets the same token", 10 * time.Second, 9 * time.Second, nil, false},
+		{"replay at the edge of grace", 10 * time.Second, 10 * time.Second, nil, false},
+		{"replay after grace is reuse", 10 * time.Second, 11 * time.Second, sessions.ErrReused, true},
+		{"grace 0 disables replay", 0, 0, sessions.ErrReused, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, st := manager(tc.grace)
+			iss := start(t, m)
+			next, err := m.Rotate(context.Background(), iss.RefreshToken, t0.Add(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := m.Rotate(context.Background(), iss.RefreshToken, t0.Add(time.Minute+tc.replay))
+			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+				t.Fatalf("replay: %v, want %v", err, tc.want)
+			}
+			if tc.want == nil && (again.RefreshToken != next.RefreshToken || !again.Replayed) {
+				t.Fatalf("replay gave %q (replayed=%v), want %q", again.RefreshToken, again.Replayed, next.RefreshToken)
+			}
+			_, err = st.GetSession(context.Background(), iss.Session.ID)
+			if gone := errors.Is(err, sessions.ErrNotFound); gone != tc.revoked {
+				t.Fatalf("session revoked = %v, want %v", gone, tc.revoked)
+			}
+		})
+	}
+}
+
+func TestLifetimes(t *testing.T) {
+	m, _ := manager(10 * time.Second)
+	ctx := context.Background()
+
+	t.Run("idle expiry", func(t *testing.T) {
+		iss := start(t, m)
+		if _, err := m.Rotate(ctx, iss.RefreshToken, t0.Add(m.IdleTTL)); !errors.Is(err, sessions.ErrExpired) {
+			t.Fatalf("rotate at idle expiry: %v, want ErrExpired", err)
+		}
+	})
+	t.Run("rotation extends idle expiry", func(t *testing.T) {
+		iss := start(t, m)
+		now := t0.Add(m.IdleTTL - time.Hour)
+		next, err := m.Rotate(ctx, iss.RefreshToken, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := now.Add(m.IdleTTL).Truncate(time.Second); !next.Session.ExpiresAt.Equal(want) {
+			t.Fatalf("expires %v, want %v", next.Session.ExpiresAt, want)
+		}
+	})
+	t.Run("absolute lifetime caps idle extension and is never passed", func(t *testing.T) {
+		iss := start(t, m)
+		rt := iss.RefreshToken
+		now := t0
+		for now.Add(m.IdleTTL).Before(iss.Session.AbsoluteExpiresAt) {
+			now = now.Add(m.IdleTTL - time.Hour)
+			next, err := m.Rotate(ctx, rt, now)
+			if err != nil {
+				t.Fatalf("rotate at %v: %v", now, err)
+			}
+			rt = next.RefreshToken
+		}
+		next, err := m.Rotate(ctx, rt, now.Add(time.Hour))
+		if err != nil {
+			t.Fatalf("rotation near the absolute end: %v", err)
+		}
+		if !next.Session.ExpiresAt.Equal(iss.Session.AbsoluteExpiresAt) {
+			t.Fatalf("idle expiry %v passes absolute %v", next.Session.ExpiresAt, iss.Session.AbsoluteExpiresAt)
+		}
+		if _, err := m.Rotate(ctx, next.RefreshToken, iss.Session.AbsoluteExpiresAt); !errors.Is(err, sessions.ErrExpired) {
+			t.Fatalf("rotate at absolute expiry: %v, want ErrExpired", err)
+		}
+	})
+}
+
+func TestRevoke(t *testing.T) {
+	m, _ := manager(10 * time.Second)
+	ctx := context.Background()
+	iss := start(t, m)
+	if err := m.End(ctx, "usr_other", iss.Session.ID); !errors.Is(err, sessions.ErrUnknown) {
+		t.Fatalf("another user ending the session: %v", err)
+	}
+	if _, err := m.Revoke(ctx, iss.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Rotate(ctx, iss.RefreshToken, t0.Add(time.Second)); !errors.Is(err, sessions.ErrUnknown) {
+		t.Fatalf("rotate after revoke: %v, want ErrUnknown", err)
+	}
+	if err := m.Check(ctx, iss.Session.ID, t0); !errors.Is(err, sessions.ErrUnknown) {
+		t.Fatalf("check after revoke: %v", err)
+	}
+}
+
+// A login starts a session; each refresh swaps its token for the next one.
+func ExampleManager() {
+	m := &sessions.Manager{Store: memory.New(), IdleTTL: 14 * 24 * time.Hour, MaxTTL: 90 * 24 * time.Hour, Grace: 10 * time.Second}
+	ctx := context.Background()
+	login, _ := m.Start(ctx, "usr_1", "alice", sessions.Meta{}, t0)
+	next, _ := m.Rotate(ctx, login.RefreshToken, t0.Add(time.Minute))
+	retry, _ := m.Rotate(ctx, login.RefreshToken, t0.Add(time.Minute+time.Second)) // lost response, retried
+	_, err := m.Rotate(ctx, login.RefreshToken, t0.Add(time.Hour))                  // stolen copy, much later
+	fmt.Println(next.RefreshToken != login.RefreshToken, retry.RefreshToken == next.RefreshToken, errors.Is(err, sessions.ErrReused))
+	// Output: true true true
+}
