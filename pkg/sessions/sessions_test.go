@@ -155,7 +155,7 @@ func ExampleManager() {
 	login, _ := m.Start(ctx, "usr_1", "alice", sessions.Meta{}, t0)
 	next, _ := m.Rotate(ctx, login.RefreshToken, t0.Add(time.Minute))
 	retry, _ := m.Rotate(ctx, login.RefreshToken, t0.Add(time.Minute+time.Second)) // lost response, retried
-	_, err := m.Rotate(ctx, login.RefreshToken, t0.Add(time.Hour))                  // stolen copy, much later
+	_, err := m.Rotate(ctx, login.RefreshToken, t0.Add(time.Hour))                 // stolen copy, much later
 	fmt.Println(next.RefreshToken != login.RefreshToken, retry.RefreshToken == next.RefreshToken, errors.Is(err, sessions.ErrReused))
 	// Output: true true true
 }
