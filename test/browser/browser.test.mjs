@@ -1,0 +1,167 @@
+// Browser test of the demo page against a running local Rotor server
+// (scripts/browser-test.sh starts one). It checks what a user would see:
+// after the access token expires, the protected /me call still succeeds,
+// through exactly one refresh; and two tabs of one browser share that one
+// refresh (the Web Locks API serialises them, and the second tab takes the
+// tokens the first one stored).
+//
+// Environment: ROTOR_URL (the server, serving the demo at /),
+// ROTOR_ACCESS_TTL_SECONDS (the server's access token lifetime),
+// CHROMIUM_PATH (default /usr/bin/chromium).
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.ROTOR_URL;
+const TTL_MS = Number(process.env.ROTOR_ACCESS_TTL_SECONDS ?? 3) * 1000;
+const PASSWORD = 'correct horse battery staple';
+
+if (!BASE) throw new Error('ROTOR_URL is required (run scripts/browser-test.sh)');
+
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let userSeq = 0;
+const newUsername = () => `browser${process.pid}x${Date.now()}x${++userSeq}`;
+
+/** Records what a page sends to the API. */
+function watch(page) {
+  const seen = { refreshes: 0, me: [] };
+  page.on('request', (req) => {
+    if (new URL(req.url()).pathname === '/auth/refresh') seen.refreshes++;
+  });
+  page.on('response', (res) => {
+    if (new URL(res.url()).pathname === '/me') seen.me.push(res.status());
+  });
+  page.on('pageerror', (err) => console.error('page error:', err));
+  return seen;
+}
+
+async function openDemo(context, transport) {
+  const page = await context.newPage();
+  const seen = watch(page);
+  // poll=0: the test decides when /me is called, so each check is exact.
+  await page.goto(`${BASE}/?poll=0&transport=${transport}`);
+  await page.waitForSelector('body[data-ready="true"]');
+  return { page, seen };
+}
+
+const text = (page, sel) => page.locator(sel).textContent();
+
+async function waitText(page, sel, want, timeout = 10_000) {
+  await page.waitForFunction(([s, w]) => document.querySelector(s)?.textContent === w, [sel, want], { timeout });
+}
+
+async function signUp(page) {
+  await page.fill('#username', newUsername());
+  await page.fill('#password', PASSWORD);
+  await page.click('#signup');
+  await waitText(page, '#session-state', 'logged in');
+  await waitText(page, '#me-count', '1');
+}
+
+/** Calls /me from the page and waits until the call finished. */
+async function callMe(page) {
+  const before = await page.evaluate(() => document.getElementById('log').children.length);
+  await page.click('#call-me');
+  await page.waitForFunction((n) => document.getElementById('log').children.length > n, before);
+  // A silent refresh logs before the call's own line: wait for the /me line.
+  await page.waitForFunction(() => /GET \/me|session ended/.test(document.getElementById('log').firstElementChild?.textContent ?? ''));
+}
+
+for (const transport of ['cookie', 'body']) {
+  describe(`${transport} transport`, () => {
+    test('an expired access token is refreshed once, silently', async () => {
+      const context = await browser.newContext();
+      try {
+        const { page, seen } = await openDemo(context, transport);
+        await signUp(page);
+        assert.deepEqual(seen.me, [200]);
+        assert.equal(seen.refreshes, 0);
+
+        await sleep(TTL_MS + 1000);
+        await callMe(page);
+
+        assert.equal(await text(page, '#last-status'), '200');
+        assert.equal(await text(page, '#me-count'), '2');
+        assert.deepEqual(seen.me, [200, 401, 200], 'the expired token got a 401, the retry succeeded');
+        assert.equal(seen.refreshes, 1, 'exactly one /auth/refresh');
+        assert.equal(await text(page, '#refresh-count'), '1');
+        if (transport === 'cookie') {
+          const stored = await page.evaluate(
+            () =>
+              new Promise((resolve, reject) => {
+                const open = indexedDB.open('rotor-demo');
+                open.onerror = () => reject(open.error);
+                open.onsuccess = () => {
+                  const get = open.result.transaction('tokens').objectStore('tokens').get('cookie');
+                  get.onsuccess = () => resolve(get.result);
+                };
+              }),
+          );
+          assert.ok(stored.accessToken && stored.csrfToken, 'the page keeps the access and CSRF tokens');
+          assert.equal(stored.refreshToken, undefined, 'the refresh token never reaches page storage');
+        }
+      } finally {
+        await context.close();
+      }
+    });
+
+    test('two tabs whose token expired share one refresh', async () => {
+      const context = await browser.newContext();
+      try {
+        const a = await openDemo(context, transport);
+        await signUp(a.page);
+        const b = await openDemo(context, transport);
+        await waitText(b.page, '#session-state', 'logged in'); // the tabs share storage
+
+        // Slow down the network leg of any refresh, so the second tab's 401
+        // arrives while the first tab's refresh is still running and holds
+        // the lock.
+        for (const { page } of [a, b]) {
+          await page.route('**/auth/refresh', async (route) => {
+            await sleep(1500);
+            await route.continue();
+          });
+        }
+
+        await sleep(TTL_MS + 1000);
+        const refreshStarted = a.page.waitForRequest('**/auth/refresh');
+        const callA = callMe(a.page);
+        await refreshStarted;
+        const callB = callMe(b.page);
+        await Promise.all([callA, callB]);
+
+        assert.equal(await text(a.page, '#last-status'), '200');
+        assert.equal(await text(b.page, '#last-status'), '200');
+        assert.deepEqual(a.seen.me, [200, 401, 200]);
+        assert.deepEqual(b.seen.me, [401, 200], 'tab B was refused with the old token, then retried with the new one');
+        assert.equal(a.seen.refreshes + b.seen.refreshes, 1, 'the server saw exactly one rotation');
+        assert.equal(await text(a.page, '#refresh-count'), '1');
+        assert.equal(await text(b.page, '#refresh-count'), '0');
+      } finally {
+        await context.close();
+      }
+    });
+  });
+}
