@@ -159,3 +159,21 @@ func ExampleManager() {
 	fmt.Println(next.RefreshToken != login.RefreshToken, retry.RefreshToken == next.RefreshToken, errors.Is(err, sessions.ErrReused))
 	// Output: true true true
 }
+
+// BenchmarkRotate is one refresh on the embedded store: derive, hash, write.
+func BenchmarkRotate(b *testing.B) {
+	m := &sessions.Manager{Store: memory.New(), IdleTTL: 14 * 24 * time.Hour, MaxTTL: 90 * 24 * time.Hour, Grace: 10 * time.Second}
+	ctx := context.Background()
+	iss, err := m.Start(ctx, "usr_1", "alice", sessions.Meta{}, t0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt := iss.RefreshToken
+	for i := 0; b.Loop(); i++ {
+		next, err := m.Rotate(ctx, rt, t0.Add(time.Duration(i)*time.Millisecond))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rt = next.RefreshToken
+	}
+}
