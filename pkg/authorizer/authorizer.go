@@ -175,17 +175,19 @@ func allow(id Identity, methodArn string) events.APIGatewayCustomAuthorizerRespo
 }
 
 // APIWildcard turns arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH
-// into arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/*.
+// into arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/*. The request path may
+// itself contain ':' (/jobs/42:cancel), so the ARN is split on its first five
+// colons, never its last.
 func APIWildcard(methodArn string) string {
-	i := strings.LastIndex(methodArn, ":")
-	if i < 0 {
+	fields := strings.SplitN(methodArn, ":", 6)
+	if len(fields) != 6 {
 		return methodArn
 	}
-	parts := strings.SplitN(methodArn[i+1:], "/", 3)
+	parts := strings.SplitN(fields[5], "/", 3)
 	if len(parts) < 2 {
 		return methodArn
 	}
-	return methodArn[:i+1] + parts[0] + "/" + parts[1] + "/*"
+	return strings.Join(fields[:5], ":") + ":" + parts[0] + "/" + parts[1] + "/*"
 }
 
 func headerValue(h map[string]string, name string) string {
