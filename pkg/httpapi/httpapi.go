@@ -205,16 +205,19 @@ func jsonProblem(err error) string {
 	return "The body is not valid JSON."
 }
 
+// jsonKind names a Go kind the way JSON does.
 func jsonKind(k string) string {
 	switch k {
-	case "string":
-		return "string"
 	case "bool":
 		return "boolean"
-	case "ptr":
-		return "boolean"
+	case "string":
+		return "string"
+	case "slice", "array":
+		return "array"
+	case "map", "struct":
+		return "object"
 	}
-	return k
+	return "number"
 }
 
 // required reports a missing or empty field.
