@@ -18,11 +18,7 @@ type Route func(a *httpapi.API, ctx context.Context, req httpapi.Request) (httpa
 // RunAPI is the whole cold start of an API function: read the config, build
 // the clients and the API once, and serve route until Lambda stops us.
 func RunAPI(ctx context.Context, route Route) error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	d, err := FromAWS(ctx, cfg)
+	cfg, d, err := fromEnv(ctx)
 	if err != nil {
 		return err
 	}
@@ -38,16 +34,22 @@ func RunAPI(ctx context.Context, route Route) error {
 
 // RunAuthorizer is the cold start of the authorizer function.
 func RunAuthorizer(ctx context.Context) error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	d, err := FromAWS(ctx, cfg)
+	cfg, d, err := fromEnv(ctx)
 	if err != nil {
 		return err
 	}
 	lambda.Start(Authorizer(cfg, d).Handle)
 	return nil
+}
+
+// fromEnv reads the config and builds the AWS dependencies: a function's cold start.
+func fromEnv(ctx context.Context) (config.Config, Deps, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return config.Config{}, Deps{}, err
+	}
+	d, err := FromAWS(ctx, cfg)
+	return cfg, d, err
 }
 
 // RunRotation is the cold start of the Secrets Manager rotation function.
