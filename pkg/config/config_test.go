@@ -1,0 +1,195 @@
+package config_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/config"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load with no variables: %v", err)
+	}
+	if !reflect.DeepEqual(c, config.Default()) {
+		t.Errorf("Load() = %+v; want Default() %+v", c, config.Default())
+	}
+	if err := config.Default().Validate(); err != nil {
+		t.Errorf("Default().Validate() = %v", err)
+	}
+	// The defaults the design promises.
+	want := []struct {
+		name      string
+		got, want any
+	}{
+		{"SigningAlg", c.SigningAlg, "ES256"},
+		{"AccessTokenTTL", c.AccessTokenTTL, 15 * time.Minute},
+		{"RefreshTokenTTL", c.RefreshTokenTTL, 14 * 24 * time.Hour},
+		{"SessionMaxTTL", c.SessionMaxTTL, 90 * 24 * time.Hour},
+		{"RefreshGrace", c.RefreshGrace, 10 * time.Second},
+		{"StrictSessions", c.StrictSessions, false},
+		{"Addr", c.Addr, "127.0.0.1:3000"},
+		{"Store", c.Store, "memory"},
+	}
+	for _, w := range want {
+		if w.got != w.want {
+			t.Errorf("default %s = %v; want %v", w.name, w.got, w.want)
+		}
+	}
+	// Empty or blank values mean "not set".
+	blank, err := config.Load(env(map[string]string{"ROTOR_ACCESS_TOKEN_TTL": "", "ROTOR_ISSUER": "   ", "ROTOR_STRICT_SESSIONS": "\t"}))
+	if err != nil || !reflect.DeepEqual(blank, config.Default()) {
+		t.Errorf("Load with blank values = %+v, %v; want the defaults", blank, err)
+	}
+}
+
+func TestEveryVariable(t *testing.T) {
+	tests := []struct {
+		name, value string
+		get         func(config.Config) any
+		want        any
+	}{
+		{"ROTOR_USERS_TABLE", "u", func(c config.Config) any { return c.UsersTable }, "u"},
+		{"ROTOR_SESSIONS_TABLE", "s", func(c config.Config) any { return c.SessionsTable }, "s"},
+		{"ROTOR_ATTEMPTS_TABLE", "a", func(c config.Config) any { return c.AttemptsTable }, "a"},
+		{"ROTOR_SIGNING_SECRET_ID", "arn:aws:secretsmanager:us-east-1:1:secret:k", func(c config.Config) any { return c.SigningSecretID }, "arn:aws:secretsmanager:us-east-1:1:secret:k"},
+		{"ROTOR_ISSUER", "https://auth.example.com", func(c config.Config) any { return c.Issuer }, "https://auth.example.com"},
+		{"ROTOR_AUDIENCE", "example-api", func(c config.Config) any { return c.Audience }, "example-api"},
+		{"ROTOR_SIGNING_ALG", "EdDSA", func(c config.Config) any { return c.SigningAlg }, "EdDSA"},
+		{"ROTOR_ACCESS_TOKEN_TTL", "5m", func(c config.Config) any { return c.AccessTokenTTL }, 5 * time.Minute},
+		{"ROTOR_REFRESH_TOKEN_TTL", "720h", func(c config.Config) any { return c.RefreshTokenTTL }, 720 * time.Hour},
+		{"ROTOR_SESSION_MAX_TTL", "4320h", func(c config.Config) any { return c.SessionMaxTTL }, 4320 * time.Hour},
+		{"ROTOR_REFRESH_GRACE", "0s", func(c config.Config) any { return c.RefreshGrace }, time.Duration(0)},
+		{"ROTOR_KEY_CACHE_TTL", "1m", func(c config.Config) any { return c.KeyCacheTTL }, time.Minute},
+		{"ROTOR_CLOCK_LEEWAY", "5s", func(c config.Config) any { return c.ClockLeeway }, 5 * time.Second},
+		{"ROTOR_STRICT_SESSIONS", "true", func(c config.Config) any { return c.StrictSessions }, true},
+		{"ROTOR_LOGIN_MAX_FAILURES", "3", func(c config.Config) any { return c.LoginMaxFailures }, 3},
+		{"ROTOR_LOGIN_BACKOFF_BASE", "2s", func(c config.Config) any { return c.LoginBackoffBase }, 2 * time.Second},
+		{"ROTOR_LOGIN_BACKOFF_MAX", "1h", func(c config.Config) any { return c.LoginBackoffMax }, time.Hour},
+		{"ROTOR_CORS_ALLOW_ORIGIN", "https://app.example.com", func(c config.Config) any { return c.CORSAllowOrigin }, "https://app.example.com"},
+		{"ROTOR_ADDR", "127.0.0.1:8080", func(c config.Config) any { return c.Addr }, "127.0.0.1:8080"},
+		{"ROTOR_STORE", "dynamodb", func(c config.Config) any { return c.Store }, "dynamodb"},
+	}
+	all := map[string]string{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Load(env(map[string]string{tc.name: "  " + tc.value + " "}))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got := tc.get(c); got != tc.want {
+				t.Errorf("%s=%q gives %v; want %v", tc.name, tc.value, got, tc.want)
+			}
+		})
+		all[tc.name] = tc.value
+	}
+	t.Run("all at once", func(t *testing.T) {
+		c, err := config.Load(env(all))
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		for _, tc := range tests {
+			if got := tc.get(c); got != tc.want {
+				t.Errorf("%s gives %v; want %v", tc.name, got, tc.want)
+			}
+		}
+	})
+	// Every field of Config is covered by a variable above.
+	if n := reflect.TypeFor[config.Config]().NumField(); n != len(tests) {
+		t.Errorf("Config has %d fields and the test covers %d variables", n, len(tests))
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	t.Setenv("ROTOR_ACCESS_TOKEN_TTL", "2m")
+	t.Setenv("ROTOR_STRICT_SESSIONS", "1")
+	c, err := config.FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AccessTokenTTL != 2*time.Minute || !c.StrictSessions {
+		t.Errorf("FromEnv = %+v", c)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		vars map[string]string
+		want []string // each must appear in the error
+	}{
+		{"bad duration", map[string]string{"ROTOR_ACCESS_TOKEN_TTL": "15"}, []string{"ROTOR_ACCESS_TOKEN_TTL"}},
+		{"bad duration unit", map[string]string{"ROTOR_REFRESH_TOKEN_TTL": "14d"}, []string{"ROTOR_REFRESH_TOKEN_TTL"}},
+		{"bad bool", map[string]string{"ROTOR_STRICT_SESSIONS": "yes"}, []string{"ROTOR_STRICT_SESSIONS"}},
+		{"bad int", map[string]string{"ROTOR_LOGIN_MAX_FAILURES": "five"}, []string{"ROTOR_LOGIN_MAX_FAILURES"}},
+		{"unknown alg", map[string]string{"ROTOR_SIGNING_ALG": "none"}, []string{"ROTOR_SIGNING_ALG"}},
+		{"alg in lower case", map[string]string{"ROTOR_SIGNING_ALG": "hs256"}, []string{"ROTOR_SIGNING_ALG"}},
+		{"access TTL under 1s", map[string]string{"ROTOR_ACCESS_TOKEN_TTL": "500ms"}, []string{"ROTOR_ACCESS_TOKEN_TTL"}},
+		{"access TTL over 24h", map[string]string{"ROTOR_ACCESS_TOKEN_TTL": "25h", "ROTOR_REFRESH_TOKEN_TTL": "48h"}, []string{"ROTOR_ACCESS_TOKEN_TTL"}},
+		{"negative access TTL", map[string]string{"ROTOR_ACCESS_TOKEN_TTL": "-1m"}, []string{"ROTOR_ACCESS_TOKEN_TTL"}},
+		{"refresh not longer than access", map[string]string{"ROTOR_ACCESS_TOKEN_TTL": "1h", "ROTOR_REFRESH_TOKEN_TTL": "1h"}, []string{"ROTOR_REFRESH_TOKEN_TTL"}},
+		{"session shorter than refresh", map[string]string{"ROTOR_SESSION_MAX_TTL": "24h"}, []string{"ROTOR_SESSION_MAX_TTL"}},
+		{"negative grace", map[string]string{"ROTOR_REFRESH_GRACE": "-1s"}, []string{"ROTOR_REFRESH_GRACE"}},
+		{"grace over 1m", map[string]string{"ROTOR_REFRESH_GRACE": "2m"}, []string{"ROTOR_REFRESH_GRACE"}},
+		{"key cache under 1s", map[string]string{"ROTOR_KEY_CACHE_TTL": "0s"}, []string{"ROTOR_KEY_CACHE_TTL"}},
+		{"key cache over 1h", map[string]string{"ROTOR_KEY_CACHE_TTL": "2h"}, []string{"ROTOR_KEY_CACHE_TTL"}},
+		{"negative leeway", map[string]string{"ROTOR_CLOCK_LEEWAY": "-1s"}, []string{"ROTOR_CLOCK_LEEWAY"}},
+		{"leeway over 5m", map[string]string{"ROTOR_CLOCK_LEEWAY": "6m"}, []string{"ROTOR_CLOCK_LEEWAY"}},
+		{"zero max failures", map[string]string{"ROTOR_LOGIN_MAX_FAILURES": "0"}, []string{"ROTOR_LOGIN_MAX_FAILURES"}},
+		{"negative max failures", map[string]string{"ROTOR_LOGIN_MAX_FAILURES": "-3"}, []string{"ROTOR_LOGIN_MAX_FAILURES"}},
+		{"zero backoff base", map[string]string{"ROTOR_LOGIN_BACKOFF_BASE": "0s"}, []string{"ROTOR_LOGIN_BACKOFF_BASE"}},
+		{"backoff max under base", map[string]string{"ROTOR_LOGIN_BACKOFF_BASE": "1m", "ROTOR_LOGIN_BACKOFF_MAX": "30s"}, []string{"ROTOR_LOGIN_BACKOFF_MAX"}},
+		{"unknown store", map[string]string{"ROTOR_STORE": "postgres"}, []string{"ROTOR_STORE"}},
+		{"every problem reported together", map[string]string{
+			"ROTOR_ACCESS_TOKEN_TTL":   "fifteen minutes",
+			"ROTOR_STRICT_SESSIONS":    "maybe",
+			"ROTOR_LOGIN_MAX_FAILURES": "1e3",
+			"ROTOR_SIGNING_ALG":        "RS512",
+			"ROTOR_STORE":              "sqlite",
+			"ROTOR_CLOCK_LEEWAY":       "1h",
+		}, []string{"ROTOR_ACCESS_TOKEN_TTL", "ROTOR_STRICT_SESSIONS", "ROTOR_LOGIN_MAX_FAILURES", "ROTOR_SIGNING_ALG", "ROTOR_STORE", "ROTOR_CLOCK_LEEWAY"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Load(env(tc.vars))
+			if err == nil {
+				t.Fatalf("Load(%v) = %+v; want an error", tc.vars, c)
+			}
+			if !reflect.DeepEqual(c, config.Config{}) {
+				t.Errorf("Load returned a config with its error: %+v", c)
+			}
+			for _, name := range tc.want {
+				if !strings.Contains(err.Error(), name) {
+					t.Errorf("error %q does not name %s", err, name)
+				}
+			}
+			if len(tc.want) > 1 {
+				if n := len(leaves(err)); n != len(tc.want) {
+					t.Errorf("error %q joins %d errors; want one per problem (%d)", err, n, len(tc.want))
+				}
+			}
+		})
+	}
+}
+
+// leaves flattens errors.Join trees.
+func leaves(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}

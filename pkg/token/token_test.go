@@ -1,0 +1,441 @@
+package token_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/token"
+)
+
+const (
+	testIssuer   = "https://auth.rotor.test"
+	testAudience = "rotor-api"
+	testLeeway   = 30 * time.Second
+	testTTL      = 15 * time.Minute
+)
+
+// now is the fixed clock of every test: far from the zero value and from the
+// wall clock, so nothing passes by accident.
+var now = time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC)
+
+func generate(t testing.TB, alg string) keys.Key {
+	t.Helper()
+	k, err := keys.Generate(alg, nil, now)
+	if err != nil {
+		t.Fatalf("Generate(%s): %v", alg, err)
+	}
+	return k
+}
+
+func verifier(src keys.Source, alg string) *token.Verifier {
+	return &token.Verifier{
+		Keys: src, Alg: alg, Issuer: testIssuer, Audience: testAudience,
+		Leeway: testLeeway, Now: func() time.Time { return now },
+	}
+}
+
+func issuer(src keys.Source) *token.Issuer {
+	return &token.Issuer{Keys: src, Issuer: testIssuer, Audience: testAudience, TTL: testTTL}
+}
+
+// validClaims are the claims Issue would produce at now.
+func validClaims() token.Claims {
+	return token.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    testIssuer,
+			Subject:   "user-1",
+			Audience:  jwt.ClaimStrings{testAudience},
+			ExpiresAt: jwt.NewNumericDate(now.Add(testTTL)),
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
+			ID:        "jti-1",
+		},
+		SessionID: "session-1",
+		Username:  "ada",
+	}
+}
+
+// sign builds a token by hand, so a test controls every header and claim.
+func sign(t *testing.T, m jwt.SigningMethod, key any, header map[string]any, c token.Claims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(m, c)
+	for k, v := range header {
+		if v == nil {
+			delete(tok.Header, k)
+			continue
+		}
+		tok.Header[k] = v
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatalf("sign %s: %v", m.Alg(), err)
+	}
+	return s
+}
+
+func TestVerifyRejectsForgeries(t *testing.T) {
+	current := generate(t, "ES256")
+	foreignES := generate(t, "ES256")
+	foreignRS := generate(t, "RS256")
+	src := keys.Static{Current: current}
+	v := verifier(src, "ES256")
+
+	pubDER, err := x509.MarshalPKIXPublicKey(current.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+	hdr := map[string]any{"kid": current.ID, "typ": token.Type}
+	good := func(t *testing.T, edit func(*token.Claims)) string {
+		c := validClaims()
+		if edit != nil {
+			edit(&c)
+		}
+		return sign(t, jwt.SigningMethodES256, current.Private, hdr, c)
+	}
+
+	// The unmodified token must verify, or every case below proves nothing.
+	if _, err := v.Verify(context.Background(), good(t, nil)); err != nil {
+		t.Fatalf("baseline token refused: %v", err)
+	}
+
+	tests := []struct {
+		name string
+		raw  func(t *testing.T) string
+		also error // a more specific reason that must be reachable too
+	}{
+		{name: "alg none", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, hdr, validClaims())
+		}},
+		{name: "alg none with the signature of a genuine token", raw: func(t *testing.T) string {
+			g := strings.Split(good(t, nil), ".")
+			n := strings.Split(sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, hdr, validClaims()), ".")
+			return n[0] + "." + n[1] + "." + g[2]
+		}},
+		{name: "HS256 keyed with the ES256 public key PEM", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodHS256, pubPEM, hdr, validClaims())
+		}},
+		{name: "HS256 keyed with the ES256 public key DER", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodHS256, pubDER, hdr, validClaims())
+		}},
+		{name: "RS256 under the current kid", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodRS256, foreignRS.Private, hdr, validClaims())
+		}},
+		{name: "foreign ES256 key under the current kid", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodES256, foreignES.Private, hdr, validClaims())
+		}, also: jwt.ErrTokenSignatureInvalid},
+		{name: "unknown kid", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodES256, foreignES.Private, map[string]any{"kid": foreignES.ID, "typ": token.Type}, validClaims())
+		}, also: token.ErrUnknownKey},
+		{name: "unknown kid signed by the current key", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodES256, current.Private, map[string]any{"kid": "not-a-kid", "typ": token.Type}, validClaims())
+		}, also: token.ErrUnknownKey},
+		{name: "missing kid", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodES256, current.Private, map[string]any{"kid": nil, "typ": token.Type}, validClaims())
+		}, also: token.ErrUnknownKey},
+		{name: "empty kid", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodES256, current.Private, map[string]any{"kid": "", "typ": token.Type}, validClaims())
+		}, also: token.ErrUnknownKey},
+		{name: "tampered payload", raw: func(t *testing.T) string {
+			parts := strings.Split(good(t, nil), ".")
+			payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged := bytes.Replace(payload, []byte(`"sub":"user-1"`), []byte(`"sub":"admin"`), 1)
+			if bytes.Equal(forged, payload) {
+				t.Fatalf("payload %s has no sub to tamper with", payload)
+			}
+			return parts[0] + "." + base64.RawURLEncoding.EncodeToString(forged) + "." + parts[2]
+		}, also: jwt.ErrTokenSignatureInvalid},
+		{name: "expired beyond leeway", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) {
+				c.IssuedAt = jwt.NewNumericDate(now.Add(-testTTL - testLeeway - time.Second))
+				c.NotBefore = c.IssuedAt
+				c.ExpiresAt = jwt.NewNumericDate(now.Add(-testLeeway - time.Second))
+			})
+		}, also: jwt.ErrTokenExpired},
+		{name: "nbf in the future beyond leeway", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) {
+				c.IssuedAt = nil
+				c.NotBefore = jwt.NewNumericDate(now.Add(testLeeway + time.Second))
+			})
+		}, also: jwt.ErrTokenNotValidYet},
+		{name: "iat in the future beyond leeway", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) {
+				c.NotBefore = nil
+				c.IssuedAt = jwt.NewNumericDate(now.Add(testLeeway + time.Second))
+			})
+		}, also: jwt.ErrTokenUsedBeforeIssued},
+		{name: "wrong iss", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) { c.Issuer = "https://evil.test" })
+		}, also: jwt.ErrTokenInvalidIssuer},
+		{name: "missing iss", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) { c.Issuer = "" })
+		}, also: jwt.ErrTokenRequiredClaimMissing},
+		{name: "wrong aud", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) { c.Audience = jwt.ClaimStrings{"another-api"} })
+		}, also: jwt.ErrTokenInvalidAudience},
+		{name: "missing aud", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) { c.Audience = nil })
+		}, also: jwt.ErrTokenRequiredClaimMissing},
+		{name: "missing exp", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) { c.ExpiresAt = nil })
+		}, also: jwt.ErrTokenRequiredClaimMissing},
+		{name: "typ JWT", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodES256, current.Private, map[string]any{"kid": current.ID, "typ": "JWT"}, validClaims())
+		}},
+		{name: "typ missing", raw: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodES256, current.Private, map[string]any{"kid": current.ID, "typ": nil}, validClaims())
+		}},
+		{name: "missing sub", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) { c.Subject = "" })
+		}},
+		{name: "missing sid", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) { c.SessionID = "" })
+		}},
+		{name: "refresh token used as bearer", raw: func(*testing.T) string {
+			return "rtr_" + base64.RawURLEncoding.EncodeToString(make([]byte, 48))
+		}, also: jwt.ErrTokenMalformed},
+		{name: "empty string", raw: func(*testing.T) string { return "" }, also: jwt.ErrTokenMalformed},
+		{name: "two segments", raw: func(t *testing.T) string {
+			parts := strings.Split(good(t, nil), ".")
+			return parts[0] + "." + parts[1]
+		}, also: jwt.ErrTokenMalformed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			claims, err := v.Verify(context.Background(), tc.raw(t))
+			if !errors.Is(err, token.ErrInvalid) {
+				t.Fatalf("Verify = %+v, %v; want ErrInvalid", claims, err)
+			}
+			if tc.also != nil && !errors.Is(err, tc.also) {
+				t.Errorf("Verify error %q does not wrap %q", err, tc.also)
+			}
+			if claims != nil {
+				t.Errorf("Verify returned claims %+v with an error", claims)
+			}
+		})
+	}
+}
+
+func TestVerifyLeeway(t *testing.T) {
+	k := generate(t, "ES256")
+	v := verifier(keys.Static{Current: k}, "ES256")
+	hdr := map[string]any{"kid": k.ID, "typ": token.Type}
+	tests := []struct {
+		name string
+		edit func(*token.Claims)
+	}{
+		{"expired within leeway", func(c *token.Claims) {
+			c.IssuedAt = jwt.NewNumericDate(now.Add(-testTTL))
+			c.NotBefore = c.IssuedAt
+			c.ExpiresAt = jwt.NewNumericDate(now.Add(-testLeeway + time.Second))
+		}},
+		{"nbf and iat ahead within leeway", func(c *token.Claims) {
+			c.IssuedAt = jwt.NewNumericDate(now.Add(testLeeway - time.Second))
+			c.NotBefore = c.IssuedAt
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validClaims()
+			tc.edit(&c)
+			if _, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodES256, k.Private, hdr, c)); err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+		})
+	}
+}
+
+// TestVerifyRotation checks the rotation contract: the previous key verifies
+// the tokens it signed, and a key that has left the set verifies nothing.
+func TestVerifyRotation(t *testing.T) {
+	k1, k2, k3 := generate(t, "ES256"), generate(t, "ES256"), generate(t, "ES256")
+	ctx := context.Background()
+	raw, err := issuer(keys.Static{Current: k1}).Issue(ctx, token.Subject{UserID: "u", SessionID: "s"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		set  keys.Set
+		want error // nil: accepted
+	}{
+		{"signing key is current", keys.Set{Current: k1}, nil},
+		{"signing key is previous", keys.Set{Current: k2, Previous: &k1}, nil},
+		{"signing key dropped", keys.Set{Current: k3, Previous: &k2}, token.ErrUnknownKey},
+		{"signing key dropped, no previous", keys.Set{Current: k2}, token.ErrUnknownKey},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := verifier(keys.Static(tc.set), "ES256").Verify(ctx, raw)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, token.ErrInvalid) || !errors.Is(err, tc.want) {
+				t.Fatalf("Verify error = %v; want ErrInvalid and %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestVerifyPinsAlgorithmOfKey covers a verifier pinned to one algorithm
+// whose key set also holds keys of others (an algorithm migration, a
+// misconfigured secret): a token must not choose those keys, even when it is
+// genuinely signed by them. Here jwt's key-type checks cannot help, so this
+// fails if the algorithm pinning is removed.
+func TestVerifyPinsAlgorithmOfKey(t *testing.T) {
+	es, rs, ed, hs := generate(t, "ES256"), generate(t, "RS256"), generate(t, "EdDSA"), generate(t, "HS256")
+	subj := token.Subject{UserID: "u", SessionID: "s"}
+	for _, other := range []keys.Key{rs, ed, hs} {
+		t.Run(other.Alg, func(t *testing.T) {
+			raw, err := issuer(keys.Static{Current: other}).Issue(context.Background(), subj, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sets := map[string]keys.Set{
+				"other key previous": {Current: es, Previous: &other},
+				"other key current":  {Current: other, Previous: &es},
+			}
+			for name, set := range sets {
+				if _, err := verifier(keys.Static(set), "ES256").Verify(context.Background(), raw); !errors.Is(err, token.ErrInvalid) {
+					t.Errorf("%s: %s token under an ES256 verifier: err = %v; want ErrInvalid", name, other.Alg, err)
+				}
+			}
+			// A key labelled ES256 in the set but holding another kind of key
+			// (a hand-edited secret) must not verify the other algorithm either.
+			mislabelled := other
+			mislabelled.Alg = "ES256"
+			if _, err := verifier(keys.Static{Current: mislabelled}, "ES256").Verify(context.Background(), raw); !errors.Is(err, token.ErrInvalid) {
+				t.Errorf("%s token verified by a key labelled ES256: err = %v", other.Alg, err)
+			}
+		})
+	}
+}
+
+type failingSource struct{ err error }
+
+func (f failingSource) Keys(context.Context) (keys.Set, error) { return keys.Set{}, f.err }
+
+// TestKeysUnavailable: when the keys cannot be read the token is not at fault,
+// so the error must not be ErrInvalid (a 401 would make clients refresh in a
+// loop, and an authorizer must fail closed instead).
+func TestKeysUnavailable(t *testing.T) {
+	outage := errors.New("secrets manager: throttled")
+	src := failingSource{outage}
+	k := generate(t, "ES256")
+	raw, err := issuer(keys.Static{Current: k}).Issue(context.Background(), token.Subject{UserID: "u", SessionID: "s"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := verifier(src, "ES256").Verify(context.Background(), raw)
+	if err == nil || claims != nil {
+		t.Fatalf("Verify = %+v, %v; want an error", claims, err)
+	}
+	if errors.Is(err, token.ErrInvalid) {
+		t.Errorf("Verify error %q is ErrInvalid; a key outage is not the token's fault", err)
+	}
+	if !errors.Is(err, outage) {
+		t.Errorf("Verify error %q does not wrap the cause", err)
+	}
+	if _, err := issuer(src).Issue(context.Background(), token.Subject{UserID: "u", SessionID: "s"}, now); !errors.Is(err, outage) {
+		t.Errorf("Issue error = %v; want the source's error", err)
+	}
+}
+
+func TestIssueRandFailure(t *testing.T) {
+	i := issuer(keys.Static{Current: generate(t, "EdDSA")})
+	i.Rand = iotestErrReader{}
+	if _, err := i.Issue(context.Background(), token.Subject{UserID: "u", SessionID: "s"}, now); err == nil {
+		t.Fatal("Issue succeeded without randomness for jti")
+	}
+}
+
+type iotestErrReader struct{}
+
+func (iotestErrReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+func decodeSegment(t *testing.T, seg string) map[string]any {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, alg := range []string{"ES256", "RS256", "EdDSA", "HS256"} {
+		t.Run(alg, func(t *testing.T) {
+			k := generate(t, alg)
+			src := keys.Static{Current: k}
+			subj := token.Subject{UserID: "user-42", Username: "ada", SessionID: "sess-7"}
+			raw, err := issuer(src).Issue(context.Background(), subj, now)
+			if err != nil {
+				t.Fatalf("Issue: %v", err)
+			}
+			parts := strings.Split(raw, ".")
+			if len(parts) != 3 {
+				t.Fatalf("token has %d segments", len(parts))
+			}
+			h := decodeSegment(t, parts[0])
+			if h["alg"] != alg || h["kid"] != k.ID || h["typ"] != "at+jwt" {
+				t.Errorf("header = %v; want alg %s, kid %s, typ at+jwt", h, alg, k.ID)
+			}
+			p := decodeSegment(t, parts[1])
+			for _, name := range []string{"iss", "sub", "aud", "exp", "iat", "jti", "sid"} {
+				if _, ok := p[name]; !ok {
+					t.Errorf("payload %v has no %q", p, name)
+				}
+			}
+
+			c, err := verifier(src, alg).Verify(context.Background(), raw)
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if c.Issuer != testIssuer || c.Subject != subj.UserID || c.SessionID != subj.SessionID || c.Username != subj.Username {
+				t.Errorf("claims = %+v; want subject %+v from %s", c, subj, testIssuer)
+			}
+			if len(c.Audience) != 1 || c.Audience[0] != testAudience {
+				t.Errorf("aud = %v; want [%s]", c.Audience, testAudience)
+			}
+			if !c.IssuedAt.Time.Equal(now) || !c.ExpiresAt.Time.Equal(now.Add(testTTL)) {
+				t.Errorf("iat %v exp %v; want %v and %v", c.IssuedAt, c.ExpiresAt, now, now.Add(testTTL))
+			}
+			if c.ID == "" {
+				t.Error("no jti")
+			}
+			again, err := issuer(src).Issue(context.Background(), subj, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c2, err := verifier(src, alg).Verify(context.Background(), again)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c2.ID == c.ID {
+				t.Errorf("two tokens share jti %q", c.ID)
+			}
+		})
+	}
+}
