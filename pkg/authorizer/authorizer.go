@@ -56,11 +56,11 @@ func (a *Authorizer) log() *slog.Logger {
 // ErrUnauthorized; any other error means the check could not be made, and
 // the caller must not allow.
 func (a *Authorizer) Authorize(ctx context.Context, authorization string) (Identity, error) {
-	raw, ok := strings.CutPrefix(strings.TrimSpace(authorization), "Bearer ")
-	if !ok || raw == "" {
+	raw, ok := token.FromHeader(authorization)
+	if !ok {
 		return Identity{}, ErrUnauthorized
 	}
-	claims, err := a.Verifier.Verify(ctx, strings.TrimSpace(raw))
+	claims, err := a.Verifier.Verify(ctx, raw)
 	if errors.Is(err, token.ErrInvalid) {
 		a.log().DebugContext(ctx, "access token refused", "event", "token_refused", "reason", err.Error())
 		return Identity{}, ErrUnauthorized

@@ -3,10 +3,10 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/token"
 )
 
 type credentials struct {
@@ -127,8 +127,8 @@ func (a *API) Logout(ctx context.Context, req Request) (Response, error) {
 			}
 			return done, a.Auth.Logout(ctx, in.RefreshToken)
 		}
-		bearer, ok := strings.CutPrefix(header(req, "Authorization"), "Bearer ")
-		if !ok || bearer == "" {
+		bearer, ok := token.FromHeader(header(req, "Authorization"))
+		if !ok {
 			return reply{}, apierr.InvalidRequest.Describe(`Send "refresh_token", or a bearer access token.`)
 		}
 		claims, err := a.Verifier.Verify(ctx, bearer)

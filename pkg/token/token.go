@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -156,4 +157,15 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: missing sub or sid", ErrInvalid)
 	}
 	return &c, nil
+}
+
+// FromHeader returns the token of an "Authorization: Bearer <token>" header
+// value. The scheme is matched case-insensitively (RFC 6750 §2.1, RFC 9110 §11.1).
+func FromHeader(authorization string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(authorization), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
 }

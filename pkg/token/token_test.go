@@ -439,3 +439,27 @@ func TestRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestFromHeader(t *testing.T) {
+	cases := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"Bearer abc.def.ghi", "abc.def.ghi", true},
+		{"bearer abc", "abc", true},
+		{"BEARER  abc ", "abc", true},
+		{"Basic dXNlcjpwdw==", "", false},
+		{"Bearer", "", false},
+		{"Bearer ", "", false},
+		{"abc.def.ghi", "", false},
+		{"", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, ok := token.FromHeader(tc.in)
+			if got != tc.want || ok != tc.ok {
+				t.Fatalf("FromHeader(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
