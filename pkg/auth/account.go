@@ -88,7 +88,16 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if u.ID != c.UserID {
 		return apierr.InvalidToken.With(errors.New("auth: token subject does not own the username"))
 	}
+	// The current password is guessable through this route too (by whoever
+	// holds an access token), so it shares the login's per-username throttle.
+	now := s.now()
+	if err := s.throttled(ctx, u.Username, c.SessionID, now); err != nil {
+		return err
+	}
 	if err := s.Passwords.Verify(current, u.PasswordHash); err != nil {
+		if _, rerr := s.Attempts.RecordFailure(ctx, u.Username, now, now.Add(s.Throttle.Forget())); rerr != nil {
+			return storeError(rerr)
+		}
 		s.log().WarnContext(ctx, "password change refused", "event", "password_change_failed", "user_id", u.ID)
 		return apierr.InvalidCredentials.Describe("The current password is incorrect.").With(err)
 	}
@@ -96,7 +105,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if err != nil {
 		return apierr.Internal.With(err)
 	}
-	if err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, hash, s.now()); err != nil {
+	if err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, hash, now); err != nil {
 		return storeError(err)
 	}
 	n, err := s.Sessions.EndAll(ctx, u.ID)

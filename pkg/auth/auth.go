@@ -103,11 +103,8 @@ func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Pai
 	if err != nil {
 		return Pair{}, storeError(err)
 	}
-	if wait := s.Throttle.RetryAfter(state, now); wait > 0 {
-		s.log().WarnContext(ctx, "login throttled", "event", "login_throttled", "username", name, "failures", state.Failures, "retry_after_s", int(wait.Seconds()+0.5), "ip", c.IP)
-		e := *apierr.TooManyAttempts
-		e.RetryAfter = wait
-		return Pair{}, &e
+	if err := s.locked(ctx, name, state, now, "ip", c.IP); err != nil {
+		return Pair{}, err
 	}
 	u, err := s.Users.GetUser(ctx, name)
 	switch {
@@ -134,6 +131,28 @@ func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Pai
 	}
 	s.log().InfoContext(ctx, "login", "event", "login_succeeded", "user_id", u.ID, "session_id", iss.Session.ID, "ip", c.IP)
 	return s.pair(ctx, iss, now)
+}
+
+// locked returns 429 too_many_attempts while the username is throttled.
+func (s *Service) locked(ctx context.Context, name string, state throttle.State, now time.Time, attrs ...any) error {
+	wait := s.Throttle.RetryAfter(state, now)
+	if wait <= 0 {
+		return nil
+	}
+	attrs = append([]any{"event", "login_throttled", "username", name, "failures", state.Failures, "retry_after_s", int(wait.Seconds() + 0.5)}, attrs...)
+	s.log().WarnContext(ctx, "login throttled", attrs...)
+	e := *apierr.TooManyAttempts
+	e.RetryAfter = wait
+	return &e
+}
+
+// throttled reads the username's attempts and applies locked.
+func (s *Service) throttled(ctx context.Context, name, sessionID string, now time.Time) error {
+	state, err := s.Attempts.GetAttempts(ctx, name)
+	if err != nil {
+		return storeError(err)
+	}
+	return s.locked(ctx, name, state, now, "session_id", sessionID)
 }
 
 func (s *Service) loginFailed(ctx context.Context, name, userID string, c Client, now time.Time) error {

@@ -1,14 +1,15 @@
 package password
 
 import (
+	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -55,8 +56,9 @@ type Hasher struct {
 	Params Params
 	Rand   io.Reader // salts; crypto/rand when nil
 
-	dummyOnce sync.Once
-	dummy     string
+	// dummy is a well-formed hash at Params that no known password matches:
+	// verifying against it costs exactly what verifying a stored hash costs.
+	dummy string
 }
 
 // NewHasher returns a Hasher, refusing parameters below OWASP's minimum.
@@ -64,7 +66,18 @@ func NewHasher(p Params, r io.Reader) (*Hasher, error) {
 	if p.Memory < OWASP.Memory || p.Time < OWASP.Time || p.Threads < 1 || p.SaltLen < 16 || p.KeyLen < 32 {
 		return nil, fmt.Errorf("password: parameters %+v are below OWASP's minimum %+v", p, OWASP)
 	}
-	return &Hasher{Params: p, Rand: r}, nil
+	// The dummy needs no hashing: any salt and key of the right sizes make a
+	// hash whose preimage nobody knows. Building it here costs nothing at a
+	// cold start and makes the first unknown-user login cost the same as any.
+	seed := sha256.Sum256([]byte("rotor dummy hash for unknown users"))
+	salt := bytes.Repeat(seed[:], int(p.SaltLen)/len(seed)+1)[:p.SaltLen]
+	key := bytes.Repeat(seed[:], int(p.KeyLen)/len(seed)+1)[:p.KeyLen]
+	return &Hasher{Params: p, Rand: r, dummy: encode(p, salt, key)}, nil
+}
+
+func encode(p Params, salt, key []byte) string {
+	b64 := base64.RawStdEncoding.EncodeToString
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, b64(salt), b64(key))
 }
 
 // Check reports whether pw is within the length bounds.
@@ -91,9 +104,7 @@ func (h *Hasher) Hash(pw string) (string, error) {
 		return "", fmt.Errorf("password: salt: %w", err)
 	}
 	p := h.Params
-	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-	b64 := base64.RawStdEncoding.EncodeToString
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, b64(salt), b64(key)), nil
+	return encode(p, salt, argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)), nil
 }
 
 // Verify checks pw against a PHC string in constant time.
@@ -112,16 +123,6 @@ func (h *Hasher) Verify(pw, phc string) error {
 // VerifyDummy spends the same work as Verify and always fails: call it when the
 // user does not exist so the answer takes as long as a wrong password.
 func (h *Hasher) VerifyDummy(pw string) error {
-	h.dummyOnce.Do(func() {
-		// A hash like any stored one, made once per process, of a password
-		// nobody knows.
-		d, err := h.Hash("rotor dummy password for unknown users")
-		if err != nil {
-			d = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.Params.Memory, h.Params.Time, h.Params.Threads,
-				"AAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-		}
-		h.dummy = d
-	})
 	_ = h.Verify(pw, h.dummy)
 	return ErrMismatch
 }

@@ -132,7 +132,12 @@ func (m *Manager) Rotate(ctx context.Context, raw string, now time.Time) (Issued
 		case !errors.Is(err, ErrConflict):
 			return Issued{}, fmt.Errorf("sessions: rotate %s: %w", t.SessionID, err)
 		}
-		// The write did not apply; s is the session as it was.
+		// The write did not apply, or it did and this is the SDK's retry of a
+		// request whose answer was lost: then s already holds our new hash.
+		if subtle.ConstantTimeCompare(s.TokenHash, r.NewHash) == 1 {
+			return Issued{Session: s, RefreshToken: next.String()}, nil
+		}
+		// s is the session as it was.
 		if !s.Alive(now) {
 			return Issued{}, ErrExpired
 		}

@@ -177,3 +177,36 @@ func BenchmarkRotate(b *testing.B) {
 		rt = next.RefreshToken
 	}
 }
+
+// retrying is a store whose RotateSession is sent twice, as the SDK does
+// when the first answer is lost after DynamoDB applied the write.
+type retrying struct{ *memory.Store }
+
+func (r retrying) RotateSession(ctx context.Context, rot sessions.Rotation) (sessions.Session, error) {
+	if _, err := r.Store.RotateSession(ctx, rot); err != nil {
+		return sessions.Session{}, err
+	}
+	return r.Store.RotateSession(ctx, rot) // the retry sees its own write
+}
+
+// TestRotateRetriedWrite: a retried rotation is our own success, even with
+// the grace window off, not reuse.
+func TestRotateRetriedWrite(t *testing.T) {
+	st := retrying{memory.New()}
+	m := &sessions.Manager{Store: st, IdleTTL: time.Hour, MaxTTL: 2 * time.Hour, Grace: 0}
+	ctx := context.Background()
+	iss, err := m.Start(ctx, "usr_1", "alice", sessions.Meta{}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := m.Rotate(ctx, iss.RefreshToken, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatalf("retried rotation: %v", err)
+	}
+	if _, err := st.GetSession(ctx, iss.Session.ID); err != nil {
+		t.Fatalf("session revoked by its own retried write: %v", err)
+	}
+	if _, err := m.Rotate(ctx, next.RefreshToken, t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("the token of the retried rotation: %v", err)
+	}
+}

@@ -54,7 +54,8 @@ type Rotation struct {
 // Store keeps sessions. Implementations: store/memory and store/dynamo, both
 // held to the same contract by store/storetest.
 type Store interface {
-	// CreateSession stores a new session; its ID must be new.
+	// CreateSession stores a new session; its ID must be new (ErrConflict),
+	// except that re-sending the same session (a retried request) succeeds.
 	CreateSession(ctx context.Context, s Session) error
 	// RotateSession applies r in one atomic conditional write: it succeeds only
 	// if the session exists, its TokenHash equals r.PresentedHash, it is alive

@@ -34,7 +34,8 @@ type User struct {
 
 // Store keeps users, keyed by normalised username.
 type Store interface {
-	// CreateUser stores u unless its username exists (ErrTaken).
+	// CreateUser stores u unless its username belongs to another user id
+	// (ErrTaken); re-sending the same user (a retried request) succeeds.
 	CreateUser(ctx context.Context, u User) error
 	// GetUser returns the user or ErrNotFound.
 	GetUser(ctx context.Context, username string) (User, error)

@@ -274,3 +274,32 @@ func TestUnknownUserSameWork(t *testing.T) {
 		})
 	}
 }
+
+// TestPasswordChangeThrottle: whoever holds an access token cannot guess the
+// current password without limit: the route shares the login's per-username
+// throttle, and a lock there also locks login.
+func TestPasswordChangeThrottle(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, throttled, nil)
+			e.signup("grace", "correct horse battery")
+			p := e.login("grace", "correct horse battery")
+			change := func(current string) response {
+				return e.do("POST", "/auth/password", map[string]string{"current_password": current, "new_password": "a brand new passphrase"}, bearer(p.Access)...)
+			}
+			for i := range 3 {
+				wantError(t, change(fmt.Sprintf("guess number %d", i)), http.StatusUnauthorized, "invalid_credentials")
+			}
+			r := change("correct horse battery")
+			wantError(t, r, http.StatusTooManyRequests, "too_many_attempts")
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+			wantError(t, e.do("POST", "/auth/login", map[string]string{"username": "grace", "password": "correct horse battery"}), http.StatusTooManyRequests, "too_many_attempts")
+			e.clock.Advance(time.Minute)
+			if r := change("correct horse battery"); r.Status != http.StatusNoContent {
+				t.Fatalf("after the lock: %d %s", r.Status, r.Raw)
+			}
+		})
+	}
+}

@@ -109,7 +109,10 @@ func (st *Store) CreateUser(ctx context.Context, u users.User) error {
 			"created_at":    ms(u.CreatedAt),
 			"updated_at":    ms(u.UpdatedAt),
 		},
-		ConditionExpression: aws.String("attribute_not_exists(username)"),
+		// "OR user_id" makes a retried request (whose first answer was lost)
+		// succeed instead of reporting its own write as a taken name.
+		ConditionExpression:       aws.String("attribute_not_exists(username) OR user_id = :id"),
+		ExpressionAttributeValues: item{":id": s(u.ID)},
 	})
 	if _, ok := isConditionFailed(err); ok {
 		return users.ErrTaken
@@ -210,7 +213,9 @@ func (st *Store) CreateSession(ctx context.Context, x sessions.Session) error {
 	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(st.Tables.Sessions),
 		Item:                sessionItem(x),
-		ConditionExpression: aws.String("attribute_not_exists(session_id)"),
+		// "OR token_hash" makes a retried request succeed (see CreateUser).
+		ConditionExpression:       aws.String("attribute_not_exists(session_id) OR token_hash = :h"),
+		ExpressionAttributeValues: item{":h": b(x.TokenHash)},
 	})
 	if _, ok := isConditionFailed(err); ok {
 		return sessions.ErrConflict

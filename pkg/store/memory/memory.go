@@ -38,7 +38,7 @@ func New() *Store {
 func (m *Store) CreateUser(_ context.Context, u users.User) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.users[u.Username]; ok {
+	if old, ok := m.users[u.Username]; ok && old.ID != u.ID {
 		return users.ErrTaken
 	}
 	m.users[u.Username] = u
@@ -73,7 +73,7 @@ func (m *Store) SetPasswordHash(_ context.Context, username, userID, hash string
 func (m *Store) CreateSession(_ context.Context, s sessions.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.sessions[s.ID]; ok {
+	if old, ok := m.sessions[s.ID]; ok && !bytes.Equal(old.TokenHash, s.TokenHash) {
 		return sessions.ErrConflict
 	}
 	m.sessions[s.ID] = clone(s)

@@ -81,6 +81,9 @@ func testUsers(t *testing.T, st Store) {
 	if err := st.CreateUser(ctx, users.User{ID: "usr_2", Username: "alice", PasswordHash: "other"}); !errors.Is(err, users.ErrTaken) {
 		t.Fatalf("second create: %v, want ErrTaken", err)
 	}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatalf("re-sent create (a retried request): %v, want success", err)
+	}
 	got, err := st.GetUser(ctx, "alice")
 	if err != nil || got.ID != "usr_1" || got.PasswordHash != u.PasswordHash || !got.CreatedAt.Equal(t0) {
 		t.Fatalf("get: %+v, %v", got, err)
@@ -105,8 +108,13 @@ func testSessionRoundTrip(t *testing.T, st Store) {
 	if err := st.CreateSession(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateSession(ctx, s); !errors.Is(err, sessions.ErrConflict) {
-		t.Fatalf("duplicate create: %v, want ErrConflict", err)
+	if err := st.CreateSession(ctx, s); err != nil {
+		t.Fatalf("re-sent create (a retried request): %v, want success", err)
+	}
+	other := newSession(t, "usr_2")
+	other.ID = s.ID
+	if err := st.CreateSession(ctx, other); !errors.Is(err, sessions.ErrConflict) {
+		t.Fatalf("another session with the same id: %v, want ErrConflict", err)
 	}
 	got, err := st.GetSession(ctx, s.ID)
 	if err != nil {
