@@ -211,8 +211,8 @@ func sessionFrom(it item) sessions.Session {
 // CreateSession implements sessions.Store.
 func (st *Store) CreateSession(ctx context.Context, x sessions.Session) error {
 	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(st.Tables.Sessions),
-		Item:                sessionItem(x),
+		TableName: aws.String(st.Tables.Sessions),
+		Item:      sessionItem(x),
 		// "OR token_hash" makes a retried request succeed (see CreateUser).
 		ConditionExpression:       aws.String("attribute_not_exists(session_id) OR token_hash = :h"),
 		ExpressionAttributeValues: item{":h": b(x.TokenHash)},
