@@ -179,7 +179,10 @@ func TestParallelLoginFailures(t *testing.T) {
 					}
 				}
 				st, err := e.store.GetAttempts(testenv.Context(t), user)
-				if err != nil || st.Failures != n {
+				// None may be lost (a read-modify-write counter would lose some).
+				// More than n is possible only when the SDK re-sends an ADD whose
+				// answer was lost, which errs on the side of throttling.
+				if err != nil || st.Failures < n || (kind == "memory" && st.Failures != n) {
 					t.Fatalf("%s after %d parallel failures: %+v %v; want %d failures", user, n, st, err, n)
 				}
 			}
