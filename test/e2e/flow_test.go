@@ -3,7 +3,6 @@ package e2e
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,19 +86,7 @@ func TestParallelRefresh(t *testing.T) {
 			e.signup("bob", "correct horse battery")
 			p := e.login("bob", "correct horse battery")
 			const n = 16
-			got := make([]response, n)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					got[i] = e.refresh(p.Refresh)
-				}()
-			}
-			close(start)
-			wg.Wait()
+			got := together(n, func(int) response { return e.refresh(p.Refresh) })
 			first := ""
 			for i, r := range got {
 				if r.Status != http.StatusOK {

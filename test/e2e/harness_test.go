@@ -219,3 +219,21 @@ func wantError(t *testing.T, r response, status int, code string) {
 		t.Fatalf("got %d %s; want %d with error %q", r.Status, r.Raw, status, code)
 	}
 }
+
+// together runs n requests at once (released together) and returns their answers.
+func together(n int, send func(i int) response) []response {
+	got := make([]response, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			got[i] = send(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return got
+}

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -160,19 +159,9 @@ func TestParallelLoginFailures(t *testing.T) {
 			e.signup("quentin", "correct horse battery")
 			for _, user := range []string{"quentin", "nobody-at-all"} {
 				const n = 10
-				got := make([]response, n)
-				var wg sync.WaitGroup
-				start := make(chan struct{})
-				for i := range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						<-start
-						got[i] = e.do("POST", "/auth/login", map[string]string{"username": user, "password": fmt.Sprintf("wrong password %d", i)})
-					}()
-				}
-				close(start)
-				wg.Wait()
+				got := together(n, func(i int) response {
+					return e.do("POST", "/auth/login", map[string]string{"username": user, "password": fmt.Sprintf("wrong password %d", i)})
+				})
 				for i, r := range got {
 					if r.Status != http.StatusUnauthorized || r.str("error") != "invalid_credentials" {
 						t.Fatalf("%s attempt %d: %d %s; want 401 invalid_credentials", user, i, r.Status, r.Raw)
