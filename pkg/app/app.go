@@ -67,23 +67,28 @@ func Tables(cfg config.Config) dynamo.Tables {
 }
 
 // SecretKeys returns a key source reading cfg's secret from Secrets Manager,
-// cached for cfg.KeyCacheTTL, and warms it (the cold start is the cheap time
-// to fetch). A failed warm-up is not fatal: the first request retries.
-func SecretKeys(ctx context.Context, ac aws.Config, cfg config.Config, log *slog.Logger) (*keys.Cache, error) {
+// cached for cfg.KeyCacheTTL. Nothing is fetched until a key is needed, so
+// functions that never touch keys (signup, me) need no access to the secret.
+func SecretKeys(ac aws.Config, cfg config.Config) (*keys.Cache, error) {
 	if cfg.SigningSecretID == "" {
 		return nil, fmt.Errorf("app: ROTOR_SIGNING_SECRET_ID is required")
 	}
 	sm := secretsmanager.NewFromConfig(ac)
-	c := &keys.Cache{
+	return &keys.Cache{
 		TTL:   cfg.KeyCacheTTL,
 		Fetch: func(ctx context.Context) (keys.Set, error) { return keys.Fetch(ctx, sm, cfg.SigningSecretID) },
-	}
-	warm, cancel := context.WithTimeout(ctx, 3*time.Second)
+	}, nil
+}
+
+// Warm fetches the keys during the cold start, where the authorizer (on the
+// path of every protected request) would otherwise pay for it on its first
+// request. A failure is not fatal: the first request retries.
+func Warm(ctx context.Context, ks keys.Source, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, err := c.Keys(warm); err != nil {
+	if _, err := ks.Keys(ctx); err != nil {
 		log.Warn("signing keys not loaded at start; will retry", "event", "keys_unavailable", "cause", err.Error())
 	}
-	return c, nil
 }
 
 // FromAWS builds the production dependencies: DynamoDB and Secrets Manager.
@@ -94,7 +99,7 @@ func FromAWS(ctx context.Context, cfg config.Config) (Deps, error) {
 		return Deps{}, err
 	}
 	st, _ := DynamoStore(ac, cfg)
-	ks, err := SecretKeys(ctx, ac, cfg, log)
+	ks, err := SecretKeys(ac, cfg)
 	if err != nil {
 		return Deps{}, err
 	}

@@ -38,6 +38,7 @@ func RunAuthorizer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	Warm(ctx, d.Keys, d.Log)
 	lambda.Start(Authorizer(cfg, d).Handle)
 	return nil
 }

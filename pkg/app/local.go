@@ -27,7 +27,7 @@ func Local(ctx context.Context, cfg config.Config, log *slog.Logger) (Deps, erro
 	}
 	d := Deps{Store: st, Log: log}
 	if cfg.SigningSecretID != "" {
-		if d.Keys, err = SecretKeys(ctx, ac, cfg, log); err != nil {
+		if d.Keys, err = SecretKeys(ac, cfg); err != nil {
 			return Deps{}, err
 		}
 		return d, nil
