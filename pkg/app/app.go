@@ -31,6 +31,7 @@ type Store interface {
 	users.Store
 	sessions.Store
 	throttle.Store
+	auth.LoginStore
 }
 
 // Deps are the outside world: where state lives and where keys come from.
@@ -137,6 +138,7 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 	}
 	return &auth.Service{
 		Users:    d.Store,
+		Logins:   d.Store,
 		Attempts: d.Store,
 		Throttle: throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
 		Sessions: &sessions.Manager{

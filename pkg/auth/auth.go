@@ -18,9 +18,16 @@ import (
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
+// LoginStore reads, in one round trip, what a login needs: the user (or
+// users.ErrNotFound) and the username's throttle state, known user or not.
+type LoginStore interface {
+	GetLogin(ctx context.Context, username string) (users.User, throttle.State, error)
+}
+
 // Service runs the flows. Build it once per cold start.
 type Service struct {
 	Users     users.Store
+	Logins    LoginStore
 	Attempts  throttle.Store
 	Throttle  throttle.Policy
 	Sessions  *sessions.Manager
@@ -99,20 +106,17 @@ func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Pai
 		return Pair{}, apierr.InvalidRequest.Describe("password must be 1 to %d bytes", password.MaxLength)
 	}
 	now := s.now()
-	state, err := s.Attempts.GetAttempts(ctx, name)
-	if err != nil {
+	u, state, err := s.Logins.GetLogin(ctx, name)
+	if err != nil && !errors.Is(err, users.ErrNotFound) {
 		return Pair{}, storeError(err)
 	}
 	if err := s.locked(ctx, name, state, now, "ip", c.IP); err != nil {
 		return Pair{}, err
 	}
-	u, err := s.Users.GetUser(ctx, name)
 	switch {
 	case errors.Is(err, users.ErrNotFound):
 		_ = s.Passwords.VerifyDummy(pw)
 		return Pair{}, s.loginFailed(ctx, name, "", c, now)
-	case err != nil:
-		return Pair{}, storeError(err)
 	}
 	if err := s.Passwords.Verify(pw, u.PasswordHash); err != nil {
 		if !errors.Is(err, password.ErrMismatch) {

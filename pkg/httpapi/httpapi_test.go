@@ -14,6 +14,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
@@ -96,11 +97,11 @@ func TestCookiePathIncludesStage(t *testing.T) {
 	}
 }
 
-// broken fails every user read with an internal error.
+// broken fails every login read with an internal error.
 type broken struct{ *memory.Store }
 
-func (broken) GetUser(context.Context, string) (users.User, error) {
-	return users.User{}, errors.New("dynamo: get user: AccessDeniedException: arn:aws:iam::123456789012:role/x")
+func (broken) GetLogin(context.Context, string) (users.User, throttle.State, error) {
+	return users.User{}, throttle.State{}, errors.New("dynamo: get login: AccessDeniedException: arn:aws:iam::123456789012:role/x")
 }
 
 func TestInternalErrorsStayInside(t *testing.T) {

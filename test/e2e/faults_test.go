@@ -10,6 +10,7 @@ import (
 
 	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
@@ -24,11 +25,11 @@ func (f *flaky) fail() error {
 	return fmt.Errorf("operation error DynamoDB: UpdateItem: %w", context.DeadlineExceeded)
 }
 
-func (f *flaky) GetUser(ctx context.Context, name string) (users.User, error) {
+func (f *flaky) GetLogin(ctx context.Context, name string) (users.User, throttle.State, error) {
 	if f.down.Load() {
-		return users.User{}, f.fail()
+		return users.User{}, throttle.State{}, f.fail()
 	}
-	return f.Store.GetUser(ctx, name)
+	return f.Store.GetLogin(ctx, name)
 }
 
 func (f *flaky) CreateSession(ctx context.Context, s sessions.Session) error {

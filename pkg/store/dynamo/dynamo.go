@@ -34,6 +34,7 @@ type API interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // Tables names the three tables.
@@ -136,14 +137,21 @@ func (st *Store) GetUser(ctx context.Context, username string) (users.User, erro
 	if out.Item == nil {
 		return users.User{}, users.ErrNotFound
 	}
-	it := item(out.Item)
+	return userFrom(out.Item), nil
+}
+
+func userFrom(it item) users.User {
 	return users.User{
 		ID:           it.str("user_id"),
 		Username:     it.str("username"),
 		PasswordHash: it.str("password_hash"),
 		CreatedAt:    it.ms("created_at"),
 		UpdatedAt:    it.ms("updated_at"),
-	}, nil
+	}
+}
+
+func attemptsFrom(it item) throttle.State {
+	return throttle.State{Failures: int(it.num("failures")), LastFailure: it.ms("last_failure")}
 }
 
 // SetPasswordHash implements users.Store.
@@ -404,8 +412,7 @@ func (st *Store) GetAttempts(ctx context.Context, username string) (throttle.Sta
 	if out.Item == nil {
 		return throttle.State{}, nil
 	}
-	it := item(out.Item)
-	return throttle.State{Failures: int(it.num("failures")), LastFailure: it.ms("last_failure")}, nil
+	return attemptsFrom(out.Item), nil
 }
 
 // RecordFailure implements throttle.Store with an atomic ADD.
@@ -420,8 +427,7 @@ func (st *Store) RecordFailure(ctx context.Context, username string, now, expire
 	if err != nil {
 		return throttle.State{}, fmt.Errorf("dynamo: record failure: %w", err)
 	}
-	it := item(out.Attributes)
-	return throttle.State{Failures: int(it.num("failures")), LastFailure: it.ms("last_failure")}, nil
+	return attemptsFrom(out.Attributes), nil
 }
 
 // ResetAttempts implements throttle.Store.
@@ -434,4 +440,49 @@ func (st *Store) ResetAttempts(ctx context.Context, username string) error {
 		return fmt.Errorf("dynamo: reset attempts: %w", err)
 	}
 	return nil
+}
+
+// ---- login ----
+
+// GetLogin implements auth.LoginStore: the user and the username's attempts
+// in one BatchGetItem across both tables (strongly consistent), so a login's
+// happy path is two round trips: this read and the session write.
+func (st *Store) GetLogin(ctx context.Context, username string) (users.User, throttle.State, error) {
+	key := []map[string]types.AttributeValue{{"username": s(username)}}
+	pending := map[string]types.KeysAndAttributes{
+		st.Tables.Users:    {Keys: key, ConsistentRead: aws.Bool(true)},
+		st.Tables.Attempts: {Keys: key, ConsistentRead: aws.Bool(true)},
+	}
+	got := map[string]item{}
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt == 8 {
+			return users.User{}, throttle.State{}, fmt.Errorf("dynamo: get login: keys still unprocessed")
+		}
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return users.User{}, throttle.State{}, ctx.Err()
+			case <-time.After(time.Duration(1<<attempt) * 10 * time.Millisecond):
+			}
+		}
+		out, err := st.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+		if err != nil {
+			return users.User{}, throttle.State{}, fmt.Errorf("dynamo: get login: %w", err)
+		}
+		for table, items := range out.Responses {
+			if len(items) > 0 {
+				got[table] = items[0]
+			}
+		}
+		pending = out.UnprocessedKeys
+	}
+	var state throttle.State
+	if it, ok := got[st.Tables.Attempts]; ok {
+		state = attemptsFrom(it)
+	}
+	it, ok := got[st.Tables.Users]
+	if !ok {
+		return users.User{}, state, users.ErrNotFound
+	}
+	return userFrom(it), state, nil
 }

@@ -160,6 +160,17 @@ func (m *Store) DeleteUserSessions(_ context.Context, userID string) (int, error
 	return n, nil
 }
 
+// GetLogin implements auth.LoginStore.
+func (m *Store) GetLogin(_ context.Context, username string) (users.User, throttle.State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[username]
+	if !ok {
+		return users.User{}, m.attempts[username], users.ErrNotFound
+	}
+	return u, m.attempts[username], nil
+}
+
 // GetAttempts implements throttle.Store.
 func (m *Store) GetAttempts(_ context.Context, username string) (throttle.State, error) {
 	m.mu.Lock()

@@ -20,6 +20,8 @@ type Store interface {
 	users.Store
 	sessions.Store
 	throttle.Store
+	// GetLogin is auth.LoginStore: the user and the username's attempts at once.
+	GetLogin(ctx context.Context, username string) (users.User, throttle.State, error)
 }
 
 // Run runs the contract against stores made by newStore, one per subtest.
@@ -32,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("delete", func(t *testing.T) { testDelete(t, newStore(t)) })
 	t.Run("list and delete by user", func(t *testing.T) { testByUser(t, newStore(t)) })
 	t.Run("attempts", func(t *testing.T) { testAttempts(t, newStore(t)) })
+	t.Run("login read", func(t *testing.T) { testGetLogin(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -354,5 +357,34 @@ func testAttempts(t *testing.T, st Store) {
 	}
 	if s, _ := st.GetAttempts(ctx, "alice"); s.Failures != 0 {
 		t.Fatalf("after reset: %+v", s)
+	}
+}
+
+func testGetLogin(t *testing.T, st Store) {
+	ctx := context.Background()
+	if _, s, err := st.GetLogin(ctx, "nobody"); !errors.Is(err, users.ErrNotFound) || s.Failures != 0 {
+		t.Fatalf("unknown user, no attempts: %+v, %v", s, err)
+	}
+	if _, err := st.RecordFailure(ctx, "nobody", t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, s, err := st.GetLogin(ctx, "nobody"); !errors.Is(err, users.ErrNotFound) || s.Failures != 1 || !s.LastFailure.Equal(t0) {
+		t.Fatalf("unknown user with a failure: %+v, %v", s, err)
+	}
+	u := users.User{ID: "usr_1", Username: "alice", PasswordHash: "$argon2id$x", CreatedAt: t0, UpdatedAt: t0}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	got, s, err := st.GetLogin(ctx, "alice")
+	if err != nil || got.ID != u.ID || got.PasswordHash != u.PasswordHash || s.Failures != 0 {
+		t.Fatalf("known user, no attempts: %+v %+v %v", got, s, err)
+	}
+	for range 2 {
+		if _, err := st.RecordFailure(ctx, "alice", t0.Add(time.Second), t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, s, err := st.GetLogin(ctx, "alice"); err != nil || got.ID != u.ID || s.Failures != 2 || !s.LastFailure.Equal(t0.Add(time.Second)) {
+		t.Fatalf("known user with failures: %+v %+v %v", got, s, err)
 	}
 }

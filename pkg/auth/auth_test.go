@@ -1,0 +1,96 @@
+package auth_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/users"
+)
+
+// calls counts the store calls a flow makes: each is one DynamoDB round trip
+// in production.
+type calls struct {
+	*memory.Store
+	n atomic.Int64
+}
+
+func (c *calls) GetLogin(ctx context.Context, u string) (users.User, throttle.State, error) {
+	c.n.Add(1)
+	return c.Store.GetLogin(ctx, u)
+}
+func (c *calls) GetUser(ctx context.Context, u string) (users.User, error) {
+	c.n.Add(1)
+	return c.Store.GetUser(ctx, u)
+}
+func (c *calls) GetAttempts(ctx context.Context, u string) (throttle.State, error) {
+	c.n.Add(1)
+	return c.Store.GetAttempts(ctx, u)
+}
+func (c *calls) ResetAttempts(ctx context.Context, u string) error {
+	c.n.Add(1)
+	return c.Store.ResetAttempts(ctx, u)
+}
+func (c *calls) CreateSession(ctx context.Context, s sessions.Session) error {
+	c.n.Add(1)
+	return c.Store.CreateSession(ctx, s)
+}
+func (c *calls) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
+	c.n.Add(1)
+	return c.Store.RotateSession(ctx, r)
+}
+func (c *calls) GetSession(ctx context.Context, id string) (sessions.Session, error) {
+	c.n.Add(1)
+	return c.Store.GetSession(ctx, id)
+}
+func (c *calls) DeleteSessionByToken(ctx context.Context, id string, h []byte) error {
+	c.n.Add(1)
+	return c.Store.DeleteSessionByToken(ctx, id, h)
+}
+
+// count returns how many store calls f made.
+func (c *calls) count(f func()) int64 {
+	before := c.n.Load()
+	f()
+	return c.n.Load() - before
+}
+
+// TestRoundTrips holds the happy paths to DESIGN.md's budget: login 2 (read
+// user, write session), refresh 1 (one conditional update), logout 1.
+func TestRoundTrips(t *testing.T) {
+	st := &calls{Store: memory.New()}
+	cfg := config.Default()
+	ks, err := app.DevKeys(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := app.Service(cfg, app.Deps{Store: st, Keys: ks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	svc.Now = func() time.Time { return now }
+	ctx := context.Background()
+	if _, err := svc.Signup(ctx, "alice", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+
+	var p auth.Pair
+	if n := st.count(func() { p, err = svc.Login(ctx, "alice", "correct horse battery", auth.Client{}) }); err != nil || n != 2 {
+		t.Fatalf("login: %d store calls (%v), want 2", n, err)
+	}
+	now = now.Add(time.Minute)
+	if n := st.count(func() { p, err = svc.Refresh(ctx, p.RefreshToken) }); err != nil || n != 1 {
+		t.Fatalf("refresh: %d store calls (%v), want 1", n, err)
+	}
+	if n := st.count(func() { err = svc.Logout(ctx, p.RefreshToken) }); err != nil || n != 1 {
+		t.Fatalf("logout: %d store calls (%v), want 1", n, err)
+	}
+}
