@@ -21,11 +21,14 @@ step() { printf '\n==> %s\n' "$*"; }
 fail() { printf '\nlambda-test: FAIL: %s\n' "$*" >&2; exit 1; }
 
 step "aws-lambda-rie"
+# Pinned, so every run tests against the same emulator (a pseudo-version: the
+# module publishes no tags). Bump deliberately.
+RIE_VERSION=${RIE_VERSION:-v0.0.0-20261030222936-bef5c4ba774d}
 RIE=$ROOT/.tools/bin/aws-lambda-rie
 if [ -x "$RIE" ]; then
 	echo "present: $RIE"
 else
-	GOBIN=$ROOT/.tools/bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest ||
+	GOBIN=$ROOT/.tools/bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@${RIE_VERSION} ||
 		fail "go install aws-lambda-rie"
 	echo "installed: $RIE"
 fi
