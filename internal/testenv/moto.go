@@ -34,17 +34,24 @@ var shared moto
 // CI (CI=true) it fails.
 func MotoURL(t testing.TB) string {
 	t.Helper()
+	u, err := Moto()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("moto_server is required in CI: %v (install with: pip install 'moto[server]')", err)
+		}
+		t.Skipf("moto_server unavailable (%v); install with: pip install 'moto[server]'", err)
+	}
+	return u
+}
+
+// Moto is MotoURL for callers without a testing.TB, such as a TestMain:
+// ROTOR_MOTO_URL when set, else the binary's own server, started once.
+func Moto() (string, error) {
 	if u := os.Getenv("ROTOR_MOTO_URL"); u != "" {
-		return u
+		return u, nil
 	}
 	shared.once.Do(shared.start)
-	if shared.err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("moto_server is required in CI: %v (install with: pip install 'moto[server]')", shared.err)
-		}
-		t.Skipf("moto_server unavailable (%v); install with: pip install 'moto[server]'", shared.err)
-	}
-	return shared.url
+	return shared.url, shared.err
 }
 
 func (m *moto) start() {
@@ -56,7 +63,7 @@ func (m *moto) start() {
 	// scripts/moto-serial.py serves one request at a time: moto's threaded
 	// server does not apply conditional writes atomically, DynamoDB does.
 	bin := "python3"
-	m.cmd = exec.Command(bin, filepath.Join(repoRoot(), "scripts", "moto-serial.py"), "-H", "127.0.0.1", "-p", port)
+	m.cmd = exec.Command(bin, filepath.Join(RepoRoot(), "scripts", "moto-serial.py"), "-H", "127.0.0.1", "-p", port)
 	if err := m.cmd.Start(); err != nil {
 		m.err = fmt.Errorf("start %s: %w", bin, err)
 		return
@@ -83,8 +90,8 @@ func Stop() {
 	}
 }
 
-// repoRoot is the module root: the nearest parent directory with go.mod.
-func repoRoot() string {
+// RepoRoot is the module root: the nearest parent directory with go.mod.
+func RepoRoot() string {
 	dir, _ := os.Getwd()
 	for d := dir; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {

@@ -40,10 +40,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
 )
 
 const region = "us-east-1"
@@ -119,10 +120,8 @@ func setup() (*environment, func(), error) {
 			cleanups[i]()
 		}
 	}
-	root, err := repoRoot()
-	if err != nil {
-		return nil, cleanup, err
-	}
+	root := testenv.RepoRoot()
+	var err error
 	e := &environment{root: root, buildDir: filepath.Join(root, ".aws-sam", "build"), funcs: map[string]*function{}}
 
 	if e.rie, err = findRIE(root); err != nil {
@@ -131,27 +130,11 @@ func setup() (*environment, func(), error) {
 	if err := checkBinaries(e.buildDir); err != nil {
 		return nil, cleanup, err
 	}
-	motoCmd, err := findMoto()
-	if err != nil {
-		return nil, cleanup, err
+	// The same moto_server as every other integration test (scripts/moto-serial.py).
+	if e.motoURL, err = testenv.Moto(); err != nil {
+		return nil, cleanup, &missingError{"moto_server unavailable: " + err.Error(), `pip install "moto[server]"`}
 	}
-
-	port, err := freePort()
-	if err != nil {
-		return nil, cleanup, err
-	}
-	e.motoURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	args := append(motoCmd[1:], "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	moto := exec.Command(motoCmd[0], args...)
-	var motoLog syncBuffer
-	moto.Stdout, moto.Stderr = &motoLog, &motoLog
-	if err := moto.Start(); err != nil {
-		return nil, cleanup, fmt.Errorf("start moto_server: %w", err)
-	}
-	cleanups = append(cleanups, func() { _ = moto.Process.Kill(); _ = moto.Wait() })
-	if err := waitHTTP(e.motoURL+"/moto-api/", 30*time.Second); err != nil {
-		return nil, cleanup, fmt.Errorf("moto_server did not start: %w\n%s", err, motoLog.String())
-	}
+	cleanups = append(cleanups, testenv.Stop)
 
 	vars, err := provision(context.Background(), e.motoURL)
 	if err != nil {
@@ -159,23 +142,6 @@ func setup() (*environment, func(), error) {
 	}
 	e.vars = vars
 	return e, cleanup, nil
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "template.yaml")); err == nil {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				return d, nil
-			}
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no template.yaml and go.mod above %s", dir)
-		}
-	}
 }
 
 func findRIE(root string) (string, error) {
@@ -193,18 +159,6 @@ func findRIE(root string) (string, error) {
 		return p, nil
 	}
 	return "", &missingError{"aws-lambda-rie not found", "run scripts/lambda-test.sh, which installs it into .tools/bin"}
-}
-
-func findMoto() ([]string, error) {
-	if p, err := exec.LookPath("moto_server"); err == nil {
-		return []string{p}, nil
-	}
-	if py, err := exec.LookPath("python3"); err == nil {
-		if exec.Command(py, "-c", "import moto.server, flask").Run() == nil {
-			return []string{py, "-m", "moto.server"}, nil
-		}
-	}
-	return nil, &missingError{"moto_server not found", `pip install "moto[server]"`}
 }
 
 // functionIDs are the template's function logical ids.
@@ -273,9 +227,8 @@ func waitTCP(addr string, limit time.Duration) error {
 // signing-key secret holding a real ES256 key, and returns the environment
 // variables every function gets.
 func provision(ctx context.Context, motoURL string) (map[string]string, error) {
-	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
-	ddb := dynamodb.New(dynamodb.Options{Region: region, BaseEndpoint: aws.String(motoURL), Credentials: creds})
-	sm := secretsmanager.New(secretsmanager.Options{Region: region, BaseEndpoint: aws.String(motoURL), Credentials: creds})
+	ddb := dynamodb.NewFromConfig(testenv.AWSConfig(motoURL))
+	sm := secretsmanager.NewFromConfig(testenv.AWSConfig(motoURL))
 
 	str := func(name string) ddbtypes.AttributeDefinition {
 		return ddbtypes.AttributeDefinition{AttributeName: aws.String(name), AttributeType: ddbtypes.ScalarAttributeTypeS}
