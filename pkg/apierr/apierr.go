@@ -16,7 +16,10 @@ type Error struct {
 	Description string
 	// RetryAfter, when positive, becomes a Retry-After header (seconds, rounded up).
 	RetryAfter time.Duration
-	Cause      error
+	// Fields are extra members of the error body, public like Description
+	// (RFC 6749 §5.2 lets error responses carry more parameters).
+	Fields map[string]string
+	Cause  error
 }
 
 func (e *Error) Error() string {
@@ -42,6 +45,16 @@ func (e *Error) Headers() map[string]string {
 func (e *Error) With(cause error) *Error {
 	c := *e
 	c.Cause = cause
+	return &c
+}
+
+// WithField returns a copy of e whose body also carries name: value.
+func (e *Error) WithField(name, value string) *Error {
+	c := *e
+	c.Fields = map[string]string{name: value}
+	for k, v := range e.Fields {
+		c.Fields[k] = v
+	}
 	return &c
 }
 

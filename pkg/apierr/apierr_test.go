@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestWithAndDescribeCopy(t *testing.T) {
 	if d.Description != "password must be 8 to 128 bytes" || d.Status != http.StatusBadRequest || d.Code != "invalid_request" {
 		t.Errorf("Describe = %+v", d)
 	}
-	if *apierr.InvalidRequest != before {
+	if !reflect.DeepEqual(*apierr.InvalidRequest, before) {
 		t.Errorf("Describe/With modified apierr.InvalidRequest: %+v", *apierr.InvalidRequest)
 	}
 }

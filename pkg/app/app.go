@@ -17,6 +17,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
@@ -38,6 +39,7 @@ type Store interface {
 type Deps struct {
 	Store Store
 	Keys  keys.Source
+	MAC   mac.Source // the server MAC key: tags refresh tokens
 	Log   *slog.Logger
 }
 
@@ -81,6 +83,19 @@ func SecretKeys(ac aws.Config, cfg config.Config) (*keys.Cache, error) {
 	}, nil
 }
 
+// SecretMAC returns the server MAC key read from cfg's secret, cached like
+// the signing keys. Nothing is fetched until a refresh token is made or read.
+func SecretMAC(ac aws.Config, cfg config.Config) (*mac.Cache, error) {
+	if cfg.MACSecretID == "" {
+		return nil, fmt.Errorf("app: ROTOR_MAC_SECRET_ID is required")
+	}
+	sm := secretsmanager.NewFromConfig(ac)
+	return &mac.Cache{
+		TTL:   cfg.KeyCacheTTL,
+		Fetch: func(ctx context.Context) (mac.Keyring, error) { return mac.Fetch(ctx, sm, cfg.MACSecretID) },
+	}, nil
+}
+
 // Warm fetches the keys during the cold start, where the authorizer (on the
 // path of every protected request) would otherwise pay for it on its first
 // request. A failure is not fatal: the first request retries.
@@ -104,7 +119,15 @@ func FromAWS(ctx context.Context, cfg config.Config) (Deps, error) {
 	if err != nil {
 		return Deps{}, err
 	}
-	return Deps{Store: st, Keys: ks, Log: log}, nil
+	d := Deps{Store: st, Keys: ks, Log: log}
+	// Functions that never touch refresh tokens (me, jwks, the authorizer,
+	// sessions, password) are not given the MAC secret.
+	if cfg.MACSecretID != "" {
+		if d.MAC, err = SecretMAC(ac, cfg); err != nil {
+			return Deps{}, err
+		}
+	}
+	return d, nil
 }
 
 // DevKeys returns a freshly generated key set for local runs.
@@ -122,7 +145,11 @@ func Memory(cfg config.Config, log *slog.Logger) (Deps, error) {
 	if err != nil {
 		return Deps{}, err
 	}
-	return Deps{Store: memory.New(), Keys: ks, Log: log}, nil
+	ring, err := mac.Generate(nil)
+	if err != nil {
+		return Deps{}, err
+	}
+	return Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: log}, nil
 }
 
 // Verifier returns the access-token verifier for cfg.
@@ -142,10 +169,12 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 		Attempts: d.Store,
 		Throttle: throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
 		Sessions: &sessions.Manager{
-			Store:   d.Store,
-			IdleTTL: cfg.RefreshTokenTTL,
-			MaxTTL:  cfg.SessionMaxTTL,
-			Grace:   cfg.RefreshGrace,
+			Store:      d.Store,
+			MAC:        d.MAC,
+			IdleTTL:    cfg.RefreshTokenTTL,
+			MaxTTL:     cfg.SessionMaxTTL,
+			Grace:      cfg.RefreshGrace,
+			MaxPerUser: cfg.MaxSessionsPerUser,
 		},
 		Passwords: h,
 		Tokens:    &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL},

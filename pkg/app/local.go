@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/web"
 )
@@ -26,6 +27,17 @@ func Local(ctx context.Context, cfg config.Config, log *slog.Logger) (Deps, erro
 		return Deps{}, err
 	}
 	d := Deps{Store: st, Log: log}
+	if cfg.MACSecretID != "" {
+		if d.MAC, err = SecretMAC(ac, cfg); err != nil {
+			return Deps{}, err
+		}
+	} else {
+		ring, err := mac.Generate(nil)
+		if err != nil {
+			return Deps{}, err
+		}
+		d.MAC = mac.Static(ring)
+	}
 	if cfg.SigningSecretID != "" {
 		if d.Keys, err = SecretKeys(ac, cfg); err != nil {
 			return Deps{}, err

@@ -32,7 +32,7 @@ type SessionView struct {
 
 // Sessions lists the caller's live sessions, marking the caller's own.
 func (s *Service) ListSessions(ctx context.Context, c Caller) ([]SessionView, error) {
-	list, err := s.Sessions.List(ctx, c.UserID, s.now())
+	list, err := s.Sessions.List(ctx, c.Username, c.UserID, s.now())
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -61,7 +61,7 @@ func (s *Service) EndSession(ctx context.Context, c Caller, sessionID string) er
 
 // LogoutAll ends every session of the caller.
 func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
-	n, err := s.Sessions.EndAll(ctx, c.UserID)
+	n, err := s.Sessions.EndAll(ctx, c.Username, c.UserID)
 	if err != nil {
 		return storeError(err)
 	}
@@ -108,7 +108,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, hash, now); err != nil {
 		return storeError(err)
 	}
-	n, err := s.Sessions.EndAll(ctx, u.ID)
+	n, err := s.Sessions.EndAll(ctx, u.Username, u.ID)
 	if err != nil {
 		return storeError(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/apierr"
@@ -129,12 +130,46 @@ func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Pai
 			return Pair{}, storeError(err)
 		}
 	}
-	iss, err := s.Sessions.Start(ctx, u.ID, u.Username, c, now)
+	iss, err := s.startSession(ctx, u, c, now)
 	if err != nil {
-		return Pair{}, storeError(err)
+		return Pair{}, err
 	}
 	s.log().InfoContext(ctx, "login", "event", "login_succeeded", "user_id", u.ID, "session_id", iss.Session.ID, "ip", c.IP)
 	return s.pair(ctx, iss, now)
+}
+
+// startSession starts a session for u, whose password was just verified
+// against the record read at the start of the login. If the user's
+// credentials changed meanwhile (a password change or an end-all moved the
+// epoch), the session is not created; the login may go on only if the
+// password it verified is still the user's, under the new epoch.
+func (s *Service) startSession(ctx context.Context, u users.User, c Client, now time.Time) (sessions.Issued, error) {
+	owner := func(u users.User) sessions.Owner {
+		return sessions.Owner{UserID: u.ID, Username: u.Username, Epoch: u.Epoch, Sessions: u.Sessions}
+	}
+	iss, err := s.Sessions.Start(ctx, owner(u), c, now)
+	if !errors.Is(err, sessions.ErrStale) {
+		if err != nil {
+			return sessions.Issued{}, storeError(err)
+		}
+		return iss, nil
+	}
+	fresh, err := s.Users.GetUser(ctx, u.Username)
+	if err != nil && !errors.Is(err, users.ErrNotFound) {
+		return sessions.Issued{}, storeError(err)
+	}
+	if err != nil || fresh.ID != u.ID || fresh.PasswordHash != u.PasswordHash {
+		s.log().WarnContext(ctx, "login raced a password change", "event", "login_stale", "user_id", u.ID, "ip", c.IP)
+		return sessions.Issued{}, apierr.InvalidCredentials.With(sessions.ErrStale)
+	}
+	iss, err = s.Sessions.Start(ctx, owner(fresh), c, now)
+	if errors.Is(err, sessions.ErrStale) {
+		return sessions.Issued{}, apierr.Unavailable.With(err)
+	}
+	if err != nil {
+		return sessions.Issued{}, storeError(err)
+	}
+	return iss, nil
 }
 
 // locked returns 429 too_many_attempts while the username is throttled.
@@ -168,29 +203,64 @@ func (s *Service) loginFailed(ctx context.Context, name, userID string, c Client
 	return apierr.InvalidCredentials
 }
 
-// Refresh rotates a refresh token and returns the new pair.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (Pair, error) {
+// Refresh rotates a refresh token and returns the new pair. ticket is the
+// retry ticket of an earlier attempt with the same token that ended in a
+// 503, or empty.
+func (s *Service) Refresh(ctx context.Context, refreshToken, ticket string) (Pair, error) {
 	now := s.now()
-	iss, err := s.Sessions.Rotate(ctx, refreshToken, now)
+	iss, err := s.Sessions.Rotate(ctx, refreshToken, ticket, now)
 	switch {
 	case errors.Is(err, sessions.ErrReused):
 		s.log().WarnContext(ctx, "refresh token reused; session revoked", "event", "reuse_detected", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
 		return Pair{}, apierr.InvalidGrant.With(err)
+	case errors.Is(err, sessions.ErrForged):
+		s.forged(ctx, "refresh", refreshToken)
+		return Pair{}, apierr.InvalidGrant.With(err)
+	case errors.Is(err, sessions.ErrMalformedTicket):
+		return Pair{}, apierr.InvalidRequest.Describe("The retry_ticket is malformed.").With(err)
 	case errors.Is(err, sessions.ErrMalformedToken), errors.Is(err, sessions.ErrUnknown), errors.Is(err, sessions.ErrExpired):
 		return Pair{}, apierr.InvalidGrant.With(err)
 	case err != nil:
-		return Pair{}, storeError(err)
+		return Pair{}, retryable(storeError(err), iss.Ticket)
 	}
 	if iss.Replayed {
 		s.log().InfoContext(ctx, "refresh replayed inside grace window", "event", "refresh_replayed", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
 	}
-	return s.pair(ctx, iss, now)
+	p, err := s.pair(ctx, iss, now)
+	if err != nil {
+		// The rotation is stored but its token never reaches the client: the
+		// ticket lets the client's retry collect it.
+		return Pair{}, retryable(err, iss.Ticket)
+	}
+	return p, nil
+}
+
+// retryable adds the retry ticket to a 503, the answer a client retries.
+func retryable(err error, ticket string) error {
+	e := apierr.From(err)
+	if e.Status != http.StatusServiceUnavailable || ticket == "" {
+		return err
+	}
+	return e.WithField("retry_ticket", ticket)
+}
+
+// forged logs a well-formed refresh token that this server never issued: it
+// changed nothing, but someone is guessing at a session they may know the id of.
+func (s *Service) forged(ctx context.Context, flow, raw string) {
+	attrs := []any{"event", "refresh_token_forged", "flow", flow}
+	if t, err := sessions.ParseRefreshToken(raw); err == nil {
+		attrs = append(attrs, "session_id", t.SessionID)
+	}
+	s.log().WarnContext(ctx, "refresh token not issued by this server", attrs...)
 }
 
 // Logout ends the session of a refresh token.
 func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	sess, err := s.Sessions.Revoke(ctx, refreshToken)
 	switch {
+	case errors.Is(err, sessions.ErrForged):
+		s.forged(ctx, "logout", refreshToken)
+		return apierr.InvalidToken.Describe("The refresh token is invalid, expired or revoked.").With(err)
 	case errors.Is(err, sessions.ErrMalformedToken), errors.Is(err, sessions.ErrUnknown):
 		return apierr.InvalidToken.Describe("The refresh token is invalid, expired or revoked.").With(err)
 	case err != nil:

@@ -9,6 +9,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -38,9 +39,9 @@ func (c *calls) ResetAttempts(ctx context.Context, u string) error {
 	c.n.Add(1)
 	return c.Store.ResetAttempts(ctx, u)
 }
-func (c *calls) CreateSession(ctx context.Context, s sessions.Session) error {
+func (c *calls) CreateSession(ctx context.Context, s sessions.Session, evict []string) error {
 	c.n.Add(1)
-	return c.Store.CreateSession(ctx, s)
+	return c.Store.CreateSession(ctx, s, evict)
 }
 func (c *calls) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
 	c.n.Add(1)
@@ -71,7 +72,11 @@ func TestRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := app.Service(cfg, app.Deps{Store: st, Keys: ks})
+	ring, err := mac.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := app.Service(cfg, app.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +92,7 @@ func TestRoundTrips(t *testing.T) {
 		t.Fatalf("login: %d store calls (%v), want 2", n, err)
 	}
 	now = now.Add(time.Minute)
-	if n := st.count(func() { p, err = svc.Refresh(ctx, p.RefreshToken) }); err != nil || n != 1 {
+	if n := st.count(func() { p, err = svc.Refresh(ctx, p.RefreshToken, "") }); err != nil || n != 1 {
 		t.Fatalf("refresh: %d store calls (%v), want 1", n, err)
 	}
 	if n := st.count(func() { err = svc.Logout(ctx, p.RefreshToken) }); err != nil || n != 1 {

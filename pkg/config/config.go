@@ -16,6 +16,12 @@ type Config struct {
 	SessionsTable   string // ROTOR_SESSIONS_TABLE
 	AttemptsTable   string // ROTOR_ATTEMPTS_TABLE
 	SigningSecretID string // ROTOR_SIGNING_SECRET_ID: Secrets Manager id of the signing key
+	// MACSecretID is the Secrets Manager id of the server MAC key that tags
+	// refresh tokens (ROTOR_MAC_SECRET_ID); local runs generate one.
+	MACSecretID string
+	// MaxSessionsPerUser caps a user's sessions; a login beyond it ends the
+	// oldest (ROTOR_MAX_SESSIONS_PER_USER).
+	MaxSessionsPerUser int
 
 	Issuer     string // ROTOR_ISSUER
 	Audience   string // ROTOR_AUDIENCE
@@ -46,24 +52,25 @@ type Config struct {
 // Default returns the configuration used when no variable is set.
 func Default() Config {
 	return Config{
-		UsersTable:       "rotor-users",
-		SessionsTable:    "rotor-sessions",
-		AttemptsTable:    "rotor-login-attempts",
-		Issuer:           "rotor",
-		Audience:         "rotor-api",
-		SigningAlg:       "ES256",
-		AccessTokenTTL:   15 * time.Minute,
-		RefreshTokenTTL:  14 * 24 * time.Hour,
-		SessionMaxTTL:    90 * 24 * time.Hour,
-		RefreshGrace:     10 * time.Second,
-		KeyCacheTTL:      5 * time.Minute,
-		ClockLeeway:      30 * time.Second,
-		LoginMaxFailures: 5,
-		LoginBackoffBase: time.Second,
-		LoginBackoffMax:  15 * time.Minute,
-		CORSAllowOrigin:  "*",
-		Addr:             "127.0.0.1:3000",
-		Store:            "memory",
+		UsersTable:         "rotor-users",
+		SessionsTable:      "rotor-sessions",
+		AttemptsTable:      "rotor-login-attempts",
+		Issuer:             "rotor",
+		Audience:           "rotor-api",
+		SigningAlg:         "ES256",
+		AccessTokenTTL:     15 * time.Minute,
+		RefreshTokenTTL:    14 * 24 * time.Hour,
+		SessionMaxTTL:      90 * 24 * time.Hour,
+		RefreshGrace:       10 * time.Second,
+		MaxSessionsPerUser: 50,
+		KeyCacheTTL:        5 * time.Minute,
+		ClockLeeway:        30 * time.Second,
+		LoginMaxFailures:   5,
+		LoginBackoffBase:   time.Second,
+		LoginBackoffMax:    15 * time.Minute,
+		CORSAllowOrigin:    "*",
+		Addr:               "127.0.0.1:3000",
+		Store:              "memory",
 	}
 }
 
@@ -79,6 +86,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.str("ROTOR_SESSIONS_TABLE", &c.SessionsTable)
 	r.str("ROTOR_ATTEMPTS_TABLE", &c.AttemptsTable)
 	r.str("ROTOR_SIGNING_SECRET_ID", &c.SigningSecretID)
+	r.str("ROTOR_MAC_SECRET_ID", &c.MACSecretID)
+	r.integer("ROTOR_MAX_SESSIONS_PER_USER", &c.MaxSessionsPerUser)
 	r.str("ROTOR_ISSUER", &c.Issuer)
 	r.str("ROTOR_AUDIENCE", &c.Audience)
 	r.str("ROTOR_SIGNING_ALG", &c.SigningAlg)
@@ -130,6 +139,11 @@ func (c Config) Validate() error {
 	}
 	if c.ClockLeeway < 0 || c.ClockLeeway > 5*time.Minute {
 		bad("ROTOR_CLOCK_LEEWAY=%s: want between 0 and 5m", c.ClockLeeway)
+	}
+	if c.MaxSessionsPerUser < 1 || c.MaxSessionsPerUser > 90 {
+		// 90 keeps a login's transaction (session, owner, evictions) and the
+		// session list's one BatchGetItem within DynamoDB's limits.
+		bad("ROTOR_MAX_SESSIONS_PER_USER=%d: want between 1 and 90", c.MaxSessionsPerUser)
 	}
 	if c.LoginMaxFailures < 1 {
 		bad("ROTOR_LOGIN_MAX_FAILURES=%d: want at least 1", c.LoginMaxFailures)

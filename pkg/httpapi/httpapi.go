@@ -74,14 +74,15 @@ func (a *API) serve(ctx context.Context, req Request, route func() (reply, error
 		} else {
 			a.log().DebugContext(ctx, "request refused", attrs...)
 		}
-		r = reply{status: e.Status, body: errorBody{Error: e.Code, Description: e.Description}, headers: e.Headers()}
+		body := map[string]string{"error": e.Code, "error_description": e.Description}
+		for k, v := range e.Fields {
+			if _, taken := body[k]; !taken {
+				body[k] = v
+			}
+		}
+		r = reply{status: e.Status, body: body, headers: e.Headers()}
 	}
 	return a.respond(r), nil
-}
-
-type errorBody struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
 }
 
 func (a *API) respond(r reply) Response {

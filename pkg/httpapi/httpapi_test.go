@@ -12,6 +12,7 @@ import (
 
 	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -43,7 +44,11 @@ func newAPI(t *testing.T, st app.Store) *httpapi.API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := app.API(cfg, app.Deps{Store: st, Keys: ks})
+	ring, err := mac.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := app.API(cfg, app.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
 	if err != nil {
 		t.Fatal(err)
 	}

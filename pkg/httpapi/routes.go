@@ -78,6 +78,9 @@ func (a *API) Refresh(ctx context.Context, req Request) (Response, error) {
 	return a.serve(ctx, req, func() (reply, error) {
 		var in struct {
 			RefreshToken string `json:"refresh_token"`
+			// RetryTicket is the retry_ticket of a 503 answer to an earlier
+			// refresh with the same token.
+			RetryTicket string `json:"retry_ticket"`
 		}
 		if err := decode(req, &in); err != nil {
 			return reply{}, err
@@ -92,7 +95,7 @@ func (a *API) Refresh(ctx context.Context, req Request) (Response, error) {
 		if err := required([2]string{"refresh_token", rt}); err != nil {
 			return reply{}, err
 		}
-		p, err := a.Auth.Refresh(ctx, rt)
+		p, err := a.Auth.Refresh(ctx, rt, in.RetryTicket)
 		if err != nil {
 			return reply{}, err
 		}

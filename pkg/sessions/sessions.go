@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"time"
+
+	"github.com/rotor-auth/rotor/pkg/mac"
 )
 
 // Errors of the refresh flow. Each one means "log in again"; they are distinct
@@ -19,6 +21,8 @@ var (
 	ErrUnknown = errors.New("sessions: unknown session")
 	ErrExpired = errors.New("sessions: session expired")
 	ErrReused  = errors.New("sessions: superseded refresh token reused; session revoked")
+	// ErrMalformedTicket means a retry ticket is not one this server hands out.
+	ErrMalformedTicket = errors.New("sessions: malformed retry ticket")
 )
 
 // Limits on client-supplied metadata kept with a session.
@@ -26,6 +30,14 @@ const (
 	maxIPLen        = 64
 	maxUserAgentLen = 256
 )
+
+// DefaultMaxPerUser is the number of sessions a user keeps when
+// Manager.MaxPerUser is zero; a login beyond it ends the oldest.
+const DefaultMaxPerUser = 50
+
+// maxPrunePerLogin bounds how many dead entries of the owner's session list
+// one login clears, so a login's write stays small.
+const maxPrunePerLogin = 10
 
 // Meta describes the client that starts a session.
 type Meta struct {
@@ -35,11 +47,15 @@ type Meta struct {
 
 // Manager runs the session lifecycle on a Store.
 type Manager struct {
-	Store   Store
-	IdleTTL time.Duration // refresh token lifetime, extended on each rotation
-	MaxTTL  time.Duration // absolute session lifetime, never extended
-	Grace   time.Duration // replay window of a superseded token; 0 disables
-	Rand    io.Reader     // crypto/rand when nil
+	Store Store
+	// MAC tags every refresh token, so a token this server never issued is
+	// refused before any store call and never revokes anything.
+	MAC        mac.Source
+	IdleTTL    time.Duration // refresh token lifetime, extended on each rotation
+	MaxTTL     time.Duration // absolute session lifetime, never extended
+	Grace      time.Duration // replay window of a superseded token; 0 disables
+	MaxPerUser int           // sessions kept per user; DefaultMaxPerUser when 0
+	Rand       io.Reader     // crypto/rand when nil
 }
 
 // Issued is the outcome of a login or a refresh: the session as stored and the
@@ -50,6 +66,13 @@ type Issued struct {
 	// Replayed is true when a superseded token was presented inside the grace
 	// window and the session's current token was handed out again.
 	Replayed bool
+	// Ticket names the rotation a refresh attempted; it is set even when
+	// Rotate fails. A client whose refresh ended without an answer it could
+	// use (a 503: the store may have applied the write late) sends it back
+	// with the same refresh token, and Rotate re-sends the very same rotation:
+	// if the first write landed, the retry finds it as its own and gets its
+	// token, however long after the grace window; if not, the retry applies it.
+	Ticket string
 }
 
 func (m *Manager) random(n int) ([]byte, error) {
@@ -64,8 +87,42 @@ func (m *Manager) random(n int) ([]byte, error) {
 	return b, nil
 }
 
-// Start creates a session for a user who just proved who they are.
-func (m *Manager) Start(ctx context.Context, userID, username string, meta Meta, now time.Time) (Issued, error) {
+func (m *Manager) keyring(ctx context.Context) (mac.Keyring, error) {
+	if m.MAC == nil {
+		return mac.Keyring{}, errors.New("sessions: no MAC key source")
+	}
+	ring, err := m.MAC.Keyring(ctx)
+	if err != nil {
+		return mac.Keyring{}, fmt.Errorf("sessions: MAC key: %w", err)
+	}
+	return ring, nil
+}
+
+// parse checks a presented refresh token: its syntax, then that this server
+// issued it. Neither touches the store.
+func (m *Manager) parse(ctx context.Context, raw string) (RefreshToken, mac.Keyring, error) {
+	t, err := ParseRefreshToken(raw)
+	if err != nil {
+		return RefreshToken{}, mac.Keyring{}, err
+	}
+	ring, err := m.keyring(ctx)
+	if err != nil {
+		return RefreshToken{}, mac.Keyring{}, err
+	}
+	if !t.Genuine(ring) {
+		return RefreshToken{}, mac.Keyring{}, ErrForged
+	}
+	return t, ring, nil
+}
+
+// Start creates a session for owner, who just proved who they are with the
+// credentials of owner.Epoch. It fails with ErrStale when the epoch moved
+// meanwhile. Beyond MaxPerUser sessions the oldest are ended.
+func (m *Manager) Start(ctx context.Context, owner Owner, meta Meta, now time.Time) (Issued, error) {
+	ring, err := m.keyring(ctx)
+	if err != nil {
+		return Issued{}, err
+	}
 	id, err := m.random(idLen)
 	if err != nil {
 		return Issued{}, err
@@ -74,13 +131,14 @@ func (m *Manager) Start(ctx context.Context, userID, username string, meta Meta,
 	if err != nil {
 		return Issued{}, err
 	}
-	t := RefreshToken{SessionID: base64.RawURLEncoding.EncodeToString(id), Secret: secret}
+	t := issue(ring, encoding.EncodeToString(id), secret)
 	now = now.UTC().Truncate(time.Millisecond)
 	abs := now.Add(m.MaxTTL).Truncate(time.Second)
 	s := Session{
 		ID:                t.SessionID,
-		UserID:            userID,
-		Username:          username,
+		UserID:            owner.UserID,
+		Username:          owner.Username,
+		Epoch:             owner.Epoch,
 		TokenHash:         t.Hash(),
 		CreatedAt:         now,
 		LastUsedAt:        now,
@@ -89,29 +147,72 @@ func (m *Manager) Start(ctx context.Context, userID, username string, meta Meta,
 		IP:                truncate(meta.IP, maxIPLen),
 		UserAgent:         truncate(meta.UserAgent, maxUserAgentLen),
 	}
-	if err := m.Store.CreateSession(ctx, s); err != nil {
+	if err := m.Store.CreateSession(ctx, s, m.evictions(owner, now)); err != nil {
 		return Issued{}, fmt.Errorf("sessions: start: %w", err)
 	}
 	return Issued{Session: s, RefreshToken: t.String()}, nil
 }
 
+// evictions returns the sessions a new one of owner's displaces: listed
+// sessions that are certainly dead (older than MaxTTL), a few at a time, and
+// the oldest ones beyond MaxPerUser-1, so the list never grows past the cap.
+func (m *Manager) evictions(owner Owner, now time.Time) []string {
+	type entry struct {
+		id      string
+		created time.Time
+	}
+	var live, dead []entry
+	for id, created := range owner.Sessions {
+		if !now.Before(created.Add(m.MaxTTL)) {
+			dead = append(dead, entry{id, created})
+		} else {
+			live = append(live, entry{id, created})
+		}
+	}
+	byAge := func(a, b entry) int { return a.created.Compare(b.created) }
+	slices.SortFunc(dead, byAge)
+	slices.SortFunc(live, byAge)
+	var out []string
+	for _, e := range dead[:min(len(dead), maxPrunePerLogin)] {
+		out = append(out, e.id)
+	}
+	limit := m.MaxPerUser
+	if limit <= 0 {
+		limit = DefaultMaxPerUser
+	}
+	if over := len(live) - (limit - 1); over > 0 {
+		for _, e := range live[:over] {
+			out = append(out, e.id)
+		}
+	}
+	return out
+}
+
 // Rotate exchanges a refresh token for its successor. Exactly one of any number
 // of concurrent calls with the same token rotates; the others, and any replay
 // inside the grace window, get the same successor. A superseded token outside
-// the window revokes the session and returns ErrReused.
-func (m *Manager) Rotate(ctx context.Context, raw string, now time.Time) (Issued, error) {
-	t, err := ParseRefreshToken(raw)
+// the window revokes the session and returns ErrReused; a token this server
+// never issued is ErrForged and changes nothing. ticket, when not empty, is
+// the Ticket of an earlier attempt with the same token, whose rotation is
+// re-sent (see Issued.Ticket).
+func (m *Manager) Rotate(ctx context.Context, raw, ticket string, now time.Time) (Issued, error) {
+	t, ring, err := m.parse(ctx, raw)
 	if err != nil {
 		return Issued{}, err
 	}
+	var salt []byte
+	if ticket != "" {
+		if salt, err = encoding.DecodeString(ticket); err != nil || len(salt) != 32 || encoding.EncodeToString(salt) != ticket {
+			return Issued{}, ErrMalformedTicket
+		}
+	} else if salt, err = m.random(32); err != nil {
+		return Issued{}, err
+	}
+	ticket = encoding.EncodeToString(salt)
 	// Stores keep event times to the millisecond and expiries to the second
 	// (DynamoDB's TTL unit), so both are truncated here, once.
 	now = now.UTC().Truncate(time.Millisecond)
-	salt, err := m.random(32)
-	if err != nil {
-		return Issued{}, err
-	}
-	next := RefreshToken{SessionID: t.SessionID, Secret: successor(t.Secret, salt)}
+	next := issue(ring, t.SessionID, successor(t.Secret, salt))
 	r := Rotation{
 		SessionID:     t.SessionID,
 		PresentedHash: t.Hash(),
@@ -126,20 +227,21 @@ func (m *Manager) Rotate(ctx context.Context, raw string, now time.Time) (Issued
 		s, err := m.Store.RotateSession(ctx, r)
 		switch {
 		case err == nil:
-			return Issued{Session: s, RefreshToken: next.String()}, nil
+			return Issued{Session: s, RefreshToken: next.String(), Ticket: ticket}, nil
 		case errors.Is(err, ErrNotFound):
 			return Issued{}, ErrUnknown
 		case !errors.Is(err, ErrConflict):
-			return Issued{}, fmt.Errorf("sessions: rotate %s: %w", t.SessionID, err)
-		}
-		// The write did not apply, or it did and this is the SDK's retry of a
-		// request whose answer was lost: then s already holds our new hash.
-		if subtle.ConstantTimeCompare(s.TokenHash, r.NewHash) == 1 {
-			return Issued{Session: s, RefreshToken: next.String()}, nil
+			return Issued{Ticket: ticket}, fmt.Errorf("sessions: rotate %s: %w", t.SessionID, err)
 		}
 		// s is the session as it was.
 		if !s.Alive(now) {
 			return Issued{}, ErrExpired
+		}
+		// The write did not apply now, but this very rotation already did: the
+		// SDK's retry of a request whose answer was lost, or a client's retry
+		// with the ticket of an attempt whose write landed late.
+		if subtle.ConstantTimeCompare(s.TokenHash, r.NewHash) == 1 {
+			return Issued{Session: s, RefreshToken: next.String(), Ticket: ticket}, nil
 		}
 		if bytes.Equal(s.TokenHash, r.PresentedHash) {
 			if r.ExpiresAt.After(s.AbsoluteExpiresAt) {
@@ -151,27 +253,29 @@ func (m *Manager) Rotate(ctx context.Context, raw string, now time.Time) (Issued
 			// like a lost race and look again once.
 			continue
 		}
-		if iss, ok := m.replay(t, s, now); ok {
+		if iss, ok := m.replay(ring, t, s, now); ok {
 			return iss, nil
 		}
+		// A genuine token of this session that is no longer current: theft or
+		// a lost response outside the grace window.
 		if err := m.Store.DeleteSession(ctx, s.ID, ""); err != nil && !errors.Is(err, ErrNotFound) {
 			return Issued{}, fmt.Errorf("sessions: revoke reused %s: %w", s.ID, err)
 		}
 		return Issued{Session: s}, ErrReused
 	}
-	return Issued{}, fmt.Errorf("sessions: rotate %s: %w", t.SessionID, ErrConflict)
+	return Issued{Ticket: ticket}, fmt.Errorf("sessions: rotate %s: %w", t.SessionID, ErrConflict)
 }
 
 // replay answers a superseded token presented inside the grace window with the
 // session's current token, re-derived from the presented secret.
-func (m *Manager) replay(t RefreshToken, s Session, now time.Time) (Issued, bool) {
+func (m *Manager) replay(ring mac.Keyring, t RefreshToken, s Session, now time.Time) (Issued, bool) {
 	if m.Grace <= 0 || len(s.PrevHash) == 0 || subtle.ConstantTimeCompare(s.PrevHash, t.Hash()) != 1 {
 		return Issued{}, false
 	}
 	if now.Sub(s.RotatedAt) > m.Grace {
 		return Issued{}, false
 	}
-	cur := RefreshToken{SessionID: s.ID, Secret: successor(t.Secret, s.Salt)}
+	cur := issue(ring, s.ID, successor(t.Secret, s.Salt))
 	if subtle.ConstantTimeCompare(cur.Hash(), s.TokenHash) != 1 {
 		return Issued{}, false
 	}
@@ -179,9 +283,10 @@ func (m *Manager) replay(t RefreshToken, s Session, now time.Time) (Issued, bool
 }
 
 // Revoke ends the session of a refresh token (logout). The current token, or
-// the one it just replaced, is accepted.
+// the one it just replaced, is accepted; a token this server never issued is
+// ErrForged and touches nothing.
 func (m *Manager) Revoke(ctx context.Context, raw string) (Session, error) {
-	t, err := ParseRefreshToken(raw)
+	t, _, err := m.parse(ctx, raw)
 	if err != nil {
 		return Session{}, err
 	}
@@ -205,9 +310,11 @@ func (m *Manager) End(ctx context.Context, userID, sessionID string) error {
 	return nil
 }
 
-// EndAll ends every session of a user and says how many there were.
-func (m *Manager) EndAll(ctx context.Context, userID string) (int, error) {
-	n, err := m.Store.DeleteUserSessions(ctx, userID)
+// EndAll ends every session of a user and says how many there were. Once it
+// returns, no session created before it, nor by a login that read the user
+// before it, can refresh.
+func (m *Manager) EndAll(ctx context.Context, username, userID string) (int, error) {
+	n, err := m.Store.EndUserSessions(ctx, username, userID)
 	if err != nil {
 		return n, fmt.Errorf("sessions: end all of %s: %w", userID, err)
 	}
@@ -215,14 +322,14 @@ func (m *Manager) EndAll(ctx context.Context, userID string) (int, error) {
 }
 
 // List returns the user's live sessions, newest first.
-func (m *Manager) List(ctx context.Context, userID string, now time.Time) ([]Session, error) {
-	all, err := m.Store.ListSessions(ctx, userID)
+func (m *Manager) List(ctx context.Context, username, userID string, now time.Time) ([]Session, error) {
+	all, err := m.Store.ListSessions(ctx, username, userID)
 	if err != nil {
 		return nil, fmt.Errorf("sessions: list %s: %w", userID, err)
 	}
 	live := all[:0]
 	for _, s := range all {
-		if s.Alive(now) {
+		if s.Alive(now) && s.UserID == userID {
 			live = append(live, s)
 		}
 	}

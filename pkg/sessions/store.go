@@ -12,6 +12,10 @@ var (
 	// ErrConflict means a conditional write did not apply; the Store returns
 	// the item as it was, so the caller can tell why without another read.
 	ErrConflict = errors.New("sessions: condition failed")
+	// ErrStale means a session was not created because its owner's credential
+	// epoch moved since the login read it: the password changed, or every
+	// session was ended, while the login was checking the password.
+	ErrStale = errors.New("sessions: owner's credentials changed during the login")
 )
 
 // Session is one stored session (refresh-token family).
@@ -19,6 +23,9 @@ type Session struct {
 	ID       string
 	UserID   string
 	Username string
+	// Epoch is the owner's credential epoch when the session started: a
+	// session is only ever created while its owner's epoch still has this value.
+	Epoch int64
 
 	TokenHash []byte    // SHA-256 of the current refresh secret
 	PrevHash  []byte    // SHA-256 of the secret the last rotation replaced
@@ -51,12 +58,33 @@ type Rotation struct {
 	ExpiresAt     time.Time // new idle expiry; must not be past AbsoluteExpiresAt
 }
 
-// Store keeps sessions. Implementations: store/memory and store/dynamo, both
-// held to the same contract by store/storetest.
+// Owner is what a login read about the user who starts a session: the
+// credential epoch and the sessions the user's record lists (id → creation
+// time), live or already ended.
+type Owner struct {
+	UserID   string
+	Username string
+	Epoch    int64
+	Sessions map[string]time.Time
+}
+
+// Store keeps sessions, and each user's list of them and credential epoch in
+// the user's record. Implementations (store/memory, store/dynamo) are held
+// to one contract by store/storetest.
+//
+// Every session is created in one atomic step with its entry in its owner's
+// list, and only while the owner's epoch is unchanged; ending every session
+// of a user first moves the epoch, then deletes what the list names. So the
+// list is exact (read strongly consistently from one record), and a login
+// that raced a password change can never leave a session behind.
 type Store interface {
-	// CreateSession stores a new session; its ID must be new (ErrConflict),
-	// except that re-sending the same session (a retried request) succeeds.
-	CreateSession(ctx context.Context, s Session) error
+	// CreateSession stores s, adds it to its owner's session list and deletes
+	// the sessions in evict (removing them from the list), in one atomic
+	// step, only if the owner (s.Username, s.UserID) still has epoch s.Epoch:
+	// ErrStale otherwise, with nothing changed. Its ID must be new
+	// (ErrConflict), except that re-sending the same session (a retried
+	// request) succeeds.
+	CreateSession(ctx context.Context, s Session, evict []string) error
 	// RotateSession applies r in one atomic conditional write: it succeeds only
 	// if the session exists, its TokenHash equals r.PresentedHash, it is alive
 	// at r.Now and r.ExpiresAt is not past its AbsoluteExpiresAt. On success it
@@ -71,8 +99,12 @@ type Store interface {
 	// DeleteSessionByToken removes a session if hash is its current or previous
 	// token hash; ErrNotFound otherwise.
 	DeleteSessionByToken(ctx context.Context, id string, hash []byte) error
-	// ListSessions returns every stored session of a user, expired or not.
-	ListSessions(ctx context.Context, userID string) ([]Session, error)
-	// DeleteUserSessions removes every session of a user and says how many.
-	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// ListSessions returns every stored session the user's list names, expired
+	// or not, read strongly consistently.
+	ListSessions(ctx context.Context, username, userID string) ([]Session, error)
+	// EndUserSessions moves the user's credential epoch (so no login that
+	// read the old one can still create a session), then deletes every session
+	// the user's list names and removes them from it; it says how many it
+	// deleted. ErrNotFound when the user does not exist.
+	EndUserSessions(ctx context.Context, username, userID string) (int, error)
 }

@@ -30,6 +30,14 @@ type User struct {
 	PasswordHash string // argon2id PHC string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Epoch is the credential epoch: every password change and every
+	// "end all sessions" moves it, and a session is only ever created while
+	// the epoch its login read is still current.
+	Epoch int64
+	// Sessions lists the user's sessions (id → creation time), kept in the
+	// same atomic step as each session is created; ended ones linger until a
+	// later login prunes them.
+	Sessions map[string]time.Time
 }
 
 // Store keeps users, keyed by normalised username.
@@ -39,7 +47,9 @@ type Store interface {
 	CreateUser(ctx context.Context, u User) error
 	// GetUser returns the user or ErrNotFound.
 	GetUser(ctx context.Context, username string) (User, error)
-	// SetPasswordHash replaces the hash of an existing user whose id is userID.
+	// SetPasswordHash replaces the hash of an existing user whose id is userID
+	// and moves the user's credential epoch in the same write, so no login
+	// that checked the old password can start a session afterwards.
 	SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error
 }
 

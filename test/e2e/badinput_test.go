@@ -24,9 +24,9 @@ func (w *writeCounter) CreateUser(ctx context.Context, u users.User) error {
 	return w.Store.CreateUser(ctx, u)
 }
 
-func (w *writeCounter) CreateSession(ctx context.Context, s sessions.Session) error {
+func (w *writeCounter) CreateSession(ctx context.Context, s sessions.Session, evict []string) error {
 	w.writes.Add(1)
-	return w.Store.CreateSession(ctx, s)
+	return w.Store.CreateSession(ctx, s, evict)
 }
 
 func (w *writeCounter) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {

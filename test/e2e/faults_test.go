@@ -32,11 +32,11 @@ func (f *flaky) GetLogin(ctx context.Context, name string) (users.User, throttle
 	return f.Store.GetLogin(ctx, name)
 }
 
-func (f *flaky) CreateSession(ctx context.Context, s sessions.Session) error {
+func (f *flaky) CreateSession(ctx context.Context, s sessions.Session, evict []string) error {
 	if f.down.Load() {
 		return f.fail()
 	}
-	return f.Store.CreateSession(ctx, s)
+	return f.Store.CreateSession(ctx, s, evict)
 }
 
 func (f *flaky) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {

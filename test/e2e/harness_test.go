@@ -23,6 +23,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
@@ -108,7 +109,11 @@ func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(app.
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := app.Deps{Store: st, Keys: ks, Log: log}
+	ring, err := mac.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := app.Deps{Store: st, Keys: ks, MAC: mac.Static(ring), Log: log}
 	api, err := app.API(cfg, d)
 	if err != nil {
 		t.Fatal(err)

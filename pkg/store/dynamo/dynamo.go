@@ -1,9 +1,12 @@
 package dynamo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -22,17 +25,13 @@ var (
 	_ throttle.Store = (*Store)(nil)
 )
 
-// UserIndex is the name of the sessions table's global secondary index keyed
-// by user_id, sorted by created_at.
-const UserIndex = "by_user"
-
 // API is the part of the DynamoDB client the store uses.
 type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
@@ -48,6 +47,10 @@ type Tables struct {
 type Store struct {
 	DB     API
 	Tables Tables
+	// BatchSize caps the keys of one BatchGetItem and the requests of one
+	// BatchWriteItem; 0 means DynamoDB's own limits (100 and 25). Tests set
+	// it small so the paging paths run.
+	BatchSize int
 }
 
 // New returns a Store.
@@ -109,13 +112,18 @@ func (st *Store) CreateUser(ctx context.Context, u users.User) error {
 			"password_hash": s(u.PasswordHash),
 			"created_at":    ms(u.CreatedAt),
 			"updated_at":    ms(u.UpdatedAt),
+			"epoch":         n(0),
+			"sessions":      &types.AttributeValueMemberM{Value: item{}},
 		},
-		// "OR user_id" makes a retried request (whose first answer was lost)
-		// succeed instead of reporting its own write as a taken name.
-		ConditionExpression:       aws.String("attribute_not_exists(username) OR user_id = :id"),
-		ExpressionAttributeValues: item{":id": s(u.ID)},
+		ConditionExpression:                 aws.String("attribute_not_exists(username)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if _, ok := isConditionFailed(err); ok {
+	if c, ok := isConditionFailed(err); ok {
+		// Our own earlier write seen by the SDK's retry of a request whose
+		// answer was lost is a success; it is never overwritten.
+		if item(c.Item).str("user_id") == u.ID {
+			return nil
+		}
 		return users.ErrTaken
 	}
 	if err != nil {
@@ -141,13 +149,21 @@ func (st *Store) GetUser(ctx context.Context, username string) (users.User, erro
 }
 
 func userFrom(it item) users.User {
-	return users.User{
+	u := users.User{
 		ID:           it.str("user_id"),
 		Username:     it.str("username"),
 		PasswordHash: it.str("password_hash"),
 		CreatedAt:    it.ms("created_at"),
 		UpdatedAt:    it.ms("updated_at"),
+		Epoch:        it.num("epoch"),
+		Sessions:     map[string]time.Time{},
 	}
+	if m, ok := it["sessions"].(*types.AttributeValueMemberM); ok {
+		for id := range m.Value {
+			u.Sessions[id] = item(m.Value).ms(id)
+		}
+	}
+	return u
 }
 
 func attemptsFrom(it item) throttle.State {
@@ -159,9 +175,9 @@ func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash str
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Tables.Users),
 		Key:                       item{"username": s(username)},
-		UpdateExpression:          aws.String("SET password_hash = :h, updated_at = :now"),
+		UpdateExpression:          aws.String("SET password_hash = :h, updated_at = :now ADD epoch :one"),
 		ConditionExpression:       aws.String("user_id = :id"),
-		ExpressionAttributeValues: item{":h": s(hash), ":now": ms(now), ":id": s(userID)},
+		ExpressionAttributeValues: item{":h": s(hash), ":now": ms(now), ":id": s(userID), ":one": n(1)},
 	})
 	if _, ok := isConditionFailed(err); ok {
 		return users.ErrNotFound
@@ -179,6 +195,7 @@ func sessionItem(x sessions.Session) item {
 		"session_id":          s(x.ID),
 		"user_id":             s(x.UserID),
 		"username":            s(x.Username),
+		"epoch":               n(x.Epoch),
 		"token_hash":          b(x.TokenHash),
 		"rotations":           n(int64(x.Rotations)),
 		"created_at":          ms(x.CreatedAt),
@@ -199,6 +216,7 @@ func sessionFrom(it item) sessions.Session {
 		ID:                it.str("session_id"),
 		UserID:            it.str("user_id"),
 		Username:          it.str("username"),
+		Epoch:             it.num("epoch"),
 		TokenHash:         it.bytes("token_hash"),
 		PrevHash:          it.bytes("prev_hash"),
 		Salt:              it.bytes("salt"),
@@ -216,22 +234,104 @@ func sessionFrom(it item) sessions.Session {
 	return x
 }
 
-// CreateSession implements sessions.Store.
-func (st *Store) CreateSession(ctx context.Context, x sessions.Session) error {
-	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(st.Tables.Sessions),
-		Item:      sessionItem(x),
-		// "OR token_hash" makes a retried request succeed (see CreateUser).
-		ConditionExpression:       aws.String("attribute_not_exists(session_id) OR token_hash = :h"),
-		ExpressionAttributeValues: item{":h": b(x.TokenHash)},
+// CreateSession implements sessions.Store with one TransactWriteItems: put
+// the session, add it to the owner's list under the condition that the
+// owner's epoch is unchanged, delete the evicted sessions. The session id is
+// the transaction's idempotency token, so the SDK's retry of a transaction
+// whose answer was lost is a no-op.
+func (st *Store) CreateSession(ctx context.Context, x sessions.Session, evict []string) error {
+	names := map[string]string{"#new": x.ID}
+	update := "SET sessions.#new = :created"
+	for i, id := range evict {
+		k := fmt.Sprintf("#e%d", i)
+		names[k] = id
+		if i == 0 {
+			update += " REMOVE "
+		} else {
+			update += ", "
+		}
+		update += "sessions." + k
+	}
+	ops := []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName:                           aws.String(st.Tables.Sessions),
+			Item:                                sessionItem(x),
+			ConditionExpression:                 aws.String("attribute_not_exists(session_id)"),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		{Update: &types.Update{
+			TableName:                 aws.String(st.Tables.Users),
+			Key:                       item{"username": s(x.Username)},
+			UpdateExpression:          aws.String(update),
+			ConditionExpression:       aws.String("user_id = :uid AND epoch = :epoch"),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: item{":created": ms(x.CreatedAt), ":uid": s(x.UserID), ":epoch": n(x.Epoch)},
+		}},
+	}
+	for _, id := range evict {
+		ops = append(ops, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: aws.String(st.Tables.Sessions),
+			Key:       item{"session_id": s(id)},
+		}})
+	}
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: ops, ClientRequestToken: aws.String(x.ID)}
+	return st.transact(ctx, in, func(reasons []types.CancellationReason) error {
+		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			// The id exists: our own earlier write (a retry), or a collision.
+			if bytes.Equal(item(reasons[0].Item).bytes("token_hash"), x.TokenHash) {
+				return nil
+			}
+			return sessions.ErrConflict
+		}
+		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+			return sessions.ErrStale
+		}
+		return nil
 	})
-	if _, ok := isConditionFailed(err); ok {
-		return sessions.ErrConflict
+}
+
+// transact runs a transaction, retrying a few times when it was cancelled
+// only because another write to the same items was in progress. decide maps
+// the cancellation reasons of a cancelled transaction to the caller's error
+// (nil: none of its own; the transaction is then retried like a conflict).
+func (st *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput, decide func([]types.CancellationReason) error) error {
+	for attempt := 0; ; attempt++ {
+		_, err := st.DB.TransactWriteItems(ctx, in)
+		var cancelled *types.TransactionCanceledException
+		if !errors.As(err, &cancelled) {
+			if err != nil {
+				return fmt.Errorf("dynamo: transaction: %w", err)
+			}
+			return nil
+		}
+		if err := decide(cancelled.CancellationReasons); err != nil {
+			return err
+		}
+		conflict := false
+		for _, r := range cancelled.CancellationReasons {
+			conflict = conflict || aws.ToString(r.Code) == "TransactionConflict"
+		}
+		if !conflict {
+			// Our own earlier write, seen by a retry: the transaction is done.
+			return nil
+		}
+		if attempt == 4 {
+			return fmt.Errorf("dynamo: transaction: still conflicting after %d attempts: %w", attempt+1, err)
+		}
+		if err := sleep(ctx, attempt); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("dynamo: create session: %w", err)
+}
+
+// sleep waits before retry attempt+1: 20 ms doubling.
+func sleep(ctx context.Context, attempt int) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(1<<attempt) * 20 * time.Millisecond):
+		return nil
 	}
-	return nil
 }
 
 // RotateSession implements sessions.Store with one conditional UpdateItem. A
@@ -320,79 +420,146 @@ func (st *Store) deleteSession(ctx context.Context, in *dynamodb.DeleteItemInput
 	return nil
 }
 
-// ListSessions implements sessions.Store through the by-user index.
-func (st *Store) ListSessions(ctx context.Context, userID string) ([]sessions.Session, error) {
+// ListSessions implements sessions.Store: the owner's list from the user
+// item, then the sessions it names, both read strongly consistently.
+func (st *Store) ListSessions(ctx context.Context, username, userID string) ([]sessions.Session, error) {
+	u, err := st.GetUser(ctx, username)
+	if errors.Is(err, users.ErrNotFound) || (err == nil && u.ID != userID) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	var out []sessions.Session
-	err := st.queryUser(ctx, userID, "", func(it item) { out = append(out, sessionFrom(it)) })
+	err = st.batchGet(ctx, st.Tables.Sessions, "session_id", slices.Collect(maps.Keys(u.Sessions)), "", func(it item) {
+		out = append(out, sessionFrom(it))
+	})
 	return out, err
 }
 
-func (st *Store) queryUser(ctx context.Context, userID, projection string, each func(item)) error {
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(st.Tables.Sessions),
-		IndexName:                 aws.String(UserIndex),
-		KeyConditionExpression:    aws.String("user_id = :u"),
-		ExpressionAttributeValues: item{":u": s(userID)},
+// EndUserSessions implements sessions.Store: move the epoch and read the
+// list in one UpdateItem, read which listed sessions still exist, delete
+// them in batches, then drop them from the list.
+func (st *Store) EndUserSessions(ctx context.Context, username, userID string) (int, error) {
+	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.Tables.Users),
+		Key:                       item{"username": s(username)},
+		UpdateExpression:          aws.String("ADD epoch :one"),
+		ConditionExpression:       aws.String("user_id = :uid"),
+		ExpressionAttributeValues: item{":one": n(1), ":uid": s(userID)},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return 0, sessions.ErrNotFound
 	}
-	if projection != "" {
-		in.ProjectionExpression = aws.String(projection)
+	if err != nil {
+		return 0, fmt.Errorf("dynamo: end sessions of %s: %w", userID, err)
 	}
-	for {
-		page, err := st.DB.Query(ctx, in)
-		if err != nil {
-			return fmt.Errorf("dynamo: query sessions of %s: %w", userID, err)
-		}
-		for _, it := range page.Items {
-			each(it)
-		}
-		if len(page.LastEvaluatedKey) == 0 {
-			return nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
+	ids := slices.Sorted(maps.Keys(userFrom(out.Attributes).Sessions))
+	if len(ids) == 0 {
+		return 0, nil
 	}
-}
-
-// batchLimit is BatchWriteItem's maximum number of requests per call.
-const batchLimit = 25
-
-// DeleteUserSessions implements sessions.Store: one Query for the ids, then
-// BatchWriteItem in groups of 25, the fewest calls DynamoDB allows.
-func (st *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
-	var ids []string
-	if err := st.queryUser(ctx, userID, "session_id", func(it item) { ids = append(ids, it.str("session_id")) }); err != nil {
+	live := 0
+	if err := st.batchGet(ctx, st.Tables.Sessions, "session_id", ids, "session_id", func(item) { live++ }); err != nil {
 		return 0, err
 	}
-	for start := 0; start < len(ids); start += batchLimit {
-		var reqs []types.WriteRequest
-		for _, id := range ids[start:min(start+batchLimit, len(ids))] {
-			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: item{"session_id": s(id)}}})
-		}
-		if err := st.batchWrite(ctx, st.Tables.Sessions, reqs); err != nil {
-			return start, err
-		}
+	var reqs []types.WriteRequest
+	for _, id := range ids {
+		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: item{"session_id": s(id)}}})
 	}
-	return len(ids), nil
+	if err := st.batchWrite(ctx, st.Tables.Sessions, reqs); err != nil {
+		return 0, err
+	}
+	// Only now drop them from the list: had a delete failed, a retry of the
+	// whole call would find them again.
+	names := map[string]string{}
+	remove := ""
+	for i, id := range ids {
+		k := fmt.Sprintf("#s%d", i)
+		names[k] = id
+		if remove != "" {
+			remove += ", "
+		}
+		remove += "sessions." + k
+	}
+	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(st.Tables.Users),
+		Key:                      item{"username": s(username)},
+		UpdateExpression:         aws.String("REMOVE " + remove),
+		ExpressionAttributeNames: names,
+	})
+	if err != nil {
+		return live, fmt.Errorf("dynamo: unlist sessions of %s: %w", userID, err)
+	}
+	return live, nil
 }
 
-// batchWrite sends reqs, re-sending unprocessed items with a short backoff.
-func (st *Store) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest) error {
-	pending := map[string][]types.WriteRequest{table: reqs}
-	for attempt := 0; len(pending[table]) > 0; attempt++ {
-		if attempt == 8 {
-			return fmt.Errorf("dynamo: batch write: %d items still unprocessed", len(pending[table]))
+// batchGet reads the items of keys (values of the key attribute) in calls of
+// at most BatchSize keys, strongly consistently, re-sending unprocessed keys.
+func (st *Store) batchGet(ctx context.Context, table, key string, keys []string, projection string, each func(item)) error {
+	size := st.BatchSize
+	if size <= 0 || size > 100 {
+		size = 100
+	}
+	for len(keys) > 0 {
+		chunk := keys[:min(size, len(keys))]
+		keys = keys[len(chunk):]
+		ka := types.KeysAndAttributes{ConsistentRead: aws.Bool(true)}
+		for _, k := range chunk {
+			ka.Keys = append(ka.Keys, item{key: s(k)})
 		}
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(1<<attempt) * 10 * time.Millisecond):
+		if projection != "" {
+			ka.ProjectionExpression = aws.String(projection)
+		}
+		pending := map[string]types.KeysAndAttributes{table: ka}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt == 8 {
+				return fmt.Errorf("dynamo: batch get: keys still unprocessed")
 			}
+			if attempt > 0 {
+				if err := sleep(ctx, attempt); err != nil {
+					return err
+				}
+			}
+			out, err := st.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+			if err != nil {
+				return fmt.Errorf("dynamo: batch get: %w", err)
+			}
+			for _, it := range out.Responses[table] {
+				each(it)
+			}
+			pending = out.UnprocessedKeys
 		}
-		out, err := st.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-		if err != nil {
-			return fmt.Errorf("dynamo: batch write: %w", err)
+	}
+	return nil
+}
+
+// batchWrite sends reqs in calls of at most BatchSize (25 by default),
+// re-sending unprocessed items with a short backoff.
+func (st *Store) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest) error {
+	size := st.BatchSize
+	if size <= 0 || size > 25 {
+		size = 25
+	}
+	for len(reqs) > 0 {
+		chunk := reqs[:min(size, len(reqs))]
+		reqs = reqs[len(chunk):]
+		pending := map[string][]types.WriteRequest{table: chunk}
+		for attempt := 0; len(pending[table]) > 0; attempt++ {
+			if attempt == 8 {
+				return fmt.Errorf("dynamo: batch write: %d items still unprocessed", len(pending[table]))
+			}
+			if attempt > 0 {
+				if err := sleep(ctx, attempt); err != nil {
+					return err
+				}
+			}
+			out, err := st.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return fmt.Errorf("dynamo: batch write: %w", err)
+			}
+			pending = out.UnprocessedItems
 		}
-		pending = out.UnprocessedItems
 	}
 	return nil
 }

@@ -32,3 +32,14 @@ func newStore(t *testing.T) *dynamo.Store {
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return newStore(t) })
 }
+
+// TestContractSmallBatches runs the contract with batches of 2 keys, so
+// every multi-call path (listing, ending all of a heavy user's sessions) is
+// paged: reading only the first page would leave sessions alive.
+func TestContractSmallBatches(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		st := newStore(t)
+		st.BatchSize = 2
+		return st
+	})
+}

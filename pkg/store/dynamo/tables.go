@@ -30,21 +30,9 @@ func CreateTables(ctx context.Context, db AdminAPI, t Tables) error {
 			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("username"), KeyType: types.KeyTypeHash}},
 		},
 		{
-			TableName: aws.String(t.Sessions),
-			AttributeDefinitions: []types.AttributeDefinition{
-				{AttributeName: aws.String("session_id"), AttributeType: str},
-				{AttributeName: aws.String("user_id"), AttributeType: str},
-				{AttributeName: aws.String("created_at"), AttributeType: types.ScalarAttributeTypeN},
-			},
-			KeySchema: []types.KeySchemaElement{{AttributeName: aws.String("session_id"), KeyType: types.KeyTypeHash}},
-			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-				IndexName: aws.String(UserIndex),
-				KeySchema: []types.KeySchemaElement{
-					{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash},
-					{AttributeName: aws.String("created_at"), KeyType: types.KeyTypeRange},
-				},
-				Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
-			}},
+			TableName:            aws.String(t.Sessions),
+			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("session_id"), AttributeType: str}},
+			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("session_id"), KeyType: types.KeyTypeHash}},
 		},
 		{
 			TableName:            aws.String(t.Attempts),

@@ -3,6 +3,7 @@ package memory
 import (
 	"bytes"
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -38,9 +39,13 @@ func New() *Store {
 func (m *Store) CreateUser(_ context.Context, u users.User) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if old, ok := m.users[u.Username]; ok && old.ID != u.ID {
-		return users.ErrTaken
+	if old, ok := m.users[u.Username]; ok {
+		if old.ID != u.ID {
+			return users.ErrTaken
+		}
+		return nil // a retried request: keep what the first one stored
 	}
+	u.Epoch, u.Sessions = 0, map[string]time.Time{}
 	m.users[u.Username] = u
 	return nil
 }
@@ -53,7 +58,7 @@ func (m *Store) GetUser(_ context.Context, username string) (users.User, error) 
 	if !ok {
 		return users.User{}, users.ErrNotFound
 	}
-	return u, nil
+	return cloneUser(u), nil
 }
 
 // SetPasswordHash implements users.Store.
@@ -65,17 +70,30 @@ func (m *Store) SetPasswordHash(_ context.Context, username, userID, hash string
 		return users.ErrNotFound
 	}
 	u.PasswordHash, u.UpdatedAt = hash, now
+	u.Epoch++
 	m.users[username] = u
 	return nil
 }
 
 // CreateSession implements sessions.Store.
-func (m *Store) CreateSession(_ context.Context, s sessions.Session) error {
+func (m *Store) CreateSession(_ context.Context, s sessions.Session, evict []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if old, ok := m.sessions[s.ID]; ok && !bytes.Equal(old.TokenHash, s.TokenHash) {
-		return sessions.ErrConflict
+	if old, ok := m.sessions[s.ID]; ok {
+		if !bytes.Equal(old.TokenHash, s.TokenHash) {
+			return sessions.ErrConflict
+		}
+		return nil // a retried request
 	}
+	u, ok := m.users[s.Username]
+	if !ok || u.ID != s.UserID || u.Epoch != s.Epoch {
+		return sessions.ErrStale
+	}
+	for _, id := range evict {
+		delete(m.sessions, id)
+		delete(u.Sessions, id)
+	}
+	u.Sessions[s.ID] = s.CreatedAt
 	m.sessions[s.ID] = clone(s)
 	return nil
 }
@@ -134,29 +152,40 @@ func (m *Store) DeleteSessionByToken(_ context.Context, id string, hash []byte) 
 }
 
 // ListSessions implements sessions.Store.
-func (m *Store) ListSessions(_ context.Context, userID string) ([]sessions.Session, error) {
+func (m *Store) ListSessions(_ context.Context, username, userID string) ([]sessions.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	u, ok := m.users[username]
+	if !ok || u.ID != userID {
+		return nil, nil
+	}
 	var out []sessions.Session
-	for _, s := range m.sessions {
-		if s.UserID == userID {
+	for id := range u.Sessions {
+		if s, ok := m.sessions[id]; ok {
 			out = append(out, clone(s))
 		}
 	}
 	return out, nil
 }
 
-// DeleteUserSessions implements sessions.Store.
-func (m *Store) DeleteUserSessions(_ context.Context, userID string) (int, error) {
+// EndUserSessions implements sessions.Store.
+func (m *Store) EndUserSessions(_ context.Context, username, userID string) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	u, ok := m.users[username]
+	if !ok || u.ID != userID {
+		return 0, sessions.ErrNotFound
+	}
+	u.Epoch++
 	n := 0
-	for id, s := range m.sessions {
-		if s.UserID == userID {
+	for id := range u.Sessions {
+		if _, ok := m.sessions[id]; ok {
 			delete(m.sessions, id)
 			n++
 		}
+		delete(u.Sessions, id)
 	}
+	m.users[username] = u
 	return n, nil
 }
 
@@ -168,7 +197,7 @@ func (m *Store) GetLogin(_ context.Context, username string) (users.User, thrott
 	if !ok {
 		return users.User{}, m.attempts[username], users.ErrNotFound
 	}
-	return u, m.attempts[username], nil
+	return cloneUser(u), m.attempts[username], nil
 }
 
 // GetAttempts implements throttle.Store.
@@ -195,6 +224,12 @@ func (m *Store) ResetAttempts(_ context.Context, username string) error {
 	defer m.mu.Unlock()
 	delete(m.attempts, username)
 	return nil
+}
+
+// cloneUser copies the session list so callers never share it with the store.
+func cloneUser(u users.User) users.User {
+	u.Sessions = maps.Clone(u.Sessions)
+	return u
 }
 
 // clone copies the byte slices so callers never share memory with the store.

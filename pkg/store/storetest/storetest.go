@@ -32,7 +32,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("rotate conditions", func(t *testing.T) { testRotateConditions(t, newStore(t)) })
 	t.Run("concurrent rotations", func(t *testing.T) { testConcurrentRotate(t, newStore(t)) })
 	t.Run("delete", func(t *testing.T) { testDelete(t, newStore(t)) })
-	t.Run("list and delete by user", func(t *testing.T) { testByUser(t, newStore(t)) })
+	t.Run("list and end by user", func(t *testing.T) { testByUser(t, newStore(t)) })
+	t.Run("epoch", func(t *testing.T) { testEpoch(t, newStore(t)) })
+	t.Run("evict", func(t *testing.T) { testEvict(t, newStore(t)) })
 	t.Run("attempts", func(t *testing.T) { testAttempts(t, newStore(t)) })
 	t.Run("login read", func(t *testing.T) { testGetLogin(t, newStore(t)) })
 }
@@ -47,11 +49,24 @@ func random(t *testing.T, n int) []byte {
 	return b
 }
 
-func newSession(t *testing.T, userID string) sessions.Session {
+// newSession returns a new session of userID (not yet stored), creating the
+// user "name-of-<userID>" first if needed and reading its current epoch.
+func newSession(t *testing.T, st Store, userID string) sessions.Session {
+	t.Helper()
+	ctx := context.Background()
+	name := "name-of-" + userID
+	if err := st.CreateUser(ctx, users.User{ID: userID, Username: name, PasswordHash: "$argon2id$x", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.GetUser(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return sessions.Session{
 		ID:                base64.RawURLEncoding.EncodeToString(random(t, 16)),
 		UserID:            userID,
-		Username:          "name-of-" + userID,
+		Username:          name,
+		Epoch:             u.Epoch,
 		TokenHash:         random(t, 32),
 		CreatedAt:         t0.Add(123 * time.Millisecond),
 		LastUsedAt:        t0.Add(123 * time.Millisecond),
@@ -64,7 +79,7 @@ func newSession(t *testing.T, userID string) sessions.Session {
 
 func equalSession(t *testing.T, got, want sessions.Session) {
 	t.Helper()
-	ok := got.ID == want.ID && got.UserID == want.UserID && got.Username == want.Username &&
+	ok := got.ID == want.ID && got.UserID == want.UserID && got.Username == want.Username && got.Epoch == want.Epoch &&
 		bytes.Equal(got.TokenHash, want.TokenHash) && bytes.Equal(got.PrevHash, want.PrevHash) && bytes.Equal(got.Salt, want.Salt) &&
 		got.RotatedAt.Equal(want.RotatedAt) && got.Rotations == want.Rotations &&
 		got.CreatedAt.Equal(want.CreatedAt) && got.LastUsedAt.Equal(want.LastUsedAt) &&
@@ -107,16 +122,16 @@ func testUsers(t *testing.T, st Store) {
 
 func testSessionRoundTrip(t *testing.T, st Store) {
 	ctx := context.Background()
-	s := newSession(t, "usr_1")
-	if err := st.CreateSession(ctx, s); err != nil {
+	s := newSession(t, st, "usr_1")
+	if err := st.CreateSession(ctx, s, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateSession(ctx, s); err != nil {
+	if err := st.CreateSession(ctx, s, nil); err != nil {
 		t.Fatalf("re-sent create (a retried request): %v, want success", err)
 	}
-	other := newSession(t, "usr_2")
+	other := newSession(t, st, "usr_2")
 	other.ID = s.ID
-	if err := st.CreateSession(ctx, other); !errors.Is(err, sessions.ErrConflict) {
+	if err := st.CreateSession(ctx, other, nil); !errors.Is(err, sessions.ErrConflict) {
 		t.Fatalf("another session with the same id: %v, want ErrConflict", err)
 	}
 	got, err := st.GetSession(ctx, s.ID)
@@ -138,8 +153,8 @@ func rotation(t *testing.T, s sessions.Session, now time.Time) sessions.Rotation
 
 func testRotate(t *testing.T, st Store) {
 	ctx := context.Background()
-	s := newSession(t, "usr_1")
-	if err := st.CreateSession(ctx, s); err != nil {
+	s := newSession(t, st, "usr_1")
+	if err := st.CreateSession(ctx, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	now := t0.Add(10*time.Minute + 250*time.Millisecond)
@@ -171,20 +186,31 @@ func testRotateConditions(t *testing.T, st Store) {
 		name string
 		edit func(r *sessions.Rotation, s sessions.Session)
 		want error
+		prep func(s *sessions.Session) // before the session is stored
 	}{
-		{"unknown session", func(r *sessions.Rotation, _ sessions.Session) { r.SessionID = "no-such-session" }, sessions.ErrNotFound},
-		{"wrong hash", func(r *sessions.Rotation, _ sessions.Session) { r.PresentedHash = random(t, 32) }, sessions.ErrConflict},
+		{"unknown session", func(r *sessions.Rotation, _ sessions.Session) { r.SessionID = "no-such-session" }, sessions.ErrNotFound, nil},
+		{"wrong hash", func(r *sessions.Rotation, _ sessions.Session) { r.PresentedHash = random(t, 32) }, sessions.ErrConflict, nil},
 		{"idle expired", func(r *sessions.Rotation, s sessions.Session) {
 			r.Now = s.ExpiresAt
 			r.ExpiresAt = r.Now.Add(time.Hour)
-		}, sessions.ErrConflict},
-		{"past absolute expiry", func(r *sessions.Rotation, s sessions.Session) { r.ExpiresAt = s.AbsoluteExpiresAt.Add(time.Second) }, sessions.ErrConflict},
-		{"at absolute expiry", func(r *sessions.Rotation, s sessions.Session) { r.ExpiresAt = s.AbsoluteExpiresAt }, nil},
+		}, sessions.ErrConflict, nil},
+		{"past absolute expiry", func(r *sessions.Rotation, s sessions.Session) { r.ExpiresAt = s.AbsoluteExpiresAt.Add(time.Second) }, sessions.ErrConflict, nil},
+		// Idle expiry never passes the absolute one as the manager writes
+		// them, but the store must not rely on that: the absolute expiry
+		// alone refuses.
+		{"absolute expired, idle not", func(r *sessions.Rotation, s sessions.Session) {
+			r.Now = s.AbsoluteExpiresAt
+			r.ExpiresAt = s.AbsoluteExpiresAt
+		}, sessions.ErrConflict, func(s *sessions.Session) { s.ExpiresAt = s.AbsoluteExpiresAt.Add(time.Hour) }},
+		{"at absolute expiry", func(r *sessions.Rotation, s sessions.Session) { r.ExpiresAt = s.AbsoluteExpiresAt }, nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSession(t, "usr_1")
-			if err := st.CreateSession(ctx, s); err != nil {
+			s := newSession(t, st, "usr_1")
+			if tc.prep != nil {
+				tc.prep(&s)
+			}
+			if err := st.CreateSession(ctx, s, nil); err != nil {
 				t.Fatal(err)
 			}
 			r := rotation(t, s, t0.Add(time.Minute))
@@ -204,8 +230,8 @@ func testRotateConditions(t *testing.T, st Store) {
 
 func testConcurrentRotate(t *testing.T, st Store) {
 	ctx := context.Background()
-	s := newSession(t, "usr_1")
-	if err := st.CreateSession(ctx, s); err != nil {
+	s := newSession(t, st, "usr_1")
+	if err := st.CreateSession(ctx, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	const n = 16
@@ -240,8 +266,8 @@ func testConcurrentRotate(t *testing.T, st Store) {
 
 func testDelete(t *testing.T, st Store) {
 	ctx := context.Background()
-	s := newSession(t, "usr_1")
-	if err := st.CreateSession(ctx, s); err != nil {
+	s := newSession(t, st, "usr_1")
+	if err := st.CreateSession(ctx, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.DeleteSession(ctx, s.ID, "usr_2"); !errors.Is(err, sessions.ErrNotFound) {
@@ -265,15 +291,15 @@ func testDelete(t *testing.T, st Store) {
 		t.Fatalf("after delete: %v", err)
 	}
 
-	s2 := newSession(t, "usr_1")
-	if err := st.CreateSession(ctx, s2); err != nil {
+	s2 := newSession(t, st, "usr_1")
+	if err := st.CreateSession(ctx, s2, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.DeleteSessionByToken(ctx, s2.ID, s2.TokenHash); err != nil {
 		t.Fatalf("delete with the current token: %v", err)
 	}
-	s3 := newSession(t, "usr_1")
-	if err := st.CreateSession(ctx, s3); err != nil {
+	s3 := newSession(t, st, "usr_1")
+	if err := st.CreateSession(ctx, s3, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.DeleteSession(ctx, s3.ID, "usr_1"); err != nil {
@@ -287,18 +313,18 @@ func testDelete(t *testing.T, st Store) {
 func testByUser(t *testing.T, st Store) {
 	ctx := context.Background()
 	mine := map[string]bool{}
-	for range 30 { // more than one BatchWriteItem of 25
-		s := newSession(t, "usr_me")
+	for range 30 { // more than one BatchWriteItem of 25, and many pages of a small BatchSize
+		s := newSession(t, st, "usr_me")
 		mine[s.ID] = true
-		if err := st.CreateSession(ctx, s); err != nil {
+		if err := st.CreateSession(ctx, s, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	other := newSession(t, "usr_other")
-	if err := st.CreateSession(ctx, other); err != nil {
+	other := newSession(t, st, "usr_other")
+	if err := st.CreateSession(ctx, other, nil); err != nil {
 		t.Fatal(err)
 	}
-	list, err := st.ListSessions(ctx, "usr_me")
+	list, err := st.ListSessions(ctx, "name-of-usr_me", "usr_me")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,18 +336,126 @@ func testByUser(t *testing.T, st Store) {
 			t.Fatalf("listed a session that is not the user's: %+v", s)
 		}
 	}
-	n, err := st.DeleteUserSessions(ctx, "usr_me")
-	if err != nil || n != len(mine) {
-		t.Fatalf("delete all: %d, %v; want %d", n, err, len(mine))
+	if list, _ := st.ListSessions(ctx, "name-of-usr_me", "usr_other"); len(list) != 0 {
+		t.Fatalf("listing with another user's id found %d sessions", len(list))
 	}
-	if list, _ := st.ListSessions(ctx, "usr_me"); len(list) != 0 {
+	// One already ended: it is still listed in the user's record, but gone.
+	if err := st.DeleteSession(ctx, list[0].ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := st.GetUser(ctx, "name-of-usr_me")
+	n, err := st.EndUserSessions(ctx, "name-of-usr_me", "usr_me")
+	if err != nil || n != len(mine)-1 {
+		t.Fatalf("end all: %d, %v; want %d", n, err, len(mine)-1)
+	}
+	for id := range mine {
+		if _, err := st.GetSession(ctx, id); !errors.Is(err, sessions.ErrNotFound) {
+			t.Fatalf("session %s survived the end of all: %v", id, err)
+		}
+	}
+	after, _ := st.GetUser(ctx, "name-of-usr_me")
+	if after.Epoch == before.Epoch || len(after.Sessions) != 0 {
+		t.Fatalf("after end all: epoch %d (was %d), %d listed; want a new epoch and none", after.Epoch, before.Epoch, len(after.Sessions))
+	}
+	if list, _ := st.ListSessions(ctx, "name-of-usr_me", "usr_me"); len(list) != 0 {
 		t.Fatalf("%d sessions left", len(list))
 	}
 	if _, err := st.GetSession(ctx, other.ID); err != nil {
 		t.Fatalf("another user's session was touched: %v", err)
 	}
-	if n, err := st.DeleteUserSessions(ctx, "usr_nobody"); err != nil || n != 0 {
-		t.Fatalf("delete all of a user without sessions: %d, %v", n, err)
+	if _, err := st.EndUserSessions(ctx, "name-of-usr_other", "usr_me"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("end all with another user's id: %v, want ErrNotFound", err)
+	}
+	if _, err := st.GetSession(ctx, other.ID); err != nil {
+		t.Fatalf("end all with a wrong id touched a session: %v", err)
+	}
+	if _, err := st.EndUserSessions(ctx, "name-of-nobody", "usr_nobody"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("end all of an unknown user: %v", err)
+	}
+}
+
+// testEpoch: a session is created only while the epoch its login read is
+// current; a password change and an end-all both move it.
+func testEpoch(t *testing.T, st Store) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		move func(t *testing.T) error
+	}{
+		{"password change", func(*testing.T) error {
+			return st.SetPasswordHash(ctx, "name-of-usr_e", "usr_e", "new-hash", t0.Add(time.Minute))
+		}},
+		{"end all sessions", func(*testing.T) error {
+			_, err := st.EndUserSessions(ctx, "name-of-usr_e", "usr_e")
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stale := newSession(t, st, "usr_e") // read the epoch, as a login does
+			if err := tc.move(t); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.CreateSession(ctx, stale, nil); !errors.Is(err, sessions.ErrStale) {
+				t.Fatalf("create with the old epoch: %v, want ErrStale", err)
+			}
+			if _, err := st.GetSession(ctx, stale.ID); !errors.Is(err, sessions.ErrNotFound) {
+				t.Fatalf("a refused create left a session: %v", err)
+			}
+			if u, _ := st.GetUser(ctx, "name-of-usr_e"); len(u.Sessions) != 0 {
+				t.Fatalf("a refused create left %d list entries", len(u.Sessions))
+			}
+			fresh := newSession(t, st, "usr_e")
+			if err := st.CreateSession(ctx, fresh, nil); err != nil {
+				t.Fatalf("create with the new epoch: %v", err)
+			}
+			if _, err := st.EndUserSessions(ctx, "name-of-usr_e", "usr_e"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	wrongOwner := newSession(t, st, "usr_e")
+	wrongOwner.UserID = "usr_mallory"
+	if err := st.CreateSession(ctx, wrongOwner, nil); !errors.Is(err, sessions.ErrStale) {
+		t.Fatalf("create for a username owned by another id: %v, want ErrStale", err)
+	}
+}
+
+// testEvict: creating a session deletes the evicted ones and drops them from
+// the owner's list in the same step.
+func testEvict(t *testing.T, st Store) {
+	ctx := context.Background()
+	var old []sessions.Session
+	for range 3 {
+		s := newSession(t, st, "usr_v")
+		if err := st.CreateSession(ctx, s, nil); err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, s)
+	}
+	next := newSession(t, st, "usr_v")
+	if err := st.CreateSession(ctx, next, []string{old[0].ID, old[1].ID, "never-existed"}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := st.GetUser(ctx, "name-of-usr_v")
+	want := map[string]bool{old[2].ID: true, next.ID: true}
+	if len(u.Sessions) != len(want) {
+		t.Fatalf("listed %v, want %v", u.Sessions, want)
+	}
+	for id, created := range u.Sessions {
+		if !want[id] {
+			t.Fatalf("%s still listed", id)
+		}
+		if id == next.ID && !created.Equal(next.CreatedAt) {
+			t.Fatalf("listed creation %v, want %v", created, next.CreatedAt)
+		}
+	}
+	for _, s := range old[:2] {
+		if _, err := st.GetSession(ctx, s.ID); !errors.Is(err, sessions.ErrNotFound) {
+			t.Fatalf("evicted session %s survived: %v", s.ID, err)
+		}
+	}
+	if _, err := st.GetSession(ctx, old[2].ID); err != nil {
+		t.Fatalf("a session not evicted is gone: %v", err)
 	}
 }
 
