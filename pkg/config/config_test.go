@@ -63,6 +63,8 @@ func TestEveryVariable(t *testing.T) {
 		{"ROTOR_SESSIONS_TABLE", "s", func(c config.Config) any { return c.SessionsTable }, "s"},
 		{"ROTOR_ATTEMPTS_TABLE", "a", func(c config.Config) any { return c.AttemptsTable }, "a"},
 		{"ROTOR_SIGNING_SECRET_ID", "arn:aws:secretsmanager:us-east-1:1:secret:k", func(c config.Config) any { return c.SigningSecretID }, "arn:aws:secretsmanager:us-east-1:1:secret:k"},
+		{"ROTOR_MAC_SECRET_ID", "arn:aws:secretsmanager:us-east-1:1:secret:m", func(c config.Config) any { return c.MACSecretID }, "arn:aws:secretsmanager:us-east-1:1:secret:m"},
+		{"ROTOR_MAX_SESSIONS_PER_USER", "20", func(c config.Config) any { return c.MaxSessionsPerUser }, 20},
 		{"ROTOR_ISSUER", "https://auth.example.com", func(c config.Config) any { return c.Issuer }, "https://auth.example.com"},
 		{"ROTOR_AUDIENCE", "example-api", func(c config.Config) any { return c.Audience }, "example-api"},
 		{"ROTOR_SIGNING_ALG", "EdDSA", func(c config.Config) any { return c.SigningAlg }, "EdDSA"},
