@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -145,5 +146,44 @@ func (f *fakeSecrets) rotate(t *testing.T, r *keys.Rotator, id string) {
 	f.mu.Unlock()
 	if cur != id {
 		t.Fatalf("after rotating to %s AWSCURRENT is on %s", id, cur)
+	}
+}
+
+// TestRotatorActivation: the rotation function writes each new key's
+// sign_after: creation + ActivationDelay, except when no key is in use yet.
+func TestRotatorActivation(t *testing.T) {
+	existing := generate(t, "EdDSA")
+	existingJSON, err := existing.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		current string // the AWSCURRENT value before the rotation
+		delay   time.Duration
+		want    time.Duration // sign_after - created_at
+	}{
+		{"next key waits the delay", string(existingJSON), 20 * time.Minute, 20 * time.Minute},
+		{"zero delay means the default", string(existingJSON), 0, keys.DefaultActivationDelay},
+		{"first key of a fresh deploy signs at once", "Zq8#vL2!pX9kR0tW5yBn3mC7", 20 * time.Minute, 0},
+		{"current value unusable: nothing signs, so at once", `{"kid":"k","alg":"ES256","private_key":"not pem"}`, 20 * time.Minute, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := newFakeSecrets(tc.current)
+			r := &keys.Rotator{Secrets: svc, Alg: "EdDSA", ActivationDelay: tc.delay, Now: func() time.Time { return epoch }, Log: quiet}
+			svc.rotate(t, r, versionID(1))
+			out, err := svc.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{VersionStage: aws.String("AWSCURRENT")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, err := keys.Parse([]byte(aws.ToString(out.SecretString)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := k.SignAfter.Sub(k.CreatedAt); got != tc.want || !k.CreatedAt.Equal(epoch) {
+				t.Errorf("created %v, sign_after %v (+%v); want +%v", k.CreatedAt, k.SignAfter, got, tc.want)
+			}
+		})
 	}
 }

@@ -91,8 +91,12 @@ type secretValue struct {
 // object at all (the placeholder a fresh secret is created with) gives ErrNoKey.
 func Parse(data []byte) (Key, error) {
 	var v secretValue
-	if err := json.Unmarshal(data, &v); err != nil || (v.Kid == "" && v.Alg == "") {
+	err := json.Unmarshal(data, &v)
+	if v.Kid == "" && v.Alg == "" {
 		return Key{}, ErrNoKey
+	}
+	if err != nil { // a key object with a field of the wrong type
+		return Key{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if v.Kid == "" {
 		return Key{}, fmt.Errorf("%w: no kid", ErrMalformed)
