@@ -63,7 +63,7 @@ func RunRotation(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r := &keys.Rotator{Secrets: secretsmanager.NewFromConfig(ac), Alg: cfg.SigningAlg, Log: Logger()}
+	r := &keys.Rotator{Secrets: secretsmanager.NewFromConfig(ac), Alg: cfg.SigningAlg, ActivationDelay: cfg.KeyActivationDelay, Log: Logger()}
 	lambda.Start(r.Handle)
 	return nil
 }

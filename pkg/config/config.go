@@ -32,7 +32,12 @@ type Config struct {
 	SessionMaxTTL   time.Duration // ROTOR_SESSION_MAX_TTL: absolute lifetime, never extended
 	RefreshGrace    time.Duration // ROTOR_REFRESH_GRACE: 0 disables the grace window
 	KeyCacheTTL     time.Duration // ROTOR_KEY_CACHE_TTL: how long signing keys are cached
-	ClockLeeway     time.Duration // ROTOR_CLOCK_LEEWAY: allowed clock skew when verifying
+	// KeyActivationDelay is how long a rotated-in signing key is published
+	// before it signs: longer than anyone may cache a key set (KeyCacheTTL,
+	// plus the JWKS max-age for outside verifiers). The rotation function
+	// writes it into each new key. ROTOR_KEY_ACTIVATION_DELAY.
+	KeyActivationDelay time.Duration
+	ClockLeeway        time.Duration // ROTOR_CLOCK_LEEWAY: allowed clock skew when verifying
 
 	// StrictSessions makes the authorizer check that the token's session still
 	// exists (one read per uncached authorization). ROTOR_STRICT_SESSIONS.
@@ -64,6 +69,7 @@ func Default() Config {
 		RefreshGrace:       10 * time.Second,
 		MaxSessionsPerUser: 50,
 		KeyCacheTTL:        5 * time.Minute,
+		KeyActivationDelay: 15 * time.Minute,
 		ClockLeeway:        30 * time.Second,
 		LoginMaxFailures:   5,
 		LoginBackoffBase:   time.Second,
@@ -96,6 +102,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.dur("ROTOR_SESSION_MAX_TTL", &c.SessionMaxTTL)
 	r.dur("ROTOR_REFRESH_GRACE", &c.RefreshGrace)
 	r.dur("ROTOR_KEY_CACHE_TTL", &c.KeyCacheTTL)
+	r.dur("ROTOR_KEY_ACTIVATION_DELAY", &c.KeyActivationDelay)
 	r.dur("ROTOR_CLOCK_LEEWAY", &c.ClockLeeway)
 	r.boolean("ROTOR_STRICT_SESSIONS", &c.StrictSessions)
 	r.integer("ROTOR_LOGIN_MAX_FAILURES", &c.LoginMaxFailures)
@@ -136,6 +143,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeyCacheTTL < time.Second || c.KeyCacheTTL > time.Hour {
 		bad("ROTOR_KEY_CACHE_TTL=%s: want between 1s and 1h", c.KeyCacheTTL)
+	}
+	if c.KeyActivationDelay < c.KeyCacheTTL || c.KeyActivationDelay > 24*time.Hour {
+		bad("ROTOR_KEY_ACTIVATION_DELAY=%s: want between ROTOR_KEY_CACHE_TTL=%s and 24h, so that every verifier holds a new key before it signs", c.KeyActivationDelay, c.KeyCacheTTL)
 	}
 	if c.ClockLeeway < 0 || c.ClockLeeway > 5*time.Minute {
 		bad("ROTOR_CLOCK_LEEWAY=%s: want between 0 and 5m", c.ClockLeeway)

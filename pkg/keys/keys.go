@@ -31,15 +31,34 @@ type Key struct {
 	ID        string
 	Alg       string
 	CreatedAt time.Time
+	// SignAfter is when the key starts signing. A rotation publishes its key
+	// at once but holds back its first signature until every verifier's
+	// cache holds the key. Zero (a key written before activation times
+	// existed) signs at once.
+	SignAfter time.Time
 	Private   any
 	Public    any
 }
 
-// Set is what verification accepts: the current key, which signs, and the
-// previous one, which still verifies tokens minted before a rotation.
+// Set is what verification accepts and the JWKS publishes: the current key
+// (AWSCURRENT) and the previous one (AWSPREVIOUS), which still verifies the
+// tokens it signed. Which of the two signs depends on the time: see Signing.
 type Set struct {
 	Current  Key
 	Previous *Key
+}
+
+// Signing returns the key that signs at now: the current key once its
+// SignAfter has passed, until then the previous one, so that no token is
+// signed with a key a verifier may not have fetched yet. When the current
+// key is the only one (the first key of a fresh deploy) it signs at once.
+// If two rotations came within one activation delay, neither key is active
+// and the previous one, which verifiers have held longer, keeps signing.
+func (s Set) Signing(now time.Time) Key {
+	if s.Previous == nil || !s.Current.SignAfter.After(now) {
+		return s.Current
+	}
+	return *s.Previous
 }
 
 // Lookup returns the key of the set with the given kid.
@@ -63,19 +82,33 @@ type secretValue struct {
 	PrivateKey string    `json:"private_key,omitempty"` // PKCS#8 PEM
 	Secret     string    `json:"secret,omitempty"`      // base64, HS256 only
 	CreatedAt  time.Time `json:"created_at,omitzero"`
+	// SignAfter is RFC 3339, parsed apart so that a malformed time is
+	// ErrMalformed rather than "no key".
+	SignAfter string `json:"sign_after,omitempty"`
 }
 
 // Parse turns one secret version into a Key. A value that is not a key JSON
 // object at all (the placeholder a fresh secret is created with) gives ErrNoKey.
 func Parse(data []byte) (Key, error) {
 	var v secretValue
-	if err := json.Unmarshal(data, &v); err != nil || (v.Kid == "" && v.Alg == "") {
+	err := json.Unmarshal(data, &v)
+	if v.Kid == "" && v.Alg == "" {
 		return Key{}, ErrNoKey
+	}
+	if err != nil { // a key object with a field of the wrong type
+		return Key{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if v.Kid == "" {
 		return Key{}, fmt.Errorf("%w: no kid", ErrMalformed)
 	}
 	k := Key{ID: v.Kid, Alg: v.Alg, CreatedAt: v.CreatedAt}
+	if v.SignAfter != "" {
+		t, err := time.Parse(time.RFC3339, v.SignAfter)
+		if err != nil {
+			return Key{}, fmt.Errorf("%w: sign_after: %v", ErrMalformed, err)
+		}
+		k.SignAfter = t
+	}
 	if v.Alg == "HS256" {
 		secret, err := base64.StdEncoding.DecodeString(v.Secret)
 		if err != nil || len(secret) < 32 {
@@ -167,6 +200,9 @@ func Generate(alg string, r io.Reader, now time.Time) (Key, error) {
 // Marshal encodes k as the JSON of one secret version; Parse reverses it.
 func (k Key) Marshal() ([]byte, error) {
 	v := secretValue{Kid: k.ID, Alg: k.Alg, CreatedAt: k.CreatedAt}
+	if !k.SignAfter.IsZero() {
+		v.SignAfter = k.SignAfter.UTC().Format(time.RFC3339Nano)
+	}
 	if secret, ok := k.Private.([]byte); ok {
 		v.Secret = base64.StdEncoding.EncodeToString(secret)
 	} else {

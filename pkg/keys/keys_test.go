@@ -459,3 +459,152 @@ func TestCacheConcurrent(t *testing.T) {
 		t.Errorf("%d fetches; want 1", f.calls)
 	}
 }
+
+func TestSigning(t *testing.T) {
+	at := func(k keys.Key, signAfter time.Time) keys.Key { k.SignAfter = signAfter; return k }
+	cur, prev := generate(t, "EdDSA"), generate(t, "EdDSA")
+	tests := []struct {
+		name string
+		set  keys.Set
+		want string
+	}{
+		{"current active", keys.Set{Current: at(cur, epoch.Add(-time.Minute)), Previous: &prev}, cur.ID},
+		{"current activates at this instant", keys.Set{Current: at(cur, epoch), Previous: &prev}, cur.ID},
+		{"current not active yet: previous signs", keys.Set{Current: at(cur, epoch.Add(time.Nanosecond)), Previous: &prev}, prev.ID},
+		{"current without sign_after (old format)", keys.Set{Current: cur, Previous: &prev}, cur.ID},
+		{"first key, not active yet, no previous", keys.Set{Current: at(cur, epoch.Add(time.Hour))}, cur.ID},
+		{"two rotations within one delay: the older key signs", keys.Set{Current: at(cur, epoch.Add(time.Hour)), Previous: ptr(at(prev, epoch.Add(time.Minute)))}, prev.ID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.set.Signing(epoch); got.ID != tc.want {
+				t.Errorf("Signing = %s; want %s", got.ID, tc.want)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestSignAfterFormat(t *testing.T) {
+	k := generate(t, "EdDSA")
+	k.SignAfter = epoch.Add(15 * time.Minute)
+	data, err := k.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw["sign_after"] != "2031-03-14T15:24:26Z" {
+		t.Errorf("sign_after = %v; want RFC 3339 2031-03-14T15:24:26Z", raw["sign_after"])
+	}
+	got, err := keys.Parse(data)
+	if err != nil || !got.SignAfter.Equal(k.SignAfter) {
+		t.Fatalf("Parse = %v, %v; want sign_after %v", got.SignAfter, err, k.SignAfter)
+	}
+
+	k.SignAfter = time.Time{}
+	old, err := k.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(old), "sign_after") {
+		t.Errorf("a key without activation time is written with one: %s", old)
+	}
+	if got, err := keys.Parse(old); err != nil || !got.SignAfter.IsZero() {
+		t.Errorf("Parse of a key without sign_after = %v, %v; want zero (signs at once)", got.SignAfter, err)
+	}
+
+	for _, bad := range []string{"tomorrow", "2031-03-14 15:24:26", "1710000000"} {
+		raw["sign_after"] = bad
+		if _, err := keys.Parse(secretJSON(t, raw)); !errors.Is(err, keys.ErrMalformed) {
+			t.Errorf("Parse with sign_after %q = %v; want ErrMalformed", bad, err)
+		}
+	}
+	raw["sign_after"] = 1710000000
+	if _, err := keys.Parse(secretJSON(t, raw)); !errors.Is(err, keys.ErrMalformed) {
+		t.Errorf("Parse with a numeric sign_after = %v; want ErrMalformed", err)
+	}
+}
+
+// TestCacheRefresh: Refresh re-reads at once when the last read is at least
+// RefreshEvery old, and otherwise serves the cache: a flood of refreshes is
+// one read per interval, whatever the TTL.
+func TestCacheRefresh(t *testing.T) {
+	k1, k2 := generate(t, "EdDSA"), generate(t, "EdDSA")
+	const ttl, every = 5 * time.Minute, 5 * time.Second
+	outage := errors.New("secrets manager unavailable")
+
+	type step struct {
+		advance time.Duration
+		refresh bool
+		set     *keys.Key // what the fetch answers; nil: it fails
+		wantKid string
+		calls   int
+	}
+	tests := []struct {
+		name  string
+		every time.Duration // 0: the default, 5s
+		steps []step
+	}{
+		{"refresh reads a newer key before the TTL", every, []step{
+			{0, false, &k1, k1.ID, 1},
+			{time.Minute, true, &k2, k2.ID, 2},
+			{time.Minute, false, &k1, k2.ID, 2}, // the refresh restarted the TTL
+		}},
+		{"at most one read per interval", every, []step{
+			{0, false, &k1, k1.ID, 1},
+			{every - time.Nanosecond, true, &k2, k1.ID, 1},
+			{time.Nanosecond, true, &k2, k2.ID, 2},
+			{0, true, &k2, k2.ID, 2},
+			{every - time.Nanosecond, true, &k2, k2.ID, 2},
+			{time.Nanosecond, true, &k2, k2.ID, 3},
+		}},
+		{"default interval is 5s", 0, []step{
+			{0, true, &k1, k1.ID, 1},
+			{5*time.Second - time.Nanosecond, true, &k2, k1.ID, 1},
+			{time.Nanosecond, true, &k2, k2.ID, 2},
+		}},
+		{"a failed refresh keeps the set and still counts", every, []step{
+			{0, false, &k1, k1.ID, 1},
+			{time.Minute, true, nil, k1.ID, 2},
+			{every - time.Nanosecond, true, &k2, k1.ID, 2},
+			{time.Nanosecond, true, &k2, k2.ID, 3},
+		}},
+		{"refresh with nothing cached reads, and fails closed", every, []step{
+			{0, true, nil, "", 1},
+			{0, true, &k1, k1.ID, 2},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &clock{t: epoch}
+			f := &fetcher{}
+			c := &keys.Cache{Fetch: f.Fetch, TTL: ttl, RefreshEvery: tc.every, Now: clk.Now}
+			for i, s := range tc.steps {
+				clk.Advance(s.advance)
+				if s.set != nil {
+					f.answer(keys.Set{Current: *s.set}, nil)
+				} else {
+					f.answer(keys.Set{}, outage)
+				}
+				get := c.Keys
+				if s.refresh {
+					get = c.Refresh
+				}
+				got, err := get(context.Background())
+				switch {
+				case s.wantKid == "" && !errors.Is(err, outage):
+					t.Fatalf("step %d: = %q, %v; want the fetch error", i, got.Current.ID, err)
+				case s.wantKid != "" && (err != nil || got.Current.ID != s.wantKid):
+					t.Fatalf("step %d: = %q, %v; want %q", i, got.Current.ID, err, s.wantKid)
+				}
+				if f.calls != s.calls {
+					t.Fatalf("step %d: %d fetches; want %d", i, f.calls, s.calls)
+				}
+			}
+		})
+	}
+}

@@ -29,15 +29,28 @@ type RotationEvent struct {
 	ClientRequestToken string `json:"ClientRequestToken"`
 }
 
+// DefaultActivationDelay is the ActivationDelay of a Rotator that sets none:
+// the 5 minute key cache, plus the 5 minutes a JWKS response may be cached
+// over HTTP, plus 5 minutes of margin.
+const DefaultActivationDelay = 15 * time.Minute
+
 // Rotator is a Secrets Manager rotation function for signing keys: each
 // rotation generates a new key, which becomes AWSCURRENT while the one it
-// replaces becomes AWSPREVIOUS and keeps verifying tokens it signed.
+// replaces becomes AWSPREVIOUS. The new key is published (verifies, is in
+// the JWKS) at once but signs only from its sign_after, ActivationDelay
+// after its creation; until then the previous key keeps signing (Set.Signing).
 type Rotator struct {
 	Secrets RotationAPI
 	Alg     string
-	Rand    io.Reader
-	Now     func() time.Time
-	Log     *slog.Logger
+	// ActivationDelay must exceed the longest time anyone can verify with a
+	// key set read before the rotation: the key cache TTL, plus the JWKS
+	// Cache-Control max-age for verifiers outside Rotor. Zero means
+	// DefaultActivationDelay. The first key of a secret signs at once:
+	// nothing signs before it, so there is nothing to wait for.
+	ActivationDelay time.Duration
+	Rand            io.Reader
+	Now             func() time.Time
+	Log             *slog.Logger
 }
 
 // ErrNotRotating means the event's version is not one the secret is rotating to.
@@ -91,6 +104,18 @@ func (r *Rotator) create(ctx context.Context, ev RotationEvent) error {
 	if err != nil {
 		return err
 	}
+	first, err := r.noKeyInUse(ctx, ev.SecretID)
+	if err != nil {
+		return err
+	}
+	k.SignAfter = k.CreatedAt
+	if !first {
+		delay := r.ActivationDelay
+		if delay <= 0 {
+			delay = DefaultActivationDelay
+		}
+		k.SignAfter = k.CreatedAt.Add(delay)
+	}
 	value, err := k.Marshal()
 	if err != nil {
 		return err
@@ -102,8 +127,22 @@ func (r *Rotator) create(ctx context.Context, ev RotationEvent) error {
 	if err != nil {
 		return fmt.Errorf("keys: rotate: put pending: %w", err)
 	}
-	r.log().Info("signing key created", "event", "key_created", "kid", k.ID, "alg", k.Alg)
+	r.log().Info("signing key created", "event", "key_created", "kid", k.ID, "alg", k.Alg, "sign_after", k.SignAfter)
 	return nil
+}
+
+// noKeyInUse reports whether AWSCURRENT holds no usable key (the placeholder
+// of a fresh deploy): then no token can be signed or verified yet, and the
+// new key may sign as soon as it is current.
+func (r *Rotator) noKeyInUse(ctx context.Context, secretID string) (bool, error) {
+	_, err := fetchVersion(ctx, r.Secrets, secretID, "AWSCURRENT")
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, ErrNoKey), errors.Is(err, ErrMalformed), errors.Is(err, ErrUnsupported):
+		return true, nil
+	}
+	return false, fmt.Errorf("keys: rotate: read current: %w", err)
 }
 
 func (r *Rotator) test(ctx context.Context, ev RotationEvent) error {

@@ -114,34 +114,44 @@ func newSecret(t *testing.T) (*secretsService, string, string) {
 func versionID(n int) string { return "00000000-0000-4000-8000-00000000000" + string(rune('0'+n)) }
 
 // TestRotationLifecycle follows a signing key through its life on Secrets
-// Manager: created by the first rotation of a placeholder secret, signing
-// while current, still verifying while previous, and gone after the next
-// rotation. A token therefore verifies for at most two rotations, and after
-// the last one only until the key caches expire: the documented bound is
-// access-token lifetime + authorizer cache TTL + key cache TTL.
+// Manager: created by the first rotation of a placeholder secret (signing at
+// once: there is no key to hand over from), published but not yet signing
+// right after the next rotation, signing from its sign_after, still verifying
+// while previous, and gone after the rotation after that. A key stays in
+// the set for two rotation periods and in a cache a key cache TTL longer.
 func TestRotationLifecycle(t *testing.T) {
 	ctx := testenv.Context(t)
 	svc, name, placeholder := newSecret(t)
 	clk := &clock{t: epoch}
-	r := &keys.Rotator{Secrets: svc, Alg: "ES256", Now: clk.Now, Log: quiet}
+	const (
+		cacheTTL = 5 * time.Minute
+		delay    = 15 * time.Minute
+		// Long enough that the first token outlives its key: the test
+		// shows where verification of a rotated-out key ends.
+		accessTTL = 2 * time.Hour
+	)
+	r := &keys.Rotator{Secrets: svc, Alg: "ES256", ActivationDelay: delay, Now: clk.Now, Log: quiet}
 
 	fetch := func(ctx context.Context) (keys.Set, error) { return keys.Fetch(ctx, svc, name) }
 	if _, err := fetch(ctx); !errors.Is(err, keys.ErrNoKey) {
 		t.Fatalf("Fetch before the first rotation = %v; want ErrNoKey", err)
 	}
 
-	const cacheTTL = 5 * time.Minute
 	cache := &keys.Cache{Fetch: fetch, TTL: cacheTTL, Now: clk.Now}
-	iss := &token.Issuer{Keys: cache, Issuer: "rotor", Audience: "api", TTL: 15 * time.Minute}
-	ver := &token.Verifier{Keys: cache, Alg: "ES256", Issuer: "rotor", Audience: "api", Leeway: 30 * time.Second, Now: clk.Now}
+	iss := &token.Issuer{Keys: cache, Issuer: "rotor", Audience: "api", TTL: accessTTL}
+	// keysOnly: no re-read on an unknown kid, so the cache TTL alone decides.
+	ver := &token.Verifier{Keys: keysOnly{cache}, Alg: "ES256", Issuer: "rotor", Audience: "api", Leeway: 30 * time.Second, Now: clk.Now}
 	if _, err := cache.Keys(ctx); !errors.Is(err, keys.ErrNoKey) {
 		t.Fatalf("Cache before the first rotation = %v; want ErrNoKey (fail closed)", err)
 	}
-	issue := func() string {
+	issue := func(wantKid string) string {
 		t.Helper()
 		raw, err := iss.Issue(ctx, token.Subject{UserID: "user-1", SessionID: "sess-1"}, clk.Now())
 		if err != nil {
 			t.Fatalf("Issue: %v", err)
+		}
+		if kid := kidOf(t, raw); kid != wantKid {
+			t.Fatalf("token signed with %s; want %s", kid, wantKid)
 		}
 		return raw
 	}
@@ -150,7 +160,8 @@ func TestRotationLifecycle(t *testing.T) {
 		return err
 	}
 
-	// First rotation: the placeholder becomes AWSPREVIOUS and is ignored.
+	// First rotation: the placeholder becomes AWSPREVIOUS and is ignored,
+	// and the first key signs at once.
 	rotate(t, svc, r, name, versionID(1))
 	set1, err := fetch(ctx)
 	if err != nil {
@@ -163,43 +174,58 @@ func TestRotationLifecycle(t *testing.T) {
 		t.Fatalf("AWSPREVIOUS = %q; want the placeholder (so the test covers ignoring it)", got)
 	}
 	k1 := set1.Current
-	tok1 := issue()
+	if !k1.SignAfter.Equal(k1.CreatedAt) || !k1.CreatedAt.Equal(epoch) {
+		t.Errorf("first key created %v, sign_after %v; want both %v", k1.CreatedAt, k1.SignAfter, epoch)
+	}
+	tok1 := issue(k1.ID)
 	if err := verify(tok1); err != nil {
 		t.Fatalf("token of the first key: %v", err)
 	}
 
-	// Second rotation: k1 is previous and still verifies what it signed.
+	// Second rotation: k2 is current and published, but k1 signs until
+	// k2's sign_after, and keeps verifying after it.
 	clk.Advance(time.Minute)
+	rotated2 := clk.Now()
 	rotate(t, svc, r, name, versionID(2))
 	clk.Advance(cacheTTL)
 	set2, err := cache.Keys(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if set2.Current.ID == k1.ID || set2.Previous == nil || set2.Previous.ID != k1.ID {
-		t.Fatalf("after the second rotation: current %q previous %v; want a new key and %q", set2.Current.ID, set2.Previous, k1.ID)
+	k2 := set2.Current
+	if k2.ID == k1.ID || set2.Previous == nil || set2.Previous.ID != k1.ID {
+		t.Fatalf("after the second rotation: current %q previous %v; want a new key and %q", k2.ID, set2.Previous, k1.ID)
+	}
+	if !k2.SignAfter.Equal(rotated2.Add(delay)) {
+		t.Errorf("second key sign_after %v; want the rotation time + %v = %v", k2.SignAfter, delay, rotated2.Add(delay))
 	}
 	var kids []string
 	for _, j := range set2.JWKS().Keys {
 		kids = append(kids, j.Kid)
 	}
-	if !slices.Equal(kids, []string{set2.Current.ID, k1.ID}) {
-		t.Errorf("JWKS kids = %v; want both %q and %q", kids, set2.Current.ID, k1.ID)
+	if !slices.Equal(kids, []string{k2.ID, k1.ID}) {
+		t.Errorf("JWKS kids = %v; want both %q and %q", kids, k2.ID, k1.ID)
 	}
-	if err := verify(tok1); err != nil {
-		t.Fatalf("token signed before the rotation, verified after it: %v", err)
+	tok1b := issue(k1.ID)
+	clk.t = k2.SignAfter.Add(-time.Second)
+	issue(k1.ID)
+	clk.t = k2.SignAfter
+	tok2 := issue(k2.ID)
+	for _, raw := range []string{tok1, tok1b, tok2} {
+		if err := verify(raw); err != nil {
+			t.Fatalf("after the second key activated: %v", err)
+		}
 	}
-	tok2 := issue()
 
 	// Third rotation: k1 leaves the secret. Until the key cache expires it
-	// still verifies (part of the bound); after that it never does.
+	// still verifies; after that it never does.
 	clk.Advance(time.Minute)
 	rotate(t, svc, r, name, versionID(3))
-	if err := verify(tok1); err != nil {
+	if err := verify(tok1b); err != nil {
 		t.Fatalf("within the key cache TTL the cached set still verifies: %v", err)
 	}
 	clk.Advance(cacheTTL)
-	if err := verify(tok1); !errors.Is(err, token.ErrInvalid) || !errors.Is(err, token.ErrUnknownKey) {
+	if err := verify(tok1b); !errors.Is(err, token.ErrInvalid) || !errors.Is(err, token.ErrUnknownKey) {
 		t.Fatalf("token of a key rotated out = %v; want ErrInvalid and ErrUnknownKey", err)
 	}
 	if err := verify(tok2); err != nil {
@@ -208,6 +234,9 @@ func TestRotationLifecycle(t *testing.T) {
 	set3, err := cache.Keys(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if set3.Signing(clk.Now()).ID != k2.ID {
+		t.Errorf("the third key signs before its sign_after %v", set3.Current.SignAfter)
 	}
 	for _, j := range set3.JWKS().Keys {
 		if j.Kid == k1.ID {

@@ -66,22 +66,35 @@ func fetchVersion(ctx context.Context, api SecretsAPI, secretID, stage string) (
 
 // Cache is a Source that calls Fetch at most once per TTL. When a re-fetch
 // fails it keeps serving the last good set (they are still genuine keys) and
-// tries again after RetryAfter; with no good set yet it returns the error, so
-// callers fail closed.
+// tries again after RetryAfter; with no good set it returns the error, so
+// callers fail closed. Refresh re-reads sooner, at most once per RefreshEvery.
 type Cache struct {
 	Fetch      func(ctx context.Context) (Set, error)
 	TTL        time.Duration
-	RetryAfter time.Duration    // default 10s
-	Now        func() time.Time // default time.Now
+	RetryAfter time.Duration // default 10s
+	// RefreshEvery is the least time between a fetch and one that Refresh
+	// asks for (default 5s): however many tokens name unknown key ids, they
+	// cause at most one Secrets Manager read per interval.
+	RefreshEvery time.Duration
+	Now          func() time.Time // default time.Now
 
 	mu        sync.Mutex
 	set       Set
 	have      bool
 	nextFetch time.Time
+	lastFetch time.Time
 }
 
 // Keys returns the cached set, fetching it when it is older than TTL.
-func (c *Cache) Keys(ctx context.Context) (Set, error) {
+func (c *Cache) Keys(ctx context.Context) (Set, error) { return c.get(ctx, false) }
+
+// Refresh returns the set as Secrets Manager has it now, fetching it unless
+// the last fetch is less than RefreshEvery old. A verifier calls it when a
+// token names a key id the cached set lacks: the key may be newer than the
+// cache. A failed fetch keeps the cached set, as in Keys.
+func (c *Cache) Refresh(ctx context.Context) (Set, error) { return c.get(ctx, true) }
+
+func (c *Cache) get(ctx context.Context, refresh bool) (Set, error) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
@@ -89,9 +102,18 @@ func (c *Cache) Keys(ctx context.Context) (Set, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := now()
-	if c.have && t.Before(c.nextFetch) {
+	due := !c.have || !t.Before(c.nextFetch)
+	if refresh && !due {
+		every := c.RefreshEvery
+		if every <= 0 {
+			every = 5 * time.Second
+		}
+		due = !t.Before(c.lastFetch.Add(every))
+	}
+	if !due {
 		return c.set, nil
 	}
+	c.lastFetch = t
 	set, err := c.Fetch(ctx)
 	if err != nil {
 		if c.have {

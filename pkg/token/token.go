@@ -62,13 +62,14 @@ type Issuer struct {
 	Rand     io.Reader // for jti; crypto/rand when nil
 }
 
-// Issue returns a signed access token for s, valid from now for TTL.
+// Issue returns a signed access token for s, valid from now for TTL. It
+// signs with the key of the set that is active at now (keys.Set.Signing).
 func (i *Issuer) Issue(ctx context.Context, s Subject, now time.Time) (string, error) {
 	set, err := i.Keys.Keys(ctx)
 	if err != nil {
 		return "", fmt.Errorf("token: issue: %w", err)
 	}
-	k := set.Current
+	k := set.Signing(now)
 	m, err := method(k.Alg)
 	if err != nil {
 		return "", err
@@ -104,6 +105,15 @@ func (i *Issuer) Issue(ctx context.Context, s Subject, now time.Time) (string, e
 	return signed, nil
 }
 
+// Refresher is a key source that can re-read its keys before they expire
+// (keys.Cache). A Verifier whose Keys is one asks it once for a token naming
+// a key id the cached set lacks; the source bounds how often that reads.
+type Refresher interface {
+	Refresh(ctx context.Context) (keys.Set, error)
+}
+
+var _ Refresher = (*keys.Cache)(nil)
+
 // Verifier checks access tokens.
 type Verifier struct {
 	Keys     keys.Source
@@ -115,13 +125,30 @@ type Verifier struct {
 }
 
 // Verify parses and checks a token and returns its claims. Every failure wraps
-// ErrInvalid, so callers need one check.
+// ErrInvalid, so callers need one check. A token naming a key id the set
+// lacks is checked once more against a refreshed set when Keys is a
+// Refresher: the key may be newer than the cached set.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	set, err := v.Keys.Keys(ctx)
 	if err != nil {
 		// Not the token's fault: the caller must fail closed, not call it invalid.
 		return nil, fmt.Errorf("token: verify: %w", err)
 	}
+	c, err := v.verify(raw, set)
+	if r, ok := v.Keys.(Refresher); ok && errors.Is(err, ErrUnknownKey) {
+		fresh, rerr := r.Refresh(ctx)
+		if rerr != nil {
+			return nil, fmt.Errorf("token: verify: %w", rerr)
+		}
+		c, err = v.verify(raw, fresh)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (v *Verifier) verify(raw string, set keys.Set) (*Claims, error) {
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
@@ -136,7 +163,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		jwt.WithTimeFunc(now),
 	)
 	var c Claims
-	_, err = p.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+	_, err := p.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); typ != Type {
 			return nil, fmt.Errorf("token: typ %q is not %s", typ, Type)
 		}

@@ -3,6 +3,7 @@ package token_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -462,4 +464,148 @@ func TestFromHeader(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIssueSigningKey: the issuer signs with the key active at the time it
+// is given, so a rotated-in key signs only from its sign_after.
+func TestIssueSigningKey(t *testing.T) {
+	prev, cur := generate(t, "EdDSA"), generate(t, "EdDSA")
+	cur.SignAfter = now.Add(10 * time.Minute)
+	src := keys.Static{Current: cur, Previous: &prev}
+	tests := []struct {
+		name string
+		at   time.Time
+		want string
+	}{
+		{"before the new key's sign_after", now, prev.ID},
+		{"a second before", cur.SignAfter.Add(-time.Second), prev.ID},
+		{"at sign_after", cur.SignAfter, cur.ID},
+		{"after", cur.SignAfter.Add(time.Hour), cur.ID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, err := issuer(src).Issue(context.Background(), token.Subject{UserID: "u", SessionID: "s"}, tc.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, _, err := jwt.NewParser().ParseUnverified(raw, &token.Claims{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kid := tok.Header["kid"]; kid != tc.want {
+				t.Errorf("signed with %v; want %s", kid, tc.want)
+			}
+		})
+	}
+}
+
+// countingFetcher is a key store that counts reads.
+type countingFetcher struct {
+	mu    sync.Mutex
+	calls int
+	set   keys.Set
+}
+
+func (f *countingFetcher) Fetch(context.Context) (keys.Set, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	return f.set, nil
+}
+
+func (f *countingFetcher) reads() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// TestVerifyRefreshesOnUnknownKid: a token signed with a key newer than the
+// verifier's cached set verifies after one re-read, and tokens with made-up
+// key ids cost at most one read per RefreshEvery however many arrive.
+func TestVerifyRefreshesOnUnknownKid(t *testing.T) {
+	k1, k2, stranger := generate(t, "EdDSA"), generate(t, "EdDSA"), generate(t, "EdDSA")
+	const every = 5 * time.Second
+	clk := now
+	setup := func() (*countingFetcher, *token.Verifier) {
+		clk = now
+		f := &countingFetcher{set: keys.Set{Current: k1}}
+		c := &keys.Cache{Fetch: f.Fetch, TTL: 5 * time.Minute, RefreshEvery: every, Now: func() time.Time { return clk }}
+		v := verifier(c, "EdDSA")
+		v.Now = func() time.Time { return clk }
+		if _, err := c.Keys(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return f, v
+	}
+	signed := func(k keys.Key, kid string) string {
+		c := validClaims()
+		c.IssuedAt, c.NotBefore, c.ExpiresAt = jwt.NewNumericDate(clk), jwt.NewNumericDate(clk), jwt.NewNumericDate(clk.Add(testTTL))
+		return sign(t, jwt.SigningMethodEdDSA, k.Private, map[string]any{"kid": kid, "typ": token.Type}, c)
+	}
+	randomKid := func() string {
+		b := make([]byte, 12)
+		if _, err := rand.Read(b); err != nil {
+			t.Fatal(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+
+	t.Run("a key newer than the cache", func(t *testing.T) {
+		f, v := setup()
+		f.set = keys.Set{Current: k2, Previous: &k1}
+		// Within RefreshEvery of the last read, no re-read: refused.
+		clk = clk.Add(every - time.Second)
+		if _, err := v.Verify(context.Background(), signed(k2, k2.ID)); !errors.Is(err, token.ErrUnknownKey) || f.reads() != 1 {
+			t.Fatalf("within RefreshEvery of the last read: %v after %d reads; want ErrUnknownKey and no re-read", err, f.reads())
+		}
+		clk = clk.Add(time.Second)
+		if _, err := v.Verify(context.Background(), signed(k2, k2.ID)); err != nil {
+			t.Fatalf("token of a key the cache has not read yet: %v", err)
+		}
+		if n := f.reads(); n != 2 {
+			t.Errorf("%d reads; want 2 (the first and one re-read)", n)
+		}
+		if _, err := v.Verify(context.Background(), signed(k2, k2.ID)); err != nil || f.reads() != 2 {
+			t.Errorf("second token: %v after %d reads; want no further read", err, f.reads())
+		}
+	})
+	t.Run("known kid with a bad signature reads nothing", func(t *testing.T) {
+		f, v := setup()
+		if _, err := v.Verify(context.Background(), signed(stranger, k1.ID)); !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+			t.Fatalf("Verify = %v; want a bad signature", err)
+		}
+		if n := f.reads(); n != 1 {
+			t.Errorf("%d reads; want 1", n)
+		}
+	})
+	t.Run("a source that cannot refresh", func(t *testing.T) {
+		v := verifier(keys.Static{Current: k1}, "EdDSA")
+		if _, err := v.Verify(context.Background(), signed(k2, k2.ID)); !errors.Is(err, token.ErrUnknownKey) {
+			t.Fatalf("Verify = %v; want ErrUnknownKey", err)
+		}
+	})
+	t.Run("flood of unknown kids", func(t *testing.T) {
+		f, v := setup()
+		const steps, perStep = 24, 200
+		for i := range steps {
+			if i > 0 {
+				clk = clk.Add(every / 2)
+			}
+			var wg sync.WaitGroup
+			for range perStep {
+				raw := signed(stranger, randomKid())
+				wg.Go(func() {
+					if _, err := v.Verify(context.Background(), raw); !errors.Is(err, token.ErrUnknownKey) {
+						t.Errorf("Verify = %v; want ErrUnknownKey", err)
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := clk.Sub(now)
+			if want := 1 + int(elapsed/every); f.reads() != want {
+				t.Fatalf("after %v and %d tokens with unknown kids: %d reads; want %d (the first, then one per %v)",
+					elapsed, (i+1)*perStep, f.reads(), want, every)
+			}
+		}
+	})
 }
