@@ -41,10 +41,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 )
 
 const region = "us-east-1"
@@ -230,39 +230,10 @@ func provision(ctx context.Context, motoURL string) (map[string]string, error) {
 	ddb := dynamodb.NewFromConfig(testenv.AWSConfig(motoURL))
 	sm := secretsmanager.NewFromConfig(testenv.AWSConfig(motoURL))
 
-	str := func(name string) ddbtypes.AttributeDefinition {
-		return ddbtypes.AttributeDefinition{AttributeName: aws.String(name), AttributeType: ddbtypes.ScalarAttributeTypeS}
-	}
-	hash := func(name string) ddbtypes.KeySchemaElement {
-		return ddbtypes.KeySchemaElement{AttributeName: aws.String(name), KeyType: ddbtypes.KeyTypeHash}
-	}
-	tables := []*dynamodb.CreateTableInput{
-		{TableName: aws.String("rotor-users"), AttributeDefinitions: []ddbtypes.AttributeDefinition{str("username")}, KeySchema: []ddbtypes.KeySchemaElement{hash("username")}},
-		{
-			TableName: aws.String("rotor-sessions"),
-			AttributeDefinitions: []ddbtypes.AttributeDefinition{str("session_id"), str("user_id"),
-				{AttributeName: aws.String("created_at"), AttributeType: ddbtypes.ScalarAttributeTypeN}},
-			KeySchema: []ddbtypes.KeySchemaElement{hash("session_id")},
-			GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{
-				IndexName: aws.String("by_user"),
-				KeySchema: []ddbtypes.KeySchemaElement{hash("user_id"),
-					{AttributeName: aws.String("created_at"), KeyType: ddbtypes.KeyTypeRange}},
-				Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
-			}},
-		},
-		{TableName: aws.String("rotor-login-attempts"), AttributeDefinitions: []ddbtypes.AttributeDefinition{str("username")}, KeySchema: []ddbtypes.KeySchemaElement{hash("username")}},
-	}
-	for _, in := range tables {
-		in.BillingMode = ddbtypes.BillingModePayPerRequest
-		if _, err := ddb.CreateTable(ctx, in); err != nil {
-			return nil, fmt.Errorf("create table %s: %w", *in.TableName, err)
-		}
-		if _, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-			TableName:               in.TableName,
-			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
-		}); err != nil && *in.TableName != "rotor-users" {
-			return nil, fmt.Errorf("ttl %s: %w", *in.TableName, err)
-		}
+	// The tables exactly as the store declares them (the template's twins).
+	tables := dynamo.Tables{Users: "rotor-users", Sessions: "rotor-sessions", Attempts: "rotor-login-attempts"}
+	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
+		return nil, err
 	}
 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -292,8 +263,20 @@ func provision(ctx context.Context, motoURL string) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create secret: %w", err)
 	}
+	macKey := make([]byte, 32)
+	if _, err := rand.Read(macKey); err != nil {
+		return nil, err
+	}
+	macSecret, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String("rotor-test-mac-key"),
+		SecretString: aws.String(hex.EncodeToString(macKey)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create mac secret: %w", err)
+	}
 
 	return map[string]string{
+		"ROTOR_MAC_SECRET_ID":     aws.ToString(macSecret.ARN),
 		"ROTOR_USERS_TABLE":       "rotor-users",
 		"ROTOR_SESSIONS_TABLE":    "rotor-sessions",
 		"ROTOR_ATTEMPTS_TABLE":    "rotor-login-attempts",

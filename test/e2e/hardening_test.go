@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+)
+
+// TestForgedRefreshToken: an outsider who knows a victim's session id (the
+// sid of any access token, shown by /me) and makes up the rest of a refresh
+// token gets 401 on refresh and on logout; the victim's session lives on, and
+// the attempt is logged as a forgery, not as reuse.
+func TestForgedRefreshToken(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, nil, nil)
+			e.signup("victim", "correct horse battery")
+			p := e.login("victim", "correct horse battery")
+			sid := e.me(p.Access).str("session_id")
+			id, err := base64.RawURLEncoding.DecodeString(sid)
+			if err != nil || len(id) != 16 {
+				t.Fatalf("session id %q", sid)
+			}
+			for range 3 {
+				rest := make([]byte, 48)
+				_, _ = rand.Read(rest)
+				forged := sessions.TokenPrefix + base64.RawURLEncoding.EncodeToString(append(id, rest...))
+				wantError(t, e.refresh(forged), http.StatusUnauthorized, "invalid_grant")
+				wantError(t, e.do("POST", "/auth/logout", map[string]string{"refresh_token": forged}), http.StatusUnauthorized, "invalid_token")
+			}
+			if r := e.refresh(p.Refresh); r.Status != http.StatusOK {
+				t.Fatalf("the victim's refresh after the forgeries: %d %s", r.Status, r.Raw)
+			}
+			logs := e.logs.String()
+			if strings.Contains(logs, "reuse_detected") || strings.Count(logs, `"event":"refresh_token_forged"`) != 6 {
+				t.Fatalf("want 6 refresh_token_forged events and no reuse_detected; logs:\n%s", logs)
+			}
+		})
+	}
+}
+
+// gate pauses the first CreateSession after arm until release: a login that
+// verified the password and is about to write its session.
+type gate struct {
+	app.Store
+	mu      sync.Mutex
+	armed   bool
+	reached chan struct{}
+	release chan struct{}
+}
+
+func newGate(st app.Store) *gate {
+	return &gate{Store: st, reached: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *gate) arm() { g.mu.Lock(); g.armed = true; g.mu.Unlock() }
+
+func (g *gate) CreateSession(ctx context.Context, s sessions.Session, evict []string) error {
+	g.mu.Lock()
+	pause := g.armed
+	g.armed = false
+	g.mu.Unlock()
+	if pause {
+		close(g.reached)
+		<-g.release
+	}
+	return g.Store.CreateSession(ctx, s, evict)
+}
+
+// TestLoginRacingRevocation: a login that checked the password, then paused
+// before writing its session while the password changed (or every session
+// was ended), never leaves a session that outlives the change. Every session
+// created before the change is dead once it answers.
+func TestLoginRacingRevocation(t *testing.T) {
+	for _, kind := range stores {
+		for _, change := range []string{"password change", "logout everywhere"} {
+			t.Run(kind+"/"+change, func(t *testing.T) {
+				var g *gate
+				e := newEnv(t, kind, nil, func(st app.Store) app.Store { g = newGate(st); return g })
+				e.signup("alice", "correct horse battery")
+				before := e.login("alice", "correct horse battery")
+
+				g.arm()
+				raced := make(chan response, 1)
+				go func() {
+					raced <- e.do("POST", "/auth/login", map[string]string{"username": "alice", "password": "correct horse battery"})
+				}()
+				<-g.reached // the password is verified; the session not yet written
+				switch change {
+				case "password change":
+					r := e.do("POST", "/auth/password", map[string]string{"current_password": "correct horse battery", "new_password": "a whole new password"}, "Authorization", "Bearer "+before.Access)
+					if r.Status != http.StatusNoContent {
+						t.Fatalf("password change: %d %s", r.Status, r.Raw)
+					}
+				case "logout everywhere":
+					r := e.do("POST", "/auth/logout", map[string]any{"all": true}, "Authorization", "Bearer "+before.Access)
+					if r.Status != http.StatusNoContent {
+						t.Fatalf("logout everywhere: %d %s", r.Status, r.Raw)
+					}
+				}
+				close(g.release)
+				r := <-raced
+
+				wantError(t, e.refresh(before.Refresh), http.StatusUnauthorized, "invalid_grant")
+				switch change {
+				case "password change":
+					// It verified the old password: no session at all.
+					wantError(t, r, http.StatusUnauthorized, "invalid_credentials")
+					p := e.login("alice", "a whole new password")
+					list := e.do("GET", "/auth/sessions", nil, "Authorization", "Bearer "+p.Access)
+					if n := len(list.Body["sessions"].([]any)); n != 1 {
+						t.Fatalf("%d sessions after the change and one new login; want 1: %s", n, list.Raw)
+					}
+				case "logout everywhere":
+					// The password is still right: the login goes on, under
+					// the new epoch, i.e. after the logout.
+					if r.Status != http.StatusOK {
+						t.Fatalf("raced login: %d %s", r.Status, r.Raw)
+					}
+					if rr := e.refresh(pairOf(t, r).Refresh); rr.Status != http.StatusOK {
+						t.Fatalf("refresh of the session started after the logout: %d %s", rr.Status, rr.Raw)
+					}
+				}
+			})
+		}
+	}
+}
+
+// stall loses the answer of one armed rotation after applying it: a store
+// that stalled past the deadline and applied the write late.
+type stall struct {
+	app.Store
+	mu    sync.Mutex
+	armed bool
+}
+
+func (s *stall) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
+	s.mu.Lock()
+	armed := s.armed
+	s.armed = false
+	s.mu.Unlock()
+	got, err := s.Store.RotateSession(ctx, r)
+	if armed {
+		return sessions.Session{}, context.DeadlineExceeded
+	}
+	return got, err
+}
+
+// TestOutageLongerThanGrace over HTTP: the client that got a 503 retries
+// with its old token and the retry ticket long after the grace window and
+// keeps its session; a thief replaying the old token after the client moved
+// on is still caught.
+func TestOutageLongerThanGrace(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			var st *stall
+			e := newEnv(t, kind, nil, func(s app.Store) app.Store { st = &stall{Store: s}; return st })
+			e.signup("alice", "correct horse battery")
+			p := e.login("alice", "correct horse battery")
+			st.mu.Lock()
+			st.armed = true
+			st.mu.Unlock()
+			r := e.refresh(p.Refresh)
+			wantError(t, r, http.StatusServiceUnavailable, "temporarily_unavailable")
+			ticket := r.str("retry_ticket")
+			if ticket == "" {
+				t.Fatalf("a 503 to a refresh must carry a retry_ticket: %s", r.Raw)
+			}
+			e.clock.Advance(time.Minute) // far past the 10 s grace window
+			retry := e.do("POST", "/auth/refresh", map[string]string{"refresh_token": p.Refresh, "retry_ticket": ticket})
+			if retry.Status != http.StatusOK {
+				t.Fatalf("retry with the ticket: %d %s", retry.Status, retry.Raw)
+			}
+			next := pairOf(t, retry)
+			if m := e.me(next.Access); m.Status != http.StatusOK {
+				t.Fatalf("/me with the retried pair: %d", m.Status)
+			}
+			e.clock.Advance(time.Minute)
+			moved := e.refresh(next.Refresh)
+			if moved.Status != http.StatusOK {
+				t.Fatalf("the client moves on: %d %s", moved.Status, moved.Raw)
+			}
+			e.clock.Advance(time.Minute)
+			wantError(t, e.refresh(p.Refresh), http.StatusUnauthorized, "invalid_grant")
+			if !strings.Contains(e.logs.String(), `"event":"reuse_detected"`) {
+				t.Fatal("the thief's replay was not logged as reuse")
+			}
+			wantError(t, e.refresh(pairOf(t, moved).Refresh), http.StatusUnauthorized, "invalid_grant")
+		})
+	}
+}
