@@ -107,6 +107,17 @@ func decodeTokens(resp *http.Response, now time.Time) (Tokens, error) {
 	return tok, nil
 }
 
+// decodeRetryable reads a 503 answer to a refresh and its retry ticket.
+func decodeRetryable(resp *http.Response) (*APIError, string) {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	var body struct {
+		Ticket string `json:"retry_ticket"`
+	}
+	_ = json.Unmarshal(raw, &body)
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	return decodeAPIError(resp), body.Ticket
+}
+
 // decodeAPIError reads an error answer; a body that is not the API's error
 // shape still gives the status.
 func decodeAPIError(resp *http.Response) *APIError {

@@ -55,6 +55,10 @@ type Transport struct {
 
 	mu       sync.Mutex
 	inflight map[string]*refreshCall // keyed by the refresh token being exchanged
+	// tickets holds the retry_ticket of a refresh answered 503, by the
+	// refresh token it was for: the next refresh with that token sends it,
+	// so a rotation the server applied late is collected, not taken for theft.
+	tickets map[string]string
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -199,12 +203,34 @@ func (t *Transport) exchange(ctx context.Context, refreshToken string) (Tokens, 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	resp, err := t.postJSON(ctx, "/auth/refresh", map[string]string{"refresh_token": refreshToken})
+	body := map[string]string{"refresh_token": refreshToken}
+	t.mu.Lock()
+	if ticket := t.tickets[refreshToken]; ticket != "" {
+		body["retry_ticket"] = ticket
+	}
+	t.mu.Unlock()
+	resp, err := t.postJSON(ctx, "/auth/refresh", body)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("client: refresh: %w", err)
 	}
 	defer discard(resp)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.mu.Lock()
+		delete(t.tickets, refreshToken)
+		t.mu.Unlock()
+	}
 	switch {
+	case resp.StatusCode == http.StatusServiceUnavailable:
+		apiErr, ticket := decodeRetryable(resp)
+		if ticket != "" {
+			t.mu.Lock()
+			if t.tickets == nil {
+				t.tickets = make(map[string]string)
+			}
+			t.tickets[refreshToken] = ticket
+			t.mu.Unlock()
+		}
+		return Tokens{}, fmt.Errorf("client: refresh: %w", apiErr)
 	case resp.StatusCode == http.StatusOK:
 		tok, err := decodeTokens(resp, t.now())
 		if err != nil {

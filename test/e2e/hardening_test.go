@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/client"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 )
 
@@ -195,5 +196,44 @@ func TestOutageLongerThanGrace(t *testing.T) {
 			}
 			wantError(t, e.refresh(pairOf(t, moved).Refresh), http.StatusUnauthorized, "invalid_grant")
 		})
+	}
+}
+
+// TestGoClientRetriesWithTicket: the Go client keeps the retry ticket of a
+// refresh answered 503 and sends it on its next refresh, so an outage longer
+// than the grace window costs the user nothing.
+func TestGoClientRetriesWithTicket(t *testing.T) {
+	var st *stall
+	e := newEnv(t, "memory", nil, func(s app.Store) app.Store { st = &stall{Store: s}; return st })
+	e.signup("alice", "correct horse battery")
+	tr := &client.Transport{BaseURL: e.url, Store: &client.MemoryStore{}, Now: e.clock.Now}
+	ctx := context.Background()
+	if err := tr.Login(ctx, "alice", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	hc := tr.Client()
+	get := func() (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.url+"/me", nil)
+		return hc.Do(req)
+	}
+	e.clock.Advance(16 * time.Minute) // the access token expired
+	st.mu.Lock()
+	st.armed = true
+	st.mu.Unlock()
+	if resp, err := get(); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a request whose refresh got a 503 succeeded: %d", resp.StatusCode)
+	}
+	e.clock.Advance(time.Minute) // far past the grace window
+	resp, err := get()
+	if err != nil {
+		t.Fatalf("the retried request: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the retried request: %d; the session was lost", resp.StatusCode)
+	}
+	if strings.Contains(e.logs.String(), "reuse_detected") {
+		t.Fatal("the client's own retry was taken for reuse")
 	}
 }
