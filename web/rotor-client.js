@@ -111,6 +111,7 @@ export class RotorError extends Error {
     code;
     description;
     retryAfterSeconds;
+    retryTicket;
     name = 'RotorError';
     constructor(
     /** The HTTP status. */
@@ -120,12 +121,15 @@ export class RotorError extends Error {
     /** The `error_description` text. */
     description, 
     /** The `Retry-After` header of a 429, in seconds. */
-    retryAfterSeconds) {
+    retryAfterSeconds, 
+    /** The `retry_ticket` of a 503 to a refresh: sent back on the retry. */
+    retryTicket) {
         super(code ? `rotor: ${status} ${code}: ${description}` : `rotor: server answered ${status}`);
         this.status = status;
         this.code = code;
         this.description = description;
         this.retryAfterSeconds = retryAfterSeconds;
+        this.retryTicket = retryTicket;
     }
 }
 /**
@@ -206,11 +210,24 @@ export function createRotorFetch(options) {
         }
         return tokens;
     }
+    /**
+     * The retry ticket of a refresh answered 503, by the refresh token it was
+     * for ('' in the cookie transport): the next refresh with that token sends
+     * it, so a rotation the server applied late is collected, not taken for theft.
+     */
+    const tickets = new Map();
     /** Calls /auth/refresh with `current` and stores the new pair. */
     async function exchange(current) {
         if (!cookie && !current.refreshToken)
             return endSession(new SessionEndedError('no refresh token stored'));
-        const res = await postAuth('/auth/refresh', cookie ? {} : { refresh_token: current.refreshToken }, current.csrfToken);
+        const key = cookie ? '' : current.refreshToken;
+        const body = cookie ? {} : { refresh_token: key };
+        const ticket = tickets.get(key);
+        if (ticket)
+            body.retry_ticket = ticket;
+        const res = await postAuth('/auth/refresh', body, current.csrfToken);
+        if (res.status !== 503)
+            tickets.delete(key);
         if (res.ok) {
             const tokens = await readTokens(res, current);
             await storage.save(tokens);
@@ -218,6 +235,8 @@ export function createRotorFetch(options) {
             return tokens;
         }
         const err = await readError(res);
+        if (res.status === 503 && err.retryTicket)
+            tickets.set(key, err.retryTicket);
         if (res.status === 400 || res.status === 401 || res.status === 403) {
             return endSession(new SessionEndedError(`${err.code || res.status}: ${err.description}`, res.status, err.code));
         }
@@ -324,18 +343,21 @@ export function createRotorFetch(options) {
 async function readError(res) {
     let code = '';
     let description = '';
+    let ticket;
     try {
         const body = (await res.json());
         if (typeof body.error === 'string')
             code = body.error;
         if (typeof body.error_description === 'string')
             description = body.error_description;
+        if (typeof body.retry_ticket === 'string')
+            ticket = body.retry_ticket;
     }
     catch {
         // Not the API's error shape: the status alone tells what happened.
     }
     const retryAfter = Number(res.headers.get('Retry-After'));
-    return new RotorError(res.status, code, description, retryAfter > 0 ? retryAfter : undefined);
+    return new RotorError(res.status, code, description, retryAfter > 0 ? retryAfter : undefined, ticket);
 }
 function isAbsolute(url) {
     try {

@@ -215,6 +215,20 @@ describe('cookie transport', () => {
   });
 });
 
+test('a refresh answered 503 is retried with its retry ticket and keeps the session', async () => {
+  const { api, rf } = await loggedIn();
+  api.expireAccess();
+  api.unavailableOnce = true;
+  await assert.rejects(rf('/me'), (e) => e instanceof RotorError && e.status === 503 && Boolean(e.retryTicket));
+  const res = await rf('/me');
+  assert.equal(res.status, 200);
+  assert.match(api.lastRefreshBody.retry_ticket ?? '', /^ticket-/);
+  await rf('/me');
+  api.expireAccess();
+  assert.equal((await rf('/me')).status, 200, 'the session survived the outage');
+  assert.equal(api.lastRefreshBody.retry_ticket, undefined, 'a ticket is sent only for the token it was issued for');
+});
+
 test('proactive refresh before the access token expires', async () => {
   for (const tc of [
     { skewMs: 0, wantRefresh: 0 },

@@ -18,6 +18,10 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     echoed: [],
     jar,
     rejectAll: false,
+    // The next refresh rotates, as if the store applied the write late, and
+    // answers 503 with a retry ticket.
+    unavailableOnce: false,
+    lastRefreshBody: null,
     expireAccess: () => access.clear(),
     revokeSessions: () => {
       for (const r of refresh.values()) r.session.revoked = true;
@@ -25,6 +29,10 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     isRevoked: (token) => !refresh.has(token) || refresh.get(token).session.revoked,
     fetch,
   };
+
+  function state0(token) {
+    return refresh.get(token);
+  }
 
   function mint(user, session) {
     seq++;
@@ -75,11 +83,23 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
         if (req.headers.get('X-CSRF-Token') !== jar.rotor_csrf) return json(403, err('csrf_failed', 'CSRF token mismatch'));
         presented = jar.rotor_refresh;
       } else {
-        presented = (await req.json()).refresh_token;
+        const body = await req.json();
+        api.lastRefreshBody = body;
+        presented = body.refresh_token;
         if (!presented) return json(400, err('invalid_request', 'refresh_token is required'));
+        if (state0(presented)?.ticket && body.retry_ticket === state0(presented).ticket) {
+          return tokenResponse(req, state0(presented).next, state0(presented).session);
+        }
       }
       const state = refresh.get(presented);
       if (!state || state.session.revoked) return json(401, err('invalid_grant', 'refresh token is not valid'));
+      if (api.unavailableOnce) {
+        api.unavailableOnce = false;
+        state.next = mint(state.session.user, state.session);
+        state.replacedAt = Date.now() - 10 * GRACE_MS;
+        state.ticket = `ticket-${seq}`;
+        return json(503, { ...err('temporarily_unavailable', 'store timed out'), retry_ticket: state.ticket });
+      }
       if (!state.replacedAt) {
         state.next = mint(state.session.user, state.session);
         state.replacedAt = Date.now();
