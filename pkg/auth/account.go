@@ -91,7 +91,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	// The current password is guessable through this route too (by whoever
 	// holds an access token), so it shares the login's per-username throttle.
 	now := s.now()
-	if err := s.throttled(ctx, u.Username, c.SessionID, now); err != nil {
+	if err := s.throttled(ctx, u.Username, c, now); err != nil {
 		return err
 	}
 	if err := s.Passwords.Verify(current, u.PasswordHash); err != nil {

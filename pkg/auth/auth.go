@@ -37,6 +37,11 @@ type Service struct {
 	Log       *slog.Logger     // security events; slog.Default when nil
 	Now       func() time.Time // one clock per flow; time.Now when nil
 	Rand      io.Reader        // user ids; crypto/rand when nil
+	// Fingerprint names an unknown username in the security log: a keyed,
+	// non-reversible digest (truncated HMAC-SHA256 with a per-deployment
+	// key), so a password typed into the username field never reaches the
+	// log. Nil leaves the field out.
+	Fingerprint func(username string) string
 }
 
 // Pair is a token response: an access token and the refresh token to use next.
@@ -111,7 +116,7 @@ func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Pai
 	if err != nil && !errors.Is(err, users.ErrNotFound) {
 		return Pair{}, storeError(err)
 	}
-	if err := s.locked(ctx, name, state, now, "ip", c.IP); err != nil {
+	if err := s.locked(ctx, name, state, now, append(s.who(name, u.ID), "ip", c.IP)...); err != nil {
 		return Pair{}, err
 	}
 	switch {
@@ -178,20 +183,21 @@ func (s *Service) locked(ctx context.Context, name string, state throttle.State,
 	if wait <= 0 {
 		return nil
 	}
-	attrs = append([]any{"event", "login_throttled", "username", name, "failures", state.Failures, "retry_after_s", int(wait.Seconds() + 0.5)}, attrs...)
+	attrs = append([]any{"event", "login_throttled", "failures", state.Failures, "retry_after_s", int(wait.Seconds() + 0.5)}, attrs...)
 	s.log().WarnContext(ctx, "login throttled", attrs...)
 	e := *apierr.TooManyAttempts
 	e.RetryAfter = wait
 	return &e
 }
 
-// throttled reads the username's attempts and applies locked.
-func (s *Service) throttled(ctx context.Context, name, sessionID string, now time.Time) error {
+// throttled reads the username's attempts and applies locked, for a caller
+// who is already authenticated (the password change).
+func (s *Service) throttled(ctx context.Context, name string, c Caller, now time.Time) error {
 	state, err := s.Attempts.GetAttempts(ctx, name)
 	if err != nil {
 		return storeError(err)
 	}
-	return s.locked(ctx, name, state, now, "session_id", sessionID)
+	return s.locked(ctx, name, state, now, "user_id", c.UserID, "session_id", c.SessionID)
 }
 
 func (s *Service) loginFailed(ctx context.Context, name, userID string, c Client, now time.Time) error {
@@ -199,8 +205,20 @@ func (s *Service) loginFailed(ctx context.Context, name, userID string, c Client
 	if err != nil {
 		return storeError(err)
 	}
-	s.log().WarnContext(ctx, "login failed", "event", "login_failed", "username", name, "user_id", userID, "failures", state.Failures, "ip", c.IP)
+	s.log().WarnContext(ctx, "login failed", append(s.who(name, userID), "event", "login_failed", "failures", state.Failures, "ip", c.IP)...)
 	return apierr.InvalidCredentials
+}
+
+// who names the user of a login attempt in the log without the username as
+// typed: the user id of an existing account, else the name's fingerprint.
+func (s *Service) who(name, userID string) []any {
+	switch {
+	case userID != "":
+		return []any{"user_id", userID}
+	case s.Fingerprint != nil:
+		return []any{"username_fp", s.Fingerprint(name)}
+	}
+	return nil
 }
 
 // Refresh rotates a refresh token and returns the new pair. ticket is the
@@ -311,7 +329,7 @@ func storeError(err error) error {
 func publicReason(err error) string {
 	switch {
 	case errors.Is(err, users.ErrBadUsername):
-		return fmt.Sprintf("username must be %d to %d characters: letters, digits and . _ - @ +", users.MinUsernameLen, users.MaxUsernameLen)
+		return fmt.Sprintf("username must be %d to %d characters: letters of one script, digits and . _ - @ +", users.MinUsernameLen, users.MaxUsernameLen)
 	case errors.Is(err, password.ErrTooShort):
 		return fmt.Sprintf("password must be at least %d bytes", password.MinLength)
 	case errors.Is(err, password.ErrTooLong):

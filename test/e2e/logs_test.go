@@ -30,6 +30,10 @@ func TestSecurityLog(t *testing.T) {
 			e.signup("wendy", pw)
 			wantError(t, e.do("POST", "/auth/login", map[string]string{"username": "wendy", "password": wrongPW}), http.StatusUnauthorized, "invalid_credentials")
 			wantError(t, e.do("POST", "/auth/login", map[string]string{"username": "nobody-wendy", "password": wrongPW}), http.StatusUnauthorized, "invalid_credentials")
+			// A password typed into the username field is a valid username.
+			const typedPW = "Tr0ub4dor-And-3"
+			wantError(t, e.do("POST", "/auth/login", map[string]string{"username": typedPW, "password": wrongPW}), http.StatusUnauthorized, "invalid_credentials")
+			usernames := []string{"wendy", "nobody-wendy", typedPW, strings.ToLower(typedPW)}
 			p1 := e.login("wendy", pw)
 			keep("first", p1)
 
@@ -100,8 +104,13 @@ func TestSecurityLog(t *testing.T) {
 					t.Errorf("no %q event in the log (events: %v)", ev, events)
 				}
 			}
-			if events["login_failed"] < 3 {
-				t.Errorf("%d login_failed events; want one per failed login (3)", events["login_failed"])
+			if events["login_failed"] < 4 {
+				t.Errorf("%d login_failed events; want one per failed login (4)", events["login_failed"])
+			}
+			for _, u := range usernames {
+				if strings.Contains(logs, u) {
+					t.Errorf("the log contains the username %q as typed", u)
+				}
 			}
 			for what, s := range secrets {
 				if strings.Contains(logs, s) {
