@@ -35,8 +35,15 @@ type Server struct {
 // Handler returns the routes of template.yaml.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	preflight := map[string]bool{}
 	route := func(pattern string, h httpapi.Handler, protected bool) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, h, protected) })
+		// As in template.yaml: each path's OPTIONS goes, unauthenticated,
+		// to the handler of that path, which answers the CORS preflight.
+		if _, path, _ := strings.Cut(pattern, " "); !preflight[path] {
+			preflight[path] = true
+			mux.HandleFunc("OPTIONS "+path, func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, h, false) })
+		}
 	}
 	route("POST /auth/signup", s.API.Signup, false)
 	route("POST /auth/login", s.API.Login, false)
@@ -47,12 +54,6 @@ func (s *Server) Handler() http.Handler {
 	route("GET /auth/sessions", s.API.Sessions, true)
 	route("DELETE /auth/sessions/{id}", s.API.Sessions, true)
 	route("POST /auth/password", s.API.Password, true)
-	mux.HandleFunc("OPTIONS /", func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range httpapi.CORSHeaders(s.API.CORSOrigin) {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
 	if s.Static != nil {
 		mux.Handle("GET /", s.Static)
 	}

@@ -24,8 +24,18 @@ const (
 	CSRFCookie      = "rotor_csrf"
 )
 
-func cookieTransport(req Request) bool {
-	return strings.EqualFold(header(req, TransportHeader), "cookie")
+// cookieTransport reports whether the request asks for the cookie
+// transport, and refuses it while the CORS origin is "*": a browser neither
+// sends nor keeps cookies for a cross-origin answer that allows any origin,
+// so the client would silently lose its refresh token.
+func (a *API) cookieTransport(req Request) (bool, error) {
+	if !strings.EqualFold(header(req, TransportHeader), "cookie") {
+		return false, nil
+	}
+	if a.CORSOrigin == "*" {
+		return false, apierr.InvalidRequest.Describe("The cookie transport needs the API's CORS origin set to the web app's origin (CorsAllowOrigin, ROTOR_CORS_ALLOW_ORIGIN), not *: browsers do not send credentials to an API that allows any origin.")
+	}
+	return true, nil
 }
 
 // cookiePath scopes the cookies to the auth routes, under the stage prefix

@@ -60,8 +60,17 @@ type reply struct {
 	headers map[string]string
 }
 
-// serve runs a route and turns its outcome into a response: the one error path.
+// serve runs a route and turns its outcome into a response: the one error
+// path. Every route also answers its own CORS preflight (template.yaml sends
+// each route's OPTIONS to the route's function, unauthenticated).
 func (a *API) serve(ctx context.Context, req Request, route func() (reply, error)) (Response, error) {
+	if req.HTTPMethod == http.MethodOptions {
+		resp := a.respond(reply{status: http.StatusNoContent})
+		for k, v := range PreflightHeaders(a.CORSOrigin) {
+			resp.Headers[k] = v
+		}
+		return resp, nil
+	}
 	r, err := route()
 	if err != nil {
 		e := apierr.From(err)
@@ -112,18 +121,41 @@ func (a *API) respond(r reply) Response {
 	return resp
 }
 
-// CORSHeaders are the CORS response headers for origin ("*" or one origin).
-// Credentials (the cookie transport) are only allowed for a named origin.
+// The CORS policy, the one source for every answer: the handlers', the
+// preflights', the local server's stand-ins for API Gateway's own answers,
+// and template.yaml's GatewayResponses (test/e2e TestTemplateCORS holds the
+// template to these). The allowed origin is configuration
+// (ROTOR_CORS_ALLOW_ORIGIN, the template's CorsAllowOrigin).
+const (
+	CORSAllowHeaders  = "Authorization, Content-Type, " + CSRFHeader + ", " + TransportHeader
+	CORSAllowMethods  = "GET, POST, DELETE, OPTIONS"
+	CORSExposeHeaders = "Retry-After, WWW-Authenticate" // read by clients on 429 and 401
+	CORSMaxAge        = "600"                           // seconds a browser keeps a preflight answer
+)
+
+// CORSHeaders are the CORS headers of every answer for origin ("*" or one
+// origin). Credentials (the cookie transport) are allowed only for a named
+// origin: browsers refuse them with "*" anyway, and the cookie transport
+// refuses to run with "*".
 func CORSHeaders(origin string) map[string]string {
 	h := map[string]string{
-		"Access-Control-Allow-Origin":  origin,
-		"Access-Control-Allow-Headers": "Authorization, Content-Type, X-CSRF-Token, X-Rotor-Refresh-Transport",
-		"Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+		"Access-Control-Allow-Origin":   origin,
+		"Access-Control-Expose-Headers": CORSExposeHeaders,
 	}
 	if origin != "*" {
 		h["Access-Control-Allow-Credentials"] = "true"
-		h["Vary"] = "Origin"
 	}
+	return h
+}
+
+// PreflightHeaders are CORSHeaders plus what only a preflight (OPTIONS)
+// answer needs: the allowed request headers and methods and how long the
+// browser may keep the answer.
+func PreflightHeaders(origin string) map[string]string {
+	h := CORSHeaders(origin)
+	h["Access-Control-Allow-Headers"] = CORSAllowHeaders
+	h["Access-Control-Allow-Methods"] = CORSAllowMethods
+	h["Access-Control-Max-Age"] = CORSMaxAge
 	return h
 }
 

@@ -81,6 +81,7 @@ func TestSampleEvent(t *testing.T) {
 
 func TestCookiePathIncludesStage(t *testing.T) {
 	api := newAPI(t, memory.New())
+	api.CORSOrigin = "https://app.example.com"
 	ctx := context.Background()
 	if resp, _ := api.Signup(ctx, event(t, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
 		t.Fatal(resp.Body)

@@ -64,11 +64,15 @@ func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 		if err := in.check(); err != nil {
 			return reply{}, err
 		}
+		cookie, err := a.cookieTransport(req)
+		if err != nil {
+			return reply{}, err
+		}
 		p, err := a.Auth.Login(ctx, in.Username, in.Password, client(req))
 		if err != nil {
 			return reply{}, err
 		}
-		return a.tokens(req, p, "")
+		return a.tokens(req, p, cookie, "")
 	})
 }
 
@@ -86,8 +90,11 @@ func (a *API) Refresh(ctx context.Context, req Request) (Response, error) {
 			return reply{}, err
 		}
 		rt, csrf := in.RefreshToken, ""
-		if cookieTransport(req) {
-			var err error
+		cookie, err := a.cookieTransport(req)
+		if err != nil {
+			return reply{}, err
+		}
+		if cookie {
 			if rt, csrf, err = fromCookies(req); err != nil {
 				return reply{}, err
 			}
@@ -99,7 +106,7 @@ func (a *API) Refresh(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		return a.tokens(req, p, csrf)
+		return a.tokens(req, p, cookie, csrf)
 	})
 }
 
@@ -116,7 +123,11 @@ func (a *API) Logout(ctx context.Context, req Request) (Response, error) {
 			return reply{}, err
 		}
 		done := reply{status: http.StatusNoContent}
-		if cookieTransport(req) && in.RefreshToken == "" && !in.All {
+		cookie, err := a.cookieTransport(req)
+		if err != nil {
+			return reply{}, err
+		}
+		if cookie && in.RefreshToken == "" && !in.All {
 			rt, _, err := fromCookies(req)
 			if err != nil {
 				return reply{}, err
@@ -142,7 +153,13 @@ func (a *API) Logout(ctx context.Context, req Request) (Response, error) {
 		if in.All {
 			return done, a.Auth.LogoutAll(ctx, c)
 		}
-		return done, a.Auth.EndSession(ctx, c, c.SessionID)
+		err = a.Auth.EndSession(ctx, c, c.SessionID)
+		if err != nil && apierr.From(err).Code == apierr.NotFound.Code {
+			// The token's own session has ended already: the token is what
+			// is invalid here, not a resource the caller named.
+			return reply{}, apierr.InvalidToken.Describe("The session of this access token has already ended.").With(err)
+		}
+		return done, err
 	})
 }
 
@@ -215,7 +232,7 @@ func (a *API) Me(ctx context.Context, req Request) (Response, error) {
 	})
 }
 
-func (a *API) tokens(req Request, p auth.Pair, csrf string) (reply, error) {
+func (a *API) tokens(req Request, p auth.Pair, cookie bool, csrf string) (reply, error) {
 	out := tokenResponse{
 		AccessToken:           p.AccessToken,
 		TokenType:             "Bearer",
@@ -224,7 +241,7 @@ func (a *API) tokens(req Request, p auth.Pair, csrf string) (reply, error) {
 		RefreshTokenExpiresIn: int64(p.RefreshExpiresIn.Seconds()),
 	}
 	r := reply{status: http.StatusOK, body: &out}
-	if cookieTransport(req) {
+	if cookie {
 		if csrf == "" {
 			var err error
 			if csrf, err = newCSRFToken(); err != nil {

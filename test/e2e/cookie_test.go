@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 )
 
@@ -53,7 +54,8 @@ func wantAuthCookies(t *testing.T, r response) cookieJar {
 // the cookie plus a matching CSRF header, and a missing or wrong CSRF header
 // changes nothing.
 func TestCookieTransport(t *testing.T) {
-	e := newEnv(t, "memory", nil, nil)
+	// The cookie transport needs a named CORS origin (TestCookieTransportOrigin).
+	e := newEnv(t, "memory", func(c *config.Config) { c.CORSAllowOrigin = "https://app.example.com" }, nil)
 	const pw = "correct horse battery"
 	e.signup("yvonne", pw)
 	transport := []string{httpapi.TransportHeader, "cookie"}
