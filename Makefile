@@ -7,8 +7,9 @@ GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags lambda.norpc
 
 .PHONY: dev test test-go lint sam-check lambda-test js-test browser-test bench load fuzz coldstart clean
 
+# The demo page uses the cookie transport, which needs a named CORS origin.
 dev:
-	go run ./cmd/rotor-local
+	ROTOR_CORS_ALLOW_ORIGIN="$${ROTOR_CORS_ALLOW_ORIGIN:-http://127.0.0.1:3000}" go run ./cmd/rotor-local
 
 test:
 	bash scripts/test.sh

@@ -34,6 +34,7 @@ go build -o "$work/rotor-local" "${ROTOR_LOCAL_PKG:-./cmd/rotor-local}"
 port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 url="http://127.0.0.1:$port"
 ROTOR_ADDR="127.0.0.1:$port" \
+ROTOR_CORS_ALLOW_ORIGIN="$url" \
 ROTOR_ACCESS_TOKEN_TTL="${ttl_seconds}s" \
 ROTOR_CLOCK_LEEWAY=0s \
   "$work/rotor-local" >"$work/server.log" 2>&1 &
