@@ -37,7 +37,11 @@ type Config struct {
 	// plus the JWKS max-age for outside verifiers). The rotation function
 	// writes it into each new key. ROTOR_KEY_ACTIVATION_DELAY.
 	KeyActivationDelay time.Duration
-	ClockLeeway        time.Duration // ROTOR_CLOCK_LEEWAY: allowed clock skew when verifying
+	// ClockLeeway is the clock skew allowed when verifying exp/nbf/iat
+	// (ROTOR_CLOCK_LEEWAY). The tokens are issued and checked by this
+	// service's own NTP-synchronised functions, so a few seconds is plenty;
+	// each second of it is a second more of life for every access token.
+	ClockLeeway time.Duration
 
 	// StrictSessions makes the authorizer check that the token's session still
 	// exists (one read per uncached authorization). ROTOR_STRICT_SESSIONS.
@@ -70,7 +74,7 @@ func Default() Config {
 		MaxSessionsPerUser: 50,
 		KeyCacheTTL:        5 * time.Minute,
 		KeyActivationDelay: 15 * time.Minute,
-		ClockLeeway:        30 * time.Second,
+		ClockLeeway:        5 * time.Second,
 		LoginMaxFailures:   5,
 		LoginBackoffBase:   time.Second,
 		LoginBackoffMax:    15 * time.Minute,

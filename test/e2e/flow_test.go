@@ -71,7 +71,7 @@ func TestFlow(t *testing.T) {
 
 			// The access token outlives logout until it expires (the default,
 			// non-strict authorizer), and then the route answers 401.
-			e.clock.Advance(16 * time.Minute) // past the 15m lifetime and the 30s leeway
+			e.clock.Advance(16 * time.Minute) // past the 15m lifetime and the leeway
 			wantError(t, e.me(p3.Access), http.StatusUnauthorized, "invalid_token")
 		})
 	}

@@ -85,6 +85,7 @@ func TestStrictSessions(t *testing.T) {
 				strict(c)
 				c.AccessTokenTTL = 10 * time.Minute
 				c.RefreshTokenTTL = 10*time.Minute + 10*time.Second
+				c.ClockLeeway = 30 * time.Second // the token outlives the session by the leeway
 			}, nil)
 			short.signup("victor", pw)
 			v, _ := short.loginAs("victor", pw, "v")
@@ -127,7 +128,7 @@ func TestNonStrictSessions(t *testing.T) {
 			if n := reads.n.Load() - before; n != 0 {
 				t.Fatalf("the default authorizer read the store %d times; want 0", n)
 			}
-			// Past the 15-minute lifetime and the 30s leeway: refused.
+			// Past the 15-minute lifetime and the leeway: refused.
 			e.clock.Advance(4 * time.Minute)
 			for _, p := range []pair{a, b, c} {
 				wantError(t, e.me(p.Access), http.StatusUnauthorized, "invalid_token")
