@@ -40,8 +40,8 @@ type Service struct {
 	// Fingerprint names an unknown username in the security log: a keyed,
 	// non-reversible digest (truncated HMAC-SHA256 with a per-deployment
 	// key), so a password typed into the username field never reaches the
-	// log. Nil leaves the field out.
-	Fingerprint func(username string) string
+	// log. Nil leaves the field out, and so does an empty result.
+	Fingerprint func(ctx context.Context, username string) string
 }
 
 // Pair is a token response: an access token and the refresh token to use next.
@@ -116,7 +116,7 @@ func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Pai
 	if err != nil && !errors.Is(err, users.ErrNotFound) {
 		return Pair{}, storeError(err)
 	}
-	if err := s.locked(ctx, name, state, now, append(s.who(name, u.ID), "ip", c.IP)...); err != nil {
+	if err := s.locked(ctx, name, state, now, append(s.who(ctx, name, u.ID), "ip", c.IP)...); err != nil {
 		return Pair{}, err
 	}
 	switch {
@@ -205,18 +205,20 @@ func (s *Service) loginFailed(ctx context.Context, name, userID string, c Client
 	if err != nil {
 		return storeError(err)
 	}
-	s.log().WarnContext(ctx, "login failed", append(s.who(name, userID), "event", "login_failed", "failures", state.Failures, "ip", c.IP)...)
+	s.log().WarnContext(ctx, "login failed", append(s.who(ctx, name, userID), "event", "login_failed", "failures", state.Failures, "ip", c.IP)...)
 	return apierr.InvalidCredentials
 }
 
 // who names the user of a login attempt in the log without the username as
 // typed: the user id of an existing account, else the name's fingerprint.
-func (s *Service) who(name, userID string) []any {
-	switch {
-	case userID != "":
+func (s *Service) who(ctx context.Context, name, userID string) []any {
+	if userID != "" {
 		return []any{"user_id", userID}
-	case s.Fingerprint != nil:
-		return []any{"username_fp", s.Fingerprint(name)}
+	}
+	if s.Fingerprint != nil {
+		if fp := s.Fingerprint(ctx, name); fp != "" {
+			return []any{"username_fp", fp}
+		}
 	}
 	return nil
 }

@@ -20,8 +20,8 @@ import (
 
 // fingerprint is what the deployment wires into auth.Service.Fingerprint:
 // HMAC-SHA256 under a server key, truncated.
-func fingerprint(key []byte) func(string) string {
-	return func(name string) string {
+func fingerprint(key []byte) func(context.Context, string) string {
+	return func(_ context.Context, name string) string {
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte(name))
 		return hex.EncodeToString(m.Sum(nil)[:12])
@@ -40,12 +40,12 @@ func TestLoginLogNamesNoUsername(t *testing.T) {
 	cases := []struct {
 		name        string
 		username    string
-		fingerprint func(string) string
+		fingerprint func(context.Context, string) string
 		want        map[string]string // attributes every login_failed/login_throttled line has
 		absent      []string          // attributes they must not have
 	}{
 		{"known user", "Alice", fp, map[string]string{"user_id": "<id>"}, []string{"username", "username_fp"}},
-		{"unknown user with a fingerprint", typed, fp, map[string]string{"username_fp": fp(strings.ToLower(typed))}, []string{"username", "user_id"}},
+		{"unknown user with a fingerprint", typed, fp, map[string]string{"username_fp": fp(context.Background(), strings.ToLower(typed))}, []string{"username", "user_id"}},
 		{"unknown user without a fingerprint", typed, nil, nil, []string{"username", "user_id", "username_fp"}},
 	}
 	for _, tc := range cases {
