@@ -176,10 +176,27 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 			Grace:      cfg.RefreshGrace,
 			MaxPerUser: cfg.MaxSessionsPerUser,
 		},
-		Passwords: h,
-		Tokens:    &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL},
-		Log:       d.Log,
+		Passwords:   h,
+		Tokens:      &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL},
+		Log:         d.Log,
+		Fingerprint: usernameFingerprint(d.MAC),
 	}, nil
+}
+
+// usernameFingerprint names an unknown username in the log by its keyed
+// fingerprint under the server MAC key. Without a key (functions not given
+// the secret) there is no fingerprint, and none when the key cannot be read.
+func usernameFingerprint(src mac.Source) func(context.Context, string) string {
+	if src == nil {
+		return nil
+	}
+	return func(ctx context.Context, name string) string {
+		ring, err := src.Keyring(ctx)
+		if err != nil {
+			return ""
+		}
+		return ring.Fingerprint("log username", name)
+	}
 }
 
 // API returns the HTTP handlers.

@@ -107,6 +107,10 @@ func TestSecurityLog(t *testing.T) {
 			if events["login_failed"] < 4 {
 				t.Errorf("%d login_failed events; want one per failed login (4)", events["login_failed"])
 			}
+			// Unknown names are still told apart, by their keyed fingerprint.
+			if !strings.Contains(logs, `"username_fp":"`) {
+				t.Error("no login_failed line names an unknown user by username_fp")
+			}
 			for _, u := range usernames {
 				if strings.Contains(logs, u) {
 					t.Errorf("the log contains the username %q as typed", u)
