@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -305,4 +306,26 @@ func (tp template) evaluator(t *testing.T, params map[string]string) func(any) a
 		return v
 	}
 	return eval
+}
+
+// TestTemplateAuthorizerCache: API Gateway may serve a cached Allow for the
+// authorizer cache TTL after the token's exp, so the default TTL stays a
+// small part of the default access-token lifetime.
+func TestTemplateAuthorizerCache(t *testing.T) {
+	tpl := loadTemplate(t, "../../template.yaml")
+	var ttl int
+	if _, err := fmt.Sscan(fmt.Sprint(tpl.get(t, "Parameters", "AuthorizerCacheTTL", "Default")), &ttl); err != nil {
+		t.Fatal(err)
+	}
+	access, err := time.ParseDuration(fmt.Sprint(tpl.get(t, "Parameters", "AccessTokenTTL", "Default")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cache := time.Duration(ttl) * time.Second; cache > access/10 {
+		t.Errorf("AuthorizerCacheTTL defaults to %s, more than a tenth of AccessTokenTTL (%s)", cache, access)
+	}
+	got := tpl.get(t, "Resources", "RotorApi", "Properties", "Auth", "Authorizers", "RotorTokenAuthorizer", "Identity", "ReauthorizeEvery")
+	if fmt.Sprint(got) != fmt.Sprint(map[string]any{"Ref": "AuthorizerCacheTTL"}) {
+		t.Errorf("ReauthorizeEvery is %v; want !Ref AuthorizerCacheTTL", got)
+	}
 }
