@@ -164,10 +164,12 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 		return nil, err
 	}
 	return &auth.Service{
-		Users:    d.Store,
-		Logins:   d.Store,
-		Attempts: d.Store,
-		Throttle: throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		Users:      d.Store,
+		Logins:     d.Store,
+		Attempts:   d.Store,
+		Throttle:   throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		IPThrottle: throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		MAC:        d.MAC,
 		Sessions: &sessions.Manager{
 			Store:      d.Store,
 			MAC:        d.MAC,

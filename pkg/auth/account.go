@@ -8,6 +8,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
@@ -88,17 +89,20 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if u.ID != c.UserID {
 		return apierr.InvalidToken.With(errors.New("auth: token subject does not own the username"))
 	}
-	// The current password is guessable through this route too (by whoever
-	// holds an access token), so it shares the login's per-username throttle.
+	// The current password is guessable through this route too, by whoever
+	// holds an access token, so each session gets the login's few guesses.
+	// Counted per session, not per username: a stranger who locked the
+	// username's untrusted logins cannot keep the owner from this route.
 	now := s.now()
-	if err := s.throttled(ctx, u.Username, c, now); err != nil {
+	key := throttle.SessionKey(c.SessionID)
+	if err := s.throttled(ctx, key, now, "user_id", c.UserID, "session_id", c.SessionID); err != nil {
 		return err
 	}
 	if err := s.Passwords.Verify(current, u.PasswordHash); err != nil {
-		if _, rerr := s.Attempts.RecordFailure(ctx, u.Username, now, now.Add(s.Throttle.Forget())); rerr != nil {
+		if _, rerr := s.Attempts.RecordFailure(ctx, key, now, now.Add(s.Throttle.Forget())); rerr != nil {
 			return storeError(rerr)
 		}
-		s.log().WarnContext(ctx, "password change refused", "event", "password_change_failed", "user_id", u.ID)
+		s.log().WarnContext(ctx, "password change refused", "event", "password_change_failed", "user_id", u.ID, "session_id", c.SessionID)
 		return apierr.InvalidCredentials.Describe("The current password is incorrect.").With(err)
 	}
 	hash, err := s.Passwords.Hash(next)

@@ -9,9 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/apierr"
+	"github.com/rotor-auth/rotor/pkg/device"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -20,17 +23,25 @@ import (
 )
 
 // LoginStore reads, in one round trip, what a login needs: the user (or
-// users.ErrNotFound) and the username's throttle state, known user or not.
+// users.ErrNotFound) and the throttle state under each attempt key (in the
+// order of keys), known user or not.
 type LoginStore interface {
-	GetLogin(ctx context.Context, username string) (users.User, throttle.State, error)
+	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
 }
 
 // Service runs the flows. Build it once per cold start.
 type Service struct {
-	Users     users.Store
-	Logins    LoginStore
-	Attempts  throttle.Store
-	Throttle  throttle.Policy
+	Users    users.Store
+	Logins   LoginStore
+	Attempts throttle.Store
+	// Throttle locks a username (for clients without a device token), a
+	// device token, and a session's password-change guesses.
+	Throttle throttle.Policy
+	// IPThrottle locks a source address for clients without a device token,
+	// across usernames.
+	IPThrottle throttle.Policy
+	// MAC is the server MAC key that tags device tokens.
+	MAC       mac.Source
 	Sessions  *sessions.Manager
 	Passwords *password.Hasher
 	Tokens    *token.Issuer
@@ -52,6 +63,9 @@ type Pair struct {
 	RefreshExpiresIn time.Duration
 	SessionID        string
 	UserID           string
+	// DeviceToken is set by a login: the client sends it on its next logins
+	// as this username, to be throttled apart from strangers.
+	DeviceToken string
 }
 
 // Client describes who is calling, for the session record and the logs.
@@ -102,8 +116,10 @@ func (s *Service) Signup(ctx context.Context, username, pw string) (string, erro
 
 // Login checks a username and password and starts a session. An unknown user
 // and a wrong password get the same error after the same argon2id work, and
-// both count towards throttling.
-func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Pair, error) {
+// both count towards throttling. deviceToken is what an earlier successful
+// login as this username returned, or empty; a valid one is throttled on its
+// own, so strangers' failures never lock the owner's devices out.
+func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c Client) (Pair, error) {
 	name, err := users.Normalize(username)
 	if err != nil {
 		return Pair{}, apierr.InvalidRequest.Describe("%s", publicReason(err)).With(err)
@@ -112,35 +128,59 @@ func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Pai
 		return Pair{}, apierr.InvalidRequest.Describe("password must be 1 to %d bytes", password.MaxLength)
 	}
 	now := s.now()
-	u, state, err := s.Logins.GetLogin(ctx, name)
+	ring, err := s.keyring(ctx)
+	if err != nil {
+		return Pair{}, err
+	}
+	counters, trusted := s.loginCounters(ring, name, deviceToken, c)
+	keys := make([]string, len(counters))
+	for i, k := range counters {
+		keys[i] = k.Key
+	}
+	u, states, err := s.Logins.GetLogin(ctx, name, keys)
 	if err != nil && !errors.Is(err, users.ErrNotFound) {
 		return Pair{}, storeError(err)
 	}
-	if err := s.locked(ctx, name, state, now, append(s.who(ctx, name, u.ID), "ip", c.IP)...); err != nil {
+	for i := range counters {
+		counters[i].State = states[i]
+	}
+	if err := s.locked(ctx, counters, now, append(s.who(ctx, name, u.ID), "ip", c.IP)...); err != nil {
 		return Pair{}, err
 	}
 	switch {
 	case errors.Is(err, users.ErrNotFound):
 		_ = s.Passwords.VerifyDummy(pw)
-		return Pair{}, s.loginFailed(ctx, name, "", c, now)
+		return Pair{}, s.loginFailed(ctx, name, "", counters, c, now)
 	}
 	if err := s.Passwords.Verify(pw, u.PasswordHash); err != nil {
 		if !errors.Is(err, password.ErrMismatch) {
 			s.log().ErrorContext(ctx, "stored password hash unreadable", "event", "hash_malformed", "user_id", u.ID)
 		}
-		return Pair{}, s.loginFailed(ctx, name, u.ID, c, now)
+		return Pair{}, s.loginFailed(ctx, name, u.ID, counters, c, now)
 	}
-	if state.Failures > 0 {
-		if err := s.Attempts.ResetAttempts(ctx, name); err != nil {
+	// The right password clears the username's (or this device's) failures;
+	// never the source address's, or one account of its own would let an
+	// attacker reset the limit it guesses other accounts under.
+	if k := counters[0]; k.State.Failures > 0 {
+		if err := s.Attempts.ResetAttempts(ctx, k.Key); err != nil {
 			return Pair{}, storeError(err)
 		}
+	}
+	dev, err := device.Issue(ring, name, s.Rand)
+	if err != nil {
+		return Pair{}, apierr.Internal.With(err)
 	}
 	iss, err := s.startSession(ctx, u, c, now)
 	if err != nil {
 		return Pair{}, err
 	}
-	s.log().InfoContext(ctx, "login", "event", "login_succeeded", "user_id", u.ID, "session_id", iss.Session.ID, "ip", c.IP)
-	return s.pair(ctx, iss, now)
+	s.log().InfoContext(ctx, "login", "event", "login_succeeded", "user_id", u.ID, "session_id", iss.Session.ID, "ip", c.IP, "trusted_device", trusted)
+	p, err := s.pair(ctx, iss, now)
+	if err != nil {
+		return Pair{}, err
+	}
+	p.DeviceToken = dev
+	return p, nil
 }
 
 // startSession starts a session for u, whose password was just verified
@@ -177,35 +217,76 @@ func (s *Service) startSession(ctx context.Context, u users.User, c Client, now 
 	return iss, nil
 }
 
-// locked returns 429 too_many_attempts while the username is throttled.
-func (s *Service) locked(ctx context.Context, name string, state throttle.State, now time.Time, attrs ...any) error {
-	wait := s.Throttle.RetryAfter(state, now)
+// loginCounters are the attempt keys a login is throttled on, first the one
+// a success resets. A client with a valid device token for the username is
+// throttled on that token alone. Any other client (no token, a malformed
+// one, one made up or issued for another username) is throttled on the
+// username, shared by all such clients, and on its source address.
+func (s *Service) loginCounters(ring mac.Keyring, name, deviceToken string, c Client) (counters []throttle.Counter, trusted bool) {
+	if deviceToken != "" {
+		if key, err := device.Check(ring, name, deviceToken); err == nil {
+			return []throttle.Counter{{Key: key, Policy: s.Throttle}}, true
+		}
+	}
+	return []throttle.Counter{
+		{Key: throttle.UserKey(name), Policy: s.Throttle},
+		{Key: throttle.IPKey(c.IP), Policy: s.IPThrottle},
+	}, false
+}
+
+func (s *Service) keyring(ctx context.Context) (mac.Keyring, error) {
+	if s.MAC == nil {
+		return mac.Keyring{}, apierr.Internal.With(errors.New("auth: no MAC key source"))
+	}
+	ring, err := s.MAC.Keyring(ctx)
+	if err != nil {
+		return mac.Keyring{}, apierr.Unavailable.With(fmt.Errorf("auth: MAC key: %w", err))
+	}
+	return ring, nil
+}
+
+// locked returns 429 too_many_attempts while any of counters is locked,
+// with the longest wait.
+func (s *Service) locked(ctx context.Context, counters []throttle.Counter, now time.Time, attrs ...any) error {
+	wait, at := throttle.Longest(counters, now)
 	if wait <= 0 {
 		return nil
 	}
-	attrs = append([]any{"event", "login_throttled", "failures", state.Failures, "retry_after_s", int(wait.Seconds() + 0.5)}, attrs...)
+	k := counters[at]
+	attrs = append([]any{"event", "login_throttled", "throttle", kind(k.Key), "failures", k.State.Failures, "retry_after_s", int(wait.Seconds() + 0.5)}, attrs...)
 	s.log().WarnContext(ctx, "login throttled", attrs...)
 	e := *apierr.TooManyAttempts
 	e.RetryAfter = wait
 	return &e
 }
 
-// throttled reads the username's attempts and applies locked, for a caller
-// who is already authenticated (the password change).
-func (s *Service) throttled(ctx context.Context, name string, c Caller, now time.Time) error {
-	state, err := s.Attempts.GetAttempts(ctx, name)
-	if err != nil {
-		return storeError(err)
-	}
-	return s.locked(ctx, name, state, now, "user_id", c.UserID, "session_id", c.SessionID)
+// kind is the kind of an attempt key (user, ip, device, session), for logs.
+func kind(key string) string {
+	k, _, _ := strings.Cut(key, "#")
+	return k
 }
 
-func (s *Service) loginFailed(ctx context.Context, name, userID string, c Client, now time.Time) error {
-	state, err := s.Attempts.RecordFailure(ctx, name, now, now.Add(s.Throttle.Forget()))
+// throttled reads one attempt key's state and applies locked, for a caller
+// who is already authenticated (the password change).
+func (s *Service) throttled(ctx context.Context, key string, now time.Time, attrs ...any) error {
+	state, err := s.Attempts.GetAttempts(ctx, key)
 	if err != nil {
 		return storeError(err)
 	}
-	s.log().WarnContext(ctx, "login failed", append(s.who(ctx, name, userID), "event", "login_failed", "failures", state.Failures, "ip", c.IP)...)
+	return s.locked(ctx, []throttle.Counter{{Key: key, Policy: s.Throttle, State: state}}, now, attrs...)
+}
+
+// loginFailed counts a failure under every counter of the attempt.
+func (s *Service) loginFailed(ctx context.Context, name, userID string, counters []throttle.Counter, c Client, now time.Time) error {
+	attrs := append(s.who(ctx, name, userID), "event", "login_failed", "ip", c.IP)
+	for _, k := range counters {
+		state, err := s.Attempts.RecordFailure(ctx, k.Key, now, now.Add(k.Policy.Forget()))
+		if err != nil {
+			return storeError(err)
+		}
+		attrs = append(attrs, kind(k.Key)+"_failures", state.Failures)
+	}
+	s.log().WarnContext(ctx, "login failed", attrs...)
 	return apierr.InvalidCredentials
 }
 

@@ -23,9 +23,13 @@ type calls struct {
 	n atomic.Int64
 }
 
-func (c *calls) GetLogin(ctx context.Context, u string) (users.User, throttle.State, error) {
+func (c *calls) GetLogin(ctx context.Context, u string, keys []string) (users.User, []throttle.State, error) {
 	c.n.Add(1)
-	return c.Store.GetLogin(ctx, u)
+	return c.Store.GetLogin(ctx, u, keys)
+}
+func (c *calls) RecordFailure(ctx context.Context, k string, now, exp time.Time) (throttle.State, error) {
+	c.n.Add(1)
+	return c.Store.RecordFailure(ctx, k, now, exp)
 }
 func (c *calls) GetUser(ctx context.Context, u string) (users.User, error) {
 	c.n.Add(1)
@@ -88,8 +92,12 @@ func TestRoundTrips(t *testing.T) {
 	}
 
 	var p auth.Pair
-	if n := st.count(func() { p, err = svc.Login(ctx, "alice", "correct horse battery", auth.Client{}) }); err != nil || n != 2 {
+	if n := st.count(func() { p, err = svc.Login(ctx, "alice", "correct horse battery", "", auth.Client{}) }); err != nil || n != 2 {
 		t.Fatalf("login: %d store calls (%v), want 2", n, err)
+	}
+	// On a trusted device too: its counter comes in the same read.
+	if n := st.count(func() { p, err = svc.Login(ctx, "alice", "correct horse battery", p.DeviceToken, auth.Client{}) }); err != nil || n != 2 {
+		t.Fatalf("login with a device token: %d store calls (%v), want 2", n, err)
 	}
 	now = now.Add(time.Minute)
 	if n := st.count(func() { p, err = svc.Refresh(ctx, p.RefreshToken, "") }); err != nil || n != 1 {

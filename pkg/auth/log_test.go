@@ -15,6 +15,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
 
@@ -57,7 +58,11 @@ func TestLoginLogNamesNoUsername(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			svc, err := app.Service(cfg, app.Deps{Store: memory.New(), Keys: ks, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+			ring, err := mac.Generate(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, err := app.Service(cfg, app.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +75,7 @@ func TestLoginLogNamesNoUsername(t *testing.T) {
 				t.Fatal(err)
 			}
 			for range 2 { // a failure, then the lock
-				if _, err := svc.Login(ctx, tc.username, "wrong password", auth.Client{IP: "192.0.2.1"}); err == nil {
+				if _, err := svc.Login(ctx, tc.username, "wrong password", "", auth.Client{IP: "192.0.2.1"}); err == nil {
 					t.Fatal("login with a wrong password succeeded")
 				}
 			}

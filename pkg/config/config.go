@@ -51,6 +51,13 @@ type Config struct {
 	LoginBackoffBase time.Duration // ROTOR_LOGIN_BACKOFF_BASE: first lock, doubled per further failure
 	LoginBackoffMax  time.Duration // ROTOR_LOGIN_BACKOFF_MAX: cap of the lock
 
+	// The per-source-address limit on logins without a device token, across
+	// usernames: more failures allowed than per username (a NAT hides many
+	// users), then the same doubling lock.
+	IPMaxFailures int           // ROTOR_IP_MAX_FAILURES: failures from one address before throttling starts
+	IPBackoffBase time.Duration // ROTOR_IP_BACKOFF_BASE: first lock of an address, doubled per further failure
+	IPBackoffMax  time.Duration // ROTOR_IP_BACKOFF_MAX: cap of an address's lock
+
 	CORSAllowOrigin string // ROTOR_CORS_ALLOW_ORIGIN
 
 	// Local server only.
@@ -78,6 +85,9 @@ func Default() Config {
 		LoginMaxFailures:   5,
 		LoginBackoffBase:   time.Second,
 		LoginBackoffMax:    15 * time.Minute,
+		IPMaxFailures:      20,
+		IPBackoffBase:      time.Second,
+		IPBackoffMax:       15 * time.Minute,
 		CORSAllowOrigin:    "*",
 		Addr:               "127.0.0.1:3000",
 		Store:              "memory",
@@ -112,6 +122,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.integer("ROTOR_LOGIN_MAX_FAILURES", &c.LoginMaxFailures)
 	r.dur("ROTOR_LOGIN_BACKOFF_BASE", &c.LoginBackoffBase)
 	r.dur("ROTOR_LOGIN_BACKOFF_MAX", &c.LoginBackoffMax)
+	r.integer("ROTOR_IP_MAX_FAILURES", &c.IPMaxFailures)
+	r.dur("ROTOR_IP_BACKOFF_BASE", &c.IPBackoffBase)
+	r.dur("ROTOR_IP_BACKOFF_MAX", &c.IPBackoffMax)
 	r.str("ROTOR_CORS_ALLOW_ORIGIN", &c.CORSAllowOrigin)
 	r.str("ROTOR_ADDR", &c.Addr)
 	r.str("ROTOR_STORE", &c.Store)
@@ -164,6 +177,12 @@ func (c Config) Validate() error {
 	}
 	if c.LoginBackoffBase <= 0 || c.LoginBackoffMax < c.LoginBackoffBase {
 		bad("ROTOR_LOGIN_BACKOFF_BASE=%s and ROTOR_LOGIN_BACKOFF_MAX=%s: want 0 < base <= max", c.LoginBackoffBase, c.LoginBackoffMax)
+	}
+	if c.IPMaxFailures < c.LoginMaxFailures {
+		bad("ROTOR_IP_MAX_FAILURES=%d: want at least ROTOR_LOGIN_MAX_FAILURES=%d", c.IPMaxFailures, c.LoginMaxFailures)
+	}
+	if c.IPBackoffBase <= 0 || c.IPBackoffMax < c.IPBackoffBase {
+		bad("ROTOR_IP_BACKOFF_BASE=%s and ROTOR_IP_BACKOFF_MAX=%s: want 0 < base <= max", c.IPBackoffBase, c.IPBackoffMax)
 	}
 	if c.Store != "memory" && c.Store != "dynamodb" {
 		bad("ROTOR_STORE=%q: want memory or dynamodb", c.Store)

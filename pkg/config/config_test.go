@@ -43,6 +43,8 @@ func TestDefaults(t *testing.T) {
 		{"StrictSessions", c.StrictSessions, false},
 		{"Addr", c.Addr, "127.0.0.1:3000"},
 		{"Store", c.Store, "memory"},
+		{"LoginMaxFailures", c.LoginMaxFailures, 5},
+		{"IPMaxFailures", c.IPMaxFailures, 20},
 	}
 	for _, w := range want {
 		if w.got != w.want {
@@ -82,6 +84,9 @@ func TestEveryVariable(t *testing.T) {
 		{"ROTOR_LOGIN_MAX_FAILURES", "3", func(c config.Config) any { return c.LoginMaxFailures }, 3},
 		{"ROTOR_LOGIN_BACKOFF_BASE", "2s", func(c config.Config) any { return c.LoginBackoffBase }, 2 * time.Second},
 		{"ROTOR_LOGIN_BACKOFF_MAX", "1h", func(c config.Config) any { return c.LoginBackoffMax }, time.Hour},
+		{"ROTOR_IP_MAX_FAILURES", "50", func(c config.Config) any { return c.IPMaxFailures }, 50},
+		{"ROTOR_IP_BACKOFF_BASE", "3s", func(c config.Config) any { return c.IPBackoffBase }, 3 * time.Second},
+		{"ROTOR_IP_BACKOFF_MAX", "2h", func(c config.Config) any { return c.IPBackoffMax }, 2 * time.Hour},
 		{"ROTOR_CORS_ALLOW_ORIGIN", "https://app.example.com", func(c config.Config) any { return c.CORSAllowOrigin }, "https://app.example.com"},
 		{"ROTOR_ADDR", "127.0.0.1:8080", func(c config.Config) any { return c.Addr }, "127.0.0.1:8080"},
 		{"ROTOR_STORE", "dynamodb", func(c config.Config) any { return c.Store }, "dynamodb"},
@@ -159,6 +164,9 @@ func TestInvalid(t *testing.T) {
 		{"negative max failures", map[string]string{"ROTOR_LOGIN_MAX_FAILURES": "-3"}, []string{"ROTOR_LOGIN_MAX_FAILURES"}},
 		{"zero backoff base", map[string]string{"ROTOR_LOGIN_BACKOFF_BASE": "0s"}, []string{"ROTOR_LOGIN_BACKOFF_BASE"}},
 		{"backoff max under base", map[string]string{"ROTOR_LOGIN_BACKOFF_BASE": "1m", "ROTOR_LOGIN_BACKOFF_MAX": "30s"}, []string{"ROTOR_LOGIN_BACKOFF_MAX"}},
+		{"IP limit below the username limit", map[string]string{"ROTOR_IP_MAX_FAILURES": "4"}, []string{"ROTOR_IP_MAX_FAILURES"}},
+		{"zero IP backoff base", map[string]string{"ROTOR_IP_BACKOFF_BASE": "0s"}, []string{"ROTOR_IP_BACKOFF_BASE"}},
+		{"IP backoff max under base", map[string]string{"ROTOR_IP_BACKOFF_BASE": "1m", "ROTOR_IP_BACKOFF_MAX": "30s"}, []string{"ROTOR_IP_BACKOFF_MAX"}},
 		{"unknown store", map[string]string{"ROTOR_STORE": "postgres"}, []string{"ROTOR_STORE"}},
 		{"every problem reported together", map[string]string{
 			"ROTOR_ACCESS_TOKEN_TTL":   "fifteen minutes",

@@ -22,7 +22,16 @@ const (
 	CSRFHeader      = "X-CSRF-Token"
 	RefreshCookie   = "rotor_refresh"
 	CSRFCookie      = "rotor_csrf"
+	// DeviceCookie holds the device token (package device). A login reads
+	// it when the body has no device_token; logout leaves it, so the device
+	// stays known to the next login.
+	DeviceCookie = "rotor_device"
 )
+
+// DeviceCookieMaxAge is how long a browser keeps the device cookie. The
+// token itself stays valid while the server MAC key that tagged it is
+// current or previous; each login replaces it.
+const DeviceCookieMaxAge = 365 * 24 * time.Hour
 
 // cookieTransport reports whether the request asks for the cookie
 // transport, and refuses it while the CORS origin is "*": a browser neither
@@ -70,9 +79,13 @@ func clearCookies(path string) []string {
 	return []string{mk(RefreshCookie), mk(CSRFCookie)}
 }
 
-// fromCookies returns the refresh token and CSRF token of a cookie-transport
-// request, after checking the CSRF header matches its cookie.
-func fromCookies(req Request) (refresh, csrf string, err error) {
+func deviceCookie(path, token string) string {
+	c := http.Cookie{Name: DeviceCookie, Value: token, Path: path, MaxAge: int(DeviceCookieMaxAge.Seconds()), HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode}
+	return c.String()
+}
+
+// requestCookies parses every Cookie header of req.
+func requestCookies(req Request) []*http.Cookie {
 	var cookieHeaders []string
 	for k, vs := range req.MultiValueHeaders {
 		if strings.EqualFold(k, "Cookie") {
@@ -85,7 +98,23 @@ func fromCookies(req Request) (refresh, csrf string, err error) {
 		}
 	}
 	cookies, _ := http.ParseCookie(strings.Join(cookieHeaders, "; "))
-	for _, c := range cookies {
+	return cookies
+}
+
+// cookieValue returns the value of req's cookie called name, or "".
+func cookieValue(req Request, name string) string {
+	for _, c := range requestCookies(req) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// fromCookies returns the refresh token and CSRF token of a cookie-transport
+// request, after checking the CSRF header matches its cookie.
+func fromCookies(req Request) (refresh, csrf string, err error) {
+	for _, c := range requestCookies(req) {
 		switch c.Name {
 		case RefreshCookie:
 			refresh = c.Value

@@ -90,7 +90,7 @@ func TestCookiePathIncludesStage(t *testing.T) {
 	req.Headers["x-rotor-refresh-transport"] = "cookie"
 	resp, _ := api.Login(ctx, req)
 	cookies := resp.MultiValueHeaders["Set-Cookie"]
-	if resp.StatusCode != http.StatusOK || len(cookies) != 2 {
+	if resp.StatusCode != http.StatusOK || len(cookies) != 3 {
 		t.Fatalf("login: %d %s %v", resp.StatusCode, resp.Body, cookies)
 	}
 	for _, c := range cookies {
@@ -98,16 +98,16 @@ func TestCookiePathIncludesStage(t *testing.T) {
 			t.Errorf("cookie %q: want Path=/Prod/auth, HttpOnly, Secure, SameSite=Strict", c)
 		}
 	}
-	if strings.Contains(resp.Body, "refresh_token\"") {
-		t.Errorf("cookie transport leaked the refresh token into the body: %s", resp.Body)
+	if strings.Contains(resp.Body, "refresh_token\"") || strings.Contains(resp.Body, "device_token") {
+		t.Errorf("cookie transport leaked the refresh or device token into the body: %s", resp.Body)
 	}
 }
 
 // broken fails every login read with an internal error.
 type broken struct{ *memory.Store }
 
-func (broken) GetLogin(context.Context, string) (users.User, throttle.State, error) {
-	return users.User{}, throttle.State{}, errors.New("dynamo: get login: AccessDeniedException: arn:aws:iam::123456789012:role/x")
+func (broken) GetLogin(context.Context, string, []string) (users.User, []throttle.State, error) {
+	return users.User{}, nil, errors.New("dynamo: get login: AccessDeniedException: arn:aws:iam::123456789012:role/x")
 }
 
 func TestInternalErrorsStayInside(t *testing.T) {

@@ -18,6 +18,13 @@ func (c credentials) check() error {
 	return required([2]string{"username", c.Username}, [2]string{"password", c.Password})
 }
 
+// loginBody is a login: the credentials and, optionally, the device token an
+// earlier login as this username returned.
+type loginBody struct {
+	credentials
+	DeviceToken string `json:"device_token"`
+}
+
 // tokenResponse is RFC 6749 §5.1's token response.
 type tokenResponse struct {
 	AccessToken           string `json:"access_token"`
@@ -26,6 +33,7 @@ type tokenResponse struct {
 	RefreshToken          string `json:"refresh_token,omitempty"`
 	RefreshTokenExpiresIn int64  `json:"refresh_token_expires_in"`
 	CSRFToken             string `json:"csrf_token,omitempty"`
+	DeviceToken           string `json:"device_token,omitempty"`
 }
 
 func client(req Request) auth.Client {
@@ -57,7 +65,7 @@ func (a *API) Signup(ctx context.Context, req Request) (Response, error) {
 // Login handles POST /auth/login.
 func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 	return a.serve(ctx, req, func() (reply, error) {
-		var in credentials
+		var in loginBody
 		if err := decode(req, &in); err != nil {
 			return reply{}, err
 		}
@@ -68,7 +76,10 @@ func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		p, err := a.Auth.Login(ctx, in.Username, in.Password, client(req))
+		if in.DeviceToken == "" {
+			in.DeviceToken = cookieValue(req, DeviceCookie)
+		}
+		p, err := a.Auth.Login(ctx, in.Username, in.Password, in.DeviceToken, client(req))
 		if err != nil {
 			return reply{}, err
 		}
@@ -239,6 +250,7 @@ func (a *API) tokens(req Request, p auth.Pair, cookie bool, csrf string) (reply,
 		ExpiresIn:             int64(p.AccessExpiresIn.Seconds()),
 		RefreshToken:          p.RefreshToken,
 		RefreshTokenExpiresIn: int64(p.RefreshExpiresIn.Seconds()),
+		DeviceToken:           p.DeviceToken,
 	}
 	r := reply{status: http.StatusOK, body: &out}
 	if cookie {
@@ -250,6 +262,11 @@ func (a *API) tokens(req Request, p auth.Pair, cookie bool, csrf string) (reply,
 		}
 		r.cookies = setCookies(cookiePath(req), p.RefreshToken, csrf, p.RefreshExpiresIn)
 		out.RefreshToken, out.CSRFToken = "", csrf
+		if p.DeviceToken != "" {
+			// Like the refresh token: out of page scripts' reach.
+			r.cookies = append(r.cookies, deviceCookie(cookiePath(req), p.DeviceToken))
+			out.DeviceToken = ""
+		}
 	}
 	return r, nil
 }

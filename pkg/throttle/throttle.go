@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// State is what is stored per username: consecutive failures and the time of
+// State is what is stored per attempt key: consecutive failures and the time of
 // the last one. The lock is derived from them, so one atomic counter update is
 // the only write a failure needs.
 type State struct {
@@ -13,22 +13,22 @@ type State struct {
 	LastFailure time.Time
 }
 
-// Store keeps attempt state. RecordFailure must be an atomic increment, so
-// concurrent Lambdas never lose a failure.
+// Store keeps attempt state per key (see UserKey and friends). RecordFailure
+// must be an atomic increment, so concurrent Lambdas never lose a failure.
 type Store interface {
-	GetAttempts(ctx context.Context, username string) (State, error)
-	RecordFailure(ctx context.Context, username string, now, expires time.Time) (State, error)
-	ResetAttempts(ctx context.Context, username string) error
+	GetAttempts(ctx context.Context, key string) (State, error)
+	RecordFailure(ctx context.Context, key string, now, expires time.Time) (State, error)
+	ResetAttempts(ctx context.Context, key string) error
 }
 
-// Policy says when and for how long a username is locked.
+// Policy says when and for how long a key is locked.
 type Policy struct {
 	MaxFailures int           // failures allowed before the first lock
 	Base        time.Duration // first lock
 	Max         time.Duration // cap
 }
 
-// LockFor returns how long after the last failure a username with n
+// LockFor returns how long after the last failure a key with n
 // consecutive failures stays locked: 0 below MaxFailures, then Base doubling
 // per failure up to Max.
 func (p Policy) LockFor(n int) time.Duration {
@@ -54,3 +54,22 @@ func (p Policy) RetryAfter(s State, now time.Time) time.Duration {
 // Forget is how long attempt state is kept after the last failure: long
 // enough to outlast the longest lock.
 func (p Policy) Forget() time.Duration { return 2*p.Max + time.Hour }
+
+// Counter is one attempt key's state under the policy that applies to it.
+type Counter struct {
+	Key    string
+	Policy Policy
+	State  State
+}
+
+// Longest returns the longest wait any of cs imposes at now (0: go ahead)
+// and the index of the counter imposing it (-1 when none does).
+func Longest(cs []Counter, now time.Time) (time.Duration, int) {
+	wait, at := time.Duration(0), -1
+	for i, c := range cs {
+		if w := c.Policy.RetryAfter(c.State, now); w > wait {
+			wait, at = w, i
+		}
+	}
+	return wait, at
+}

@@ -33,3 +33,50 @@ func TestPolicy(t *testing.T) {
 		t.Errorf("Forget %v must outlast the longest lock %v", p.Forget(), p.Max)
 	}
 }
+
+func TestKeys(t *testing.T) {
+	cases := []struct{ got, want string }{
+		{throttle.UserKey("alice"), "user#alice"},
+		{throttle.UserKey("ip#10.0.0.1"), "user#ip#10.0.0.1"},
+		{throttle.SessionKey("abc"), "session#abc"},
+		{throttle.IPKey("203.0.113.7"), "ip#203.0.113.7"},
+		{throttle.IPKey("::ffff:203.0.113.7"), "ip#203.0.113.7"},
+		{throttle.IPKey("2001:db8:1:2:3:4:5:6"), "ip#2001:db8:1:2::/64"},
+		{throttle.IPKey("2001:db8:1:2::ffff"), "ip#2001:db8:1:2::/64"},
+		{throttle.IPKey("fe80::1%eth0"), "ip#fe80::/64"},
+		{throttle.IPKey(""), "ip#"},
+		{throttle.IPKey("not an address"), "ip#not an address"},
+	}
+	for _, tc := range cases {
+		if tc.got != tc.want {
+			t.Errorf("key %q; want %q", tc.got, tc.want)
+		}
+	}
+}
+
+func TestLongest(t *testing.T) {
+	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	user := throttle.Policy{MaxFailures: 3, Base: time.Second, Max: time.Minute}
+	ip := throttle.Policy{MaxFailures: 10, Base: time.Second, Max: time.Minute}
+	at := func(n int) throttle.State { return throttle.State{Failures: n, LastFailure: t0} }
+	cases := []struct {
+		name     string
+		counters []throttle.Counter
+		wait     time.Duration
+		index    int
+	}{
+		{"none", nil, 0, -1},
+		{"below both limits", []throttle.Counter{{Policy: user, State: at(2)}, {Policy: ip, State: at(9)}}, 0, -1},
+		{"user locked", []throttle.Counter{{Policy: user, State: at(4)}, {Policy: ip, State: at(9)}}, 2 * time.Second, 0},
+		{"ip locked", []throttle.Counter{{Policy: user, State: at(1)}, {Policy: ip, State: at(12)}}, 4 * time.Second, 1},
+		{"both: the longer", []throttle.Counter{{Policy: user, State: at(3)}, {Policy: ip, State: at(11)}}, 2 * time.Second, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w, i := throttle.Longest(tc.counters, t0)
+			if w != tc.wait || i != tc.index {
+				t.Fatalf("Longest = %v, %d; want %v, %d", w, i, tc.wait, tc.index)
+			}
+		})
+	}
+}

@@ -566,11 +566,15 @@ func (st *Store) batchWrite(ctx context.Context, table string, reqs []types.Writ
 
 // ---- login attempts ----
 
+// The attempts table's key attribute is called username (the table predates
+// the other kinds of key); it holds the attempt key: throttle.UserKey,
+// throttle.IPKey, a device token's key or throttle.SessionKey.
+
 // GetAttempts implements throttle.Store.
-func (st *Store) GetAttempts(ctx context.Context, username string) (throttle.State, error) {
+func (st *Store) GetAttempts(ctx context.Context, key string) (throttle.State, error) {
 	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(st.Tables.Attempts),
-		Key:            item{"username": s(username)},
+		Key:            item{"username": s(key)},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -583,10 +587,10 @@ func (st *Store) GetAttempts(ctx context.Context, username string) (throttle.Sta
 }
 
 // RecordFailure implements throttle.Store with an atomic ADD.
-func (st *Store) RecordFailure(ctx context.Context, username string, now, expires time.Time) (throttle.State, error) {
+func (st *Store) RecordFailure(ctx context.Context, key string, now, expires time.Time) (throttle.State, error) {
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Tables.Attempts),
-		Key:                       item{"username": s(username)},
+		Key:                       item{"username": s(key)},
 		UpdateExpression:          aws.String("ADD failures :one SET last_failure = :now, expires_at = :exp"),
 		ExpressionAttributeValues: item{":one": n(1), ":now": ms(now), ":exp": sec(expires)},
 		ReturnValues:              types.ReturnValueAllNew,
@@ -598,10 +602,10 @@ func (st *Store) RecordFailure(ctx context.Context, username string, now, expire
 }
 
 // ResetAttempts implements throttle.Store.
-func (st *Store) ResetAttempts(ctx context.Context, username string) error {
+func (st *Store) ResetAttempts(ctx context.Context, key string) error {
 	_, err := st.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(st.Tables.Attempts),
-		Key:       item{"username": s(username)},
+		Key:       item{"username": s(key)},
 	})
 	if err != nil {
 		return fmt.Errorf("dynamo: reset attempts: %w", err)
@@ -611,45 +615,59 @@ func (st *Store) ResetAttempts(ctx context.Context, username string) error {
 
 // ---- login ----
 
-// GetLogin implements auth.LoginStore: the user and the username's attempts
-// in one BatchGetItem across both tables (strongly consistent), so a login's
-// happy path is two round trips: this read and the session write.
-func (st *Store) GetLogin(ctx context.Context, username string) (users.User, throttle.State, error) {
-	key := []map[string]types.AttributeValue{{"username": s(username)}}
+// GetLogin implements auth.LoginStore: the user and the attempts under each
+// of keys in one BatchGetItem across both tables (strongly consistent), so a
+// login's happy path is two round trips: this read and the session write.
+func (st *Store) GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error) {
 	pending := map[string]types.KeysAndAttributes{
-		st.Tables.Users:    {Keys: key, ConsistentRead: aws.Bool(true)},
-		st.Tables.Attempts: {Keys: key, ConsistentRead: aws.Bool(true)},
+		st.Tables.Users: {Keys: []map[string]types.AttributeValue{{"username": s(username)}}, ConsistentRead: aws.Bool(true)},
 	}
-	got := map[string]item{}
+	// BatchGetItem refuses a request naming one key twice.
+	var akeys []map[string]types.AttributeValue
+	for i, k := range keys {
+		if !slices.Contains(keys[:i], k) {
+			akeys = append(akeys, item{"username": s(k)})
+		}
+	}
+	if len(akeys) > 0 {
+		if st.Tables.Attempts == st.Tables.Users {
+			return users.User{}, nil, errors.New("dynamo: get login: the users and attempts tables must differ")
+		}
+		pending[st.Tables.Attempts] = types.KeysAndAttributes{Keys: akeys, ConsistentRead: aws.Bool(true)}
+	}
+	var user item
+	found := map[string]item{}
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt == 8 {
-			return users.User{}, throttle.State{}, fmt.Errorf("dynamo: get login: keys still unprocessed")
+			return users.User{}, nil, fmt.Errorf("dynamo: get login: keys still unprocessed")
 		}
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
-				return users.User{}, throttle.State{}, ctx.Err()
+				return users.User{}, nil, ctx.Err()
 			case <-time.After(time.Duration(1<<attempt) * 10 * time.Millisecond):
 			}
 		}
 		out, err := st.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
 		if err != nil {
-			return users.User{}, throttle.State{}, fmt.Errorf("dynamo: get login: %w", err)
+			return users.User{}, nil, fmt.Errorf("dynamo: get login: %w", err)
 		}
-		for table, items := range out.Responses {
-			if len(items) > 0 {
-				got[table] = items[0]
-			}
+		for _, it := range out.Responses[st.Tables.Users] {
+			user = it
+		}
+		for _, it := range out.Responses[st.Tables.Attempts] {
+			found[item(it).str("username")] = it
 		}
 		pending = out.UnprocessedKeys
 	}
-	var state throttle.State
-	if it, ok := got[st.Tables.Attempts]; ok {
-		state = attemptsFrom(it)
+	states := make([]throttle.State, len(keys))
+	for i, k := range keys {
+		if it, ok := found[k]; ok {
+			states[i] = attemptsFrom(it)
+		}
 	}
-	it, ok := got[st.Tables.Users]
-	if !ok {
-		return users.User{}, state, users.ErrNotFound
+	if user == nil {
+		return users.User{}, states, users.ErrNotFound
 	}
-	return userFrom(it), state, nil
+	return userFrom(user), states, nil
 }

@@ -190,39 +190,43 @@ func (m *Store) EndUserSessions(_ context.Context, username, userID string) (int
 }
 
 // GetLogin implements auth.LoginStore.
-func (m *Store) GetLogin(_ context.Context, username string) (users.User, throttle.State, error) {
+func (m *Store) GetLogin(_ context.Context, username string, keys []string) (users.User, []throttle.State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	states := make([]throttle.State, len(keys))
+	for i, k := range keys {
+		states[i] = m.attempts[k]
+	}
 	u, ok := m.users[username]
 	if !ok {
-		return users.User{}, m.attempts[username], users.ErrNotFound
+		return users.User{}, states, users.ErrNotFound
 	}
-	return cloneUser(u), m.attempts[username], nil
+	return cloneUser(u), states, nil
 }
 
 // GetAttempts implements throttle.Store.
-func (m *Store) GetAttempts(_ context.Context, username string) (throttle.State, error) {
+func (m *Store) GetAttempts(_ context.Context, key string) (throttle.State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.attempts[username], nil
+	return m.attempts[key], nil
 }
 
 // RecordFailure implements throttle.Store.
-func (m *Store) RecordFailure(_ context.Context, username string, now, _ time.Time) (throttle.State, error) {
+func (m *Store) RecordFailure(_ context.Context, key string, now, _ time.Time) (throttle.State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := m.attempts[username]
+	st := m.attempts[key]
 	st.Failures++
 	st.LastFailure = now
-	m.attempts[username] = st
+	m.attempts[key] = st
 	return st, nil
 }
 
 // ResetAttempts implements throttle.Store.
-func (m *Store) ResetAttempts(_ context.Context, username string) error {
+func (m *Store) ResetAttempts(_ context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.attempts, username)
+	delete(m.attempts, key)
 	return nil
 }
 

@@ -20,8 +20,8 @@ type Store interface {
 	users.Store
 	sessions.Store
 	throttle.Store
-	// GetLogin is auth.LoginStore: the user and the username's attempts at once.
-	GetLogin(ctx context.Context, username string) (users.User, throttle.State, error)
+	// GetLogin is auth.LoginStore: the user and the attempts under each key at once.
+	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
 }
 
 // Run runs the contract against stores made by newStore, one per subtest.
@@ -496,29 +496,62 @@ func testAttempts(t *testing.T, st Store) {
 
 func testGetLogin(t *testing.T, st Store) {
 	ctx := context.Background()
-	if _, s, err := st.GetLogin(ctx, "nobody"); !errors.Is(err, users.ErrNotFound) || s.Failures != 0 {
-		t.Fatalf("unknown user, no attempts: %+v, %v", s, err)
+	user, ip, device := throttle.UserKey("alice"), throttle.IPKey("203.0.113.7"), "device#AAAAAAAAAAAAAAAAAAAAAA"
+	fail := func(key string, times int, at time.Time) {
+		t.Helper()
+		for range times {
+			if _, err := st.RecordFailure(ctx, key, at, at.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	if _, err := st.RecordFailure(ctx, "nobody", t0, t0.Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	want := func(name string, got []throttle.State, failures ...int) {
+		t.Helper()
+		if len(got) != len(failures) {
+			t.Fatalf("%s: %d states, want %d", name, len(got), len(failures))
+		}
+		for i, f := range failures {
+			if got[i].Failures != f || (f > 0 && got[i].LastFailure.IsZero()) {
+				t.Fatalf("%s: state %d is %+v, want %d failures", name, i, got[i], f)
+			}
+		}
 	}
-	if _, s, err := st.GetLogin(ctx, "nobody"); !errors.Is(err, users.ErrNotFound) || s.Failures != 1 || !s.LastFailure.Equal(t0) {
-		t.Fatalf("unknown user with a failure: %+v, %v", s, err)
+
+	if _, s, err := st.GetLogin(ctx, "alice", []string{user, ip}); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	} else {
+		want("unknown user, no attempts", s, 0, 0)
 	}
+	fail(user, 1, t0)
+	fail(ip, 3, t0.Add(time.Second))
+	_, s, err := st.GetLogin(ctx, "alice", []string{user, ip})
+	if !errors.Is(err, users.ErrNotFound) || !s[0].LastFailure.Equal(t0) || !s[1].LastFailure.Equal(t0.Add(time.Second)) {
+		t.Fatalf("unknown user with failures: %+v, %v", s, err)
+	}
+	want("unknown user with failures", s, 1, 3)
+
 	u := users.User{ID: "usr_1", Username: "alice", PasswordHash: "$argon2id$x", CreatedAt: t0, UpdatedAt: t0}
 	if err := st.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	got, s, err := st.GetLogin(ctx, "alice")
-	if err != nil || got.ID != u.ID || got.PasswordHash != u.PasswordHash || s.Failures != 0 {
-		t.Fatalf("known user, no attempts: %+v %+v %v", got, s, err)
+	fail(device, 2, t0.Add(2*time.Second))
+	cases := []struct {
+		name     string
+		keys     []string
+		failures []int
+	}{
+		{"untrusted client", []string{user, ip}, []int{1, 3}},
+		{"order kept", []string{ip, user}, []int{3, 1}},
+		{"trusted device", []string{device}, []int{2}},
+		{"all kinds and one never seen", []string{device, user, ip, throttle.UserKey("bob")}, []int{2, 1, 3, 0}},
+		{"a key twice", []string{ip, ip}, []int{3, 3}},
+		{"no keys", nil, nil},
 	}
-	for range 2 {
-		if _, err := st.RecordFailure(ctx, "alice", t0.Add(time.Second), t0.Add(time.Hour)); err != nil {
-			t.Fatal(err)
+	for _, tc := range cases {
+		got, s, err := st.GetLogin(ctx, "alice", tc.keys)
+		if err != nil || got.ID != u.ID || got.PasswordHash != u.PasswordHash {
+			t.Fatalf("%s: user %+v, %v", tc.name, got, err)
 		}
-	}
-	if got, s, err := st.GetLogin(ctx, "alice"); err != nil || got.ID != u.ID || s.Failures != 2 || !s.LastFailure.Equal(t0.Add(time.Second)) {
-		t.Fatalf("known user with failures: %+v %+v %v", got, s, err)
+		want(tc.name, s, tc.failures...)
 	}
 }
