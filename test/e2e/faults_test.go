@@ -25,11 +25,11 @@ func (f *flaky) fail() error {
 	return fmt.Errorf("operation error DynamoDB: UpdateItem: %w", context.DeadlineExceeded)
 }
 
-func (f *flaky) GetLogin(ctx context.Context, name string) (users.User, throttle.State, error) {
+func (f *flaky) GetLogin(ctx context.Context, name string, keys []string) (users.User, []throttle.State, error) {
 	if f.down.Load() {
-		return users.User{}, throttle.State{}, f.fail()
+		return users.User{}, nil, f.fail()
 	}
-	return f.Store.GetLogin(ctx, name)
+	return f.Store.GetLogin(ctx, name, keys)
 }
 
 func (f *flaky) CreateSession(ctx context.Context, s sessions.Session, evict []string) error {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,6 +57,7 @@ type env struct {
 	db     *dynamodb.Client // nil on the embedded store
 	tables dynamo.Tables
 	logs   *syncBuffer
+	client *http.Client // http.DefaultClient when nil; see from
 }
 
 type syncBuffer struct {
@@ -164,7 +166,11 @@ func (e *env) do(method, path string, body any, headers ...string) response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	c := e.client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -175,6 +181,23 @@ func (e *env) do(method, path string, body any, headers ...string) response {
 		_ = json.Unmarshal(raw, &out.Body)
 	}
 	return out
+}
+
+// from returns the same server seen from another source address: a loopback
+// address such as 127.0.0.2, which the server sees as the client's IP (every
+// 127.0.0.0/8 address is local on Linux). No header is trusted for it.
+func (e *env) from(ip string) *env {
+	e.t.Helper()
+	addr := net.ParseIP(ip)
+	if addr == nil || !addr.IsLoopback() {
+		e.t.Fatalf("from(%q): want a loopback address", ip)
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: addr}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	c := *e
+	c.client = &http.Client{Transport: tr}
+	return &c
 }
 
 func (e *env) signup(user, pw string) string {
