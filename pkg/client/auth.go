@@ -16,11 +16,22 @@ import (
 const maxResponseBody = 1 << 20
 
 // Login exchanges a username and password for a token pair at
-// /auth/login and saves it in t.Store. A refused login is an *APIError
-// whose Code is "invalid_credentials", or "too_many_attempts" with
-// RetryAfter set.
+// /auth/login and saves it in t.Store. With t.Devices set it sends the
+// username's device token and keeps the new one. A refused login is an
+// *APIError whose Code is "invalid_credentials", or "too_many_attempts"
+// with RetryAfter set.
 func (t *Transport) Login(ctx context.Context, username, password string) error {
-	resp, err := t.postJSON(ctx, "/auth/login", map[string]string{"username": username, "password": password})
+	body := map[string]string{"username": username, "password": password}
+	if t.Devices != nil {
+		dev, err := t.Devices.LoadDevice(ctx, username)
+		if err != nil {
+			return fmt.Errorf("client: login: %w", err)
+		}
+		if dev != "" {
+			body["device_token"] = dev
+		}
+	}
+	resp, err := t.postJSON(ctx, "/auth/login", body)
 	if err != nil {
 		return fmt.Errorf("client: login: %w", err)
 	}
@@ -28,12 +39,17 @@ func (t *Transport) Login(ctx context.Context, username, password string) error 
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("client: login: %w", decodeAPIError(resp))
 	}
-	tok, err := decodeTokens(resp, t.now())
+	tok, dev, err := decodeLogin(resp, t.now())
 	if err != nil {
 		return fmt.Errorf("client: login: %w", err)
 	}
 	if err := t.Store.Save(ctx, tok); err != nil {
 		return fmt.Errorf("client: login: %w", err)
+	}
+	if t.Devices != nil && dev != "" {
+		if err := t.Devices.SaveDevice(ctx, username, dev); err != nil {
+			return fmt.Errorf("client: login: %w", err)
+		}
 	}
 	return nil
 }
@@ -86,16 +102,24 @@ type tokenResponse struct {
 	ExpiresIn             int64  `json:"expires_in"`
 	RefreshToken          string `json:"refresh_token"`
 	RefreshTokenExpiresIn int64  `json:"refresh_token_expires_in"`
+	DeviceToken           string `json:"device_token"` // logins only
 }
 
 // decodeTokens parses a token response received at now.
 func decodeTokens(resp *http.Response, now time.Time) (Tokens, error) {
+	tok, _, err := decodeLogin(resp, now)
+	return tok, err
+}
+
+// decodeLogin parses a token response received at now, and the device
+// token a login response carries.
+func decodeLogin(resp *http.Response, now time.Time) (Tokens, string, error) {
 	var tr tokenResponse
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBody)).Decode(&tr); err != nil {
-		return Tokens{}, fmt.Errorf("decode token response: %w", err)
+		return Tokens{}, "", fmt.Errorf("decode token response: %w", err)
 	}
 	if tr.AccessToken == "" || tr.RefreshToken == "" {
-		return Tokens{}, errors.New("token response lacks access_token or refresh_token")
+		return Tokens{}, "", errors.New("token response lacks access_token or refresh_token")
 	}
 	tok := Tokens{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken}
 	if tr.ExpiresIn > 0 {
@@ -104,7 +128,7 @@ func decodeTokens(resp *http.Response, now time.Time) (Tokens, error) {
 	if tr.RefreshTokenExpiresIn > 0 {
 		tok.RefreshExpiresAt = now.Add(time.Duration(tr.RefreshTokenExpiresIn) * time.Second)
 	}
-	return tok, nil
+	return tok, tr.DeviceToken, nil
 }
 
 // decodeRetryable reads a 503 answer to a refresh and its retry ticket.

@@ -36,6 +36,7 @@ type fakeAPI struct {
 	refresh   map[string]*refreshState // refresh token -> its state
 	rejectAll bool                     // protected routes refuse every token
 	echoed    []string                 // bodies received by /echo, in order
+	devices   []string                 // device_token of each login, in order ("" for none)
 }
 
 type refreshState struct {
@@ -56,7 +57,7 @@ func startFakeAPI() *fakeAPI {
 	f := &fakeAPI{
 		AccessTTL: time.Minute,
 		Now:       time.Now,
-		users:     map[string]string{"alice": "correct horse battery staple"},
+		users:     map[string]string{"alice": "correct horse battery staple", "carol": "carol's own passphrase"},
 		access:    map[string]string{},
 		refresh:   map[string]*refreshState{},
 	}
@@ -110,7 +111,10 @@ func (f *fakeAPI) Echoed() []string {
 }
 
 func (f *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
-	var in struct{ Username, Password string }
+	var in struct {
+		Username, Password string
+		DeviceToken        string `json:"device_token"`
+	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "bad JSON")
 		return
@@ -122,12 +126,28 @@ func (f *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.devices = append(f.devices, in.DeviceToken)
 	if pw, ok := f.users[in.Username]; !ok || pw != in.Password {
 		writeError(w, http.StatusUnauthorized, "invalid_credentials", "invalid username or password")
 		return
 	}
 	revoked := false
-	writeTokens(w, f.mint(in.Username, &revoked), f.AccessTTL)
+	p := f.mint(in.Username, &revoked)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token":             p.Access,
+		"token_type":               "Bearer",
+		"expires_in":               int(f.AccessTTL / time.Second),
+		"refresh_token":            p.Refresh,
+		"refresh_token_expires_in": 14 * 24 * 3600,
+		"device_token":             fmt.Sprintf("rtd_fake_%s_%d", in.Username, f.seq),
+	})
+}
+
+// DevicesSent returns the device_token of every login so far, in order.
+func (f *fakeAPI) DevicesSent() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.devices...)
 }
 
 func (f *fakeAPI) doRefresh(w http.ResponseWriter, r *http.Request) {

@@ -105,16 +105,26 @@ func (s *FileStore) Load(context.Context) (Tokens, error) {
 }
 
 // Save writes the pair atomically with mode 0600.
-func (s *FileStore) Save(_ context.Context, t Tokens) (err error) {
+func (s *FileStore) Save(_ context.Context, t Tokens) error {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("client: save tokens: %w", err)
 	}
-	// CreateTemp makes the file with mode 0600, so the tokens are never
-	// readable by others, not even for a moment.
-	f, err := os.CreateTemp(filepath.Dir(s.Path), "."+filepath.Base(s.Path)+".*.tmp")
-	if err != nil {
+	if err := writePrivate(s.Path, b); err != nil {
 		return fmt.Errorf("client: save tokens: %w", err)
+	}
+	return nil
+}
+
+// writePrivate replaces the file at path with b: written to a temporary file
+// in the same directory with mode 0600, synced, then renamed over path, so
+// a crash never leaves a half-written file and a reader never sees one.
+func writePrivate(path string, b []byte) (err error) {
+	// CreateTemp makes the file with mode 0600, so the contents are never
+	// readable by others, not even for a moment.
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -123,21 +133,18 @@ func (s *FileStore) Save(_ context.Context, t Tokens) (err error) {
 		}
 	}()
 	if _, err = f.Write(b); err != nil {
-		return fmt.Errorf("client: save tokens: %w", err)
+		return err
 	}
 	if err = f.Chmod(0o600); err != nil {
-		return fmt.Errorf("client: save tokens: %w", err)
+		return err
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("client: save tokens: %w", err)
+		return err
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("client: save tokens: %w", err)
+		return err
 	}
-	if err = os.Rename(f.Name(), s.Path); err != nil {
-		return fmt.Errorf("client: save tokens: %w", err)
-	}
-	return nil
+	return os.Rename(f.Name(), path)
 }
 
 // Clear removes the file.

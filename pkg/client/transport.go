@@ -35,6 +35,10 @@ type Transport struct {
 	BaseURL string
 	// Store holds the current token pair. Required.
 	Store TokenStore
+	// Devices, when set, keeps the device token each Login returns and
+	// sends it on the next Login as the same username, so this client's
+	// logins are throttled apart from strangers guessing the password.
+	Devices DeviceStore
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
 	// RefreshBefore, when positive, refreshes before sending a request
