@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/client"
 	"github.com/rotor-auth/rotor/pkg/device"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -227,6 +229,37 @@ func TestDeviceCookie(t *testing.T) {
 			}
 			forged := httpapi.DeviceCookie + "=" + forge(c.Value)
 			wantError(t, e.loginWith("sasha", pw, "", append(transport, "Cookie", forged)...), http.StatusTooManyRequests, "too_many_attempts")
+		})
+	}
+}
+
+// TestGoClientKeepsDevice: the Go client keeps the device token of its
+// login and sends it on the next, so a stranger's lock does not stop it.
+func TestGoClientKeepsDevice(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, nil, nil)
+			const pw = "correct horse battery"
+			e.signup("tomas", pw)
+			ctx := testenv.Context(t)
+			tr := &client.Transport{BaseURL: e.url, Store: &client.MemoryStore{}, Devices: &client.MemoryDevices{}}
+			if err := tr.Login(ctx, "tomas", pw); err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.Logout(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for range 6 {
+				e.from(attackerIP).loginWith("tomas", "wrong password!", "")
+			}
+			fresh := &client.Transport{BaseURL: e.url, Store: &client.MemoryStore{}}
+			var apiErr *client.APIError
+			if err := fresh.Login(ctx, "tomas", pw); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("a client without the device token: %v; want 429", err)
+			}
+			if err := tr.Login(ctx, "tomas", pw); err != nil {
+				t.Fatalf("the client that logged in before: %v", err)
+			}
 		})
 	}
 }
