@@ -76,32 +76,79 @@ export function webStorage(area = globalThis.localStorage, key = 'rotor.tokens')
  * again.)
  */
 export function indexedDBStorage(dbName = 'rotor', key = 'tokens', factory = globalThis.indexedDB) {
-    const storeName = 'tokens';
+    const db = rotorDB(dbName, factory);
+    return {
+        load: async () => (await db.run('tokens', 'readonly', (s) => s.get(key))) ?? null,
+        save: async (t) => {
+            await db.run('tokens', 'readwrite', (s) => s.put({ ...t }, key));
+        },
+        clear: async () => {
+            await db.run('tokens', 'readwrite', (s) => s.delete(key));
+        },
+    };
+}
+/**
+ * Opens (once) the client's IndexedDB database, with an object store for
+ * the tokens and one for the device tokens, and runs one request per
+ * transaction, resolving when the transaction has committed.
+ */
+function rotorDB(dbName, factory) {
+    const stores = ['tokens', 'devices'];
     let opened;
     const open = () => (opened ??= new Promise((resolve, reject) => {
-        const req = factory.open(dbName, 1);
-        req.onupgradeneeded = () => req.result.createObjectStore(storeName);
+        // Version 2 added the devices store; an upgrade from 1 keeps the tokens.
+        const req = factory.open(dbName, 2);
+        req.onupgradeneeded = () => {
+            for (const name of stores) {
+                if (!req.result.objectStoreNames.contains(name))
+                    req.result.createObjectStore(name);
+            }
+        };
         req.onsuccess = () => resolve(req.result);
         req.onerror = () => reject(req.error);
     }));
-    const run = async (mode, op) => {
-        const db = await open();
-        return new Promise((resolve, reject) => {
-            const tx = db.transaction(storeName, mode);
-            const req = op(tx.objectStore(storeName));
-            // Resolve on commit, not on the request's success: a write must be
-            // visible to other tabs before the refresh lock is released.
-            tx.oncomplete = () => resolve(req.result);
-            tx.onerror = tx.onabort = () => reject(tx.error ?? req.error);
-        });
-    };
     return {
-        load: async () => (await run('readonly', (s) => s.get(key))) ?? null,
-        save: async (t) => {
-            await run('readwrite', (s) => s.put({ ...t }, key));
+        async run(storeName, mode, op) {
+            const db = await open();
+            return new Promise((resolve, reject) => {
+                const tx = db.transaction(storeName, mode);
+                const req = op(tx.objectStore(storeName));
+                // Resolve on commit, not on the request's success: a write must be
+                // visible to other tabs before the refresh lock is released.
+                tx.oncomplete = () => resolve(req.result);
+                tx.onerror = tx.onabort = () => reject(tx.error ?? req.error);
+            });
         },
-        clear: async () => {
-            await run('readwrite', (s) => s.delete(key));
+    };
+}
+/** The key a device token is kept under: the username trimmed, in lower case. */
+function deviceKey(username) {
+    return username.trim().toLowerCase();
+}
+/** A device storage that lives as long as the page or process. */
+export function memoryDeviceStorage() {
+    const tokens = new Map();
+    return {
+        get: (u) => tokens.get(deviceKey(u)) ?? null,
+        set: (u, t) => {
+            tokens.set(deviceKey(u), t);
+        },
+    };
+}
+/**
+ * A device storage in IndexedDB (the `devices` store of the database
+ * {@link indexedDBStorage} uses), kept across reloads and shared by every
+ * tab of the origin.
+ */
+export function indexedDBDeviceStorage(dbName = 'rotor', factory = globalThis.indexedDB) {
+    const db = rotorDB(dbName, factory);
+    return {
+        get: async (u) => {
+            const v = await db.run('devices', 'readonly', (s) => s.get(deviceKey(u)));
+            return typeof v === 'string' ? v : null;
+        },
+        set: async (u, t) => {
+            await db.run('devices', 'readwrite', (s) => s.put(t, deviceKey(u)));
         },
     };
 }
@@ -163,6 +210,7 @@ export function createRotorFetch(options) {
     const root = options.baseUrl.replace(/\/+$/, '');
     const storage = options.storage ?? memoryStorage();
     const cookie = options.transport === 'cookie';
+    const devices = cookie ? null : options.devices === undefined ? memoryDeviceStorage() : options.devices;
     const now = options.now ?? Date.now;
     const send = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const coordinator = makeCoordinator(options, storage, now);
@@ -192,7 +240,8 @@ export function createRotorFetch(options) {
             credentials: cookie ? 'include' : 'same-origin',
         });
     }
-    async function readTokens(res, previous) {
+    /** Reads a token response; a login's device token goes to `login.deviceToken`. */
+    async function readTokens(res, previous, login) {
         const body = (await res.json());
         if (typeof body.access_token !== 'string' || !body.access_token) {
             throw new RotorError(res.status, 'invalid_response', 'token response lacks access_token');
@@ -205,6 +254,8 @@ export function createRotorFetch(options) {
             tokens.csrfToken = csrf;
         if (typeof body.expires_in === 'number')
             tokens.accessExpiresAt = now() + body.expires_in * 1000;
+        if (login && typeof body.device_token === 'string' && body.device_token)
+            login.deviceToken = body.device_token;
         if (!cookie && !tokens.refreshToken) {
             throw new RotorError(res.status, 'invalid_response', 'token response lacks refresh_token');
         }
@@ -311,11 +362,18 @@ export function createRotorFetch(options) {
             return (await res.json());
         },
         async login(username, password) {
-            const res = await postAuth('/auth/login', { username, password });
+            const body = { username, password };
+            const device = await devices?.get(username);
+            if (device)
+                body.device_token = device;
+            const res = await postAuth('/auth/login', body);
             if (!res.ok)
                 throw await readError(res);
-            const tokens = await readTokens(res);
+            const issued = {};
+            const tokens = await readTokens(res, undefined, issued);
             await storage.save(tokens);
+            if (devices && issued.deviceToken)
+                await devices.set(username, issued.deviceToken);
             return tokens;
         },
         async logout() {

@@ -107,33 +107,98 @@ export function webStorage(area: Storage = globalThis.localStorage, key = 'rotor
  * again.)
  */
 export function indexedDBStorage(dbName = 'rotor', key = 'tokens', factory: IDBFactory = globalThis.indexedDB): TokenStorage {
-  const storeName = 'tokens';
+  const db = rotorDB(dbName, factory);
+  return {
+    load: async () => ((await db.run('tokens', 'readonly', (s) => s.get(key))) as Tokens | undefined) ?? null,
+    save: async (t) => {
+      await db.run('tokens', 'readwrite', (s) => s.put({ ...t }, key));
+    },
+    clear: async () => {
+      await db.run('tokens', 'readwrite', (s) => s.delete(key));
+    },
+  };
+}
+
+/**
+ * Opens (once) the client's IndexedDB database, with an object store for
+ * the tokens and one for the device tokens, and runs one request per
+ * transaction, resolving when the transaction has committed.
+ */
+function rotorDB(dbName: string, factory: IDBFactory) {
+  const stores = ['tokens', 'devices'];
   let opened: Promise<IDBDatabase> | undefined;
   const open = () =>
     (opened ??= new Promise<IDBDatabase>((resolve, reject) => {
-      const req = factory.open(dbName, 1);
-      req.onupgradeneeded = () => req.result.createObjectStore(storeName);
+      // Version 2 added the devices store; an upgrade from 1 keeps the tokens.
+      const req = factory.open(dbName, 2);
+      req.onupgradeneeded = () => {
+        for (const name of stores) {
+          if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
+        }
+      };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
     }));
-  const run = async <T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
-    const db = await open();
-    return new Promise<T>((resolve, reject) => {
-      const tx = db.transaction(storeName, mode);
-      const req = op(tx.objectStore(storeName));
-      // Resolve on commit, not on the request's success: a write must be
-      // visible to other tabs before the refresh lock is released.
-      tx.oncomplete = () => resolve(req.result);
-      tx.onerror = tx.onabort = () => reject(tx.error ?? req.error);
-    });
-  };
   return {
-    load: async () => ((await run('readonly', (s) => s.get(key))) as Tokens | undefined) ?? null,
-    save: async (t) => {
-      await run('readwrite', (s) => s.put({ ...t }, key));
+    async run<T>(storeName: string, mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+      const db = await open();
+      return new Promise<T>((resolve, reject) => {
+        const tx = db.transaction(storeName, mode);
+        const req = op(tx.objectStore(storeName));
+        // Resolve on commit, not on the request's success: a write must be
+        // visible to other tabs before the refresh lock is released.
+        tx.oncomplete = () => resolve(req.result);
+        tx.onerror = tx.onabort = () => reject(tx.error ?? req.error);
+      });
     },
-    clear: async () => {
-      await run('readwrite', (s) => s.delete(key));
+  };
+}
+
+/**
+ * Where the client keeps the device token each login returns, per
+ * username. The server throttles a login that presents its device token
+ * apart from strangers, so someone guessing the password cannot lock this
+ * browser out. Device tokens outlive logouts. Not needed with
+ * `transport: 'cookie'`, where the server keeps the device token in an
+ * HttpOnly cookie.
+ */
+export interface DeviceStorage {
+  /** Returns the device token of `username`, or null when there is none. */
+  get(username: string): string | null | undefined | Promise<string | null | undefined>;
+  /** Replaces the device token of `username`. */
+  set(username: string, token: string): void | Promise<void>;
+}
+
+/** The key a device token is kept under: the username trimmed, in lower case. */
+function deviceKey(username: string): string {
+  return username.trim().toLowerCase();
+}
+
+/** A device storage that lives as long as the page or process. */
+export function memoryDeviceStorage(): DeviceStorage {
+  const tokens = new Map<string, string>();
+  return {
+    get: (u) => tokens.get(deviceKey(u)) ?? null,
+    set: (u, t) => {
+      tokens.set(deviceKey(u), t);
+    },
+  };
+}
+
+/**
+ * A device storage in IndexedDB (the `devices` store of the database
+ * {@link indexedDBStorage} uses), kept across reloads and shared by every
+ * tab of the origin.
+ */
+export function indexedDBDeviceStorage(dbName = 'rotor', factory: IDBFactory = globalThis.indexedDB): DeviceStorage {
+  const db = rotorDB(dbName, factory);
+  return {
+    get: async (u) => {
+      const v = await db.run('devices', 'readonly', (s) => s.get(deviceKey(u)));
+      return typeof v === 'string' ? v : null;
+    },
+    set: async (u, t) => {
+      await db.run('devices', 'readwrite', (s) => s.put(t, deviceKey(u)));
     },
   };
 }
@@ -190,6 +255,13 @@ export interface RotorFetchOptions {
   baseUrl: string;
   /** Where tokens live; {@link memoryStorage} by default. */
   storage?: TokenStorage;
+  /**
+   * Where device tokens live, per username ({@link indexedDBDeviceStorage}
+   * keeps them across reloads); {@link memoryDeviceStorage} by default,
+   * `null` to send none. Unused with `transport: 'cookie'`: the browser
+   * keeps the device token as an HttpOnly cookie.
+   */
+  devices?: DeviceStorage | null;
   /**
    * How the refresh token travels: `'body'` (default) keeps it in storage;
    * `'cookie'` lets the server keep it in an HttpOnly cookie on `/auth`.
@@ -254,6 +326,7 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
   const root = options.baseUrl.replace(/\/+$/, '');
   const storage = options.storage ?? memoryStorage();
   const cookie = options.transport === 'cookie';
+  const devices = cookie ? null : options.devices === undefined ? memoryDeviceStorage() : options.devices;
   const now = options.now ?? Date.now;
   const send: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const coordinator = makeCoordinator(options, storage, now);
@@ -286,7 +359,8 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     });
   }
 
-  async function readTokens(res: Response, previous?: Tokens): Promise<Tokens> {
+  /** Reads a token response; a login's device token goes to `login.deviceToken`. */
+  async function readTokens(res: Response, previous?: Tokens, login?: { deviceToken?: string }): Promise<Tokens> {
     const body = (await res.json()) as Record<string, unknown>;
     if (typeof body.access_token !== 'string' || !body.access_token) {
       throw new RotorError(res.status, 'invalid_response', 'token response lacks access_token');
@@ -296,6 +370,7 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     const csrf = typeof body.csrf_token === 'string' ? body.csrf_token : previous?.csrfToken;
     if (csrf) tokens.csrfToken = csrf;
     if (typeof body.expires_in === 'number') tokens.accessExpiresAt = now() + body.expires_in * 1000;
+    if (login && typeof body.device_token === 'string' && body.device_token) login.deviceToken = body.device_token;
     if (!cookie && !tokens.refreshToken) {
       throw new RotorError(res.status, 'invalid_response', 'token response lacks refresh_token');
     }
@@ -400,10 +475,15 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
       return (await res.json()) as { user_id: string };
     },
     async login(username: string, password: string) {
-      const res = await postAuth('/auth/login', { username, password });
+      const body: Record<string, string> = { username, password };
+      const device = await devices?.get(username);
+      if (device) body.device_token = device;
+      const res = await postAuth('/auth/login', body);
       if (!res.ok) throw await readError(res);
-      const tokens = await readTokens(res);
+      const issued: { deviceToken?: string } = {};
+      const tokens = await readTokens(res, undefined, issued);
       await storage.save(tokens);
+      if (devices && issued.deviceToken) await devices.set(username, issued.deviceToken);
       return tokens;
     },
     async logout() {

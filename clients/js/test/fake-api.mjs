@@ -8,7 +8,10 @@ const GRACE_MS = 10_000;
 
 export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
   let seq = 0;
-  const users = new Map([['alice', 'correct horse battery staple']]);
+  const users = new Map([
+    ['alice', 'correct horse battery staple'],
+    ['carol', "carol's own passphrase"],
+  ]);
   const access = new Map(); // valid access token -> username
   const refresh = new Map(); // refresh token -> { session, replacedAt, next }
   const jar = {}; // the browser's cookies for /auth, shared by every tab
@@ -16,6 +19,7 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     refreshCalls: 0,
     unauthorized: 0,
     echoed: [],
+    devicesSent: [], // the device token each login presented (body or cookie), null for none
     jar,
     rejectAll: false,
     // The next refresh rotates, as if the store applied the write late, and
@@ -43,16 +47,18 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     return pair;
   }
 
-  function tokenResponse(req, pair, session) {
+  function tokenResponse(req, pair, session, device) {
     const body = { access_token: pair.access, token_type: 'Bearer', expires_in: accessTtlSeconds, refresh_token_expires_in: 1209600 };
     if (req.headers.get('X-Rotor-Refresh-Transport') === 'cookie') {
       if (req.credentials === 'include') {
         jar.rotor_refresh = pair.refresh;
         jar.rotor_csrf = session.csrf;
+        if (device) jar.rotor_device = device;
       }
       body.csrf_token = session.csrf;
     } else {
       body.refresh_token = pair.refresh;
+      if (device) body.device_token = device;
     }
     return json(200, body);
   }
@@ -65,11 +71,14 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     const cookieMode = req.headers.get('X-Rotor-Refresh-Transport') === 'cookie';
 
     if (req.method === 'POST' && path === '/auth/login') {
-      const { username, password } = await req.json();
+      const { username: typed, password, device_token } = await req.json();
+      const username = typed.trim().toLowerCase();
+      const cookieDevice = cookieMode && req.credentials === 'include' ? jar.rotor_device : undefined;
+      api.devicesSent.push(device_token ?? cookieDevice ?? null);
       if (username === 'throttled') return json(429, err('too_many_attempts', 'slow down'), { 'Retry-After': '7' });
       if (users.get(username) !== password) return json(401, err('invalid_credentials', 'invalid username or password'));
       const session = { user: username, revoked: false, csrf: `csrf_${++seq}` };
-      return tokenResponse(req, mint(username, session), session);
+      return tokenResponse(req, mint(username, session), session, `rtd_fake_${username}_${seq}`);
     }
 
     if (req.method === 'POST' && path === '/auth/refresh') {
