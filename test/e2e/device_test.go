@@ -11,6 +11,7 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/client"
+	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/device"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -217,7 +218,7 @@ func TestAddressLimit(t *testing.T) {
 func TestDeviceCookie(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
-			e := newEnv(t, kind, nil, nil)
+			e := newEnv(t, kind, func(c *config.Config) { c.CORSAllowOrigin = "https://app.example.com" }, nil)
 			const pw = "correct horse battery"
 			e.signup("sasha", pw)
 			transport := []string{httpapi.TransportHeader, "cookie"}
