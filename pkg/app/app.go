@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -49,13 +54,40 @@ func Logger() *slog.Logger {
 }
 
 // AWS loads the SDK configuration the standard way (environment, shared
-// files, the Lambda role; AWS_ENDPOINT_URL and friends for local endpoints).
-func AWS(ctx context.Context) (aws.Config, error) {
-	c, err := awsconfig.LoadDefaultConfig(ctx)
+// files, the Lambda role; AWS_ENDPOINT_URL and friends for local endpoints),
+// with retries and timeouts that fit inside cfg.StoreTimeout (see SDKOptions).
+func AWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
+	c, err := awsconfig.LoadDefaultConfig(ctx, SDKOptions(cfg)...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("app: aws config: %w", err)
 	}
 	return c, nil
+}
+
+// SDKOptions make the SDK's clients give up inside one request's store
+// deadline rather than the SDK's defaults (a 30 s dial, backoff up to 20 s):
+// at most 3 attempts with backoff capped at a tenth of cfg.StoreTimeout, each
+// attempt at most half of it, so one stalled connection still leaves time for
+// a retry on a fresh one. No client-side retry quota: a quota that ran dry
+// during an outage would fail requests after the store came back.
+func SDKOptions(cfg config.Config) []func(*awsconfig.LoadOptions) error {
+	attempt := cfg.StoreTimeout / 2
+	return []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.MaxBackoff = cfg.StoreTimeout / 10
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().
+			WithTimeout(attempt).
+			WithDialerOptions(func(d *net.Dialer) { d.Timeout = attempt }).
+			WithTransportOptions(func(t *http.Transport) {
+				t.TLSHandshakeTimeout = attempt
+				t.ResponseHeaderTimeout = attempt
+			})),
+	}
 }
 
 // DynamoStore returns the DynamoDB store for cfg's tables.
@@ -110,7 +142,7 @@ func Warm(ctx context.Context, ks keys.Source, log *slog.Logger) {
 // FromAWS builds the production dependencies: DynamoDB and Secrets Manager.
 func FromAWS(ctx context.Context, cfg config.Config) (Deps, error) {
 	log := Logger()
-	ac, err := AWS(ctx)
+	ac, err := AWS(ctx, cfg)
 	if err != nil {
 		return Deps{}, err
 	}
@@ -207,7 +239,7 @@ func API(cfg config.Config, d Deps) (*httpapi.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &httpapi.API{Auth: svc, Verifier: Verifier(cfg, d.Keys), Keys: d.Keys, CORSOrigin: cfg.CORSAllowOrigin, Log: d.Log}, nil
+	return &httpapi.API{Auth: svc, Verifier: Verifier(cfg, d.Keys), Keys: d.Keys, CORSOrigin: cfg.CORSAllowOrigin, Log: d.Log, StoreTimeout: cfg.StoreTimeout}, nil
 }
 
 // Authorizer returns the Lambda authorizer; strict mode checks sessions.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -39,7 +40,12 @@ func RunAuthorizer(ctx context.Context) error {
 		return err
 	}
 	Warm(ctx, d.Keys, d.Log)
-	lambda.Start(Authorizer(cfg, d).Handle)
+	a := Authorizer(cfg, d)
+	lambda.Start(func(ctx context.Context, raw json.RawMessage) (any, error) {
+		ctx, cancel := httpapi.Bound(ctx, cfg.StoreTimeout)
+		defer cancel()
+		return a.Handle(ctx, raw)
+	})
 	return nil
 }
 
@@ -59,7 +65,7 @@ func RunRotation(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ac, err := AWS(ctx)
+	ac, err := AWS(ctx, cfg)
 	if err != nil {
 		return err
 	}

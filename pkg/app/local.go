@@ -18,7 +18,7 @@ func Local(ctx context.Context, cfg config.Config, log *slog.Logger) (Deps, erro
 	if cfg.Store != "dynamodb" {
 		return Memory(cfg, log)
 	}
-	ac, err := AWS(ctx)
+	ac, err := AWS(ctx, cfg)
 	if err != nil {
 		return Deps{}, err
 	}

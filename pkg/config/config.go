@@ -43,6 +43,11 @@ type Config struct {
 	// each second of it is a second more of life for every access token.
 	ClockLeeway time.Duration
 
+	// StoreTimeout bounds the store and key calls of one request: past it the
+	// client gets 503 temporarily_unavailable. On Lambda the bound is also
+	// kept well inside the function's own timeout. ROTOR_STORE_TIMEOUT.
+	StoreTimeout time.Duration
+
 	// StrictSessions makes the authorizer check that the token's session still
 	// exists (one read per uncached authorization). ROTOR_STRICT_SESSIONS.
 	StrictSessions bool
@@ -82,6 +87,7 @@ func Default() Config {
 		KeyCacheTTL:        5 * time.Minute,
 		KeyActivationDelay: 15 * time.Minute,
 		ClockLeeway:        5 * time.Second,
+		StoreTimeout:       2 * time.Second,
 		LoginMaxFailures:   5,
 		LoginBackoffBase:   time.Second,
 		LoginBackoffMax:    15 * time.Minute,
@@ -118,6 +124,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.dur("ROTOR_KEY_CACHE_TTL", &c.KeyCacheTTL)
 	r.dur("ROTOR_KEY_ACTIVATION_DELAY", &c.KeyActivationDelay)
 	r.dur("ROTOR_CLOCK_LEEWAY", &c.ClockLeeway)
+	r.dur("ROTOR_STORE_TIMEOUT", &c.StoreTimeout)
 	r.boolean("ROTOR_STRICT_SESSIONS", &c.StrictSessions)
 	r.integer("ROTOR_LOGIN_MAX_FAILURES", &c.LoginMaxFailures)
 	r.dur("ROTOR_LOGIN_BACKOFF_BASE", &c.LoginBackoffBase)
@@ -171,6 +178,9 @@ func (c Config) Validate() error {
 		// 90 keeps a login's transaction (session, owner, evictions) and the
 		// session list's one BatchGetItem within DynamoDB's limits.
 		bad("ROTOR_MAX_SESSIONS_PER_USER=%d: want between 1 and 90", c.MaxSessionsPerUser)
+	}
+	if c.StoreTimeout < 100*time.Millisecond || c.StoreTimeout > time.Minute {
+		bad("ROTOR_STORE_TIMEOUT=%s: want between 100ms and 1m", c.StoreTimeout)
 	}
 	if c.LoginMaxFailures < 1 {
 		bad("ROTOR_LOGIN_MAX_FAILURES=%d: want at least 1", c.LoginMaxFailures)

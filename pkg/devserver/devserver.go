@@ -74,7 +74,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h httpapi.Handler
 		return
 	}
 	if protected {
-		id, err := s.Authorizer.Authorize(r.Context(), req.Headers["Authorization"])
+		actx, cancel := httpapi.Bound(r.Context(), s.API.StoreTimeout)
+		id, err := s.Authorizer.Authorize(actx, req.Headers["Authorization"])
+		cancel()
 		switch {
 		case errors.Is(err, authorizer.ErrUnauthorized):
 			s.write(w, s.gatewayResponse(http.StatusUnauthorized, unauthorizedBody, map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}))

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -43,6 +44,10 @@ type API struct {
 	Keys       keys.Source     // JWKS
 	CORSOrigin string
 	Log        *slog.Logger
+
+	// StoreTimeout bounds the store and key calls of each request (see
+	// Bound); 0 leaves only the margin before the Lambda deadline.
+	StoreTimeout time.Duration
 }
 
 func (a *API) log() *slog.Logger {
@@ -60,10 +65,11 @@ type reply struct {
 	headers map[string]string
 }
 
-// serve runs a route and turns its outcome into a response: the one error
-// path. Every route also answers its own CORS preflight (template.yaml sends
-// each route's OPTIONS to the route's function, unauthenticated).
-func (a *API) serve(ctx context.Context, req Request, route func() (reply, error)) (Response, error) {
+// serve runs a route under the request's store deadline and turns its
+// outcome into a response: the one error path. Every route also answers its
+// own CORS preflight (template.yaml sends each route's OPTIONS to the route's
+// function, unauthenticated).
+func (a *API) serve(ctx context.Context, req Request, route func(context.Context) (reply, error)) (Response, error) {
 	if req.HTTPMethod == http.MethodOptions {
 		resp := a.respond(reply{status: http.StatusNoContent})
 		for k, v := range PreflightHeaders(a.CORSOrigin) {
@@ -71,9 +77,17 @@ func (a *API) serve(ctx context.Context, req Request, route func() (reply, error
 		}
 		return resp, nil
 	}
-	r, err := route()
+	rctx, cancel := Bound(ctx, a.StoreTimeout)
+	r, err := route(rctx)
+	expired := rctx.Err() != nil
+	cancel()
 	if err != nil {
 		e := apierr.From(err)
+		if e.Status == http.StatusInternalServerError && expired {
+			// Whatever the SDK made of it, a call that ran out of the
+			// request's time is an outage to retry after, not a bug.
+			e = apierr.Unavailable.With(e.Cause)
+		}
 		attrs := []any{"status", e.Status, "code", e.Code, "method", req.HTTPMethod, "path", req.Path, "request_id", req.RequestContext.RequestID}
 		if e.Cause != nil {
 			attrs = append(attrs, "cause", e.Cause.Error())

@@ -46,7 +46,7 @@ func client(req Request) auth.Client {
 
 // Signup handles POST /auth/signup.
 func (a *API) Signup(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func() (reply, error) {
+	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
 		var in credentials
 		if err := decode(req, &in); err != nil {
 			return reply{}, err
@@ -64,7 +64,7 @@ func (a *API) Signup(ctx context.Context, req Request) (Response, error) {
 
 // Login handles POST /auth/login.
 func (a *API) Login(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func() (reply, error) {
+	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
 		var in loginBody
 		if err := decode(req, &in); err != nil {
 			return reply{}, err
@@ -90,7 +90,7 @@ func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 // Refresh handles POST /auth/refresh, with the refresh token in the body or,
 // in the cookie transport, in the rotor_refresh cookie.
 func (a *API) Refresh(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func() (reply, error) {
+	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
 		var in struct {
 			RefreshToken string `json:"refresh_token"`
 			// RetryTicket is the retry_ticket of a 503 answer to an earlier
@@ -125,7 +125,7 @@ func (a *API) Refresh(ctx context.Context, req Request) (Response, error) {
 // a bearer access token ends the caller's session, or all of the user's
 // sessions with {"all": true}.
 func (a *API) Logout(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func() (reply, error) {
+	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
 		var in struct {
 			RefreshToken string `json:"refresh_token"`
 			All          bool   `json:"all"`
@@ -176,7 +176,7 @@ func (a *API) Logout(ctx context.Context, req Request) (Response, error) {
 
 // Sessions handles GET /auth/sessions and DELETE /auth/sessions/{id}.
 func (a *API) Sessions(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func() (reply, error) {
+	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
 		c, err := caller(req)
 		if err != nil {
 			return reply{}, err
@@ -190,7 +190,7 @@ func (a *API) Sessions(ctx context.Context, req Request) (Response, error) {
 			return reply{status: http.StatusOK, body: map[string]any{"sessions": list}}, nil
 		case http.MethodDelete:
 			id := req.PathParameters["id"]
-			if id == "" {
+			if !validSessionID(id) {
 				return reply{}, apierr.NotFound
 			}
 			return reply{status: http.StatusNoContent}, a.Auth.EndSession(ctx, c, id)
@@ -201,7 +201,7 @@ func (a *API) Sessions(ctx context.Context, req Request) (Response, error) {
 
 // Password handles POST /auth/password.
 func (a *API) Password(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func() (reply, error) {
+	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
 		c, err := caller(req)
 		if err != nil {
 			return reply{}, err
@@ -222,7 +222,7 @@ func (a *API) Password(ctx context.Context, req Request) (Response, error) {
 
 // JWKS handles GET /.well-known/jwks.json.
 func (a *API) JWKS(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func() (reply, error) {
+	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
 		set, err := a.Keys.Keys(ctx)
 		if err != nil {
 			return reply{}, apierr.Unavailable.With(err)
@@ -234,7 +234,7 @@ func (a *API) JWKS(ctx context.Context, req Request) (Response, error) {
 // Me handles GET /me: the example protected route, answering from the
 // authorizer's context alone.
 func (a *API) Me(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func() (reply, error) {
+	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
 		c, err := caller(req)
 		if err != nil {
 			return reply{}, err

@@ -1,0 +1,143 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/users"
+)
+
+func TestBound(t *testing.T) {
+	lambda := func(in time.Duration) (context.Context, time.Time) {
+		dl := time.Now().Add(in)
+		ctx, cancel := context.WithDeadline(context.Background(), dl)
+		t.Cleanup(cancel)
+		return ctx, dl
+	}
+	tests := []struct {
+		name   string
+		ctx    func() (context.Context, time.Time)
+		limit  time.Duration
+		within func(outer time.Time, start time.Time) time.Time // the latest allowed deadline
+	}{
+		{"limit alone", func() (context.Context, time.Time) { return context.Background(), time.Time{} }, time.Second,
+			func(_, start time.Time) time.Time { return start.Add(time.Second) }},
+		{"lambda deadline far away: the limit", func() (context.Context, time.Time) { return lambda(time.Hour) }, time.Second,
+			func(_, start time.Time) time.Time { return start.Add(time.Second) }},
+		{"lambda deadline close: the margin before it", func() (context.Context, time.Time) { return lambda(time.Second) }, time.Minute,
+			func(outer, _ time.Time) time.Time { return outer.Add(-httpapi.DeadlineMargin) }},
+		{"no limit: the margin before the lambda deadline", func() (context.Context, time.Time) { return lambda(time.Hour) }, 0,
+			func(outer, _ time.Time) time.Time { return outer.Add(-httpapi.DeadlineMargin) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			parent, outer := tc.ctx()
+			start := time.Now()
+			ctx, cancel := httpapi.Bound(parent, tc.limit)
+			defer cancel()
+			got, ok := ctx.Deadline()
+			if !ok {
+				t.Fatal("no deadline")
+			}
+			if latest := tc.within(outer, start); got.After(latest.Add(time.Since(start))) {
+				t.Errorf("deadline %v is after %v", got, latest)
+			}
+		})
+	}
+}
+
+// errNoDeadline is what a stalled call without a deadline would do: hang
+// until the function's timeout. The test fails instead of hanging.
+var errNoDeadline = errors.New("test: a store call without a deadline would hang forever")
+
+// stall waits for ctx's end, as an SDK call to a frozen store does.
+func stall(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		return errNoDeadline
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// stalled never answers the store calls it overrides.
+type stalled struct{ *memory.Store }
+
+func (stalled) GetLogin(ctx context.Context, _ string) (users.User, throttle.State, error) {
+	return users.User{}, throttle.State{}, stall(ctx)
+}
+
+func (stalled) ListSessions(ctx context.Context, _ string) ([]sessions.Session, error) {
+	return nil, stall(ctx)
+}
+
+// stalledOpaque hides the context error the way a transport timeout can:
+// only the request's deadline says what happened.
+type stalledOpaque struct{ *memory.Store }
+
+func (stalledOpaque) GetLogin(ctx context.Context, _ string) (users.User, throttle.State, error) {
+	if err := stall(ctx); errors.Is(err, errNoDeadline) {
+		return users.User{}, throttle.State{}, err
+	}
+	return users.User{}, throttle.State{}, errors.New("operation error DynamoDB: GetItem: exceeded maximum number of attempts")
+}
+
+// TestFrozenStoreAnswers503: a store that never answers gets 503
+// temporarily_unavailable once the request's store deadline passes, and the
+// failure is logged with its cause.
+func TestFrozenStoreAnswers503(t *testing.T) {
+	signedIn := func(path string) httpapi.Request {
+		req := event(t, path, "")
+		req.HTTPMethod = http.MethodGet
+		req.RequestContext.Authorizer = map[string]any{"user_id": "usr_AAAAAAAAAAAAAAAAAAAAAA", "username": "alice", "session_id": "AAAAAAAAAAAAAAAAAAAAAA"}
+		return req
+	}
+	tests := []struct {
+		name  string
+		store app.Store
+		call  func(*httpapi.API) (httpapi.Response, error)
+	}{
+		{"login", stalled{memory.New()}, func(a *httpapi.API) (httpapi.Response, error) {
+			return a.Login(context.Background(), event(t, "/auth/login", creds))
+		}},
+		{"session list", stalled{memory.New()}, func(a *httpapi.API) (httpapi.Response, error) {
+			return a.Sessions(context.Background(), signedIn("/auth/sessions"))
+		}},
+		{"login, opaque transport error", stalledOpaque{memory.New()}, func(a *httpapi.API) (httpapi.Response, error) {
+			return a.Login(context.Background(), event(t, "/auth/login", creds))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			api := newAPI(t, tc.store)
+			api.StoreTimeout = 50 * time.Millisecond
+			api.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+			resp, err := tc.call(api)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(resp.Body, `"error":"temporarily_unavailable"`) {
+				t.Fatalf("got %d %s; want 503 temporarily_unavailable", resp.StatusCode, resp.Body)
+			}
+			var line map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatalf("log %q: %v", logs.String(), err)
+			}
+			if line["status"] != float64(503) || line["cause"] == nil || line["level"] != "ERROR" {
+				t.Errorf("log line %v: want an ERROR with status 503 and its cause", line)
+			}
+		})
+	}
+}
