@@ -98,16 +98,19 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if err := s.throttled(ctx, key, now, "user_id", c.UserID, "session_id", c.SessionID); err != nil {
 		return err
 	}
-	if err := s.Passwords.Verify(current, u.PasswordHash); err != nil {
+	if err := s.Passwords.Verify(ctx, current, u.PasswordHash); err != nil {
+		if ctx.Err() != nil {
+			return storeError(err)
+		}
 		if _, rerr := s.Attempts.RecordFailure(ctx, key, now, now.Add(s.Throttle.Forget())); rerr != nil {
 			return storeError(rerr)
 		}
 		s.log().WarnContext(ctx, "password change refused", "event", "password_change_failed", "user_id", u.ID, "session_id", c.SessionID)
 		return apierr.InvalidCredentials.Describe("The current password is incorrect.").With(err)
 	}
-	hash, err := s.Passwords.Hash(next)
+	hash, err := s.Passwords.Hash(ctx, next)
 	if err != nil {
-		return apierr.Internal.With(err)
+		return storeError(err)
 	}
 	if err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, hash, now); err != nil {
 		return storeError(err)

@@ -94,9 +94,9 @@ func (s *Service) Signup(ctx context.Context, username, pw string) (string, erro
 	if err := password.Check(pw); err != nil {
 		return "", apierr.InvalidRequest.Describe("%s", publicReason(err)).With(err)
 	}
-	hash, err := s.Passwords.Hash(pw)
+	hash, err := s.Passwords.Hash(ctx, pw)
 	if err != nil {
-		return "", apierr.Internal.With(err)
+		return "", storeError(err)
 	}
 	id, err := s.newUserID()
 	if err != nil {
@@ -149,10 +149,15 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 	}
 	switch {
 	case errors.Is(err, users.ErrNotFound):
-		_ = s.Passwords.VerifyDummy(pw)
+		if err := s.Passwords.VerifyDummy(ctx, pw); !errors.Is(err, password.ErrMismatch) {
+			return Pair{}, storeError(err)
+		}
 		return Pair{}, s.loginFailed(ctx, name, "", counters, c, now)
 	}
-	if err := s.Passwords.Verify(pw, u.PasswordHash); err != nil {
+	if err := s.Passwords.Verify(ctx, pw, u.PasswordHash); err != nil {
+		if ctx.Err() != nil {
+			return Pair{}, storeError(err)
+		}
 		if !errors.Is(err, password.ErrMismatch) {
 			s.log().ErrorContext(ctx, "stored password hash unreadable", "event", "hash_malformed", "user_id", u.ID)
 		}

@@ -1,6 +1,7 @@
 package password
 
 import (
+	"context"
 	"errors"
 	"go/ast"
 	"go/parser"
@@ -18,7 +19,7 @@ func TestVerifyDummyUsesARealHash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.VerifyDummy("some password"); !errors.Is(err, ErrMismatch) {
+		if err := h.VerifyDummy(context.Background(), "some password"); !errors.Is(err, ErrMismatch) {
 			t.Fatalf("VerifyDummy = %v; want ErrMismatch", err)
 		}
 		p, salt, key, err := decode(h.dummy)
@@ -43,7 +44,7 @@ func TestVerifyDummyDoesArgon2Work(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := h.Hash("correct horse battery staple")
+	stored, err := h.Hash(context.Background(), "correct horse battery staple")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +56,9 @@ func TestVerifyDummyDoesArgon2Work(t *testing.T) {
 		return after.TotalAlloc - before.TotalAlloc
 	}
 	floor := uint64(h.Params.Memory) * 1024
-	verify := allocated(func() { _ = h.Verify("wrong password", stored) })
-	dummy := allocated(func() { _ = h.VerifyDummy("wrong password") })
-	malformed := allocated(func() { _ = h.Verify("wrong password", "$argon2id$v=19$m=19456,t=2,p=1$AAAA") })
+	verify := allocated(func() { _ = h.Verify(context.Background(), "wrong password", stored) })
+	dummy := allocated(func() { _ = h.VerifyDummy(context.Background(), "wrong password") })
+	malformed := allocated(func() { _ = h.Verify(context.Background(), "wrong password", "$argon2id$v=19$m=19456,t=2,p=1$AAAA") })
 	t.Logf("allocated: Verify %d B, VerifyDummy %d B, malformed %d B", verify, dummy, malformed)
 	if verify < floor {
 		t.Fatalf("Verify allocated %d B; argon2id at m=%d KiB needs at least %d (measure broken?)", verify, h.Params.Memory, floor)

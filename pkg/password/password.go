@@ -2,6 +2,7 @@ package password
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -51,10 +54,25 @@ const (
 	maxTime   = 16
 )
 
-// Hasher hashes and verifies passwords with fixed parameters.
+// KDF is argon2id's key derivation (argon2.IDKey's signature).
+type KDF func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
+
+// Hasher hashes and verifies passwords with fixed parameters. At most
+// MaxConcurrent hashes run at once, so memory stays bounded (each run holds
+// Params.Memory KiB) however many logins arrive together; the others wait
+// for a slot, or until their context ends.
 type Hasher struct {
 	Params Params
 	Rand   io.Reader // salts; crypto/rand when nil
+
+	// MaxConcurrent bounds concurrent hashes; runtime.GOMAXPROCS(0) when 0:
+	// argon2id is CPU-bound, so more at once only costs memory.
+	MaxConcurrent int
+	// KDF derives keys; argon2.IDKey when nil.
+	KDF KDF
+
+	once  sync.Once
+	slots chan struct{}
 
 	// dummy is a well-formed hash at Params that no known password matches:
 	// verifying against it costs exactly what verifying a stored hash costs.
@@ -93,8 +111,31 @@ func Check(pw string) error {
 	return nil
 }
 
+// derive runs the KDF once a slot is free; it gives up with ctx's error if
+// ctx ends first.
+func (h *Hasher) derive(ctx context.Context, pw, salt []byte, p Params, keyLen uint32) ([]byte, error) {
+	h.once.Do(func() {
+		n := h.MaxConcurrent
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		h.slots = make(chan struct{}, n)
+	})
+	select {
+	case h.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("password: waiting to hash: %w", ctx.Err())
+	}
+	defer func() { <-h.slots }()
+	kdf := h.KDF
+	if kdf == nil {
+		kdf = argon2.IDKey
+	}
+	return kdf(pw, salt, p.Time, p.Memory, p.Threads, keyLen), nil
+}
+
 // Hash returns the PHC string of pw.
-func (h *Hasher) Hash(pw string) (string, error) {
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	r := h.Rand
 	if r == nil {
 		r = rand.Reader
@@ -104,16 +145,24 @@ func (h *Hasher) Hash(pw string) (string, error) {
 		return "", fmt.Errorf("password: salt: %w", err)
 	}
 	p := h.Params
-	return encode(p, salt, argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)), nil
+	key, err := h.derive(ctx, []byte(pw), salt, p, p.KeyLen)
+	if err != nil {
+		return "", err
+	}
+	return encode(p, salt, key), nil
 }
 
-// Verify checks pw against a PHC string in constant time.
-func (h *Hasher) Verify(pw, phc string) error {
+// Verify checks pw against a PHC string in constant time. An error other
+// than ErrMismatch or ErrMalformed is ctx's: nothing was checked.
+func (h *Hasher) Verify(ctx context.Context, pw, phc string) error {
 	p, salt, want, err := decode(phc)
 	if err != nil {
 		return err
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	got, err := h.derive(ctx, []byte(pw), salt, p, uint32(len(want)))
+	if err != nil {
+		return err
+	}
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrMismatch
 	}
@@ -122,8 +171,10 @@ func (h *Hasher) Verify(pw, phc string) error {
 
 // VerifyDummy spends the same work as Verify and always fails: call it when the
 // user does not exist so the answer takes as long as a wrong password.
-func (h *Hasher) VerifyDummy(pw string) error {
-	_ = h.Verify(pw, h.dummy)
+func (h *Hasher) VerifyDummy(ctx context.Context, pw string) error {
+	if err := h.Verify(ctx, pw, h.dummy); !errors.Is(err, ErrMismatch) {
+		return err
+	}
 	return ErrMismatch
 }
 

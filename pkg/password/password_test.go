@@ -2,6 +2,7 @@ package password_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -70,7 +71,7 @@ func TestHashFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	const pw = "correct horse battery staple"
-	s, err := h.Hash(pw)
+	s, err := h.Hash(context.Background(), pw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +95,8 @@ func TestHashFormat(t *testing.T) {
 
 	// Fresh salts: the same password never hashes to the same string.
 	h2 := newHasher(t)
-	a, _ := h2.Hash(pw)
-	b, _ := h2.Hash(pw)
+	a, _ := h2.Hash(context.Background(), pw)
+	b, _ := h2.Hash(context.Background(), pw)
 	if a == b {
 		t.Error("two hashes of one password are equal: salt is not random")
 	}
@@ -134,7 +135,7 @@ func TestNewHasherRefusesWeakParams(t *testing.T) {
 func TestVerify(t *testing.T) {
 	h := newHasher(t)
 	const pw = "correct horse battery staple"
-	stored, err := h.Hash(pw)
+	stored, err := h.Hash(context.Background(), pw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestVerify(t *testing.T) {
 	lastByte.key[len(lastByte.key)-1] ^= 1
 	firstByte := parsePHC(t, stored)
 	firstByte.key[0] ^= 0x80
-	other, err := h.Hash("another password")
+	other, err := h.Hash(context.Background(), "another password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := h.Verify(tc.pw, tc.stored); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			if err := h.Verify(context.Background(), tc.pw, tc.stored); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("Verify = %v; want %v", err, tc.want)
 			}
 		})
@@ -172,11 +173,11 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := strong.Hash(pw)
+	s, err := strong.Hash(context.Background(), pw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Verify(pw, s); err != nil {
+	if err := h.Verify(context.Background(), pw, s); err != nil {
 		t.Errorf("Verify of a hash with stronger parameters: %v", err)
 	}
 }
@@ -216,12 +217,12 @@ func TestVerifyRefusesMalformed(t *testing.T) {
 		{"extra field", good + "$AAAA"},
 		{"missing key", good[:strings.LastIndex(good, "$")]},
 	}
-	if err := h.Verify("whatever password", good); !errors.Is(err, password.ErrMismatch) {
+	if err := h.Verify(context.Background(), "whatever password", good); !errors.Is(err, password.ErrMismatch) {
 		t.Fatalf("baseline: Verify = %v; want ErrMismatch (the template must be well formed)", err)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := h.Verify("whatever password", tc.stored); !errors.Is(err, password.ErrMalformed) {
+			if err := h.Verify(context.Background(), "whatever password", tc.stored); !errors.Is(err, password.ErrMalformed) {
 				t.Fatalf("Verify(%q) = %v; want ErrMalformed", tc.stored, err)
 			}
 		})
@@ -278,7 +279,7 @@ func TestVerifyDummyAlwaysMismatch(t *testing.T) {
 		// knowing it must not log anyone in.
 		"rotor dummy password for unknown users",
 	} {
-		if err := h.VerifyDummy(pw); !errors.Is(err, password.ErrMismatch) {
+		if err := h.VerifyDummy(context.Background(), pw); !errors.Is(err, password.ErrMismatch) {
 			t.Errorf("VerifyDummy(%q) = %v; want ErrMismatch", pw, err)
 		}
 	}
@@ -288,7 +289,7 @@ func BenchmarkHash(b *testing.B) {
 	h := newHasher(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := h.Hash("correct horse battery staple"); err != nil {
+		if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -296,13 +297,13 @@ func BenchmarkHash(b *testing.B) {
 
 func BenchmarkVerify(b *testing.B) {
 	h := newHasher(b)
-	s, err := h.Hash("correct horse battery staple")
+	s, err := h.Hash(context.Background(), "correct horse battery staple")
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := h.Verify("correct horse battery staple", s); err != nil {
+		if err := h.Verify(context.Background(), "correct horse battery staple", s); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -312,6 +313,6 @@ func BenchmarkVerifyDummy(b *testing.B) {
 	h := newHasher(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = h.VerifyDummy("correct horse battery staple")
+		_ = h.VerifyDummy(context.Background(), "correct horse battery staple")
 	}
 }
