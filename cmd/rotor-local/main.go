@@ -50,7 +50,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("rotor-local: %w", err)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := srv.HTTPServer()
 	logger.Info("rotor-local listening", slog.String("url", "http://"+ln.Addr().String()), slog.String("store", cfg.Store), slog.String("alg", cfg.SigningAlg))
 	go func() {
 		<-ctx.Done()

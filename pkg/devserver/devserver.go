@@ -4,11 +4,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -17,9 +19,20 @@ import (
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 )
 
-// MaxPayload is API Gateway's request payload limit (10 MB); larger requests
-// never reach a function.
-const MaxPayload = 10 << 20
+// MaxBody is the most of a request body the server reads: one byte more
+// than any handler accepts (httpapi.MaxBodyBytes), so a larger body is
+// refused by the handler exactly as on API Gateway without being buffered.
+const MaxBody = httpapi.MaxBodyBytes + 1
+
+// Default timeouts of HTTPServer. Reading a request (headers and the small
+// body) is bounded so a slow or stalled client cannot hold a connection;
+// writing allows for a login waiting its turn to hash plus the store deadline.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 10 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+)
 
 // unauthorizedBody is template.yaml's UNAUTHORIZED gateway response.
 const unauthorizedBody = `{"error":"invalid_token","error_description":"The access token is missing, malformed, expired or revoked."}`
@@ -30,6 +43,28 @@ type Server struct {
 	Authorizer *authorizer.Authorizer
 	Static     http.Handler // served at GET / when set (the demo page)
 	Log        *slog.Logger
+
+	// Timeouts of HTTPServer; the Default values when zero.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+}
+
+// HTTPServer returns an http.Server for Handler with every timeout set: what
+// a server someone may run in a container must have.
+func (s *Server) HTTPServer() *http.Server {
+	or := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	return &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: or(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       or(s.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:      or(s.WriteTimeout, DefaultWriteTimeout),
+		IdleTimeout:       or(s.IdleTimeout, DefaultIdleTimeout),
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // Handler returns the routes of template.yaml.
@@ -68,9 +103,13 @@ func (s *Server) log() *slog.Logger {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, h httpapi.Handler, protected bool) {
+	// A body past MaxBody also closes the connection once answered.
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	req, err := Event(r)
 	if err != nil {
-		s.write(w, httpapi.Response{StatusCode: http.StatusRequestEntityTooLarge, Body: `{"message":"Request Too Long"}`})
+		// The client stopped sending or took longer than ReadTimeout.
+		s.log().Debug("request body unread", "cause", err.Error())
+		s.write(w, s.gatewayResponse(http.StatusBadRequest, `{"message":"Bad Request"}`, nil))
 		return
 	}
 	if protected {
@@ -128,14 +167,15 @@ func (s *Server) write(w http.ResponseWriter, resp httpapi.Response) {
 
 // Event turns an HTTP request into the REST API proxy event API Gateway would
 // send: stage "local", the client's address as sourceIp, binary bodies base64.
+// It reads at most MaxBody bytes of the body: a longer body arrives cut to
+// MaxBody, which is still too large for every handler.
 func Event(r *http.Request) (httpapi.Request, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
-	if err != nil {
-		return httpapi.Request{}, err
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	var tooLarge *http.MaxBytesError
+	if err != nil && !errors.As(err, &tooLarge) {
+		return httpapi.Request{}, fmt.Errorf("devserver: read body: %w", err)
 	}
-	if len(body) > MaxPayload {
-		return httpapi.Request{}, errors.New("devserver: payload too large")
-	}
+	body = body[:min(len(body), MaxBody)]
 	headers := map[string]string{}
 	multi := map[string][]string{}
 	for k, vs := range r.Header {
