@@ -21,7 +21,7 @@ import (
 
 // event is AWS's sample REST proxy event (aws-lambda-go events/testdata),
 // re-aimed at path under the stage "Prod" with body.
-func event(t *testing.T, path, body string) httpapi.Request {
+func event(t testing.TB, path, body string) httpapi.Request {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/apigw-request.json")
 	if err != nil {
@@ -37,7 +37,7 @@ func event(t *testing.T, path, body string) httpapi.Request {
 	return req
 }
 
-func newAPI(t *testing.T, st app.Store) *httpapi.API {
+func newAPI(t testing.TB, st app.Store) *httpapi.API {
 	t.Helper()
 	cfg := config.Default()
 	ks, err := app.DevKeys(cfg)
