@@ -78,7 +78,7 @@ func (stalled) GetLogin(ctx context.Context, _ string) (users.User, throttle.Sta
 	return users.User{}, throttle.State{}, stall(ctx)
 }
 
-func (stalled) ListSessions(ctx context.Context, _ string) ([]sessions.Session, error) {
+func (stalled) ListSessions(ctx context.Context, _, _ string) ([]sessions.Session, error) {
 	return nil, stall(ctx)
 }
 
