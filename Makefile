@@ -35,6 +35,10 @@ bench:
 coldstart:
 	bash scripts/coldstart.sh
 
+# Every fuzz target for minutes each (make test runs them for seconds).
+fuzz:
+	FUZZTIME=$${FUZZTIME:-2m} bash scripts/fuzz.sh
+
 clean:
 	rm -rf .aws-sam bin
 

@@ -45,6 +45,9 @@ go test -count=1 $pkgs
 step "go test -race (the concurrent parts)"
 go test -count=1 -race ./pkg/sessions/... ./pkg/store/... ./pkg/client/... ./pkg/keys/...
 
+step "fuzz targets, briefly (make fuzz runs them for minutes)"
+FUZZTIME=3s bash scripts/fuzz.sh
+
 [ "$what" = go ] && exit 0
 
 step "SAM template: cfn-lint, sam validate --lint, sam build; then the real binaries under the Lambda runtime emulator"
