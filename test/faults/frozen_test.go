@@ -1,0 +1,200 @@
+package faults
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/devserver"
+	"github.com/rotor-auth/rotor/pkg/mac"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+)
+
+// privateMoto starts a moto_server (scripts/moto-serial.py, one process)
+// that only this test uses, so it may freeze it. It fails, never skips,
+// when moto cannot start.
+func privateMoto(t *testing.T) (url string, proc *os.Process) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	l.Close()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("python3", filepath.Join(root, "scripts", "moto-serial.py"), "-H", "127.0.0.1", "-p", port)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start moto_server (pip install 'moto[server]'): %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+	})
+	url = "http://127.0.0.1:" + port
+	for range 300 {
+		if resp, err := http.Get(url + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return url, cmd.Process
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("moto_server did not answer on %s", url)
+	return "", nil
+}
+
+// TestFrozenDynamoDB freezes a real DynamoDB (moto_server stopped with
+// SIGSTOP) under the SDK client Rotor builds (app.SDKOptions). Every route
+// that reaches the store answers 503 temporarily_unavailable instead of
+// hanging, and logs why; after SIGCONT the client's tokens still work and
+// its refresh, retried with the ticket of the 503, rotates.
+func TestFrozenDynamoDB(t *testing.T) {
+	url, moto := privateMoto(t)
+	cfg := config.Default()
+	cfg.StoreTimeout = time.Second
+	ctx := context.Background()
+	local := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		awsconfig.WithBaseEndpoint(url),
+	}
+	// Tables are made by deployment, not by requests: the SDK's defaults.
+	setup, err := awsconfig.LoadDefaultConfig(ctx, local...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := dynamo.Tables{Users: "users", Sessions: "sessions", Attempts: "attempts"}
+	if err := dynamo.CreateTables(ctx, dynamodb.NewFromConfig(setup), tables); err != nil {
+		t.Fatal(err)
+	}
+	ac, err := awsconfig.LoadDefaultConfig(ctx, append(app.SDKOptions(cfg), local...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(ac)
+	ks, err := app.DevKeys(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := mac.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	d := app.Deps{Store: dynamo.New(db, tables), Keys: ks, MAC: mac.Static(ring), Log: log}
+	api, err := app.API(cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer((&devserver.Server{API: api, Authorizer: app.Authorizer(cfg, d), Log: log}).Handler())
+	t.Cleanup(srv.Close)
+	e := &env{t: t, url: srv.URL, logs: logs}
+
+	e.signup("alice")
+	e.signup("carol")
+	p := e.login("alice")
+	loggingOut, ending := e.login("alice"), e.login("alice")
+	carol := e.login("carol")
+	endingID := sessionID(t, e, ending)
+	auth := func(p pair) []string { return []string{"Authorization", "Bearer " + p.Access} }
+
+	if err := moto.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	frozen := true
+	defer func() {
+		if frozen {
+			_ = moto.Signal(syscall.SIGCONT)
+		}
+	}()
+	var ticket string
+	routes := []struct {
+		name string
+		send func() response
+	}{
+		{"signup", func() response {
+			return e.do("POST", "/auth/signup", map[string]string{"username": "bob", "password": password})
+		}},
+		{"login", func() response {
+			return e.do("POST", "/auth/login", map[string]string{"username": "alice", "password": password})
+		}},
+		{"refresh", func() response {
+			r := e.refresh(p.Refresh, "")
+			ticket = r.str("retry_ticket")
+			return r
+		}},
+		{"logout", func() response {
+			return e.do("POST", "/auth/logout", map[string]string{"refresh_token": loggingOut.Refresh})
+		}},
+		{"session list", func() response { return e.do("GET", "/auth/sessions", nil, auth(p)...) }},
+		{"end a session", func() response { return e.do("DELETE", "/auth/sessions/"+endingID, nil, auth(p)...) }},
+		{"password change", func() response {
+			return e.do("POST", "/auth/password", map[string]string{"current_password": password, "new_password": "a brand new passphrase"}, auth(carol)...)
+		}},
+	}
+	for _, r := range routes {
+		t.Run("frozen/"+r.name, func(t *testing.T) {
+			wantError(t, r.send(), http.StatusServiceUnavailable, "temporarily_unavailable")
+		})
+	}
+	if ticket == "" {
+		t.Error("the refresh's 503 carried no retry_ticket")
+	}
+	if n := strings.Count(logs.String(), `"status":503`); n < len(routes) {
+		t.Errorf("%d of %d 503s logged by Rotor", n, len(routes))
+	}
+	if !strings.Contains(logs.String(), "deadline exceeded") {
+		t.Errorf("no 503 logged with the deadline as its cause:\n%s", logs.String())
+	}
+
+	if err := moto.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	frozen = false
+	// The client's access token works, and its refresh retried with the
+	// ticket rotates whether or not the frozen write landed meanwhile.
+	if m := e.do("GET", "/me", nil, auth(p)...); m.Status != http.StatusOK {
+		t.Fatalf("/me after the freeze: %d %s", m.Status, m.Raw)
+	}
+	r := e.refresh(p.Refresh, ticket)
+	if r.Status != http.StatusOK {
+		t.Fatalf("refresh retried with its ticket after the freeze: %d %s", r.Status, r.Raw)
+	}
+	e.alive(pairOf(t, r))
+	e.alive(e.login("alice"))
+}
+
+// sessionID is the id of the session p belongs to, from the session list.
+func sessionID(t *testing.T, e *env, p pair) string {
+	t.Helper()
+	list := e.do("GET", "/auth/sessions", nil, "Authorization", "Bearer "+p.Access)
+	items, _ := list.Body["sessions"].([]any)
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		if cur, _ := m["current"].(bool); cur {
+			id, _ := m["id"].(string)
+			return id
+		}
+	}
+	t.Fatalf("no current session in %d %s", list.Status, list.Raw)
+	return ""
+}
