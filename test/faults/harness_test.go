@@ -151,7 +151,7 @@ func (e *env) do(method, path string, body any, headers ...string) response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hangGuard.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -163,6 +163,11 @@ func (e *env) do(method, path string, body any, headers ...string) response {
 }
 
 const password = "correct horse battery"
+
+// hangGuard is the tests' HTTP client. Its timeout is no measurement: it
+// only turns a server that never answers (a store call without a deadline)
+// into a failure instead of a hung test.
+var hangGuard = &http.Client{Timeout: 30 * time.Second}
 
 // pair is what a client holds.
 type pair struct{ Access, Refresh string }
