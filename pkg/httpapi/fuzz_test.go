@@ -113,8 +113,13 @@ func FuzzRoutes(f *testing.F) {
 			}
 			code, _ := e["error"].(string)
 			desc, _ := e["error_description"].(string)
-			if code == "" || desc == "" || len(e) != 2 {
-				t.Fatalf("%s %s: error body %s: want exactly error and error_description", r.method, r.path, resp.Body)
+			if code == "" || desc == "" {
+				t.Fatalf("%s %s: error body %s: want error and error_description", r.method, r.path, resp.Body)
+			}
+			for k, v := range e {
+				if _, ok := v.(string); !ok || (k != "error" && k != "error_description" && k != "retry_ticket") {
+					t.Fatalf("%s %s: error body %s: member %q is not in the contract", r.method, r.path, resp.Body, k)
+				}
 			}
 		} else if resp.Body != "" && !json.Valid([]byte(resp.Body)) {
 			t.Fatalf("%s %s: body %q is not JSON", r.method, r.path, resp.Body)
