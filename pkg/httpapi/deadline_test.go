@@ -74,8 +74,8 @@ func stall(ctx context.Context) error {
 // stalled never answers the store calls it overrides.
 type stalled struct{ *memory.Store }
 
-func (stalled) GetLogin(ctx context.Context, _ string) (users.User, throttle.State, error) {
-	return users.User{}, throttle.State{}, stall(ctx)
+func (stalled) GetLogin(ctx context.Context, _ string, _ []string) (users.User, []throttle.State, error) {
+	return users.User{}, nil, stall(ctx)
 }
 
 func (stalled) ListSessions(ctx context.Context, _, _ string) ([]sessions.Session, error) {
@@ -86,11 +86,11 @@ func (stalled) ListSessions(ctx context.Context, _, _ string) ([]sessions.Sessio
 // only the request's deadline says what happened.
 type stalledOpaque struct{ *memory.Store }
 
-func (stalledOpaque) GetLogin(ctx context.Context, _ string) (users.User, throttle.State, error) {
+func (stalledOpaque) GetLogin(ctx context.Context, _ string, _ []string) (users.User, []throttle.State, error) {
 	if err := stall(ctx); errors.Is(err, errNoDeadline) {
-		return users.User{}, throttle.State{}, err
+		return users.User{}, nil, err
 	}
-	return users.User{}, throttle.State{}, errors.New("operation error DynamoDB: GetItem: exceeded maximum number of attempts")
+	return users.User{}, nil, errors.New("operation error DynamoDB: GetItem: exceeded maximum number of attempts")
 }
 
 // TestFrozenStoreAnswers503: a store that never answers gets 503

@@ -121,9 +121,9 @@ func (s *faulty) SetPasswordHash(ctx context.Context, username, userID, hash str
 	})
 }
 
-func (s *faulty) GetLogin(ctx context.Context, username string) (u users.User, st throttle.State, err error) {
+func (s *faulty) GetLogin(ctx context.Context, username string, keys []string) (u users.User, st []throttle.State, err error) {
 	err = s.call(ctx, "GetLogin", func(ctx context.Context) (err error) {
-		u, st, err = s.Store.GetLogin(ctx, username)
+		u, st, err = s.Store.GetLogin(ctx, username, keys)
 		return err
 	})
 	return u, st, err
