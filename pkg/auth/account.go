@@ -102,6 +102,14 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		if ctx.Err() != nil {
 			return storeError(err)
 		}
+		// The retry of a change whose new hash was stored but whose sessions
+		// were not all ended (the store failed in between, the client got a
+		// 503): finish ending them instead of refusing the retry, or every
+		// other session would outlive the change. It tells a guesser nothing
+		// that guessing the current password would not.
+		if s.Passwords.Verify(ctx, next, u.PasswordHash) == nil {
+			return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)
+		}
 		if _, rerr := s.Attempts.RecordFailure(ctx, key, now, now.Add(s.Throttle.Forget())); rerr != nil {
 			return storeError(rerr)
 		}
@@ -115,10 +123,17 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, hash, now); err != nil {
 		return storeError(err)
 	}
-	n, err := s.Sessions.EndAll(ctx, u.Username, u.ID)
+	return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)
+}
+
+// endAllAfterPasswordChange ends every session of a user whose password was
+// just changed (the change moved the credential epoch, so no login that
+// checked the old password can start one afterwards).
+func (s *Service) endAllAfterPasswordChange(ctx context.Context, username, userID string) error {
+	n, err := s.Sessions.EndAll(ctx, username, userID)
 	if err != nil {
 		return storeError(err)
 	}
-	s.log().InfoContext(ctx, "password changed", "event", "password_changed", "user_id", u.ID, "sessions_revoked", n)
+	s.log().InfoContext(ctx, "password changed", "event", "password_changed", "user_id", userID, "sessions_revoked", n)
 	return nil
 }

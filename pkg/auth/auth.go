@@ -341,10 +341,12 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ticket string) (Pai
 	return p, nil
 }
 
-// retryable adds the retry ticket to a 503, the answer a client retries.
+// retryable adds the retry ticket to a server-side failure of a refresh: the
+// rotation may have been stored, so the client's retry must be able to
+// collect it (the HTTP layer turns a failure past the deadline into a 503).
 func retryable(err error, ticket string) error {
 	e := apierr.From(err)
-	if e.Status != http.StatusServiceUnavailable || ticket == "" {
+	if e.Status < http.StatusInternalServerError || ticket == "" {
 		return err
 	}
 	return e.WithField("retry_ticket", ticket)

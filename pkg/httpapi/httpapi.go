@@ -86,7 +86,9 @@ func (a *API) serve(ctx context.Context, req Request, route func(context.Context
 		if e.Status == http.StatusInternalServerError && expired {
 			// Whatever the SDK made of it, a call that ran out of the
 			// request's time is an outage to retry after, not a bug.
-			e = apierr.Unavailable.With(e.Cause)
+			u := apierr.Unavailable.With(e.Cause)
+			u.Fields = e.Fields // a refresh's retry ticket stays with it
+			e = u
 		}
 		attrs := []any{"status", e.Status, "code", e.Code, "method", req.HTTPMethod, "path", req.Path, "request_id", req.RequestContext.RequestID}
 		if e.Cause != nil {

@@ -237,3 +237,52 @@ func TestGoClientRetriesWithTicket(t *testing.T) {
 		t.Fatal("the client's own retry was taken for reuse")
 	}
 }
+
+// failEndAll fails one armed EndUserSessions after the password was stored:
+// the store went away between the two writes of a password change.
+type failEndAll struct {
+	app.Store
+	mu    sync.Mutex
+	armed bool
+}
+
+func (f *failEndAll) EndUserSessions(ctx context.Context, username, userID string) (int, error) {
+	f.mu.Lock()
+	armed := f.armed
+	f.armed = false
+	f.mu.Unlock()
+	if armed {
+		return 0, context.DeadlineExceeded
+	}
+	return f.Store.EndUserSessions(ctx, username, userID)
+}
+
+// TestPasswordChangeRetryEndsSessions: a password change whose new hash was
+// stored but whose sessions were not ended answers 503; the client's retry
+// (same body) ends them, so no session outlives the change.
+func TestPasswordChangeRetryEndsSessions(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			var f *failEndAll
+			e := newEnv(t, kind, nil, func(s app.Store) app.Store { f = &failEndAll{Store: s}; return f })
+			e.signup("alice", "correct horse battery")
+			thief := e.login("alice", "correct horse battery")
+			owner := e.login("alice", "correct horse battery")
+			f.mu.Lock()
+			f.armed = true
+			f.mu.Unlock()
+			change := map[string]string{"current_password": "correct horse battery", "new_password": "a whole new password"}
+			r := e.do("POST", "/auth/password", change, "Authorization", "Bearer "+owner.Access)
+			wantError(t, r, http.StatusServiceUnavailable, "temporarily_unavailable")
+			r = e.do("POST", "/auth/password", change, "Authorization", "Bearer "+owner.Access)
+			if r.Status != http.StatusNoContent {
+				t.Fatalf("the retried password change: %d %s", r.Status, r.Raw)
+			}
+			wantError(t, e.refresh(thief.Refresh), http.StatusUnauthorized, "invalid_grant")
+			wantError(t, e.refresh(owner.Refresh), http.StatusUnauthorized, "invalid_grant")
+			wrong := map[string]string{"current_password": "not the password", "new_password": "yet another password"}
+			p := e.login("alice", "a whole new password")
+			wantError(t, e.do("POST", "/auth/password", wrong, "Authorization", "Bearer "+p.Access), http.StatusUnauthorized, "invalid_credentials")
+		})
+	}
+}
