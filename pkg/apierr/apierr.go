@@ -19,7 +19,9 @@ type Error struct {
 	// Fields are extra members of the error body, public like Description
 	// (RFC 6749 §5.2 lets error responses carry more parameters).
 	Fields map[string]string
-	Cause  error
+	// Challenge, when set, becomes a WWW-Authenticate header.
+	Challenge string
+	Cause     error
 }
 
 func (e *Error) Error() string {
@@ -34,11 +36,18 @@ func (e *Error) Unwrap() error { return e.Cause }
 
 // Headers returns the extra response headers the error asks for.
 func (e *Error) Headers() map[string]string {
-	if e.RetryAfter <= 0 {
+	h := map[string]string{}
+	if e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+		h["Retry-After"] = strconv.Itoa(secs)
+	}
+	if e.Challenge != "" {
+		h["WWW-Authenticate"] = e.Challenge
+	}
+	if len(h) == 0 {
 		return nil
 	}
-	secs := int((e.RetryAfter + time.Second - 1) / time.Second)
-	return map[string]string{"Retry-After": strconv.Itoa(secs)}
+	return h
 }
 
 // With returns a copy of e wrapping cause.

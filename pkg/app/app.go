@@ -239,7 +239,7 @@ func API(cfg config.Config, d Deps) (*httpapi.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &httpapi.API{Auth: svc, Verifier: Verifier(cfg, d.Keys), Keys: d.Keys, CORSOrigin: cfg.CORSAllowOrigin, Log: d.Log, StoreTimeout: cfg.StoreTimeout}, nil
+	return &httpapi.API{Auth: svc, Verifier: Verifier(cfg, d.Keys), Keys: d.Keys, CORSOrigin: cfg.CORSAllowOrigin, Log: d.Log, StoreTimeout: cfg.StoreTimeout, Issuer: cfg.Issuer, SigningAlg: cfg.SigningAlg}, nil
 }
 
 // Authorizer returns the Lambda authorizer; strict mode checks sessions.

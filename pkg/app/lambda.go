@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -23,11 +25,13 @@ func RunAPI(ctx context.Context, route Route) error {
 	if err != nil {
 		return err
 	}
-	api, err := API(cfg, d)
-	if err != nil {
-		return err
-	}
+	apis := &PinnedAPI{Config: cfg, Deps: d}
 	lambda.Start(func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		api, err := apis.For(req)
+		if err != nil {
+			d.Log.ErrorContext(ctx, "issuer not resolved", "event", "issuer_unresolved", "cause", err.Error())
+			return httpapi.Internal(cfg.CORSAllowOrigin), nil
+		}
 		return route(api, ctx, req)
 	})
 	return nil
@@ -38,6 +42,11 @@ func RunAuthorizer(ctx context.Context) error {
 	cfg, d, err := fromEnv(ctx)
 	if err != nil {
 		return err
+	}
+	// The authorizer also serves other stacks' APIs: an event's API id says
+	// nothing about Rotor's, so the issuer must come whole from the template.
+	if cfg.IssuerDeferred() {
+		return fmt.Errorf("app: the authorizer needs ROTOR_ISSUER without %s", config.IssuerAPIID)
 	}
 	Warm(ctx, d.Keys, d.Log)
 	a := Authorizer(cfg, d)
@@ -72,4 +81,43 @@ func RunRotation(ctx context.Context) error {
 	r := &keys.Rotator{Secrets: secretsmanager.NewFromConfig(ac), Alg: cfg.SigningAlg, ActivationDelay: cfg.KeyActivationDelay, Log: Logger()}
 	lambda.Start(r.Handle)
 	return nil
+}
+
+// PinnedAPI builds the API on the first request when the issuer waits for
+// the REST API's id (config.IssuerAPIID), and keeps it: one issuer for the
+// function's lifetime, taken from what API Gateway put in the request
+// context, never from anything the client sent. Later events from another
+// API id are refused. Without the placeholder it builds the API at once.
+type PinnedAPI struct {
+	Config config.Config
+	Deps   Deps
+
+	mu    sync.Mutex
+	api   *httpapi.API
+	apiID string
+}
+
+// For returns the API for req's REST API.
+func (p *PinnedAPI) For(req httpapi.Request) (*httpapi.API, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	id := req.RequestContext.APIID
+	if p.api != nil {
+		if p.Config.IssuerDeferred() && id != p.apiID {
+			return nil, fmt.Errorf("%w: pinned to API %q, event from %q", config.ErrIssuer, p.apiID, id)
+		}
+		return p.api, nil
+	}
+	iss, err := p.Config.ResolveIssuer(id)
+	if err != nil {
+		return nil, err
+	}
+	cfg := p.Config
+	cfg.Issuer = iss
+	api, err := API(cfg, p.Deps)
+	if err != nil {
+		return nil, err
+	}
+	p.api, p.apiID = api, id
+	return api, nil
 }

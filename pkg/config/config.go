@@ -23,6 +23,12 @@ type Config struct {
 	// oldest (ROTOR_MAX_SESSIONS_PER_USER).
 	MaxSessionsPerUser int
 
+	// Issuer is the "iss" of access tokens and the base URL of the API
+	// (discovery and JWKS resolve under it): an https URL, or http on a
+	// loopback address for local runs. When ROTOR_ISSUER is unset it is the
+	// local server's URL, http://<Addr>. In a Lambda function it may contain
+	// IssuerAPIID, filled in from the first request's API id (see
+	// ResolveIssuer and docs/ARCHITECTURE.md, "The issuer").
 	Issuer     string // ROTOR_ISSUER
 	Audience   string // ROTOR_AUDIENCE
 	SigningAlg string // ROTOR_SIGNING_ALG: ES256 (default), RS256, EdDSA or HS256
@@ -76,7 +82,7 @@ func Default() Config {
 		UsersTable:         "rotor-users",
 		SessionsTable:      "rotor-sessions",
 		AttemptsTable:      "rotor-login-attempts",
-		Issuer:             "rotor",
+		Issuer:             "http://127.0.0.1:3000",
 		Audience:           "rotor-api",
 		SigningAlg:         "ES256",
 		AccessTokenTTL:     15 * time.Minute,
@@ -134,6 +140,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.dur("ROTOR_IP_BACKOFF_MAX", &c.IPBackoffMax)
 	r.str("ROTOR_CORS_ALLOW_ORIGIN", &c.CORSAllowOrigin)
 	r.str("ROTOR_ADDR", &c.Addr)
+	if _, ok := r.get("ROTOR_ISSUER"); !ok {
+		c.Issuer = "http://" + c.Addr
+	}
 	r.str("ROTOR_STORE", &c.Store)
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
 		return Config{}, err
@@ -150,8 +159,11 @@ func (c Config) Validate() error {
 	default:
 		bad("ROTOR_SIGNING_ALG=%q: want ES256, RS256, EdDSA or HS256", c.SigningAlg)
 	}
-	if c.Issuer == "" || c.Audience == "" {
-		bad("ROTOR_ISSUER and ROTOR_AUDIENCE must not be empty")
+	if c.Audience == "" {
+		bad("ROTOR_AUDIENCE must not be empty")
+	}
+	if err := checkIssuer(c.Issuer); err != nil {
+		bad("ROTOR_ISSUER=%q: %v", c.Issuer, err)
 	}
 	if c.AccessTokenTTL < time.Second || c.AccessTokenTTL > 24*time.Hour {
 		bad("ROTOR_ACCESS_TOKEN_TTL=%s: want between 1s and 24h", c.AccessTokenTTL)

@@ -48,6 +48,10 @@ type API struct {
 	// StoreTimeout bounds the store and key calls of each request (see
 	// Bound); 0 leaves only the margin before the Lambda deadline.
 	StoreTimeout time.Duration
+
+	// Issuer and SigningAlg describe the server in its discovery document.
+	Issuer     string
+	SigningAlg string
 }
 
 func (a *API) log() *slog.Logger {
@@ -108,6 +112,12 @@ func (a *API) serve(ctx context.Context, req Request, route func(context.Context
 		r = reply{status: e.Status, body: body, headers: e.Headers()}
 	}
 	return a.respond(r), nil
+}
+
+// Internal is the answer of a function that cannot serve at all (for
+// example, a misconfigured issuer): the one 500 shape, nothing internal.
+func Internal(corsOrigin string) Response {
+	return (&API{CORSOrigin: corsOrigin}).respond(reply{status: http.StatusInternalServerError, body: map[string]string{"error": apierr.Internal.Code, "error_description": apierr.Internal.Description}})
 }
 
 func (a *API) respond(r reply) Response {

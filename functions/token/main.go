@@ -1,0 +1,17 @@
+// Command token is the Lambda function behind POST /oauth/token (RFC 6749
+// password and refresh_token grants). The flow lives in httpapi.API.Token.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+)
+
+func main() {
+	if err := app.RunAPI(context.Background(), (*httpapi.API).Token); err != nil {
+		log.Fatal(err)
+	}
+}
