@@ -281,7 +281,7 @@ func provision(ctx context.Context, motoURL string) (map[string]string, error) {
 		"ROTOR_SESSIONS_TABLE":    "rotor-sessions",
 		"ROTOR_ATTEMPTS_TABLE":    "rotor-login-attempts",
 		"ROTOR_SIGNING_SECRET_ID": aws.ToString(out.ARN),
-		"ROTOR_ISSUER":            "urn:rotor:lambda-test",
+		"ROTOR_ISSUER":            "https://lambda-test.rotor.invalid/v1",
 		"ROTOR_AUDIENCE":          "urn:rotor:lambda-test:api",
 		"ROTOR_SIGNING_ALG":       "ES256",
 		"ROTOR_ACCESS_TOKEN_TTL":  "15m",
