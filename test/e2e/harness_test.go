@@ -176,6 +176,7 @@ func (e *env) do(method, path string, body any, headers ...string) response {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	e.conform(req, resp, raw)
 	out := response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &out.Body)
