@@ -24,7 +24,7 @@ export AWS_EC2_METADATA_DISABLED=true
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export PIP_NO_INPUT=1
 
-TEMPLATES=(template.yaml examples/protect-other-apis/template.yaml)
+TEMPLATES=(template.yaml examples/protect-other-apis/template.yaml examples/jwt-authorizer/template.yaml)
 
 step() { printf '\n==> %s\n' "$*"; }
 fail() { printf '\nsam-check: FAIL: %s\n' "$*" >&2; exit 1; }

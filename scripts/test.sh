@@ -2,7 +2,9 @@
 # test.sh: the whole test suite (`make test`). Installs and starts what the
 # tests need, as a new user's machine would: one moto_server for DynamoDB and
 # Secrets Manager, the SAM CLI in .venv/sam, the Lambda runtime emulator in
-# .tools/bin, npm packages, Debian's chromium for the browser test.
+# .tools/bin, npm packages, Debian's chromium for the browser test; test/oauth
+# installs requests-oauthlib (.venv/oauth-clients) and aws-jwt-verify
+# (test/oauth/node) itself, scripts/schemathesis.sh schemathesis (.venv/schemathesis).
 #
 #   bash scripts/test.sh          # everything
 #   bash scripts/test.sh go       # only the Go packages (with moto)
@@ -49,6 +51,9 @@ step "fuzz targets, briefly (make fuzz runs them for minutes)"
 FUZZTIME=3s bash scripts/fuzz.sh
 
 [ "$what" = go ] && exit 0
+
+step "schemathesis: the local server fuzzed from docs/openapi.yaml (no 5xx, every answer conforms)"
+bash scripts/schemathesis.sh
 
 step "SAM template: cfn-lint, sam validate --lint, sam build; then the real binaries under the Lambda runtime emulator"
 bash scripts/lambda-test.sh
