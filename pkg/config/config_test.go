@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -214,4 +215,74 @@ func leaves(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+func TestIssuer(t *testing.T) {
+	tests := []struct {
+		name string
+		vars map[string]string
+		want string // "" when Load must fail
+	}{
+		{"default is the local server's URL", nil, "http://127.0.0.1:3000"},
+		{"follows ROTOR_ADDR", map[string]string{"ROTOR_ADDR": "127.0.0.1:8080"}, "http://127.0.0.1:8080"},
+		{"https", map[string]string{"ROTOR_ISSUER": "https://auth.example.com"}, "https://auth.example.com"},
+		{"https with a stage path", map[string]string{"ROTOR_ISSUER": "https://abcdefghij.execute-api.eu-west-1.amazonaws.com/v1"}, "https://abcdefghij.execute-api.eu-west-1.amazonaws.com/v1"},
+		{"the API id placeholder", map[string]string{"ROTOR_ISSUER": "https://{api_id}.execute-api.eu-west-1.amazonaws.com/v1"}, "https://{api_id}.execute-api.eu-west-1.amazonaws.com/v1"},
+		{"http on localhost", map[string]string{"ROTOR_ISSUER": "http://localhost:3000"}, "http://localhost:3000"},
+		{"not a URL", map[string]string{"ROTOR_ISSUER": "rotor"}, ""},
+		{"a URN", map[string]string{"ROTOR_ISSUER": "urn:rotor:prod"}, ""},
+		{"http on a public host", map[string]string{"ROTOR_ISSUER": "http://auth.example.com"}, ""},
+		{"a trailing slash", map[string]string{"ROTOR_ISSUER": "https://auth.example.com/"}, ""},
+		{"a query", map[string]string{"ROTOR_ISSUER": "https://auth.example.com/?a=b"}, ""},
+		{"a fragment", map[string]string{"ROTOR_ISSUER": "https://auth.example.com#x"}, ""},
+		{"user info", map[string]string{"ROTOR_ISSUER": "https://u:p@auth.example.com"}, ""},
+		{"placeholder outside the host", map[string]string{"ROTOR_ISSUER": "https://auth.example.com/{api_id}"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Load(env(tc.vars))
+			if tc.want == "" {
+				if err == nil || !strings.Contains(err.Error(), "ROTOR_ISSUER") {
+					t.Fatalf("Load = %q, %v; want an error naming ROTOR_ISSUER", c.Issuer, err)
+				}
+				return
+			}
+			if err != nil || c.Issuer != tc.want {
+				t.Fatalf("Load = %q, %v; want %q", c.Issuer, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestResolveIssuer(t *testing.T) {
+	c := config.Default()
+	c.Issuer = "https://{api_id}.execute-api.eu-west-1.amazonaws.com/v1"
+	if !c.IssuerDeferred() {
+		t.Fatal("IssuerDeferred = false")
+	}
+	tests := []struct {
+		id, want string
+	}{
+		{"abcdef1234", "https://abcdef1234.execute-api.eu-west-1.amazonaws.com/v1"},
+		{"", ""},
+		{"ABCDEF1234", ""},
+		{"abc.evil.example/x", ""},
+		{"abcdef12345", ""},
+	}
+	for _, tc := range tests {
+		got, err := c.ResolveIssuer(tc.id)
+		if tc.want == "" {
+			if !errors.Is(err, config.ErrIssuer) {
+				t.Errorf("ResolveIssuer(%q) = %q, %v; want ErrIssuer", tc.id, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ResolveIssuer(%q) = %q, %v; want %q", tc.id, got, err, tc.want)
+		}
+	}
+	fixed := config.Default()
+	if got, err := fixed.ResolveIssuer("anything"); err != nil || got != fixed.Issuer || fixed.IssuerDeferred() {
+		t.Errorf("a whole issuer resolves to itself: %q, %v", got, err)
+	}
 }
