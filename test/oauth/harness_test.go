@@ -31,7 +31,6 @@ import (
 	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
-	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
 
 // root is the repository's root directory.
@@ -72,12 +71,11 @@ func start(t *testing.T, tls bool, alg string) *server {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ks, err := app.DevKeys(cfg)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d, err := app.Memory(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := app.Deps{Store: memory.New(), Keys: ks, Log: log}
 	api, err := app.API(cfg, d)
 	if err != nil {
 		t.Fatal(err)
