@@ -165,6 +165,7 @@ func findRIE(root string) (string, error) {
 var functionIDs = []string{
 	"SignupFunction", "LoginFunction", "RefreshFunction", "LogoutFunction", "JwksFunction",
 	"MeFunction", "SessionsFunction", "PasswordFunction", "AuthorizerFunction", "RotateKeyFunction",
+	"TokenFunction", "RevokeFunction", "DiscoveryFunction",
 }
 
 func checkBinaries(buildDir string) error {
@@ -327,6 +328,12 @@ func (e *environment) startFresh(t *testing.T, id string) *function {
 
 func (e *environment) startAs(t *testing.T, id, key string) *function {
 	t.Helper()
+	return e.startEnv(t, id, key, nil)
+}
+
+// startEnv starts a function under key with some variables replaced.
+func (e *environment) startEnv(t *testing.T, id, key string, vars map[string]string) *function {
+	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if f, ok := e.funcs[key]; ok {
@@ -362,6 +369,11 @@ func (e *environment) startAs(t *testing.T, id, key string) *function {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024",
 	}
 	for k, v := range e.vars {
+		if _, replaced := vars[k]; !replaced {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	log := &syncBuffer{}
