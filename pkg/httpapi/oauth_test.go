@@ -227,3 +227,22 @@ func TestDiscovery(t *testing.T) {
 		}
 	}
 }
+
+// TestOAuthPreflight: the OAuth routes answer their CORS preflight like
+// every other route (template.yaml sends each path's OPTIONS to its function).
+func TestOAuthPreflight(t *testing.T) {
+	api := oauthFixture(t)
+	for path, h := range map[string]httpapi.Handler{"/oauth/token": api.Token, "/oauth/revoke": api.Revoke, "/.well-known/openid-configuration": api.Discovery} {
+		req := event(t, path, "")
+		req.HTTPMethod = http.MethodOptions
+		resp, err := h(context.Background(), req)
+		if err != nil || resp.StatusCode != http.StatusNoContent || resp.Body != "" {
+			t.Fatalf("OPTIONS %s: %d %q %v", path, resp.StatusCode, resp.Body, err)
+		}
+		for k, want := range httpapi.PreflightHeaders(api.CORSOrigin) {
+			if resp.Headers[k] != want {
+				t.Errorf("OPTIONS %s: %s = %q; want %q", path, k, resp.Headers[k], want)
+			}
+		}
+	}
+}
