@@ -167,7 +167,10 @@ func (a *API) Token(ctx context.Context, req Request) (Response, error) {
 			if err := required([2]string{"username", f["username"]}, [2]string{"password", f["password"]}); err != nil {
 				return reply{}, err
 			}
-			p, err = a.Auth.Login(ctx, f["username"], f["password"], client(req))
+			// device_token: what an earlier password grant (or /auth/login)
+			// for this username returned; its owner is throttled apart from
+			// strangers. Never read from a cookie here.
+			p, err = a.Auth.Login(ctx, f["username"], f["password"], f["device_token"], client(req))
 		case "refresh_token":
 			if err := required([2]string{"refresh_token", f["refresh_token"]}); err != nil {
 				return reply{}, err
@@ -190,6 +193,7 @@ func (a *API) Token(ctx context.Context, req Request) (Response, error) {
 			ExpiresIn:             int64(p.AccessExpiresIn.Seconds()),
 			RefreshToken:          p.RefreshToken,
 			RefreshTokenExpiresIn: int64(p.RefreshExpiresIn.Seconds()),
+			DeviceToken:           p.DeviceToken,
 		}}
 		return r, nil
 	})

@@ -246,3 +246,25 @@ func TestOAuthPreflight(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenEndpointDeviceToken: the password grant hands out a device token
+// like /auth/login, in the body, and takes it back as a form parameter: a
+// stranger's failures that lock the username out do not lock out the device.
+func TestTokenEndpointDeviceToken(t *testing.T) {
+	api := oauthFixture(t)
+	first := call(t, api.Token, formEvent(t, "/oauth/token", aliceForm))
+	device := first.str("device_token")
+	if first.status != http.StatusOK || device == "" {
+		t.Fatalf("password grant: %d %v; want a device_token", first.status, first.body)
+	}
+	for i := 0; i < api.Auth.Throttle.MaxFailures; i++ {
+		call(t, api.Token, formEvent(t, "/oauth/token", "grant_type=password&username=alice&password=wrong+password+here"))
+	}
+	if got := call(t, api.Token, formEvent(t, "/oauth/token", aliceForm)); got.status != http.StatusTooManyRequests {
+		t.Fatalf("without the device token after %d failures: %d %v; want 429", api.Auth.Throttle.MaxFailures, got.status, got.body)
+	}
+	got := call(t, api.Token, formEvent(t, "/oauth/token", aliceForm+"&device_token="+url.QueryEscape(device)))
+	if got.status != http.StatusOK {
+		t.Fatalf("with the device token: %d %v", got.status, got.body)
+	}
+}
