@@ -81,6 +81,11 @@ func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(app.
 	t.Helper()
 	cfg := config.Default()
 	cfg.LoginBackoffBase = 2 * time.Second
+	// The request deadline is for production's one request per Lambda; on a
+	// shared 2-core machine running many flows at once a login (argon2id
+	// queued behind others, moto serialised) can take longer. Deadlines have
+	// their own tests (test/faults, pkg/httpapi).
+	cfg.StoreTimeout = 30 * time.Second
 	if edit != nil {
 		edit(&cfg)
 	}
