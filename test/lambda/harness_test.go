@@ -292,6 +292,7 @@ func provision(ctx context.Context, motoURL string) (map[string]string, error) {
 		"ROTOR_KEY_CACHE_TTL":     "5m",
 		"ROTOR_STRICT_SESSIONS":   "false",
 		"ROTOR_CORS_ALLOW_ORIGIN": "*",
+		"ROTOR_STORE_TIMEOUT":     "10s", // generous on a shared machine; frozen_test sets its own
 		"AWS_ENDPOINT_URL":        motoURL,
 		"AWS_ACCESS_KEY_ID":       "test",
 		"AWS_SECRET_ACCESS_KEY":   "test",
