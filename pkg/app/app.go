@@ -245,6 +245,9 @@ func API(cfg config.Config, d Deps) (*httpapi.API, error) {
 // Authorizer returns the Lambda authorizer; strict mode checks sessions.
 func Authorizer(cfg config.Config, d Deps) *authorizer.Authorizer {
 	a := &authorizer.Authorizer{Verifier: Verifier(cfg, d.Keys), Log: d.Log}
+	if cfg.AuthorizerCacheTTL > 0 {
+		a.Cache = &authorizer.Cache{TTL: cfg.AuthorizerCacheTTL}
+	}
 	if cfg.StrictSessions {
 		a.Sessions = &sessions.Manager{Store: d.Store}
 	}
