@@ -5,7 +5,7 @@
 GOARCH ?= arm64
 GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w'
 
-.PHONY: dev test test-go lint sam-check lambda-test js-test browser-test bench load fuzz coldstart clean
+.PHONY: dev test test-go lint sam-check lambda-test js-test browser-test bench load fuzz coldstart cost clean
 
 # The demo page uses the cookie transport, which needs a named CORS origin.
 dev:
@@ -38,6 +38,13 @@ coldstart:
 # Every fuzz target for minutes each (make test runs them for seconds).
 fuzz:
 	FUZZTIME=$${FUZZTIME:-2m} bash scripts/fuzz.sh
+
+# docs/COST.md and docs/cost.png, from the measured flows (bench/flowcost on
+# moto_server) and the prices in scripts/cost.py; matplotlib in .venv/cost.
+cost:
+	test -x .venv/cost/bin/python || python3 -m venv .venv/cost
+	.venv/cost/bin/python -c 'import matplotlib' 2>/dev/null || .venv/cost/bin/pip install --quiet --disable-pip-version-check 'matplotlib==3.9.4'
+	.venv/cost/bin/python scripts/cost.py
 
 clean:
 	rm -rf .aws-sam bin
