@@ -119,6 +119,11 @@ def memory_sizes():
     return sizes
 
 
+def secret_count():
+    """Secrets the template creates (each billed monthly)."""
+    return open(os.path.join(ROOT, "template.yaml")).read().count("Type: AWS::SecretsManager::Secret\n")
+
+
 def flows(path):
     if path:
         data = json.load(open(path))
@@ -132,11 +137,14 @@ def flows(path):
 def per_flow(fl, mem, strict):
     """Per invocation of each function: billed ms, GB-s, RRU, WRU."""
     out = {}
+    def trips(name):  # round trips: a batch or a transaction is one
+        return len({c["trip"] for c in fl[name]["calls"]})
+
     ddb_calls = {
-        "login": len(fl["login"]["calls"]) - 1,  # BatchGetItem is one round trip for two items
-        "refresh": len(fl["refresh"]["calls"]),
-        "logout": len(fl["logout"]["calls"]),
-        "authorizer": len(fl["authorizer_strict"]["calls"]) if strict else 0,
+        "login": trips("login"),
+        "refresh": trips("refresh"),
+        "logout": trips("logout"),
+        "authorizer": trips("authorizer_strict") if strict else 0,
     }
     units = {
         "login": (fl["login"]["rru"], fl["login"]["wru"]),
@@ -198,7 +206,7 @@ def monthly(w, model):
             # every key cache period (only while it has traffic: n bounds it).
             sm_calls += cold + min(n, containers * month_s / w["key_cache_s"])
         rows[fn] = {"n": n, "gbs": gbs, "containers": containers, "cold": cold}
-    storage_gb = w["mau"] * (ASSUMED["user_bytes"] + ASSUMED["sessions_per_user"] * ASSUMED["session_bytes"] * 2) / 1e9  # x2: the index's copy
+    storage_gb = w["mau"] * (ASSUMED["user_bytes"] + ASSUMED["sessions_per_user"] * ASSUMED["session_bytes"]) / 1e9
     auth_requests = inv["login"] + inv["refresh"] + inv["logout"]
     cost = {
         "Lambda requests": lam_req * PRICES["lambda_request"],
@@ -206,7 +214,7 @@ def monthly(w, model):
         "DynamoDB writes": wru * PRICES["ddb_wru"],
         "DynamoDB reads": rru * PRICES["ddb_rru"],
         "DynamoDB storage": storage_gb * PRICES["ddb_gb_month"],
-        "Secrets Manager": PRICES["secret_month"] + sm_calls * PRICES["secrets_call"],
+        "Secrets Manager": secret_count() * PRICES["secret_month"] + sm_calls * PRICES["secrets_call"],
         "API Gateway (auth routes)": auth_requests * PRICES["apigw_rest_request"],
         "CloudWatch Logs": log_bytes / 1e9 * PRICES["logs_gb"],
     }
@@ -330,7 +338,7 @@ def report(model):
         "DynamoDB writes": f"{count(base['wru'])} WRU",
         "DynamoDB reads": f"{count(base['rru'])} RRU",
         "DynamoDB storage": f"{base['storage_gb']:.3f} GB",
-        "Secrets Manager": f"1 secret, {count(base['sm_calls'])} GetSecretValue",
+        "Secrets Manager": f"{secret_count()} secret(s), {count(base['sm_calls'])} GetSecretValue",
         "API Gateway (auth routes)": f"{count(inv['login'] + inv['refresh'] + inv['logout'])} REST requests",
         "CloudWatch Logs": f"{count(sum(inv[f] for f in ('authorizer', 'login', 'refresh', 'logout')) * ASSUMED['log_bytes'] / 1e9)} GB",
     }
@@ -359,8 +367,8 @@ def report(model):
         calls = "; ".join(f"{c['op']} {c['table']}: {'/'.join(str(b) for b in c['item_bytes'])} B" for c in f["calls"])
         add(f"| {name} | {calls} | {f['rru']:g} | {f['wru']:g} |")
     add("")
-    add("Sessions live in a table with a global secondary index (by user, projection ALL): every session write is "
-        "billed twice. Reads are strongly consistent except the index query.")
+    add("A login writes the session and the user's session list in one transaction (transactional writes bill "
+        "twice); reads are strongly consistent. Round trips (a batch or a transaction is one) set the billed wait.")
     add("")
     add(f"Lambda duration = CPU time measured on one core ÷ the function's share of a vCPU (memory ÷ 1,769 MB), "
         f"+ {ASSUMED['dynamodb_ms']:g} ms per DynamoDB round trip + {ASSUMED['lambda_overhead_ms']:g} ms runtime overhead, billed per "
@@ -373,7 +381,7 @@ def report(model):
     add(f"Secrets Manager: one read per cold start of a function that uses keys, then one per warm container every "
         f"{w['key_cache_s']} s (ROTOR_KEY_CACHE_TTL); warm containers = peak concurrency (peak requests per second × "
         "billed seconds each, at least one): " + ", ".join(f"{fn} {base['rows'][fn]['containers']}" for fn in ("authorizer", "login", "refresh")) +
-        " — plus $0.40 a month for the secret.")
+        f" — plus $0.40 a month for each of the template's {secret_count()} secret(s).")
     add("")
     add("## How it grows")
     add("")
@@ -408,10 +416,9 @@ def report(model):
     add("")
     add("## What would cut it")
     add("")
-    gsi = base["inv"]["refresh"] * pf["refresh"]["wru"] / 2 * PRICES["ddb_wru"]
-    add(f"- **The sessions index projection.** The by-user index projects ALL attributes, so every refresh writes it "
-        f"too. A KEYS_ONLY (or small INCLUDE) projection that leaves out what a rotation changes would drop that second "
-        f"write: about {money(gsi)} a month here (listing sessions would then read the items by key).")
+    add(f"- **Fewer refreshes.** At this workload refreshes are {count(base['inv']['refresh'])} of the "
+        f"{count(base['inv']['login'] + base['inv']['refresh'] + base['inv']['logout'])} auth-route requests: API Gateway, "
+        "Lambda and DynamoDB costs of the auth routes scale with 1 / access-token lifetime (table below).")
     add(f"- **Platform log lines.** START/END/REPORT lines are most of the {money(base['cost']['CloudWatch Logs'])} of logs; "
         "Lambda's advanced logging controls (system log level WARN) drop them.")
     add("- **Longer access tokens or a longer authorizer cache**, within what revocation needs (tables above).")

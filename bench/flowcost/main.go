@@ -5,8 +5,8 @@
 // read/write request units DynamoDB on-demand would bill for them (the
 // rounding rules of the DynamoDB developer guide: reads per 4 KB, half for
 // eventually consistent reads; writes per 1 KB of the larger of the item
-// before and after; one more write per global secondary index the item is
-// in). scripts/cost.py reads its JSON.
+// before and after, twice that inside a transaction; one more write per
+// global secondary index of the table). scripts/cost.py reads its JSON.
 //
 //	go run ./bench/flowcost > flows.json
 package main
@@ -31,6 +31,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
@@ -40,6 +41,7 @@ import (
 
 // Call is one DynamoDB request of a flow.
 type Call struct {
+	Trip       int     `json:"trip"` // the request it was part of: a batch or transaction is one trip
 	Op         string  `json:"op"`
 	Table      string  `json:"table"`
 	Consistent bool    `json:"consistent,omitempty"`
@@ -75,8 +77,19 @@ func run() error {
 	if err := dynamo.CreateTables(ctx, db, tables); err != nil {
 		return err
 	}
-	m := &meter{db: db, gsi: map[string]bool{tables.Sessions: true}}
+	m := &meter{db: db, gsi: map[string]int{}}
+	for _, t := range []string{tables.Users, tables.Sessions, tables.Attempts} {
+		out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t)})
+		if err != nil {
+			return err
+		}
+		m.gsi[t] = len(out.Table.GlobalSecondaryIndexes)
+	}
 	st := dynamo.New(m, tables)
+	ring, err := mac.Generate(nil)
+	if err != nil {
+		return err
+	}
 
 	k, err := keys.Generate(cfg.SigningAlg, nil, time.Now())
 	if err != nil {
@@ -86,7 +99,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	mgr := &sessions.Manager{Store: st, IdleTTL: cfg.RefreshTokenTTL, MaxTTL: cfg.SessionMaxTTL, Grace: cfg.RefreshGrace}
+	mgr := &sessions.Manager{Store: st, MAC: mac.Static(ring), IdleTTL: cfg.RefreshTokenTTL, MaxTTL: cfg.SessionMaxTTL,
+		Grace: cfg.RefreshGrace, MaxPerUser: cfg.MaxSessionsPerUser}
 	svc := &auth.Service{
 		Users: st, Logins: st, Attempts: st,
 		Throttle:  throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
@@ -115,10 +129,10 @@ func run() error {
 	}{
 		{"signup", func() error { _, err := svc.Signup(ctx, username, pw); return err }},
 		{"login", func() (err error) { pair, err = svc.Login(ctx, username, pw, client); return err }},
-		{"refresh", func() (err error) { pair, err = svc.Refresh(ctx, pair.RefreshToken); return err }},
+		{"refresh", func() (err error) { pair, err = svc.Refresh(ctx, pair.RefreshToken, ""); return err }},
 		{"authorizer_strict", func() error { return mgr.Check(ctx, pair.SessionID, time.Now()) }},
 		{"list_sessions", func() error {
-			_, err := svc.ListSessions(ctx, auth.Caller{UserID: pair.UserID, SessionID: pair.SessionID})
+			_, err := svc.ListSessions(ctx, auth.Caller{UserID: pair.UserID, Username: username, SessionID: pair.SessionID})
 			return err
 		}},
 		{"login_failed", func() error {
@@ -144,13 +158,17 @@ func run() error {
 // which are not recorded).
 type meter struct {
 	db  *dynamodb.Client
-	gsi map[string]bool // tables whose items are in a global secondary index
+	gsi map[string]int // global secondary indexes per table (all assumed to project the item)
 
 	mu    sync.Mutex
 	calls []Call
+	trip  int // requests so far in this flow
 }
 
-func (m *meter) start() { m.mu.Lock(); m.calls = nil; m.mu.Unlock() }
+func (m *meter) start() { m.mu.Lock(); m.calls, m.trip = nil, 0; m.mu.Unlock() }
+
+// next starts a new request: the calls recorded until the next one share it.
+func (m *meter) next() { m.mu.Lock(); m.trip++; m.mu.Unlock() }
 
 func (m *meter) flow(name string) Flow {
 	m.mu.Lock()
@@ -163,7 +181,12 @@ func (m *meter) flow(name string) Flow {
 	return f
 }
 
-func (m *meter) record(c Call) { m.mu.Lock(); m.calls = append(m.calls, c); m.mu.Unlock() }
+func (m *meter) record(c Call) {
+	m.mu.Lock()
+	c.Trip = m.trip
+	m.calls = append(m.calls, c)
+	m.mu.Unlock()
+}
 
 // readUnits: one unit per 4 KB read (at least one), half when eventually consistent.
 func readUnits(bytes int, consistent bool) float64 {
@@ -188,14 +211,19 @@ func (m *meter) peek(ctx context.Context, table string, key map[string]types.Att
 
 func (m *meter) write(table, op string, before, after int) {
 	size := max(before, after)
-	c := Call{Op: op, Table: table, ItemBytes: []int{size}, WRU: writeUnits(size)}
-	if m.gsi[table] && size > 0 {
-		c.WRU += writeUnits(size) // the index's copy (projection ALL)
+	units := writeUnits(size)
+	if strings.HasPrefix(op, "Transact") {
+		units *= 2 // transactional writes bill twice
+	}
+	c := Call{Op: op, Table: table, ItemBytes: []int{size}, WRU: units}
+	if size > 0 {
+		c.WRU += float64(m.gsi[table]) * writeUnits(size) // each index's copy
 	}
 	m.record(c)
 }
 
 func (m *meter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	m.next()
 	out, err := m.db.GetItem(ctx, in, opts...)
 	if err == nil {
 		size := itemSize(out.Item)
@@ -206,6 +234,7 @@ func (m *meter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...
 }
 
 func (m *meter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	m.next()
 	table := aws.ToString(in.TableName)
 	out, err := m.db.PutItem(ctx, in, opts...)
 	if err == nil {
@@ -215,6 +244,7 @@ func (m *meter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...
 }
 
 func (m *meter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	m.next()
 	table := aws.ToString(in.TableName)
 	before := m.peek(ctx, table, in.Key)
 	out, err := m.db.UpdateItem(ctx, in, opts...)
@@ -225,6 +255,7 @@ func (m *meter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, op
 }
 
 func (m *meter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	m.next()
 	table := aws.ToString(in.TableName)
 	before := m.peek(ctx, table, in.Key)
 	out, err := m.db.DeleteItem(ctx, in, opts...)
@@ -234,25 +265,42 @@ func (m *meter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, op
 	return out, err
 }
 
-func (m *meter) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	out, err := m.db.Query(ctx, in, opts...)
+func (m *meter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	m.next()
+	type pending struct {
+		table, op string
+		key       map[string]types.AttributeValue
+		before    int
+		put       int
+	}
+	var ps []pending
+	for _, op := range in.TransactItems {
+		switch {
+		case op.Put != nil:
+			ps = append(ps, pending{table: aws.ToString(op.Put.TableName), op: "TransactPut", put: itemSize(op.Put.Item)})
+		case op.Update != nil:
+			t := aws.ToString(op.Update.TableName)
+			ps = append(ps, pending{table: t, op: "TransactUpdate", key: op.Update.Key, before: m.peek(ctx, t, op.Update.Key)})
+		case op.Delete != nil:
+			t := aws.ToString(op.Delete.TableName)
+			ps = append(ps, pending{table: t, op: "TransactDelete", before: m.peek(ctx, t, op.Delete.Key)})
+		}
+	}
+	out, err := m.db.TransactWriteItems(ctx, in, opts...)
 	if err == nil {
-		c := Call{Op: "Query", Table: aws.ToString(in.TableName), Consistent: aws.ToBool(in.ConsistentRead)}
-		total := 0
-		for _, it := range out.Items {
-			c.ItemBytes = append(c.ItemBytes, itemSize(it))
-			total += itemSize(it)
+		for _, p := range ps {
+			after := p.put
+			if p.key != nil {
+				after = m.peek(ctx, p.table, p.key)
+			}
+			m.write(p.table, p.op, p.before, after)
 		}
-		c.RRU = readUnits(total, c.Consistent) // a query rounds its total, not each item
-		if in.IndexName != nil {
-			c.Table += "/" + *in.IndexName
-		}
-		m.record(c)
 	}
 	return out, err
 }
 
 func (m *meter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	m.next()
 	type pending struct {
 		table  string
 		key    map[string]types.AttributeValue
@@ -280,6 +328,7 @@ func (m *meter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemI
 }
 
 func (m *meter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	m.next()
 	out, err := m.db.BatchGetItem(ctx, in, opts...)
 	if err == nil {
 		for table, ka := range in.RequestItems {
