@@ -76,3 +76,6 @@ build-DiscoveryFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/discovery
 build-RotateKeyFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rotatekey
+# Not a function of the template: the baseline of scripts/coldstart.sh.
+build-Baseline:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./bench/baseline
