@@ -70,7 +70,7 @@ ASSUMED = {
 # us-east-1 list prices as of the knowledge of this script's author (2025),
 # from each service's public pricing page; check them before relying on them.
 PRICES = {
-    "as_of": "2025 list prices (author's knowledge; to be checked)",
+    "as_of": "2025",
     "lambda_gb_s_arm": 0.0000133334,  # AWS Lambda pricing, Arm, first 6 billion GB-s
     "lambda_request": 0.20 / 1e6,  # AWS Lambda pricing, per request
     "ddb_wru": 0.625 / 1e6,  # Amazon DynamoDB pricing for on-demand capacity
@@ -319,7 +319,7 @@ def report(model):
     for name, f, note in HOSTED:
         add(f"| {name} | list price | {money(f(w['mau']))} | {note} |")
     add("")
-    add(f"Hosted prices are **list prices as of {PRICES['as_of'].split(' (')[0]}, from the author's knowledge, to be checked** on "
+    add(f"Hosted prices are **list prices as of {PRICES['as_of']}, from the author's knowledge, to be checked** on "
         "the Amazon Cognito, Auth0 and Supabase pricing pages before any decision; they include things Rotor does not "
         "(hosted UI, social and enterprise login, MFA, support), and Rotor includes things they charge extra for or do not "
         "offer (your own data, your own keys). AWS prices below are us-east-1 list prices as of the same date, "
