@@ -128,7 +128,7 @@ func run() error {
 		f    func() error
 	}{
 		{"signup", func() error { _, err := svc.Signup(ctx, username, pw); return err }},
-		{"login", func() (err error) { pair, err = svc.Login(ctx, username, pw, client); return err }},
+		{"login", func() (err error) { pair, err = svc.Login(ctx, username, pw, "", client); return err }},
 		{"refresh", func() (err error) { pair, err = svc.Refresh(ctx, pair.RefreshToken, ""); return err }},
 		{"authorizer_strict", func() error { return mgr.Check(ctx, pair.SessionID, time.Now()) }},
 		{"list_sessions", func() error {
@@ -136,7 +136,7 @@ func run() error {
 			return err
 		}},
 		{"login_failed", func() error {
-			if _, err := svc.Login(ctx, username, "wrong password", client); err == nil {
+			if _, err := svc.Login(ctx, username, "wrong password", "", client); err == nil {
 				return fmt.Errorf("a wrong password logged in")
 			}
 			return nil
