@@ -3,7 +3,7 @@
 #  - each function's bootstrap size for arm64, built by the Makefile's
 #    build-<Function> target as `sam build` deploys it, and
 #  - its cold start under the Lambda Runtime Interface Emulator on this
-#    machine (the median of ROTOR_COLDSTART_RUNS fresh starts, default 5),
+#    machine (the median of ROTOR_COLDSTART_RUNS fresh starts, default 9),
 # both beside a baseline (bench/baseline: lambda.Start of a constant, built by
 # the same Makefile rule), in one run, as ratios. The authorizer's key fetch
 # during its cold start is reported apart (keys_ms).
@@ -22,7 +22,7 @@ make -s build-Baseline GOARCH="$host" ARTIFACTS_DIR="$tmp/host/Baseline"
 
 echo "==> cold starts under the emulator ($host), with the baseline"
 ROTOR_COLDSTART_OUT="$tmp/cold.txt" ROTOR_COLDSTART_BASELINE="$tmp/host/Baseline/bootstrap" \
-	ROTOR_COLDSTART_RUNS="${ROTOR_COLDSTART_RUNS:-5}" bash scripts/lambda-test.sh
+	ROTOR_COLDSTART_RUNS="${ROTOR_COLDSTART_RUNS:-9}" bash scripts/lambda-test.sh
 
 size() { stat -c %s "$1"; }
 base=$(size "$tmp/arm64/Baseline/bootstrap")
@@ -30,7 +30,7 @@ base=$(size "$tmp/arm64/Baseline/bootstrap")
 	cat "$tmp/cold.txt"
 	echo
 	echo "# arm64 bootstrap sizes as deployed (make build-<Function> GOARCH=arm64: $(go version | cut -d' ' -f3),"
-	echo "# -trimpath -ldflags='-s -w' -tags lambda.norpc); x_base: size / the baseline's."
+	echo "# -trimpath -ldflags='-s -w' -tags $(sed -n 's/^GO_TAGS = //p' Makefile)); x_base: size / the baseline's."
 	printf '%-20s %12s %8s %7s\n' function arm64_bytes MB x_base
 	for id in Baseline $ids; do
 		s=$(size "$tmp/arm64/$id/bootstrap")
