@@ -20,8 +20,9 @@ var localOnly = []string{mod + "pkg/store/memory", mod + "web", mod + "pkg/devse
 // IMDS): functions use app.LambdaAWS instead.
 var sdkConfig = []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sts", "github.com/aws/aws-sdk-go-v2/service/sso"}
 
-// passwords and the HTTP API: what only the API functions need.
-var apiOnly = []string{mod + "pkg/password", "golang.org/x/crypto/argon2", mod + "pkg/httpapi", mod + "pkg/auth", mod + "pkg/app/apifn"}
+// Passwords, typed usernames and the HTTP API: what only the API functions need.
+var apiOnly = []string{mod + "pkg/password", "golang.org/x/crypto/argon2", mod + "pkg/httpapi", mod + "pkg/auth", mod + "pkg/app/apifn",
+	mod + "pkg/users/names", "golang.org/x/text/secure/precis"}
 
 // TestFunctionsLinkOnlyWhatTheyUse runs `go list -deps` on every function, with
 // the Makefile's build tags, and fails when one links a package it has no use
