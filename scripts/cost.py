@@ -41,16 +41,16 @@ WORKLOAD = {
 # From BENCHMARKS.md (2 vCPU Xeon, Go 1.26; `make bench`, `make coldstart`).
 # CPU milliseconds of one invocation's own work, on one full core.
 MEASURED = {
-    "source": "BENCHMARKS.md, run of 2026-11-30",
+    "source": "BENCHMARKS.md (CPU: the 2026-11-30 authorizer comparison, the 2026-11-29 micro-benchmarks; init: make coldstart of 2026-11-30)",
     "cpu_ms": {
-        "authorizer": 0.10,  # BenchmarkRotorTokenEvent, cpu-ns/op (TOKEN event -> policy)
-        "login": 23.0 + 0.05,  # password.BenchmarkVerify (argon2id) + token.BenchmarkIssueES256
-        "refresh": 0.05,  # token.BenchmarkIssueES256 + sessions.BenchmarkRotate
+        "authorizer": 0.0965,  # BenchmarkRotorTokenEvent, cpu-ns/op (TOKEN event -> policy)
+        "login": 23.0 + 0.042,  # password.BenchmarkVerify (argon2id) + token.BenchmarkIssueES256
+        "refresh": 0.042 + 0.002,  # token.BenchmarkIssueES256 + sessions.BenchmarkRotate
         "logout": 0.01,
     },
-    # First invocation under the Lambda runtime emulator minus the request
-    # itself: process start, Go init, config and SDK set-up (make coldstart).
-    "init_ms": {"authorizer": 15.0, "login": 15.0, "refresh": 15.0, "logout": 15.0},
+    # First invocation under the Lambda runtime emulator less the key fetch:
+    # process start, Go init, config and SDK set-up, the request (make coldstart).
+    "init_ms": {"authorizer": 8.3, "login": 7.3, "refresh": 7.1, "logout": 9.2},
 }
 
 # Round trips are not CPU: Lambda bills the wall clock while a function waits.
