@@ -128,7 +128,9 @@ def flows(path):
     if path:
         data = json.load(open(path))
     else:
-        out = subprocess.run(["go", "run", "./bench/flowcost"], cwd=ROOT, check=True, capture_output=True, text=True)
+        out = subprocess.run(["go", "run", "./bench/flowcost"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        if out.returncode != 0:
+            sys.exit("cost: go run ./bench/flowcost failed (its error is above)")
         data = json.loads(out.stdout)
     return {f["name"]: f for f in data["flows"]}
 

@@ -103,11 +103,13 @@ func run() error {
 		Grace: cfg.RefreshGrace, MaxPerUser: cfg.MaxSessionsPerUser}
 	svc := &auth.Service{
 		Users: st, Logins: st, Attempts: st,
-		Throttle:  throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-		Sessions:  mgr,
-		Passwords: hasher,
-		Tokens:    &token.Issuer{Keys: keys.Static{Current: k}, Issuer: "urn:rotor:my-stack", Audience: "urn:rotor:my-stack:api", TTL: cfg.AccessTokenTTL},
-		Log:       slog.New(slog.DiscardHandler),
+		Throttle:   throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		IPThrottle: throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		MAC:        mac.Static(ring),
+		Sessions:   mgr,
+		Passwords:  hasher,
+		Tokens:     &token.Issuer{Keys: keys.Static{Current: k}, Issuer: "urn:rotor:my-stack", Audience: "urn:rotor:my-stack:api", TTL: cfg.AccessTokenTTL},
+		Log:        slog.New(slog.DiscardHandler),
 	}
 	// A realistic client: an e-mail address as username, a browser's user agent.
 	const username, pw = "ada.lovelace@example.com", "correct horse battery staple"
