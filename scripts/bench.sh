@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# bench.sh: reproduces BENCHMARKS.md (`make bench`). Go micro-benchmarks, then
-# bounded load runs against the local server on 127.0.0.1, compared across
-# signing algorithms and stores. Takes about 3 minutes on 2 cores.
+# bench.sh: reproduces BENCHMARKS.md (`make bench`). The authorizer beside a
+# bare signature check, golang-jwt and aws-jwt-verify (Node, pinned in
+# bench/package.json) on one token; Go micro-benchmarks; then bounded load runs
+# against the local server on 127.0.0.1, compared across signing algorithms
+# and stores. Takes about 5 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${BENCH_OUT:-/dev/stdout}
@@ -9,6 +11,34 @@ step() { printf '\n## %s\n\n' "$*"; }
 {
 step "machine"
 echo "date: $(date -u +%FT%TZ)  go: $(go version | cut -d' ' -f3)  cpus: $(nproc)  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+
+step "authorizer on one ES256 token: bare check, golang-jwt, Rotor, aws-jwt-verify (CPU per decision, median of 5 interleaved rounds)"
+(cd bench && npm ci --silent --no-audit --no-fund)
+fx=$(mktemp)
+raw=$(mktemp)
+go run ./bench/fixture >"$fx"
+go test -c -o bin/authorizer.test ./pkg/authorizer/
+for _ in 1 2 3 4 5; do
+	(cd pkg/authorizer && ROTOR_BENCH_FIXTURE="$fx" ../../bin/authorizer.test -test.run '^$' -test.benchmem \
+		-test.bench 'BareVerifyES256|GolangJWTParse|RotorTokenEvent|HandleTokenEventCached|CacheHit') | grep '^Benchmark' >>"$raw"
+	node bench/verify.mjs "$fx" 20000 >>"$raw"
+done
+grep -m1 aws-jwt-verify "$raw" | sed 's/.*(/(/'
+awk '
+	{ name = $1; sub(/-[0-9]+$/, "", name); cpu = ""; allocs = ""
+	  for (i = 2; i <= NF; i++) { if ($i == "cpu-ns/op") cpu = $(i-1); if ($i == "allocs/op") allocs = $(i-1) }
+	  if (cpu != "") { n[name]++; v[name, n[name]] = cpu + 0; a[name] = allocs } }
+	function median(name,   k, i, j, t, arr) {
+		k = n[name]; for (i = 1; i <= k; i++) arr[i] = v[name, i]
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
+		return arr[int((k + 1) / 2)] }
+	END {
+		bare = median("BenchmarkBareVerifyES256"); node = median("BenchmarkAwsJwtVerifySync-node")
+		printf "%-36s %12s %10s %9s %9s\n", "benchmark", "cpu-ns/op", "allocs/op", "x bare", "x node"
+		split("BenchmarkBareVerifyES256 BenchmarkGolangJWTParse BenchmarkRotorTokenEvent BenchmarkAwsJwtVerifySync-node BenchmarkHandleTokenEventCached BenchmarkCacheHit", order, " ")
+		for (i = 1; i <= 6; i++) { m = median(order[i]); printf "%-36s %12.0f %10s %9.2f %9.2f\n", order[i], m, (a[order[i]] == "" ? "-" : a[order[i]]), m / bare, m / node }
+	}' "$raw"
+rm -f "$fx" "$raw"
 
 step "go test -bench"
 go test -run '^$' -bench . -benchmem -count 1 ./pkg/token/ ./pkg/password/ ./pkg/authorizer/ ./pkg/sessions/ | grep -E '^(Benchmark|goos|cpu)'

@@ -21,6 +21,9 @@ go vet ./...
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.*'))
 [ -z "$unformatted" ] || fail "gofmt would change: $unformatted"
 
+step "go mod tidy"
+go mod tidy -diff || fail "go.mod/go.sum are not tidy: run go mod tidy"
+
 step "moto_server"
 if ! command -v moto_server >/dev/null 2>&1 && ! python3 -c 'import moto.server, flask' >/dev/null 2>&1; then
 	python3 -m pip install --quiet --disable-pip-version-check "moto[server]>=5" </dev/null || fail 'pip install "moto[server]"'

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
 )
@@ -37,15 +39,15 @@ func run(ctx context.Context) error {
 		return err
 	}
 	logger := app.Logger()
-	d, err := app.Local(ctx, cfg, logger)
+	d, err := devserver.Local(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	api, err := app.API(cfg, d)
+	api, err := apifn.API(cfg, d)
 	if err != nil {
 		return err
 	}
-	srv := &devserver.Server{API: api, Authorizer: app.Authorizer(cfg, d), Static: app.Demo(), Log: logger}
+	srv := &devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log), Static: devserver.Demo(), Log: logger}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("rotor-local: %w", err)

@@ -6,11 +6,11 @@ import (
 	"context"
 	"log"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 )
 
 func main() {
-	if err := app.RunAuthorizer(context.Background()); err != nil {
+	if err := authorizerfn.Run(context.Background()); err != nil {
 		log.Fatal(err)
 	}
 }

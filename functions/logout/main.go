@@ -6,12 +6,12 @@ import (
 	"context"
 	"log"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 )
 
 func main() {
-	if err := app.RunAPI(context.Background(), (*httpapi.API).Logout); err != nil {
+	if err := apifn.Run(context.Background(), (*httpapi.API).Logout); err != nil {
 		log.Fatal(err)
 	}
 }

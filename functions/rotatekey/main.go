@@ -6,11 +6,11 @@ import (
 	"context"
 	"log"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/rotationfn"
 )
 
 func main() {
-	if err := app.RunRotation(context.Background()); err != nil {
+	if err := rotationfn.Run(context.Background()); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -6,12 +6,12 @@ import (
 	"context"
 	"log"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 )
 
 func main() {
-	if err := app.RunAPI(context.Background(), (*httpapi.API).Token); err != nil {
+	if err := apifn.Run(context.Background(), (*httpapi.API).Token); err != nil {
 		log.Fatal(err)
 	}
 }

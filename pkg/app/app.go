@@ -13,81 +13,78 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/rotor-auth/rotor/pkg/auth"
-	"github.com/rotor-auth/rotor/pkg/authorizer"
 	"github.com/rotor-auth/rotor/pkg/config"
-	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/mac"
-	"github.com/rotor-auth/rotor/pkg/password"
-	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
-	"github.com/rotor-auth/rotor/pkg/store/memory"
-	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/token"
-	"github.com/rotor-auth/rotor/pkg/users"
 )
-
-// Store is everything Rotor keeps.
-type Store interface {
-	users.Store
-	sessions.Store
-	throttle.Store
-	auth.LoginStore
-}
-
-// Deps are the outside world: where state lives and where keys come from.
-type Deps struct {
-	Store Store
-	Keys  keys.Source
-	MAC   mac.Source // the server MAC key: tags refresh tokens
-	Log   *slog.Logger
-}
 
 // Logger writes JSON lines to stdout, as CloudWatch Logs expects.
 func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// AWS loads the SDK configuration the standard way (environment, shared
-// files, the Lambda role; AWS_ENDPOINT_URL and friends for local endpoints),
-// with retries and timeouts that fit inside cfg.StoreTimeout (see SDKOptions).
-func AWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
-	c, err := awsconfig.LoadDefaultConfig(ctx, SDKOptions(cfg)...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("app: aws config: %w", err)
+// LambdaAWS is the SDK configuration inside Lambda, read through lookup
+// (os.LookupEnv) from the variables Lambda sets: the region, the function
+// role's credentials, and AWS_ENDPOINT_URL when not empty (sam local, the
+// emulator tests); with cfg's retries and timeouts (Retryer, HTTPClient). It
+// skips LoadDefaultConfig's shared files, SSO, IMDS and STS credential chain,
+// which a function never uses and which weigh about 2 MB of every bootstrap
+// (BENCHMARKS.md).
+func LambdaAWS(lookup func(string) (string, bool), cfg config.Config) (aws.Config, error) {
+	get := func(k string) string { v, _ := lookup(k); return v }
+	region := get("AWS_REGION")
+	if region == "" {
+		region = get("AWS_DEFAULT_REGION")
+	}
+	id, secret := get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")
+	if region == "" || id == "" || secret == "" {
+		return aws.Config{}, fmt.Errorf("app: AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are required (Lambda sets them)")
+	}
+	c := aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, get("AWS_SESSION_TOKEN")),
+		Retryer:     Retryer(cfg),
+		HTTPClient:  HTTPClient(cfg),
+	}
+	if u := get("AWS_ENDPOINT_URL"); u != "" {
+		c.BaseEndpoint = aws.String(u)
 	}
 	return c, nil
 }
 
-// SDKOptions make the SDK's clients give up inside one request's store
-// deadline rather than the SDK's defaults (a 30 s dial, backoff up to 20 s):
-// at most 3 attempts with backoff capped at a tenth of cfg.StoreTimeout, each
-// attempt at most half of it, so one stalled connection still leaves time for
-// a retry on a fresh one. No client-side retry quota: a quota that ran dry
-// during an outage would fail requests after the store came back.
-func SDKOptions(cfg config.Config) []func(*awsconfig.LoadOptions) error {
-	attempt := cfg.StoreTimeout / 2
-	return []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 3
-				o.MaxBackoff = cfg.StoreTimeout / 10
-				o.RateLimiter = ratelimit.None
-			})
-		}),
-		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().
-			WithTimeout(attempt).
-			WithDialerOptions(func(d *net.Dialer) { d.Timeout = attempt }).
-			WithTransportOptions(func(t *http.Transport) {
-				t.TLSHandshakeTimeout = attempt
-				t.ResponseHeaderTimeout = attempt
-			})),
+// Retryer and HTTPClient make the SDK's clients give up inside one request's
+// store deadline rather than the SDK's defaults (a 30 s dial, backoff up to
+// 20 s): at most 3 attempts with backoff capped at a tenth of
+// cfg.StoreTimeout, each attempt at most half of it, so one stalled
+// connection still leaves time for a retry on a fresh one. No client-side
+// retry quota: a quota that ran dry during an outage would fail requests
+// after the store came back.
+func Retryer(cfg config.Config) func() aws.Retryer {
+	return func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 3
+			o.MaxBackoff = cfg.StoreTimeout / 10
+			o.RateLimiter = ratelimit.None
+		})
 	}
+}
+
+// HTTPClient is the SDK's HTTP client with cfg's per-attempt timeouts (see Retryer).
+func HTTPClient(cfg config.Config) *awshttp.BuildableClient {
+	attempt := cfg.StoreTimeout / 2
+	return awshttp.NewBuildableClient().
+		WithTimeout(attempt).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = attempt }).
+		WithTransportOptions(func(t *http.Transport) {
+			t.TLSHandshakeTimeout = attempt
+			t.ResponseHeaderTimeout = attempt
+		})
 }
 
 // DynamoStore returns the DynamoDB store for cfg's tables.
@@ -134,32 +131,13 @@ func SecretMAC(ac aws.Config, cfg config.Config) (*mac.Cache, error) {
 func Warm(ctx context.Context, ks keys.Source, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
+	start := time.Now()
 	if _, err := ks.Keys(ctx); err != nil {
 		log.Warn("signing keys not loaded at start; will retry", "event", "keys_unavailable", "cause", err.Error())
+		return
 	}
-}
-
-// FromAWS builds the production dependencies: DynamoDB and Secrets Manager.
-func FromAWS(ctx context.Context, cfg config.Config) (Deps, error) {
-	log := Logger()
-	ac, err := AWS(ctx, cfg)
-	if err != nil {
-		return Deps{}, err
-	}
-	st, _ := DynamoStore(ac, cfg)
-	ks, err := SecretKeys(ac, cfg)
-	if err != nil {
-		return Deps{}, err
-	}
-	d := Deps{Store: st, Keys: ks, Log: log}
-	// Functions that never touch refresh tokens (me, jwks, the authorizer,
-	// sessions, password) are not given the MAC secret.
-	if cfg.MACSecretID != "" {
-		if d.MAC, err = SecretMAC(ac, cfg); err != nil {
-			return Deps{}, err
-		}
-	}
-	return d, nil
+	// The cold start's share spent on the key fetch (scripts/coldstart.sh reads it).
+	log.Info("signing keys loaded", "event", "keys_loaded", "duration_ms", float64(time.Since(start).Microseconds())/1000)
 }
 
 // DevKeys returns a freshly generated key set for local runs.
@@ -171,82 +149,7 @@ func DevKeys(cfg config.Config) (keys.Static, error) {
 	return keys.Static{Current: k}, nil
 }
 
-// Memory builds local dependencies: the embedded store and development keys.
-func Memory(cfg config.Config, log *slog.Logger) (Deps, error) {
-	ks, err := DevKeys(cfg)
-	if err != nil {
-		return Deps{}, err
-	}
-	ring, err := mac.Generate(nil)
-	if err != nil {
-		return Deps{}, err
-	}
-	return Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: log}, nil
-}
-
 // Verifier returns the access-token verifier for cfg.
 func Verifier(cfg config.Config, ks keys.Source) *token.Verifier {
 	return &token.Verifier{Keys: ks, Alg: cfg.SigningAlg, Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.ClockLeeway}
-}
-
-// Service returns the flows.
-func Service(cfg config.Config, d Deps) (*auth.Service, error) {
-	h, err := password.NewHasher(password.OWASP, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &auth.Service{
-		Users:      d.Store,
-		Logins:     d.Store,
-		Attempts:   d.Store,
-		Throttle:   throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-		IPThrottle: throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		MAC:        d.MAC,
-		Sessions: &sessions.Manager{
-			Store:      d.Store,
-			MAC:        d.MAC,
-			IdleTTL:    cfg.RefreshTokenTTL,
-			MaxTTL:     cfg.SessionMaxTTL,
-			Grace:      cfg.RefreshGrace,
-			MaxPerUser: cfg.MaxSessionsPerUser,
-		},
-		Passwords:   h,
-		Tokens:      &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL},
-		Log:         d.Log,
-		Fingerprint: usernameFingerprint(d.MAC),
-	}, nil
-}
-
-// usernameFingerprint names an unknown username in the log by its keyed
-// fingerprint under the server MAC key. Without a key (functions not given
-// the secret) there is no fingerprint, and none when the key cannot be read.
-func usernameFingerprint(src mac.Source) func(context.Context, string) string {
-	if src == nil {
-		return nil
-	}
-	return func(ctx context.Context, name string) string {
-		ring, err := src.Keyring(ctx)
-		if err != nil {
-			return ""
-		}
-		return ring.Fingerprint("log username", name)
-	}
-}
-
-// API returns the HTTP handlers.
-func API(cfg config.Config, d Deps) (*httpapi.API, error) {
-	svc, err := Service(cfg, d)
-	if err != nil {
-		return nil, err
-	}
-	return &httpapi.API{Auth: svc, Verifier: Verifier(cfg, d.Keys), Keys: d.Keys, CORSOrigin: cfg.CORSAllowOrigin, Log: d.Log, StoreTimeout: cfg.StoreTimeout, Issuer: cfg.Issuer, SigningAlg: cfg.SigningAlg}, nil
-}
-
-// Authorizer returns the Lambda authorizer; strict mode checks sessions.
-func Authorizer(cfg config.Config, d Deps) *authorizer.Authorizer {
-	a := &authorizer.Authorizer{Verifier: Verifier(cfg, d.Keys), Log: d.Log}
-	if cfg.StrictSessions {
-		a.Sessions = &sessions.Manager{Store: d.Store}
-	}
-	return a
 }

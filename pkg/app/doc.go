@@ -1,4 +1,6 @@
-// Package app assembles Rotor's parts from a config.Config: the stores, the
-// key source, the flows, the HTTP handlers and the authorizer. Lambda
-// functions and the local server call it once at start and share nothing else.
+// Package app holds what every Rotor program builds the same way from a
+// config.Config: the SDK configuration, the DynamoDB store, the key sources
+// and the logger. It imports only those clients; each function's own wiring
+// (apifn, authorizerfn, rotationfn) adds what that function uses, so each
+// binary links only what it uses (deps_test.go checks it).
 package app

@@ -20,6 +20,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/token"
 	"github.com/rotor-auth/rotor/pkg/users"
+	"github.com/rotor-auth/rotor/pkg/users/names"
 )
 
 // LoginStore reads, in one round trip, what a login needs: the user (or
@@ -87,7 +88,7 @@ func (s *Service) log() *slog.Logger {
 
 // Signup creates an account and returns its user id.
 func (s *Service) Signup(ctx context.Context, username, pw string) (string, error) {
-	name, err := users.Normalize(username)
+	name, err := names.Normalize(username)
 	if err != nil {
 		return "", apierr.InvalidRequest.Describe("%s", publicReason(err)).With(err)
 	}
@@ -120,7 +121,7 @@ func (s *Service) Signup(ctx context.Context, username, pw string) (string, erro
 // login as this username returned, or empty; a valid one is throttled on its
 // own, so strangers' failures never lock the owner's devices out.
 func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c Client) (Pair, error) {
-	name, err := users.Normalize(username)
+	name, err := names.Normalize(username)
 	if err != nil {
 		return Pair{}, apierr.InvalidRequest.Describe("%s", publicReason(err)).With(err)
 	}

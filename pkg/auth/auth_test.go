@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/mac"
@@ -80,7 +81,7 @@ func TestRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := app.Service(cfg, app.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
+	svc, err := apifn.Service(cfg, apifn.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
 	if err != nil {
 		t.Fatal(err)
 	}

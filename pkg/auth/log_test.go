@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/mac"
@@ -62,7 +63,7 @@ func TestLoginLogNamesNoUsername(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			svc, err := app.Service(cfg, app.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+			svc, err := apifn.Service(cfg, apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 			if err != nil {
 				t.Fatal(err)
 			}

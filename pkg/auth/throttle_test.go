@@ -8,6 +8,7 @@ import (
 
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/device"
@@ -161,7 +162,7 @@ func newThrottled(t *testing.T) *auth.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := app.Service(cfg, app.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring)})
+	svc, err := apifn.Service(cfg, apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,11 @@ type SessionChecker interface {
 type Authorizer struct {
 	Verifier *token.Verifier
 	Sessions SessionChecker // nil: tokens are trusted until they expire
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Cache, when set, reuses this container's own allow decisions for the
+	// same token (see Cache); nil: every event is verified.
+	Cache *Cache
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // Identity is who a verified token names; it becomes the authorizer context.
@@ -60,6 +63,17 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string) (Ident
 	if !ok {
 		return Identity{}, ErrUnauthorized
 	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	var key CacheKey
+	if a.Cache != nil {
+		key = KeyOf(raw)
+		if id, ok := a.Cache.Get(key, now()); ok {
+			return id, nil
+		}
+	}
 	claims, err := a.Verifier.Verify(ctx, raw)
 	if errors.Is(err, token.ErrInvalid) {
 		a.log().DebugContext(ctx, "access token refused", "event", "token_refused", "reason", err.Error())
@@ -70,10 +84,6 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string) (Ident
 	}
 	id := Identity{UserID: claims.Subject, Username: claims.Username, SessionID: claims.SessionID}
 	if a.Sessions != nil {
-		now := time.Now
-		if a.Now != nil {
-			now = a.Now
-		}
 		switch err := a.Sessions.Check(ctx, id.SessionID, now()); {
 		case err == nil:
 		case isSessionGone(err):
@@ -82,6 +92,9 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string) (Ident
 		default:
 			return Identity{}, fmt.Errorf("authorizer: session check: %w", err)
 		}
+	}
+	if a.Cache != nil && claims.ExpiresAt != nil {
+		a.Cache.Put(key, id, claims.ExpiresAt.Time, now())
 	}
 	return id, nil
 }
@@ -92,28 +105,32 @@ func isSessionGone(err error) bool {
 
 // Token handles a REST API TOKEN authorizer event.
 func (a *Authorizer) Token(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	id, err := a.Authorize(ctx, ev.AuthorizationToken)
-	if err != nil {
-		return events.APIGatewayCustomAuthorizerResponse{}, err
-	}
-	return allow(id, ev.MethodArn), nil
+	return a.policy(ctx, ev.AuthorizationToken, ev.MethodArn)
 }
 
 // Request handles a REST API REQUEST authorizer event.
 func (a *Authorizer) Request(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	id, err := a.Authorize(ctx, headerValue(ev.Headers, "Authorization"))
-	if err != nil {
-		return events.APIGatewayCustomAuthorizerResponse{}, err
-	}
-	return allow(id, ev.MethodArn), nil
+	return a.policy(ctx, headerValue(ev.Headers, "Authorization"), ev.MethodArn)
 }
 
 // HTTPV2 handles an HTTP API authorizer event (payload format 2.0) with a
 // simple response; the authorizer must be configured with simple responses.
 func (a *Authorizer) HTTPV2(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	auth := headerValue(ev.Headers, "Authorization")
-	if auth == "" && len(ev.IdentitySource) > 0 {
-		auth = ev.IdentitySource[0]
+	return a.simple(ctx, ev.Headers, ev.IdentitySource)
+}
+
+func (a *Authorizer) policy(ctx context.Context, authorization, methodArn string) (events.APIGatewayCustomAuthorizerResponse, error) {
+	id, err := a.Authorize(ctx, authorization)
+	if err != nil {
+		return events.APIGatewayCustomAuthorizerResponse{}, err
+	}
+	return allow(id, methodArn), nil
+}
+
+func (a *Authorizer) simple(ctx context.Context, headers map[string]string, identitySource []string) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	auth := headerValue(headers, "Authorization")
+	if auth == "" && len(identitySource) > 0 {
+		auth = identitySource[0]
 	}
 	id, err := a.Authorize(ctx, auth)
 	if err != nil {
@@ -122,53 +139,63 @@ func (a *Authorizer) HTTPV2(ctx context.Context, ev events.APIGatewayV2CustomAut
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: id.Context()}, nil
 }
 
+// event is what Handle reads of the three event shapes: one decode of these
+// few fields, not of the whole request context the events carry.
+type event struct {
+	Version            string            `json:"version"`
+	Type               string            `json:"type"`
+	AuthorizationToken string            `json:"authorizationToken"`
+	MethodArn          string            `json:"methodArn"`
+	Headers            map[string]string `json:"headers"`
+	IdentitySource     identitySource    `json:"identitySource"`
+}
+
+// identitySource is the v2 payload's list of identity values; HTTP API
+// payload 1.0 sends one comma-joined string instead, which Handle ignores (it
+// reads the header).
+type identitySource []string
+
+// UnmarshalJSON keeps the list form and ignores any other.
+func (s *identitySource) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] != '[' {
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(s))
+}
+
 // Handle accepts any of the three event shapes and dispatches on it: the
 // Lambda entry point of functions/authorizer.
 func (a *Authorizer) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
-	var probe struct {
-		Version            string `json:"version"`
-		Type               string `json:"type"`
-		AuthorizationToken string `json:"authorizationToken"`
-	}
-	if err := json.Unmarshal(raw, &probe); err != nil {
+	var ev event
+	if err := json.Unmarshal(raw, &ev); err != nil {
 		return nil, fmt.Errorf("authorizer: event: %w", err)
 	}
 	switch {
-	case probe.Version == "2.0":
-		var ev events.APIGatewayV2CustomAuthorizerV2Request
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("authorizer: v2 event: %w", err)
-		}
-		return a.HTTPV2(ctx, ev)
-	case probe.Type == "TOKEN":
-		var ev events.APIGatewayCustomAuthorizerRequest
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("authorizer: token event: %w", err)
-		}
-		return a.Token(ctx, ev)
-	case probe.Type == "REQUEST":
-		var ev events.APIGatewayCustomAuthorizerRequestTypeRequest
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("authorizer: request event: %w", err)
-		}
-		return a.Request(ctx, ev)
+	case ev.Version == "2.0":
+		return a.simple(ctx, ev.Headers, ev.IdentitySource)
+	case ev.Type == "TOKEN":
+		return a.policy(ctx, ev.AuthorizationToken, ev.MethodArn)
+	case ev.Type == "REQUEST":
+		return a.policy(ctx, headerValue(ev.Headers, "Authorization"), ev.MethodArn)
 	}
-	return nil, fmt.Errorf("authorizer: unknown event type %q version %q", probe.Type, probe.Version)
+	return nil, fmt.Errorf("authorizer: unknown event type %q version %q", ev.Type, ev.Version)
 }
 
 // allow builds an Allow policy for every method and path of the API stage the
 // request came through. API Gateway caches the policy per token; scoped to one
 // route, the cached policy would deny the same token on every other route.
 func allow(id Identity, methodArn string) events.APIGatewayCustomAuthorizerResponse {
+	// One allocation for the policy's three one-element slices.
+	p := &struct {
+		statement        [1]events.IAMPolicyStatement
+		action, resource [1]string
+	}{action: [1]string{"execute-api:Invoke"}, resource: [1]string{APIWildcard(methodArn)}}
+	p.statement[0] = events.IAMPolicyStatement{Action: p.action[:], Effect: "Allow", Resource: p.resource[:]}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID: id.UserID,
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
-			Version: "2012-10-17",
-			Statement: []events.IAMPolicyStatement{{
-				Action:   []string{"execute-api:Invoke"},
-				Effect:   "Allow",
-				Resource: []string{APIWildcard(methodArn)},
-			}},
+			Version:   "2012-10-17",
+			Statement: p.statement[:],
 		},
 		Context: id.Context(),
 	}
@@ -179,15 +206,24 @@ func allow(id Identity, methodArn string) events.APIGatewayCustomAuthorizerRespo
 // itself contain ':' (/jobs/42:cancel), so the ARN is split on its first five
 // colons, never its last.
 func APIWildcard(methodArn string) string {
-	fields := strings.SplitN(methodArn, ":", 6)
-	if len(fields) != 6 {
+	i := 0 // index just past the fifth colon
+	for range 5 {
+		j := strings.IndexByte(methodArn[i:], ':')
+		if j < 0 {
+			return methodArn
+		}
+		i += j + 1
+	}
+	api := strings.IndexByte(methodArn[i:], '/') // API id / stage
+	if api < 0 {
 		return methodArn
 	}
-	parts := strings.SplitN(fields[5], "/", 3)
-	if len(parts) < 2 {
-		return methodArn
+	stage := i + api + 1
+	end := strings.IndexByte(methodArn[stage:], '/')
+	if end < 0 {
+		end = len(methodArn) - stage
 	}
-	return strings.Join(fields[:5], ":") + ":" + parts[0] + "/" + parts[1] + "/*"
+	return methodArn[:stage+end] + "/*"
 }
 
 func headerValue(h map[string]string, name string) string {

@@ -523,6 +523,7 @@ func BenchmarkAuthorizeToken(b *testing.B) {
 	auth := "Bearer " + f.token(b, now)
 	ctx := context.Background()
 	b.ReportAllocs()
+	cpuPerOp(b)
 	for b.Loop() {
 		if _, err := a.Authorize(ctx, auth); err != nil {
 			b.Fatal(err)
@@ -536,6 +537,7 @@ func BenchmarkHandleTokenEvent(b *testing.B) {
 	ev := shapes[0].event(b, "Bearer "+f.token(b, now))
 	ctx := context.Background()
 	b.ReportAllocs()
+	cpuPerOp(b)
 	for b.Loop() {
 		if _, err := a.Handle(ctx, ev); err != nil {
 			b.Fatal(err)

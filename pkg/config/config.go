@@ -57,6 +57,11 @@ type Config struct {
 	// StrictSessions makes the authorizer check that the token's session still
 	// exists (one read per uncached authorization). ROTOR_STRICT_SESSIONS.
 	StrictSessions bool
+	// AuthorizerCacheTTL is how long a warm authorizer reuses its own allow
+	// decision for the same token, never past the token's exp; 0 turns the
+	// cache off. ROTOR_AUTHORIZER_CACHE_TTL; template.yaml sets it to API
+	// Gateway's own authorizer cache TTL, so it adds no staleness.
+	AuthorizerCacheTTL time.Duration
 
 	LoginMaxFailures int           // ROTOR_LOGIN_MAX_FAILURES: failures before throttling starts
 	LoginBackoffBase time.Duration // ROTOR_LOGIN_BACKOFF_BASE: first lock, doubled per further failure
@@ -132,6 +137,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.dur("ROTOR_CLOCK_LEEWAY", &c.ClockLeeway)
 	r.dur("ROTOR_STORE_TIMEOUT", &c.StoreTimeout)
 	r.boolean("ROTOR_STRICT_SESSIONS", &c.StrictSessions)
+	r.dur("ROTOR_AUTHORIZER_CACHE_TTL", &c.AuthorizerCacheTTL)
 	r.integer("ROTOR_LOGIN_MAX_FAILURES", &c.LoginMaxFailures)
 	r.dur("ROTOR_LOGIN_BACKOFF_BASE", &c.LoginBackoffBase)
 	r.dur("ROTOR_LOGIN_BACKOFF_MAX", &c.LoginBackoffMax)
@@ -182,6 +188,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeyActivationDelay < c.KeyCacheTTL || c.KeyActivationDelay > 24*time.Hour {
 		bad("ROTOR_KEY_ACTIVATION_DELAY=%s: want between ROTOR_KEY_CACHE_TTL=%s and 24h, so that every verifier holds a new key before it signs", c.KeyActivationDelay, c.KeyCacheTTL)
+	}
+	if c.AuthorizerCacheTTL < 0 || c.AuthorizerCacheTTL > time.Hour {
+		bad("ROTOR_AUTHORIZER_CACHE_TTL=%s: want between 0 (off) and 1h", c.AuthorizerCacheTTL)
 	}
 	if c.ClockLeeway < 0 || c.ClockLeeway > 5*time.Minute {
 		bad("ROTOR_CLOCK_LEEWAY=%s: want between 0 and 5m", c.ClockLeeway)

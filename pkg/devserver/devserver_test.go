@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
@@ -19,15 +20,15 @@ import (
 func newServer(t *testing.T) *devserver.Server {
 	t.Helper()
 	cfg := config.Default()
-	d, err := app.Memory(cfg, nil)
+	d, err := devserver.Memory(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := app.API(cfg, d)
+	api, err := apifn.API(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &devserver.Server{API: api, Authorizer: app.Authorizer(cfg, d)}
+	return &devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log)}
 }
 
 // endless is a 10 MB request body (API Gateway's limit) that counts what was

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
@@ -105,7 +105,7 @@ func TestFrozenStoreAnswers503(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		store app.Store
+		store apifn.Store
 		call  func(*httpapi.API) (httpapi.Response, error)
 	}{
 		{"login", stalled{memory.New()}, func(a *httpapi.API) (httpapi.Response, error) {

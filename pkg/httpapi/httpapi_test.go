@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/mac"
@@ -37,7 +38,7 @@ func event(t testing.TB, path, body string) httpapi.Request {
 	return req
 }
 
-func newAPI(t testing.TB, st app.Store) *httpapi.API {
+func newAPI(t testing.TB, st apifn.Store) *httpapi.API {
 	t.Helper()
 	cfg := config.Default()
 	ks, err := app.DevKeys(cfg)
@@ -48,7 +49,7 @@ func newAPI(t testing.TB, st app.Store) *httpapi.API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := app.API(cfg, app.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
+	api, err := apifn.API(cfg, apifn.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -114,7 +118,8 @@ type Refresher interface {
 
 var _ Refresher = (*keys.Cache)(nil)
 
-// Verifier checks access tokens.
+// Verifier checks access tokens. It is safe for concurrent use; do not copy
+// it after its first Verify.
 type Verifier struct {
 	Keys     keys.Source
 	Alg      string // the only algorithm accepted
@@ -122,6 +127,19 @@ type Verifier struct {
 	Audience string
 	Leeway   time.Duration
 	Now      func() time.Time // default time.Now
+
+	parserOnce sync.Once
+	parser     *jwt.Parser
+}
+
+// jwtParser is built once: golang-jwt parses, pins the algorithm and checks the
+// signature; Verify checks the claims itself (checkClaims), on a flat struct,
+// which costs a fraction of jwt.Validator over jwt.RegisteredClaims.
+func (v *Verifier) jwtParser() *jwt.Parser {
+	v.parserOnce.Do(func() {
+		v.parser = jwt.NewParser(jwt.WithValidMethods([]string{v.Alg}), jwt.WithoutClaimsValidation())
+	})
+	return v.parser
 }
 
 // Verify parses and checks a token and returns its claims. Every failure wraps
@@ -153,17 +171,9 @@ func (v *Verifier) verify(raw string, set keys.Set) (*Claims, error) {
 	if v.Now != nil {
 		now = v.Now
 	}
-	p := jwt.NewParser(
-		jwt.WithValidMethods([]string{v.Alg}),
-		jwt.WithIssuer(v.Issuer),
-		jwt.WithAudience(v.Audience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(v.Leeway),
-		jwt.WithTimeFunc(now),
-	)
-	var c Claims
-	_, err := p.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+	none := numericDate(math.NaN()) // JSON never decodes to NaN: an absent date
+	c := wireClaims{Exp: none, Nbf: none, Iat: none}
+	_, err := v.jwtParser().ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); typ != Type {
 			return nil, fmt.Errorf("token: typ %q is not %s", typ, Type)
 		}
@@ -180,11 +190,152 @@ func (v *Verifier) verify(raw string, set keys.Set) (*Claims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if c.Subject == "" || c.SessionID == "" {
+	if err := v.checkClaims(&c, now()); err != nil {
+		return nil, fmt.Errorf("%w: %w: %w", ErrInvalid, jwt.ErrTokenInvalidClaims, err)
+	}
+	if c.Sub == "" || c.Sid == "" {
 		return nil, fmt.Errorf("%w: missing sub or sid", ErrInvalid)
 	}
-	return &c, nil
+	return c.claims(), nil
 }
+
+// checkClaims applies jwt.Validator's rules for the options Rotor pins
+// (issuer, audience, exp required, iat checked, leeway) and returns its
+// sentinel errors, so errors.Is(err, jwt.ErrTokenExpired) and the like hold.
+func (v *Verifier) checkClaims(c *wireClaims, now time.Time) error {
+	exp, ok, err := c.Exp.time("exp")
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return fmt.Errorf("%w: exp", jwt.ErrTokenRequiredClaimMissing)
+	case !now.Before(exp.Add(v.Leeway)):
+		return jwt.ErrTokenExpired
+	}
+	ahead := now.Add(v.Leeway)
+	if nbf, ok, err := c.Nbf.time("nbf"); err != nil {
+		return err
+	} else if ok && ahead.Before(nbf) {
+		return jwt.ErrTokenNotValidYet
+	}
+	if iat, ok, err := c.Iat.time("iat"); err != nil {
+		return err
+	} else if ok && ahead.Before(iat) {
+		return jwt.ErrTokenUsedBeforeIssued
+	}
+	if len(c.Aud) == 0 || len(c.Aud) == 1 && c.Aud[0] == "" {
+		return fmt.Errorf("%w: aud", jwt.ErrTokenRequiredClaimMissing)
+	}
+	if !slices.Contains(c.Aud, v.Audience) {
+		return jwt.ErrTokenInvalidAudience
+	}
+	if c.Iss == "" {
+		return fmt.Errorf("%w: iss", jwt.ErrTokenRequiredClaimMissing)
+	}
+	if c.Iss != v.Issuer {
+		return jwt.ErrTokenInvalidIssuer
+	}
+	return nil
+}
+
+// numericDate is a JWT NumericDate (RFC 7519 §2) as JSON decodes it: seconds,
+// possibly fractional; jwt.NumericDate keeps whole seconds, and so does time.
+// NaN stands for a date the token does not carry.
+type numericDate float64
+
+// maxNumericDate bounds dates to what float64 and int64 hold exactly.
+const maxNumericDate = 1 << 53
+
+func (d numericDate) time(name string) (time.Time, bool, error) {
+	f := float64(d)
+	if math.IsNaN(f) {
+		return time.Time{}, false, nil
+	}
+	if f < 0 || f >= maxNumericDate {
+		return time.Time{}, false, fmt.Errorf("%w: %s out of range", jwt.ErrInvalidType, name)
+	}
+	return time.Unix(int64(math.Floor(f)), 0), true, nil
+}
+
+func (d numericDate) jwt() *jwt.NumericDate {
+	t, ok, err := d.time("")
+	if !ok || err != nil {
+		return nil
+	}
+	return jwt.NewNumericDate(t)
+}
+
+// audience is the aud claim: one string or an array of strings (RFC 7519 §4.1.3).
+type audience []string
+
+// UnmarshalJSON accepts both forms of aud.
+func (a *audience) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = audience{s}
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(a))
+}
+
+// wireClaims is the JSON of an access token's claims in flat fields: golang-jwt
+// decodes it (ParseWithClaims), Verify checks it, then returns Claims.
+type wireClaims struct {
+	Iss      string      `json:"iss"`
+	Sub      string      `json:"sub"`
+	Aud      audience    `json:"aud"`
+	Exp      numericDate `json:"exp"`
+	Nbf      numericDate `json:"nbf"`
+	Iat      numericDate `json:"iat"`
+	Jti      string      `json:"jti"`
+	Sid      string      `json:"sid"`
+	Username string      `json:"preferred_username"`
+}
+
+// claims returns c as Claims, with its three dates in the same allocation.
+func (c *wireClaims) claims() *Claims {
+	out := &struct {
+		claims        Claims
+		exp, nbf, iat jwt.NumericDate
+	}{}
+	date := func(d numericDate, into *jwt.NumericDate) *jwt.NumericDate {
+		t, ok, _ := d.time("")
+		if !ok {
+			return nil
+		}
+		into.Time = t
+		return into
+	}
+	out.claims = Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    c.Iss,
+			Subject:   c.Sub,
+			Audience:  jwt.ClaimStrings(c.Aud),
+			ExpiresAt: date(c.Exp, &out.exp),
+			NotBefore: date(c.Nbf, &out.nbf),
+			IssuedAt:  date(c.Iat, &out.iat),
+			ID:        c.Jti,
+		},
+		SessionID: c.Sid,
+		Username:  c.Username,
+	}
+	return &out.claims
+}
+
+// The jwt.Claims methods; golang-jwt calls them only when it validates claims,
+// which Verify does itself.
+
+func (c *wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.Exp.jwt(), nil }
+func (c *wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.Nbf.jwt(), nil }
+func (c *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.Iat.jwt(), nil }
+func (c *wireClaims) GetIssuer() (string, error)                   { return c.Iss, nil }
+func (c *wireClaims) GetSubject() (string, error)                  { return c.Sub, nil }
+func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings(c.Aud), nil }
+
+var _ jwt.Claims = (*wireClaims)(nil)
 
 // FromHeader returns the token of an "Authorization: Bearer <token>" header
 // value. The scheme is matched case-insensitively (RFC 6750 §2.1, RFC 9110 §11.1).

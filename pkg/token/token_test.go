@@ -196,6 +196,9 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 		{name: "missing exp", raw: func(t *testing.T) string {
 			return good(t, func(c *token.Claims) { c.ExpiresAt = nil })
 		}, also: jwt.ErrTokenRequiredClaimMissing},
+		{name: "exp beyond what a float64 holds exactly", raw: func(t *testing.T) string {
+			return good(t, func(c *token.Claims) { c.ExpiresAt = jwt.NewNumericDate(time.Unix(1<<62, 0)) })
+		}, also: jwt.ErrInvalidType},
 		{name: "typ JWT", raw: func(t *testing.T) string {
 			return sign(t, jwt.SigningMethodES256, current.Private, map[string]any{"kid": current.ID, "typ": "JWT"}, validClaims())
 		}},

@@ -8,14 +8,14 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
 // writeCounter counts every write a flow makes to the store.
 type writeCounter struct {
-	app.Store
+	apifn.Store
 	writes atomic.Int64
 }
 
@@ -62,7 +62,7 @@ func TestBadBodies(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
 			var counter *writeCounter
-			e := newEnv(t, kind, nil, func(s app.Store) app.Store { counter = &writeCounter{Store: s}; return counter })
+			e := newEnv(t, kind, nil, func(s apifn.Store) apifn.Store { counter = &writeCounter{Store: s}; return counter })
 			for _, route := range routes {
 				for _, b := range bodies {
 					t.Run(route+"/"+b.name, func(t *testing.T) {

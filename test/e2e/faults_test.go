@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -17,7 +17,7 @@ import (
 // flaky is a store whose calls time out while down is set, the way an SDK
 // call fails when DynamoDB does not answer before the Lambda's deadline.
 type flaky struct {
-	app.Store
+	apifn.Store
 	down atomic.Bool
 }
 
@@ -60,7 +60,7 @@ func TestStoreTimeout(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
 			var f *flaky
-			e := newEnv(t, kind, nil, func(s app.Store) app.Store { f = &flaky{Store: s}; return f })
+			e := newEnv(t, kind, nil, func(s apifn.Store) apifn.Store { f = &flaky{Store: s}; return f })
 			e.signup("erin", "correct horse battery")
 			p := e.login("erin", "correct horse battery")
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/client"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 )
@@ -51,14 +51,14 @@ func TestForgedRefreshToken(t *testing.T) {
 // gate pauses the first CreateSession after arm until release: a login that
 // verified the password and is about to write its session.
 type gate struct {
-	app.Store
+	apifn.Store
 	mu      sync.Mutex
 	armed   bool
 	reached chan struct{}
 	release chan struct{}
 }
 
-func newGate(st app.Store) *gate {
+func newGate(st apifn.Store) *gate {
 	return &gate{Store: st, reached: make(chan struct{}), release: make(chan struct{})}
 }
 
@@ -85,7 +85,7 @@ func TestLoginRacingRevocation(t *testing.T) {
 		for _, change := range []string{"password change", "logout everywhere"} {
 			t.Run(kind+"/"+change, func(t *testing.T) {
 				var g *gate
-				e := newEnv(t, kind, nil, func(st app.Store) app.Store { g = newGate(st); return g })
+				e := newEnv(t, kind, nil, func(st apifn.Store) apifn.Store { g = newGate(st); return g })
 				e.signup("alice", "correct horse battery")
 				before := e.login("alice", "correct horse battery")
 
@@ -138,7 +138,7 @@ func TestLoginRacingRevocation(t *testing.T) {
 // stall loses the answer of one armed rotation after applying it: a store
 // that stalled past the deadline and applied the write late.
 type stall struct {
-	app.Store
+	apifn.Store
 	mu    sync.Mutex
 	armed bool
 }
@@ -163,7 +163,7 @@ func TestOutageLongerThanGrace(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
 			var st *stall
-			e := newEnv(t, kind, nil, func(s app.Store) app.Store { st = &stall{Store: s}; return st })
+			e := newEnv(t, kind, nil, func(s apifn.Store) apifn.Store { st = &stall{Store: s}; return st })
 			e.signup("alice", "correct horse battery")
 			p := e.login("alice", "correct horse battery")
 			st.mu.Lock()
@@ -204,7 +204,7 @@ func TestOutageLongerThanGrace(t *testing.T) {
 // than the grace window costs the user nothing.
 func TestGoClientRetriesWithTicket(t *testing.T) {
 	var st *stall
-	e := newEnv(t, "memory", nil, func(s app.Store) app.Store { st = &stall{Store: s}; return st })
+	e := newEnv(t, "memory", nil, func(s apifn.Store) apifn.Store { st = &stall{Store: s}; return st })
 	e.signup("alice", "correct horse battery")
 	tr := &client.Transport{BaseURL: e.url, Store: &client.MemoryStore{}, Now: e.clock.Now}
 	ctx := context.Background()
@@ -241,7 +241,7 @@ func TestGoClientRetriesWithTicket(t *testing.T) {
 // failEndAll fails one armed EndUserSessions after the password was stored:
 // the store went away between the two writes of a password change.
 type failEndAll struct {
-	app.Store
+	apifn.Store
 	mu    sync.Mutex
 	armed bool
 }
@@ -264,7 +264,7 @@ func TestPasswordChangeRetryEndsSessions(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
 			var f *failEndAll
-			e := newEnv(t, kind, nil, func(s app.Store) app.Store { f = &failEndAll{Store: s}; return f })
+			e := newEnv(t, kind, nil, func(s apifn.Store) apifn.Store { f = &failEndAll{Store: s}; return f })
 			e.signup("alice", "correct horse battery")
 			thief := e.login("alice", "correct horse battery")
 			owner := e.login("alice", "correct horse battery")

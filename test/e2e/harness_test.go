@@ -22,6 +22,8 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
 	"github.com/rotor-auth/rotor/pkg/mac"
@@ -53,7 +55,7 @@ type env struct {
 	t      *testing.T
 	url    string
 	clock  *clock
-	store  app.Store
+	store  apifn.Store
 	db     *dynamodb.Client // nil on the embedded store
 	tables dynamo.Tables
 	logs   *syncBuffer
@@ -77,7 +79,7 @@ var stores = []string{"memory", "dynamodb"}
 
 // newEnv starts a server on kind ("memory" or "dynamodb"); edit adjusts the
 // config, wrap the store (both may be nil).
-func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(app.Store) app.Store) *env {
+func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(apifn.Store) apifn.Store) *env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.LoginBackoffBase = 2 * time.Second
@@ -94,7 +96,7 @@ func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(app.
 	}
 	e := &env{t: t, clock: &clock{t: time.Now().UTC()}, logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var st app.Store
+	var st apifn.Store
 	switch kind {
 	case "memory":
 		st = memory.New()
@@ -120,14 +122,14 @@ func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(app.
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := app.Deps{Store: st, Keys: ks, MAC: mac.Static(ring), Log: log}
-	api, err := app.API(cfg, d)
+	d := apifn.Deps{Store: st, Keys: ks, MAC: mac.Static(ring), Log: log}
+	api, err := apifn.API(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	api.Auth.Now = e.clock.Now
 	api.Verifier.Now = e.clock.Now
-	authz := app.Authorizer(cfg, d)
+	authz := authorizerfn.New(cfg, d.Keys, d.Store, d.Log)
 	authz.Verifier.Now = e.clock.Now
 	authz.Now = e.clock.Now
 	srv := httptest.NewServer((&devserver.Server{API: api, Authorizer: authz, Log: log}).Handler())

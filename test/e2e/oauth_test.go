@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 )
 
 const formType = "application/x-www-form-urlencoded"
@@ -19,7 +19,7 @@ func TestOAuthDoorRetryTicket(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
 			var st *stall
-			e := newEnv(t, kind, nil, func(s app.Store) app.Store { st = &stall{Store: s}; return st })
+			e := newEnv(t, kind, nil, func(s apifn.Store) apifn.Store { st = &stall{Store: s}; return st })
 			e.signup("alice", "correct horse battery")
 			r := e.do("POST", "/oauth/token", url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"correct horse battery"}}.Encode(), "Content-Type", formType)
 			p := pairOf(t, r)

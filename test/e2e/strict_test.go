@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 )
 
 // sessionReads counts GetSession: the one read the strict authorizer makes.
 type sessionReads struct {
-	app.Store
+	apifn.Store
 	n atomic.Int64
 }
 
@@ -32,7 +32,7 @@ func TestStrictSessions(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
 			reads := &sessionReads{}
-			e := newEnv(t, kind, strict, func(s app.Store) app.Store { reads.Store = s; return reads })
+			e := newEnv(t, kind, strict, func(s apifn.Store) apifn.Store { reads.Store = s; return reads })
 			const pw = "correct horse battery"
 			e.signup("sybil", pw)
 			e.signup("trent", pw)
@@ -103,7 +103,7 @@ func TestNonStrictSessions(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
 			reads := &sessionReads{}
-			e := newEnv(t, kind, nil, func(s app.Store) app.Store { reads.Store = s; return reads })
+			e := newEnv(t, kind, nil, func(s apifn.Store) apifn.Store { reads.Store = s; return reads })
 			const pw = "correct horse battery"
 			e.signup("uma", pw)
 			a, _ := e.loginAs("uma", pw, "a")

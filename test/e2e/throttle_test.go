@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -184,7 +184,7 @@ func TestParallelLoginFailures(t *testing.T) {
 
 // countingStore counts the calls that tell the login paths apart.
 type countingStore struct {
-	app.Store
+	apifn.Store
 	getUser, recordFailure atomic.Int64
 }
 
@@ -209,7 +209,7 @@ func TestUnknownUserSameWork(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
 			cs := &countingStore{}
-			e := newEnv(t, kind, throttled, func(s app.Store) app.Store { cs.Store = s; return cs })
+			e := newEnv(t, kind, throttled, func(s apifn.Store) apifn.Store { cs.Store = s; return cs })
 			e.signup("rupert", "correct horse battery")
 			argon := uint64(password.OWASP.Memory) * 1024
 

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
 	"github.com/rotor-auth/rotor/pkg/mac"
@@ -62,7 +64,7 @@ func privateMoto(t *testing.T) (url string, proc *os.Process) {
 }
 
 // TestFrozenDynamoDB freezes a real DynamoDB (moto_server stopped with
-// SIGSTOP) under the SDK client Rotor builds (app.SDKOptions). Every route
+// SIGSTOP) under the SDK client the functions build (app.LambdaAWS). Every route
 // that reaches the store answers 503 temporarily_unavailable instead of
 // hanging, and logs why; after SIGCONT the client's tokens still work and
 // its refresh, retried with the ticket of the 503, rotates.
@@ -85,7 +87,8 @@ func TestFrozenDynamoDB(t *testing.T) {
 	if err := dynamo.CreateTables(ctx, dynamodb.NewFromConfig(setup), tables); err != nil {
 		t.Fatal(err)
 	}
-	ac, err := awsconfig.LoadDefaultConfig(ctx, append(app.SDKOptions(cfg), local...)...)
+	lambdaEnv := map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_ENDPOINT_URL": url}
+	ac, err := app.LambdaAWS(func(k string) (string, bool) { v, ok := lambdaEnv[k]; return v, ok }, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,12 +103,12 @@ func TestFrozenDynamoDB(t *testing.T) {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	d := app.Deps{Store: dynamo.New(db, tables), Keys: ks, MAC: mac.Static(ring), Log: log}
-	api, err := app.API(cfg, d)
+	d := apifn.Deps{Store: dynamo.New(db, tables), Keys: ks, MAC: mac.Static(ring), Log: log}
+	api, err := apifn.API(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&devserver.Server{API: api, Authorizer: app.Authorizer(cfg, d), Log: log}).Handler())
+	srv := httptest.NewServer((&devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log), Log: log}).Handler())
 	t.Cleanup(srv.Close)
 	e := &env{t: t, url: srv.URL, logs: logs}
 

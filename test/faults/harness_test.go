@@ -20,7 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
 	"github.com/rotor-auth/rotor/pkg/keys"
@@ -106,14 +107,14 @@ func newEnv(t *testing.T, secretsDown bool) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d := app.Deps{Store: e.store, Keys: cache, MAC: mac.Static(ring), Log: log}
-	api, err := app.API(cfg, d)
+	d := apifn.Deps{Store: e.store, Keys: cache, MAC: mac.Static(ring), Log: log}
+	api, err := apifn.API(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	api.Auth.Now = e.clock.Now
 	api.Verifier.Now = e.clock.Now
-	authz := app.Authorizer(cfg, d)
+	authz := authorizerfn.New(cfg, d.Keys, d.Store, d.Log)
 	authz.Verifier.Now = e.clock.Now
 	authz.Now = e.clock.Now
 	srv := httptest.NewServer((&devserver.Server{API: api, Authorizer: authz, Log: log}).Handler())

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -47,7 +47,7 @@ var errNoDeadline = errors.New("faults: a store call without a deadline would ha
 // method it does not override passes straight through. The overrides are the
 // store calls of the HTTP routes.
 type faulty struct {
-	app.Store
+	apifn.Store
 
 	mu   sync.Mutex
 	plan map[string]fault
@@ -165,4 +165,4 @@ func (s *faulty) EndUserSessions(ctx context.Context, username, userID string) (
 	return n, err
 }
 
-var _ app.Store = (*faulty)(nil)
+var _ apifn.Store = (*faulty)(nil)

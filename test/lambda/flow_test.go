@@ -3,6 +3,8 @@ package lambda_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -339,34 +341,53 @@ func TestJWKS(t *testing.T) {
 	}
 }
 
-// TestColdStarts starts a fresh emulator for each of the ten functions and
-// sends one cheap request, recording the cold start for coldstart.txt.
+// baselineID names the baseline binary in cold-start records.
+const baselineID = "Baseline"
+
+// TestColdStarts starts a fresh emulator for each of the ten functions (and
+// the baseline, when ROTOR_COLDSTART_BASELINE names one) and sends one cheap
+// request, recording the cold start for coldstart.txt; ROTOR_COLDSTART_RUNS
+// rounds, each over every function in turn.
 func TestColdStarts(t *testing.T) {
 	e := requireEnv(t)
-	for _, id := range functionIDs {
-		var event any
-		switch id {
-		case "AuthorizerFunction":
-			event = tokenAuthorizerEvent(t, "Bearer x.y.z", apiArn+"/v1/GET/me")
-		case "RotateKeyFunction":
-			// Not a pending version: the function refuses after reading the secret.
-			event = map[string]string{"Step": "testSecret", "SecretId": e.vars["ROTOR_SIGNING_SECRET_ID"], "ClientRequestToken": "00000000-0000-0000-0000-000000000000"}
-		case "JwksFunction", "MeFunction", "SessionsFunction":
-			event = restEvent(t, request{method: "GET", path: "/me"})
-		default:
-			// Malformed JSON: answered with 400 before any hashing or storage.
-			event = restEvent(t, request{method: "POST", path: "/auth/x", body: "{"})
+	ids := functionIDs
+	if os.Getenv("ROTOR_COLDSTART_BASELINE") != "" {
+		ids = append([]string{baselineID}, functionIDs...)
+	}
+	runs := 1
+	if n, err := strconv.Atoi(os.Getenv("ROTOR_COLDSTART_RUNS")); err == nil && n > 0 {
+		runs = n
+	}
+	for run := range runs {
+		for _, id := range ids {
+			var event any
+			switch id {
+			case "AuthorizerFunction":
+				event = tokenAuthorizerEvent(t, "Bearer x.y.z", apiArn+"/v1/GET/me")
+			case "RotateKeyFunction":
+				// Not a pending version: the function refuses after reading the secret.
+				event = map[string]string{"Step": "testSecret", "SecretId": e.vars["ROTOR_SIGNING_SECRET_ID"], "ClientRequestToken": "00000000-0000-0000-0000-000000000000"}
+			case "JwksFunction", "MeFunction", "SessionsFunction":
+				event = restEvent(t, request{method: "GET", path: "/me"})
+			case baselineID:
+				event = map[string]string{}
+			default:
+				// Malformed JSON: answered with 400 before any hashing or storage.
+				event = restEvent(t, request{method: "POST", path: "/auth/x", body: "{"})
+			}
+			f := e.startAs(t, id, fmt.Sprintf("%s#cold%d", id, run))
+			f.invoke(t, event)
+			initMS, firstMS, ok := f.coldStart()
+			if !ok {
+				t.Errorf("%s: no REPORT line in the emulator output:\n%s", id, f.log.String())
+				continue
+			}
+			rec := coldStartRecord{id: id, size: f.size, initMS: initMS, firstMS: firstMS, keysMS: f.keysMS(), wall: f.firstInvoke}
+			e.mu.Lock()
+			e.coldStarts = append(e.coldStarts, rec)
+			e.mu.Unlock()
+			e.stop(fmt.Sprintf("%s#cold%d", id, run))
+			t.Logf("%-20s %9d bytes  first invocation %7.2f ms (keys %.2f ms; emulator Init Duration %.2f ms)  wall %v", id, f.size, firstMS, rec.keysMS, initMS, f.firstInvoke.Round(time.Millisecond))
 		}
-		f := e.startFresh(t, id)
-		f.invoke(t, event)
-		initMS, firstMS, ok := f.coldStart()
-		if !ok {
-			t.Errorf("%s: no REPORT line in the emulator output:\n%s", id, f.log.String())
-			continue
-		}
-		e.mu.Lock()
-		e.coldStarts = append(e.coldStarts, coldStartRecord{id: id, size: f.size, initMS: initMS, firstMS: firstMS, wall: f.firstInvoke})
-		e.mu.Unlock()
-		t.Logf("%-20s %9d bytes  first invocation %7.2f ms (emulator Init Duration %.2f ms)  wall %v", id, f.size, firstMS, initMS, f.firstInvoke.Round(time.Millisecond))
 	}
 }

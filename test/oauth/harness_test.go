@@ -28,7 +28,8 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/internal/apispec"
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
 )
@@ -72,15 +73,15 @@ func start(t *testing.T, tls bool, alg string) *server {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := app.Memory(cfg, log)
+	d, err := devserver.Memory(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := app.API(cfg, d)
+	api, err := apifn.API(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer((&devserver.Server{API: api, Authorizer: app.Authorizer(cfg, d), Log: log}).Handler())
+	srv := httptest.NewUnstartedServer((&devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log), Log: log}).Handler())
 	srv.Listener.Close()
 	srv.Listener = ln
 	s := &server{t: t, url: cfg.Issuer, cfg: cfg}

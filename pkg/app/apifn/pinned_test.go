@@ -1,10 +1,11 @@
-package app_test
+package apifn_test
 
 import (
 	"errors"
 	"testing"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
@@ -25,7 +26,7 @@ func TestPinnedAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &app.PinnedAPI{Config: cfg, Deps: app.Deps{Store: memory.New(), Keys: ks}}
+	p := &apifn.PinnedAPI{Config: cfg, Deps: apifn.Deps{Store: memory.New(), Keys: ks}}
 	if _, err := p.For(from("")); !errors.Is(err, config.ErrIssuer) {
 		t.Fatalf("an event without an API id: %v", err)
 	}
@@ -45,7 +46,7 @@ func TestPinnedAPI(t *testing.T) {
 	}
 
 	fixed := config.Default()
-	q := &app.PinnedAPI{Config: fixed, Deps: app.Deps{Store: memory.New(), Keys: ks}}
+	q := &apifn.PinnedAPI{Config: fixed, Deps: apifn.Deps{Store: memory.New(), Keys: ks}}
 	api, err = q.For(from("whatever"))
 	if err != nil || api.Issuer != fixed.Issuer {
 		t.Fatalf("a whole issuer: %v, %v", api, err)

@@ -1,4 +1,4 @@
-package users_test
+package names_test
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rotor-auth/rotor/pkg/users"
+	"github.com/rotor-auth/rotor/pkg/users/names"
 )
 
 func TestNormalize(t *testing.T) {
@@ -52,7 +53,7 @@ func TestNormalize(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := users.Normalize(tc.in)
+			got, err := names.Normalize(tc.in)
 			if got != tc.want || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
 				t.Fatalf("Normalize(%q) = %q, %v; want %q, %v", tc.in, got, err, tc.want, tc.err)
 			}
@@ -63,19 +64,19 @@ func TestNormalize(t *testing.T) {
 // TestNormalizeLookAlikes: spellings a person cannot tell apart are one
 // account or refused, never two accounts.
 func TestNormalizeLookAlikes(t *testing.T) {
-	admin, err := users.Normalize("admin")
+	admin, err := names.Normalize("admin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, in := range []string{"ADMIN", "Admin", "ａｄｍｉｎ", "ＡＤＭＩＮ", " admin "} {
-		if got, err := users.Normalize(in); err != nil || got != admin {
+		if got, err := names.Normalize(in); err != nil || got != admin {
 			t.Errorf("Normalize(%q) = %q, %v; want %q", in, got, err, admin)
 		}
 	}
 	// Cyrillic а, Ukrainian і, Greek α. (Latin ɑ is one script with "dmin":
 	// only confusables data would catch it.)
 	for _, in := range []string{"аdmin", "admіn", "αdmin"} {
-		if got, err := users.Normalize(in); err == nil && got != admin {
+		if got, err := names.Normalize(in); err == nil && got != admin {
 			t.Errorf("Normalize(%q) = %q: a second account that looks like %q", in, got, admin)
 		}
 	}
@@ -85,11 +86,11 @@ func TestNormalizeLookAlikes(t *testing.T) {
 // with the stored form always finds the account.
 func TestNormalizeIdempotent(t *testing.T) {
 	for _, in := range []string{"Alice", "ａｄｍｉｎ", "STRAẞE", "jose\u0301", "Дмитрий", "नमस्ते", "山田_42"} {
-		once, err := users.Normalize(in)
+		once, err := names.Normalize(in)
 		if err != nil {
 			t.Fatalf("Normalize(%q): %v", in, err)
 		}
-		if twice, err := users.Normalize(once); err != nil || twice != once {
+		if twice, err := names.Normalize(once); err != nil || twice != once {
 			t.Errorf("Normalize(%q) = %q, %v; want %q", once, twice, err, once)
 		}
 	}

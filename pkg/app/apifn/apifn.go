@@ -1,0 +1,187 @@
+package apifn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/mac"
+	"github.com/rotor-auth/rotor/pkg/password"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/token"
+	"github.com/rotor-auth/rotor/pkg/users"
+)
+
+// Store is everything Rotor keeps.
+type Store interface {
+	users.Store
+	sessions.Store
+	throttle.Store
+	auth.LoginStore
+}
+
+// Deps are the outside world: where state lives and where keys come from.
+type Deps struct {
+	Store Store
+	Keys  keys.Source
+	MAC   mac.Source // the server MAC key: tags refresh tokens
+	Log   *slog.Logger
+}
+
+// FromAWS builds the production dependencies: DynamoDB and Secrets Manager.
+func FromAWS(ctx context.Context, cfg config.Config) (Deps, error) {
+	log := app.Logger()
+	ac, err := app.LambdaAWS(os.LookupEnv, cfg)
+	if err != nil {
+		return Deps{}, err
+	}
+	st, _ := app.DynamoStore(ac, cfg)
+	ks, err := app.SecretKeys(ac, cfg)
+	if err != nil {
+		return Deps{}, err
+	}
+	d := Deps{Store: st, Keys: ks, Log: log}
+	// Functions that never touch refresh tokens (me, jwks, the authorizer,
+	// sessions, password) are not given the MAC secret.
+	if cfg.MACSecretID != "" {
+		if d.MAC, err = app.SecretMAC(ac, cfg); err != nil {
+			return Deps{}, err
+		}
+	}
+	return d, nil
+}
+
+// Service returns the flows.
+func Service(cfg config.Config, d Deps) (*auth.Service, error) {
+	h, err := password.NewHasher(password.OWASP, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Service{
+		Users:      d.Store,
+		Logins:     d.Store,
+		Attempts:   d.Store,
+		Throttle:   throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		IPThrottle: throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		MAC:        d.MAC,
+		Sessions: &sessions.Manager{
+			Store:      d.Store,
+			MAC:        d.MAC,
+			IdleTTL:    cfg.RefreshTokenTTL,
+			MaxTTL:     cfg.SessionMaxTTL,
+			Grace:      cfg.RefreshGrace,
+			MaxPerUser: cfg.MaxSessionsPerUser,
+		},
+		Passwords:   h,
+		Tokens:      &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL},
+		Log:         d.Log,
+		Fingerprint: usernameFingerprint(d.MAC),
+	}, nil
+}
+
+// usernameFingerprint names an unknown username in the log by its keyed
+// fingerprint under the server MAC key. Without a key (functions not given
+// the secret) there is no fingerprint, and none when the key cannot be read.
+func usernameFingerprint(src mac.Source) func(context.Context, string) string {
+	if src == nil {
+		return nil
+	}
+	return func(ctx context.Context, name string) string {
+		ring, err := src.Keyring(ctx)
+		if err != nil {
+			return ""
+		}
+		return ring.Fingerprint("log username", name)
+	}
+}
+
+// API returns the HTTP handlers.
+func API(cfg config.Config, d Deps) (*httpapi.API, error) {
+	svc, err := Service(cfg, d)
+	if err != nil {
+		return nil, err
+	}
+	return &httpapi.API{Auth: svc, Verifier: app.Verifier(cfg, d.Keys), Keys: d.Keys, CORSOrigin: cfg.CORSAllowOrigin, Log: d.Log, StoreTimeout: cfg.StoreTimeout, Issuer: cfg.Issuer, SigningAlg: cfg.SigningAlg}, nil
+}
+
+// Route is one handler of httpapi.API, named by method expression, e.g.
+// (*httpapi.API).Login.
+type Route func(a *httpapi.API, ctx context.Context, req httpapi.Request) (httpapi.Response, error)
+
+// Run is the whole cold start of an API function: read the config, build
+// the clients and the API once, and serve route until Lambda stops us.
+func Run(ctx context.Context, route Route) error {
+	cfg, d, err := fromEnv(ctx)
+	if err != nil {
+		return err
+	}
+	apis := &PinnedAPI{Config: cfg, Deps: d}
+	lambda.Start(func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		api, err := apis.For(req)
+		if err != nil {
+			d.Log.ErrorContext(ctx, "issuer not resolved", "event", "issuer_unresolved", "cause", err.Error())
+			return httpapi.Internal(cfg.CORSAllowOrigin), nil
+		}
+		return route(api, ctx, req)
+	})
+	return nil
+}
+
+// fromEnv reads the config and builds the AWS dependencies: a function's cold start.
+func fromEnv(ctx context.Context) (config.Config, Deps, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return config.Config{}, Deps{}, err
+	}
+	d, err := FromAWS(ctx, cfg)
+	return cfg, d, err
+}
+
+// PinnedAPI builds the API on the first request when the issuer waits for
+// the REST API's id (config.IssuerAPIID), and keeps it: one issuer for the
+// function's lifetime, taken from what API Gateway put in the request
+// context, never from anything the client sent. Later events from another
+// API id are refused. Without the placeholder it builds the API at once.
+type PinnedAPI struct {
+	Config config.Config
+	Deps   Deps
+
+	mu    sync.Mutex
+	api   *httpapi.API
+	apiID string
+}
+
+// For returns the API for req's REST API.
+func (p *PinnedAPI) For(req httpapi.Request) (*httpapi.API, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	id := req.RequestContext.APIID
+	if p.api != nil {
+		if p.Config.IssuerDeferred() && id != p.apiID {
+			return nil, fmt.Errorf("%w: pinned to API %q, event from %q", config.ErrIssuer, p.apiID, id)
+		}
+		return p.api, nil
+	}
+	iss, err := p.Config.ResolveIssuer(id)
+	if err != nil {
+		return nil, err
+	}
+	cfg := p.Config
+	cfg.Issuer = iss
+	api, err := API(cfg, p.Deps)
+	if err != nil {
+		return nil, err
+	}
+	p.api, p.apiID = api, id
+	return api, nil
+}

@@ -1,0 +1,68 @@
+package authorizerfn
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/authorizer"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/deadline"
+	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+)
+
+// New returns the Lambda authorizer for cfg: it verifies with ks, caches its
+// decisions when cfg.AuthorizerCacheTTL is set and, in strict mode, checks
+// the session in st (nil is fine otherwise).
+func New(cfg config.Config, ks keys.Source, st sessions.Store, log *slog.Logger) *authorizer.Authorizer {
+	a := &authorizer.Authorizer{Verifier: app.Verifier(cfg, ks), Log: log}
+	if cfg.AuthorizerCacheTTL > 0 {
+		a.Cache = &authorizer.Cache{TTL: cfg.AuthorizerCacheTTL}
+	}
+	if cfg.StrictSessions {
+		a.Sessions = &sessions.Manager{Store: st}
+	}
+	return a
+}
+
+// Run is the cold start of the authorizer function: the config, the signing
+// keys (fetched now, off the first request's path) and, only in strict mode,
+// the DynamoDB session store.
+func Run(ctx context.Context) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	// The authorizer also serves other stacks' APIs: an event's API id says
+	// nothing about Rotor's, so the issuer must come whole from the template.
+	if cfg.IssuerDeferred() {
+		return fmt.Errorf("authorizerfn: the authorizer needs ROTOR_ISSUER without %s", config.IssuerAPIID)
+	}
+	log := app.Logger()
+	ac, err := app.LambdaAWS(os.LookupEnv, cfg)
+	if err != nil {
+		return err
+	}
+	ks, err := app.SecretKeys(ac, cfg)
+	if err != nil {
+		return err
+	}
+	var st sessions.Store
+	if cfg.StrictSessions {
+		st, _ = app.DynamoStore(ac, cfg)
+	}
+	app.Warm(ctx, ks, log)
+	a := New(cfg, ks, st, log)
+	lambda.Start(func(ctx context.Context, raw json.RawMessage) (any, error) {
+		ctx, cancel := deadline.Bound(ctx, cfg.StoreTimeout)
+		defer cancel()
+		return a.Handle(ctx, raw)
+	})
+	return nil
+}

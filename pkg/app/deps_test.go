@@ -1,0 +1,84 @@
+package app_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
+)
+
+const mod = "github.com/rotor-auth/rotor/"
+
+// Packages no Lambda function may link: the local server's parts.
+var localOnly = []string{mod + "pkg/store/memory", mod + "web", mod + "pkg/devserver"}
+
+// sdkConfig is the SDK's default configuration chain (shared files, SSO, STS,
+// IMDS): functions use app.LambdaAWS instead.
+var sdkConfig = []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sts", "github.com/aws/aws-sdk-go-v2/service/sso"}
+
+// Passwords, typed usernames and the HTTP API: what only the API functions need.
+var apiOnly = []string{mod + "pkg/password", "golang.org/x/crypto/argon2", mod + "pkg/httpapi", mod + "pkg/auth", mod + "pkg/app/apifn",
+	mod + "pkg/users/names", "golang.org/x/text/secure/precis"}
+
+// TestFunctionsLinkOnlyWhatTheyUse runs `go list -deps` on every function, with
+// the Makefile's build tags, and fails when one links a package it has no use
+// for: each function's composition root is its own (STYLE.md).
+func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
+	api := []string{"signup", "login", "refresh", "logout", "jwks", "me", "sessions", "password", "token", "revoke", "discovery"}
+	type rule struct {
+		must, mustNot []string
+	}
+	rules := map[string]rule{
+		"authorizer": {
+			must:    []string{mod + "pkg/authorizer", mod + "pkg/token", mod + "pkg/keys"},
+			mustNot: concat(localOnly, sdkConfig, apiOnly),
+		},
+		"rotatekey": {
+			must:    []string{mod + "pkg/keys"},
+			mustNot: concat(localOnly, sdkConfig, apiOnly, []string{mod + "pkg/authorizer"}),
+		},
+	}
+	for _, fn := range api {
+		rules[fn] = rule{
+			must:    []string{mod + "pkg/httpapi", mod + "pkg/auth"},
+			mustNot: concat(localOnly, sdkConfig, []string{mod + "pkg/authorizer", mod + "pkg/app/authorizerfn"}),
+		}
+	}
+	root := testenv.RepoRoot()
+	for fn, r := range rules {
+		t.Run(fn, func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc,nethttpomithttp2", "./functions/"+fn)
+			cmd.Dir = root
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("go list -deps ./functions/%s: %v", fn, err)
+			}
+			deps := strings.Fields(string(out))
+			for _, p := range r.must {
+				if !slices.Contains(deps, p) {
+					t.Errorf("functions/%s does not link %s: the list is wrong or the function moved", fn, p)
+				}
+			}
+			for _, p := range r.mustNot {
+				if slices.Contains(deps, p) {
+					t.Errorf("functions/%s links %s, which it does not use", fn, p)
+				}
+			}
+		})
+	}
+	dirs, err := os.ReadDir(filepath.Join(root, "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if _, ok := rules[d.Name()]; d.IsDir() && !ok {
+			t.Errorf("functions/%s has no rule here: say what it must not link", d.Name())
+		}
+	}
+}
+
+func concat(lists ...[]string) []string { return slices.Concat(lists...) }

@@ -1,0 +1,189 @@
+package authorizer_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"math/big"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/rotor-auth/rotor/pkg/authorizer"
+	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/token"
+)
+
+// The benchmarks below time one ES256 access token four ways, for the ratios
+// in BENCHMARKS.md: the bare signature check, golang-jwt used the usual way,
+// Rotor's whole TOKEN event, and a decision cache hit. scripts/bench.sh runs
+// them on the token of `go run ./bench/fixture` (ROTOR_BENCH_FIXTURE), the
+// one bench/verify.mjs gives aws-jwt-verify; without it they make their own.
+
+// compared is the token all comparison benchmarks verify.
+type compared struct {
+	raw              string
+	key              keys.Key
+	issuer, audience string
+	now              time.Time
+}
+
+func comparedToken(b *testing.B) compared {
+	b.Helper()
+	path := os.Getenv("ROTOR_BENCH_FIXTURE")
+	if path == "" {
+		f := newFixture(b)
+		return compared{raw: f.token(b, now), key: f.key, issuer: "rotor", audience: "rotor-api", now: now}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var fx struct {
+		Token, Issuer, Audience string
+		Key                     json.RawMessage
+	}
+	if err := json.Unmarshal(data, &fx); err != nil {
+		b.Fatal(err)
+	}
+	k, err := keys.Parse(fx.Key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return compared{raw: fx.Token, key: k, issuer: fx.Issuer, audience: fx.Audience, now: time.Now()}
+}
+
+func (c compared) authorizer() *authorizer.Authorizer {
+	clock := func() time.Time { return c.now }
+	return &authorizer.Authorizer{
+		Verifier: &token.Verifier{Keys: keys.Static{Current: c.key}, Alg: "ES256", Issuer: c.issuer, Audience: c.audience,
+			Leeway: 30 * time.Second, Now: clock},
+		Log: slog.New(slog.DiscardHandler),
+		Now: clock,
+	}
+}
+
+// event is a REST TOKEN event carrying the token.
+func (c compared) event(b *testing.B) json.RawMessage {
+	return shapes[0].event(b, "Bearer "+c.raw)
+}
+
+// cpuPerOp reports the process's CPU time (user + system) per iteration as
+// "cpu-ns/op" beside the wall-clock ns/op: on a shared machine the wall clock
+// also counts time other processes held the cores, CPU time mostly does not.
+// Call it after setup; it reports when the benchmark returns.
+func cpuPerOp(b *testing.B) {
+	start := cpuTime(b)
+	b.Cleanup(func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+		}
+	})
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkBareVerifyES256 is the floor: SHA-256 of the signing input and
+// one ECDSA P-256 verification, with the signature already decoded.
+func BenchmarkBareVerifyES256(b *testing.B) {
+	c := comparedToken(b)
+	raw := c.raw
+	dot := strings.LastIndexByte(raw, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(raw[dot+1:])
+	if err != nil || len(sig) != 64 {
+		b.Fatalf("signature: %v (%d bytes)", err, len(sig))
+	}
+	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+	pub := c.key.Public.(*ecdsa.PublicKey)
+	input := []byte(raw[:dot])
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		h := sha256.Sum256(input)
+		if !ecdsa.Verify(pub, h[:], r, s) {
+			b.Fatal("signature refused")
+		}
+	}
+}
+
+// BenchmarkGolangJWTParse is golang-jwt as its README uses it: a new parser
+// with Rotor's options and RegisteredClaims, per token.
+func BenchmarkGolangJWTParse(b *testing.B) {
+	c := comparedToken(b)
+	pub := c.key.Public
+	clock := func() time.Time { return c.now }
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		var claims jwt.RegisteredClaims
+		_, err := jwt.ParseWithClaims(c.raw, &claims, func(*jwt.Token) (any, error) { return pub, nil },
+			jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(c.issuer), jwt.WithAudience(c.audience),
+			jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(clock))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRotorTokenEvent is Rotor's whole decision: a REST TOKEN event in,
+// the Allow policy out, no cache.
+func BenchmarkRotorTokenEvent(b *testing.B) {
+	c := comparedToken(b)
+	a := c.authorizer()
+	ev := c.event(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		if _, err := a.Handle(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHandleTokenEventCached is a decision cache hit: the TOKEN event
+// decoded, the token hashed and found, the policy built.
+func BenchmarkHandleTokenEventCached(b *testing.B) {
+	c := comparedToken(b)
+	a := c.authorizer()
+	a.Cache = &authorizer.Cache{TTL: time.Minute}
+	ev := c.event(b)
+	ctx := context.Background()
+	if _, err := a.Handle(ctx, ev); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		if _, err := a.Handle(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCacheHit is the lookup alone: hash the token, find its decision.
+func BenchmarkCacheHit(b *testing.B) {
+	c := comparedToken(b)
+	cache := &authorizer.Cache{TTL: time.Minute}
+	cache.Put(authorizer.KeyOf(c.raw), authorizer.Identity{UserID: "u"}, c.now.Add(time.Hour), c.now)
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		if _, ok := cache.Get(authorizer.KeyOf(c.raw), c.now); !ok {
+			b.Fatal("miss")
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package devserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/mac"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/web"
+)
+
+// Local builds the local server's dependencies: development keys, or the
+// configured secret when ROTOR_SIGNING_SECRET_ID is set; the embedded store,
+// or DynamoDB (tables created if missing) when cfg.Store is "dynamodb".
+func Local(ctx context.Context, cfg config.Config, log *slog.Logger) (apifn.Deps, error) {
+	if cfg.Store != "dynamodb" {
+		return Memory(cfg, log)
+	}
+	ac, err := AWS(ctx, cfg)
+	if err != nil {
+		return apifn.Deps{}, err
+	}
+	st, db := app.DynamoStore(ac, cfg)
+	if err := dynamo.CreateTables(ctx, db, app.Tables(cfg)); err != nil {
+		return apifn.Deps{}, err
+	}
+	d := apifn.Deps{Store: st, Log: log}
+	if cfg.MACSecretID != "" {
+		if d.MAC, err = app.SecretMAC(ac, cfg); err != nil {
+			return apifn.Deps{}, err
+		}
+	} else {
+		ring, err := mac.Generate(nil)
+		if err != nil {
+			return apifn.Deps{}, err
+		}
+		d.MAC = mac.Static(ring)
+	}
+	if cfg.SigningSecretID != "" {
+		if d.Keys, err = app.SecretKeys(ac, cfg); err != nil {
+			return apifn.Deps{}, err
+		}
+		return d, nil
+	}
+	if d.Keys, err = app.DevKeys(cfg); err != nil {
+		return apifn.Deps{}, err
+	}
+	return d, nil
+}
+
+// Demo serves the demo page (package web) at /.
+func Demo() http.Handler { return http.FileServerFS(web.Demo) }
+
+// Memory builds local dependencies: the embedded store and development keys.
+func Memory(cfg config.Config, log *slog.Logger) (apifn.Deps, error) {
+	ks, err := app.DevKeys(cfg)
+	if err != nil {
+		return apifn.Deps{}, err
+	}
+	ring, err := mac.Generate(nil)
+	if err != nil {
+		return apifn.Deps{}, err
+	}
+	return apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: log}, nil
+}
+
+// AWS loads the SDK configuration the standard way (environment, shared
+// files, SSO, instance roles; AWS_ENDPOINT_URL and friends for local
+// endpoints), with cfg's retries and timeouts (app.Retryer): the local server
+// runs on a developer's machine. The Lambda functions use app.LambdaAWS,
+// which links none of this.
+func AWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
+	c, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(app.Retryer(cfg)), awsconfig.WithHTTPClient(app.HTTPClient(cfg)))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("devserver: aws config: %w", err)
+	}
+	return c, nil
+}
