@@ -37,7 +37,7 @@ func TestNothingSecretAtRestSQLAndRedis(t *testing.T) {
 				secrets[name+" refresh secret (hex)"] = hex.EncodeToString(tok.Secret)
 				secrets[name+" refresh token body"] = strings.TrimPrefix(rt, sessions.TokenPrefix)
 			}
-			var records []string // every stored thing, as "where: value"
+			var records []string // every stored thing, as "where | value"
 			if kind == "postgres" {
 				records = postgresRows(t, e)
 			} else {
@@ -47,7 +47,7 @@ func TestNothingSecretAtRestSQLAndRedis(t *testing.T) {
 			for _, rec := range records {
 				for what, s := range secrets {
 					if strings.Contains(rec, s) {
-						t.Errorf("%s holds the %s", rec[:strings.Index(rec, ":")], what)
+						t.Errorf("%s holds the %s", rec[:strings.Index(rec, " | ")], what)
 					}
 				}
 				hashes += strings.Count(rec, "$argon2id$v=19$m=19456,t=2,p=1$")
@@ -84,7 +84,7 @@ func postgresRows(t *testing.T, e *env) []string {
 			t.Fatalf("table %s is empty: the scan proves nothing", table)
 		}
 		for _, r := range got {
-			out = append(out, table+": "+r)
+			out = append(out, table+" | "+r)
 		}
 	}
 	if len(tables) < 4 {
@@ -115,7 +115,7 @@ func redisValues(t *testing.T, e *env) []string {
 		default:
 			t.Fatalf("key %s is a %s: the store writes only hashes and sorted sets", k, typ)
 		}
-		out = append(out, k+": "+k+" "+val)
+		out = append(out, k+" | "+k+" "+val)
 	}
 	for _, kind := range []string{"u", "l", "s", "a"} {
 		if !kinds[kind] {
