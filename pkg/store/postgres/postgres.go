@@ -345,9 +345,9 @@ func (st *Store) EndUserSessions(ctx context.Context, username, userID string) (
 // ---- login attempts ----
 
 // GetAttempts implements throttle.Store.
-func (st *Store) GetAttempts(ctx context.Context, username string) (throttle.State, error) {
+func (st *Store) GetAttempts(ctx context.Context, key string) (throttle.State, error) {
 	var s throttle.State
-	err := st.DB.QueryRow(ctx, st.q("get_attempts"), pgx.NamedArgs{"username": username}).Scan(&s.Failures, &s.LastFailure)
+	err := st.DB.QueryRow(ctx, st.q("get_attempts"), pgx.NamedArgs{"attempt_key": key}).Scan(&s.Failures, &s.LastFailure)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return throttle.State{}, nil
 	}
@@ -359,10 +359,10 @@ func (st *Store) GetAttempts(ctx context.Context, username string) (throttle.Sta
 }
 
 // RecordFailure implements throttle.Store with one atomic upsert.
-func (st *Store) RecordFailure(ctx context.Context, username string, now, expires time.Time) (throttle.State, error) {
+func (st *Store) RecordFailure(ctx context.Context, key string, now, expires time.Time) (throttle.State, error) {
 	var s throttle.State
 	err := st.DB.QueryRow(ctx, st.q("record_failure"), pgx.NamedArgs{
-		"username": username, "now": now, "expires_at": expires, "purge": st.purge(),
+		"attempt_key": key, "now": now, "expires_at": expires, "purge": st.purge(),
 	}).Scan(&s.Failures, &s.LastFailure)
 	if err != nil {
 		return throttle.State{}, fmt.Errorf("postgres: record failure: %w", err)
@@ -372,8 +372,8 @@ func (st *Store) RecordFailure(ctx context.Context, username string, now, expire
 }
 
 // ResetAttempts implements throttle.Store.
-func (st *Store) ResetAttempts(ctx context.Context, username string) error {
-	if _, err := st.DB.Exec(ctx, st.q("reset_attempts"), pgx.NamedArgs{"username": username}); err != nil {
+func (st *Store) ResetAttempts(ctx context.Context, key string) error {
+	if _, err := st.DB.Exec(ctx, st.q("reset_attempts"), pgx.NamedArgs{"attempt_key": key}); err != nil {
 		return fmt.Errorf("postgres: reset attempts: %w", err)
 	}
 	return nil
@@ -382,22 +382,30 @@ func (st *Store) ResetAttempts(ctx context.Context, username string) error {
 // ---- login ----
 
 // GetLogin implements auth.LoginStore in one statement (get_login.sql): the
-// user with its session list and the username's attempts, one snapshot, so a
-// login's happy path is two round trips: this read and the session insert.
-func (st *Store) GetLogin(ctx context.Context, username string) (users.User, throttle.State, error) {
+// user with its session list and the attempts under each of keys, one
+// snapshot, so a login's happy path is two round trips: this read and the
+// session insert.
+func (st *Store) GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error) {
 	var r userRow
-	var s throttle.State
-	var last *time.Time
-	err := st.DB.QueryRow(ctx, st.q("get_login"), pgx.NamedArgs{"username": username}).
-		Scan(append(r.dest(), &s.Failures, &last)...)
+	var failures []int32
+	var last []*time.Time
+	err := st.DB.QueryRow(ctx, st.q("get_login"), pgx.NamedArgs{"username": username, "keys": append([]string{}, keys...)}).
+		Scan(append(r.dest(), &failures, &last)...)
 	if err != nil {
-		return users.User{}, throttle.State{}, fmt.Errorf("postgres: get login: %w", err)
+		return users.User{}, nil, fmt.Errorf("postgres: get login: %w", err)
 	}
-	if last != nil {
-		s.LastFailure = last.UTC()
+	if len(failures) != len(keys) || len(last) != len(keys) {
+		return users.User{}, nil, fmt.Errorf("postgres: get login: %d states for %d keys", len(failures), len(keys))
+	}
+	states := make([]throttle.State, len(keys))
+	for i := range keys {
+		states[i].Failures = int(failures[i])
+		if last[i] != nil {
+			states[i].LastFailure = last[i].UTC()
+		}
 	}
 	if r.id == nil {
-		return users.User{}, s, users.ErrNotFound
+		return users.User{}, states, users.ErrNotFound
 	}
-	return r.user(), s, nil
+	return r.user(), states, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
 	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
+	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
@@ -45,7 +46,7 @@ func owner(t *testing.T, st *postgres.Store, name string) sessions.Owner {
 	if err := st.CreateUser(ctx, users.User{ID: "usr_" + name, Username: name, PasswordHash: "$argon2id$x", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	u, _, err := st.GetLogin(ctx, name)
+	u, _, err := st.GetLogin(ctx, name, []string{throttle.UserKey(name)})
 	if err != nil {
 		t.Fatal(err)
 	}

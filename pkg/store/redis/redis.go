@@ -44,7 +44,7 @@ type Store struct {
 	DB Client
 	// Namespace is the hash tag of every key: {Namespace}:u:<username> (user
 	// hash), {Namespace}:l:<username> (the user's session list, a sorted
-	// set), {Namespace}:s:<session id> (session hash), {Namespace}:a:<username>
+	// set), {Namespace}:s:<session id> (session hash), {Namespace}:a:<attempt key>
 	// (failed logins). Two deployments can share a server under two names.
 	Namespace string
 	scripts   map[string]*goredis.Script
@@ -330,8 +330,8 @@ func attemptsFrom(v []any) throttle.State {
 }
 
 // GetAttempts implements throttle.Store with one HMGET.
-func (st *Store) GetAttempts(ctx context.Context, username string) (throttle.State, error) {
-	v, err := st.DB.HMGet(ctx, st.key("a", username), "n", "last").Result()
+func (st *Store) GetAttempts(ctx context.Context, key string) (throttle.State, error) {
+	v, err := st.DB.HMGet(ctx, st.key("a", key), "n", "last").Result()
 	if err != nil {
 		return throttle.State{}, fmt.Errorf("redis: get attempts: %w", err)
 	}
@@ -340,8 +340,8 @@ func (st *Store) GetAttempts(ctx context.Context, username string) (throttle.Sta
 
 // RecordFailure implements throttle.Store with one script: an atomic
 // increment; the record expires when it is to be forgotten.
-func (st *Store) RecordFailure(ctx context.Context, username string, now, expires time.Time) (throttle.State, error) {
-	v, err := st.run(ctx, "record_failure", []string{st.key("a", username)}, ms(now), ttl(expires, now)).Slice()
+func (st *Store) RecordFailure(ctx context.Context, key string, now, expires time.Time) (throttle.State, error) {
+	v, err := st.run(ctx, "record_failure", []string{st.key("a", key)}, ms(now), ttl(expires, now)).Slice()
 	if err != nil {
 		return throttle.State{}, fmt.Errorf("redis: record failure: %w", err)
 	}
@@ -354,8 +354,8 @@ func (st *Store) RecordFailure(ctx context.Context, username string, now, expire
 }
 
 // ResetAttempts implements throttle.Store.
-func (st *Store) ResetAttempts(ctx context.Context, username string) error {
-	if err := st.DB.Del(ctx, st.key("a", username)).Err(); err != nil {
+func (st *Store) ResetAttempts(ctx context.Context, key string) error {
+	if err := st.DB.Del(ctx, st.key("a", key)).Err(); err != nil {
 		return fmt.Errorf("redis: reset attempts: %w", err)
 	}
 	return nil
@@ -364,18 +364,28 @@ func (st *Store) ResetAttempts(ctx context.Context, username string) error {
 // ---- login ----
 
 // GetLogin implements auth.LoginStore with one script: the user, its session
-// list and the username's attempts, read at one instant.
-func (st *Store) GetLogin(ctx context.Context, username string) (users.User, throttle.State, error) {
-	v, err := st.run(ctx, "get_login",
-		[]string{st.key("u", username), st.key("l", username), st.key("a", username)}).Slice()
+// list and the attempts under each of keys, read at one instant.
+func (st *Store) GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error) {
+	rkeys := []string{st.key("u", username), st.key("l", username)}
+	for _, k := range keys {
+		rkeys = append(rkeys, st.key("a", k))
+	}
+	v, err := st.run(ctx, "get_login", rkeys).Slice()
 	if err != nil {
-		return users.User{}, throttle.State{}, fmt.Errorf("redis: get login: %w", err)
+		return users.User{}, nil, fmt.Errorf("redis: get login: %w", err)
 	}
 	if len(v) != 3 {
-		return users.User{}, throttle.State{}, errors.New("redis: get login: malformed reply")
+		return users.User{}, nil, errors.New("redis: get login: malformed reply")
 	}
 	a, _ := v[2].([]any)
-	state := attemptsFrom(a)
+	if len(a) != len(keys) {
+		return users.User{}, nil, fmt.Errorf("redis: get login: %d states for %d keys", len(a), len(keys))
+	}
+	states := make([]throttle.State, len(keys))
+	for i := range a {
+		pair, _ := a[i].([]any)
+		states[i] = attemptsFrom(pair)
+	}
 	u, err := userFrom(username, v[:2])
-	return u, state, err
+	return u, states, err
 }

@@ -1,2 +1,2 @@
--- GetAttempts: the username's failed logins.
-SELECT failures, last_failure FROM login_attempts WHERE username = @username
+-- GetAttempts: the key's failed logins.
+SELECT failures, last_failure FROM login_attempts WHERE attempt_key = @attempt_key

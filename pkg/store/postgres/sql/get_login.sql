@@ -1,8 +1,9 @@
 -- GetLogin: what a login reads, in one round trip and one snapshot: the user
--- (NULLs when unknown), its session list and the username's failed attempts.
+-- (NULLs when unknown), its session list, and the failed attempts under each
+-- attempt key, in the order of @keys (0 failures for a key never seen).
 SELECT u.user_id, u.username, u.password_hash, u.created_at, u.updated_at, u.epoch,
 	coalesce(l.ids, '{}'), coalesce(l.created, '{}'),
-	coalesce(a.failures, 0), a.last_failure
+	coalesce(a.failures, '{}'), coalesce(a.last_failures, '{}')
 FROM (SELECT @username::text AS username) k
 LEFT JOIN users u ON u.username = k.username
 LEFT JOIN LATERAL (
@@ -11,4 +12,9 @@ LEFT JOIN LATERAL (
 	FROM sessions s
 	WHERE s.user_id = u.user_id
 ) l ON true
-LEFT JOIN login_attempts a ON a.username = k.username
+CROSS JOIN LATERAL (
+	SELECT array_agg(coalesce(la.failures, 0) ORDER BY key.n) AS failures,
+		array_agg(la.last_failure ORDER BY key.n) AS last_failures
+	FROM unnest(@keys::text[]) WITH ORDINALITY AS key (attempt_key, n)
+	LEFT JOIN login_attempts la ON la.attempt_key = key.attempt_key
+) a

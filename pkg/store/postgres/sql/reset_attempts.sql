@@ -1,2 +1,2 @@
--- ResetAttempts: forget the username's failures.
-DELETE FROM login_attempts WHERE username = @username
+-- ResetAttempts: forget the key's failures.
+DELETE FROM login_attempts WHERE attempt_key = @attempt_key

@@ -41,8 +41,10 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
 CREATE INDEX sessions_by_death ON sessions (dies_at);
 
+-- Failed logins per attempt key: a username, a source address, a device
+-- token or a session (throttle.UserKey and friends).
 CREATE TABLE login_attempts (
-	username     text        PRIMARY KEY,
+	attempt_key  text        PRIMARY KEY CHECK (length(attempt_key) BETWEEN 1 AND 512),
 	failures     integer     NOT NULL CHECK (failures > 0),
 	last_failure timestamptz NOT NULL,
 	expires_at   timestamptz NOT NULL
