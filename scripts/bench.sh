@@ -19,6 +19,7 @@ freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "${tmp:-}"' EXIT
 tmp=$(mktemp -d)
+chmod 755 "$tmp" # postgres runs as nobody when we are root
 {
 step "machine"
 echo "date: $(date -u +%FT%TZ)  go: $(go version | cut -d' ' -f3)  cpus: $(nproc)  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,7 +24,11 @@ type Redis struct {
 	Dir      string
 	Port     string
 	Password string
-	cmd      *exec.Cmd
+	// Cluster runs the server as a one-node Redis Cluster owning every slot:
+	// it refuses, as ElastiCache Serverless does, a command or script whose
+	// keys span slots.
+	Cluster bool
+	cmd     *exec.Cmd
 }
 
 var sharedRedis struct {
@@ -56,7 +61,13 @@ func RedisNamespace(t testing.TB) string {
 }
 
 // StartRedis starts a redis-server in a new temporary directory.
-func StartRedis() (*Redis, error) {
+func StartRedis() (*Redis, error) { return startRedis(false) }
+
+// StartRedisCluster starts a one-node Redis Cluster in a new temporary
+// directory (see Redis.Cluster).
+func StartRedisCluster() (*Redis, error) { return startRedis(true) }
+
+func startRedis(cluster bool) (*Redis, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, err
 	}
@@ -64,7 +75,7 @@ func StartRedis() (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Redis{Dir: dir, Password: randomHex(16)}
+	r := &Redis{Dir: dir, Password: randomHex(16), Cluster: cluster}
 	if r.Port, err = freePort(); err != nil {
 		return nil, err
 	}
@@ -88,6 +99,9 @@ func (r *Redis) Start() error {
 	conf := filepath.Join(r.Dir, "redis.conf")
 	body := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\nrequirepass %s\nappendonly yes\nappendfsync always\nsave \"\"\nlogfile %s\n",
 		r.Port, r.Dir, r.Password, filepath.Join(r.Dir, "server.log"))
+	if r.Cluster {
+		body += "cluster-enabled yes\ncluster-config-file nodes.conf\nmasterauth " + r.Password + "\n"
+	}
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		return err
 	}
@@ -106,6 +120,9 @@ func (r *Redis) Start() error {
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := c.Ping(ctx).Err()
+		if err == nil && r.Cluster {
+			err = r.ownAllSlots(ctx, c)
+		}
 		cancel()
 		if err == nil {
 			return nil
@@ -115,6 +132,24 @@ func (r *Redis) Start() error {
 	log, _ := os.ReadFile(filepath.Join(r.Dir, "server.log"))
 	r.Kill()
 	return fmt.Errorf("redis-server did not answer on port %s within 30s:\n%s", r.Port, log)
+}
+
+// ownAllSlots gives a one-node cluster every slot and reports whether the
+// cluster is up.
+func (r *Redis) ownAllSlots(ctx context.Context, c *goredis.Client) error {
+	info, err := c.ClusterInfo(ctx).Result()
+	if err != nil {
+		return err
+	}
+	if strings.Contains(info, "cluster_state:ok") {
+		return nil
+	}
+	if strings.Contains(info, "cluster_slots_assigned:0") {
+		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("cluster not ready yet")
 }
 
 // Kill ends the server with SIGKILL, as a crash would.

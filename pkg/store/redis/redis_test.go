@@ -33,3 +33,17 @@ func newStore(t *testing.T) (*redis.Store, *goredis.Client) {
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { st, _ := newStore(t); return st })
 }
+
+// TestContractCluster runs the contract through the cluster client against
+// a one-node Redis Cluster, which refuses a script whose keys span slots as
+// ElastiCache Serverless does: every key of the store shares one hash tag.
+func TestContractCluster(t *testing.T) {
+	srv, err := testenv.StartRedisCluster()
+	if err != nil {
+		t.Fatalf("redis-server is required: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: []string{"127.0.0.1:" + srv.Port}, Password: srv.Password})
+	t.Cleanup(func() { c.Close() })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return redis.New(c, testenv.RedisNamespace(t)) })
+}
