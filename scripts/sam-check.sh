@@ -76,8 +76,8 @@ defaults = {
     "DatabaseUrl": "postgres://rotor@proxy.example:5432/rotor?sslmode=require" if store == "PostgreSQL" else "",
     "RedisUrl": "rediss://rotor@cache.example:6379" if store == "Redis" else "",
     "ConnectionSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0-AbCdEf" if store != "DynamoDB" else "",
-    "VpcSubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1" if store != "DynamoDB" else "",
-    "VpcSecurityGroupIds": "sg-0123456789abcdef0" if store != "DynamoDB" else "",
+    "VpcSubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1" if store != "DynamoDB" else "subnet-00000000",
+    "VpcSecurityGroupIds": "sg-0123456789abcdef0" if store != "DynamoDB" else "sg-00000000",
 }
 for name, value in defaults.items():
     s, n = re.subn(r"(\n  %s:\n    Type: [^\n]+\n    Default: )[^\n]*" % name, lambda m: m.group(1) + '"%s"' % value, s)
