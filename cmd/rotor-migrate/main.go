@@ -37,7 +37,7 @@ func run(ctx context.Context) error {
 	}
 	url := cfg.DatabaseURL
 	if cfg.DatabaseSecretID != "" {
-		ac, err := app.AWS(ctx)
+		ac, err := app.AWS(ctx, cfg)
 		if err != nil {
 			return err
 		}

@@ -133,6 +133,7 @@ func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(apif
 		if err != nil {
 			t.Fatal(err)
 		}
+		opt.ContextTimeoutEnabled = true // as app.RedisStore: the request's deadline holds
 		e.redis = goredis.NewClient(opt)
 		t.Cleanup(func() { e.redis.Close() })
 		e.ns = testenv.RedisNamespace(t)
