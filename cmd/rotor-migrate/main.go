@@ -14,8 +14,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/serverstore"
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/devserver"
 	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 )
 
@@ -37,11 +38,11 @@ func run(ctx context.Context) error {
 	}
 	url := cfg.DatabaseURL
 	if cfg.DatabaseSecretID != "" {
-		ac, err := app.AWS(ctx, cfg)
+		ac, err := devserver.AWS(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		if url, err = app.ConnectionURL(ctx, secretsmanager.NewFromConfig(ac), url, cfg.DatabaseSecretID); err != nil {
+		if url, err = serverstore.ConnectionURL(ctx, secretsmanager.NewFromConfig(ac), url, cfg.DatabaseSecretID); err != nil {
 			return err
 		}
 	}

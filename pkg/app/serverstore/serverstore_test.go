@@ -1,4 +1,4 @@
-package app_test
+package serverstore_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/serverstore"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
 	rstore "github.com/rotor-auth/rotor/pkg/store/redis"
@@ -28,7 +28,7 @@ func TestCredentials(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			u, p, err := app.Credentials(tc.secret)
+			u, p, err := serverstore.Credentials(tc.secret)
 			if (err != nil) != tc.bad || u != tc.user || p != tc.pw {
 				t.Fatalf("Credentials = %q, %q, %v", u, p, err)
 			}
@@ -47,7 +47,7 @@ func TestWithCredentials(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := app.WithCredentials(tc.url, tc.user, tc.pw)
+			got, err := serverstore.WithCredentials(tc.url, tc.user, tc.pw)
 			if err != nil || got != tc.want {
 				t.Fatalf("WithCredentials = %q, %v; want %q", got, err, tc.want)
 			}
@@ -65,28 +65,28 @@ func (s secrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretV
 	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
 }
 
-// TestServerStore: the store follows cfg.Store, with the credentials of the
+// TestOpen: the store follows cfg.Store, with the credentials of the
 // named secret; nothing connects before the first call.
-func TestServerStore(t *testing.T) {
+func TestOpen(t *testing.T) {
 	sm := secrets{"db": `{"username":"rotor","password":"pw"}`, "cache": "pw"}
 	ctx := context.Background()
 	cfg := config.Default()
 	cfg.Store, cfg.DatabaseURL, cfg.DatabaseSecretID = "postgres", "postgres://db.invalid:5432/rotor", "db"
-	st, err := app.ServerStore(ctx, cfg, sm, 2)
+	st, err := serverstore.Open(ctx, cfg, sm, 2)
 	if _, ok := st.(*postgres.Store); err != nil || !ok {
 		t.Fatalf("postgres: %T, %v", st, err)
 	}
 	cfg.Store, cfg.RedisURL, cfg.RedisSecretID, cfg.RedisCluster = "redis", "rediss://cache.invalid:6379", "cache", true
-	st, err = app.ServerStore(ctx, cfg, sm, 2)
+	st, err = serverstore.Open(ctx, cfg, sm, 2)
 	if _, ok := st.(*rstore.Store); err != nil || !ok {
 		t.Fatalf("redis cluster: %T, %v", st, err)
 	}
 	cfg.RedisSecretID = "missing"
-	if _, err := app.ServerStore(ctx, cfg, sm, 2); err == nil {
+	if _, err := serverstore.Open(ctx, cfg, sm, 2); err == nil {
 		t.Fatal("a missing secret must fail the cold start")
 	}
 	cfg.Store = "dynamodb"
-	if st, err := app.ServerStore(ctx, cfg, sm, 2); st != nil || err != nil {
+	if st, err := serverstore.Open(ctx, cfg, sm, 2); st != nil || err != nil {
 		t.Fatalf("dynamodb: %v, %v; want nil, nil", st, err)
 	}
 }

@@ -1,4 +1,8 @@
-package app
+// Package serverstore opens the stores that live on a server Rotor connects
+// to: PostgreSQL and Redis, with credentials from Secrets Manager. A package
+// of its own so that only the programs that may use them link pgx and
+// go-redis (the API functions, the authorizer, the local server).
+package serverstore
 
 import (
 	"context"
@@ -14,9 +18,21 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
 	rstore "github.com/rotor-auth/rotor/pkg/store/redis"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/users"
 )
+
+// Store is every store interface Rotor's flows use (apifn.Store; the login
+// read spelled out, so the authorizer need not link pkg/auth).
+type Store interface {
+	users.Store
+	sessions.Store
+	throttle.Store
+	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
+}
 
 // SecretValueAPI is the Secrets Manager call that reads connection credentials.
 type SecretValueAPI interface {
@@ -30,7 +46,7 @@ func Credentials(secret string) (username, password string, err error) {
 	s := strings.TrimSpace(secret)
 	if !strings.HasPrefix(s, "{") {
 		if s == "" {
-			return "", "", errors.New("app: empty connection secret")
+			return "", "", errors.New("serverstore: empty connection secret")
 		}
 		return "", s, nil
 	}
@@ -39,10 +55,10 @@ func Credentials(secret string) (username, password string, err error) {
 		Password string `json:"password"`
 	}
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return "", "", errors.New("app: connection secret is neither JSON {username, password} nor a password")
+		return "", "", errors.New("serverstore: connection secret is neither JSON {username, password} nor a password")
 	}
 	if v.Password == "" {
-		return "", "", errors.New("app: connection secret has no password")
+		return "", "", errors.New("serverstore: connection secret has no password")
 	}
 	return v.Username, v.Password, nil
 }
@@ -52,7 +68,7 @@ func Credentials(secret string) (username, password string, err error) {
 func WithCredentials(rawURL, username, password string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "", errors.New("app: connection URL does not parse") // the URL may hold a password: not echoed
+		return "", errors.New("serverstore: connection URL does not parse") // the URL may hold a password: not echoed
 	}
 	if username == "" && u.User != nil {
 		username = u.User.Username()
@@ -68,7 +84,7 @@ func ConnectionURL(ctx context.Context, sm SecretValueAPI, rawURL, secretID stri
 	}
 	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
 	if err != nil {
-		return "", fmt.Errorf("app: read connection secret: %w", err)
+		return "", fmt.Errorf("serverstore: read connection secret: %w", err)
 	}
 	user, pw, err := Credentials(aws.ToString(out.SecretString))
 	if err != nil {
@@ -77,62 +93,61 @@ func ConnectionURL(ctx context.Context, sm SecretValueAPI, rawURL, secretID stri
 	return WithCredentials(rawURL, user, pw)
 }
 
-// PostgresStore returns the PostgreSQL store on a pool for url. The pool
+// Postgres returns the PostgreSQL store on a pool for url. The pool
 // connects on first use; a Lambda function, which serves one request at a
 // time, keeps maxConns (when > 0 and the URL sets no pool_max_conns).
-func PostgresStore(ctx context.Context, url string, maxConns int32) (*postgres.Store, error) {
+func Postgres(ctx context.Context, url string, maxConns int32) (*postgres.Store, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, errors.New("app: ROTOR_DATABASE_URL does not parse") // may hold a password: not echoed
+		return nil, errors.New("serverstore: ROTOR_DATABASE_URL does not parse") // may hold a password: not echoed
 	}
 	if maxConns > 0 && !strings.Contains(url, "pool_max_conns") {
 		pc.MaxConns = maxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, fmt.Errorf("app: postgres pool: %w", err)
+		return nil, fmt.Errorf("serverstore: postgres pool: %w", err)
 	}
 	return postgres.New(pool), nil
 }
 
-// RedisStore returns the Redis store for url (rediss:// for TLS), with the
+// Redis returns the Redis store for url (rediss:// for TLS), with the
 // cluster client when cfg.RedisCluster is set. It connects on first use, and
 // every call ends at its context's deadline (the request's store deadline),
 // not at go-redis's own socket timeouts.
-func RedisStore(cfg config.Config, url string) (*rstore.Store, error) {
+func Redis(cfg config.Config, url string) (*rstore.Store, error) {
 	if cfg.RedisCluster {
 		opt, err := goredis.ParseClusterURL(url)
 		if err != nil {
-			return nil, errors.New("app: ROTOR_REDIS_URL does not parse as a cluster URL")
+			return nil, errors.New("serverstore: ROTOR_REDIS_URL does not parse as a cluster URL")
 		}
 		opt.ContextTimeoutEnabled = true
 		return rstore.New(goredis.NewClusterClient(opt), cfg.RedisNamespace), nil
 	}
 	opt, err := goredis.ParseURL(url)
 	if err != nil {
-		return nil, errors.New("app: ROTOR_REDIS_URL does not parse")
+		return nil, errors.New("serverstore: ROTOR_REDIS_URL does not parse")
 	}
 	opt.ContextTimeoutEnabled = true
 	return rstore.New(goredis.NewClient(opt), cfg.RedisNamespace), nil
 }
 
-// ServerStore returns the PostgreSQL or Redis store cfg names, its
-// credentials read from Secrets Manager (sm) when cfg names a secret; nil
-// for any other store.
-func ServerStore(ctx context.Context, cfg config.Config, sm SecretValueAPI, maxConns int32) (Store, error) {
+// Open returns the PostgreSQL or Redis store cfg names, its credentials read
+// from Secrets Manager (sm) when cfg names a secret; nil for any other store.
+func Open(ctx context.Context, cfg config.Config, sm SecretValueAPI, maxConns int32) (Store, error) {
 	switch cfg.Store {
 	case "postgres":
 		u, err := ConnectionURL(ctx, sm, cfg.DatabaseURL, cfg.DatabaseSecretID)
 		if err != nil {
 			return nil, err
 		}
-		return PostgresStore(ctx, u, maxConns)
+		return Postgres(ctx, u, maxConns)
 	case "redis":
 		u, err := ConnectionURL(ctx, sm, cfg.RedisURL, cfg.RedisSecretID)
 		if err != nil {
 			return nil, err
 		}
-		return RedisStore(cfg, u)
+		return Redis(cfg, u)
 	}
 	return nil, nil
 }
