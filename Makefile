@@ -9,11 +9,16 @@ GOARCH ?= arm64
 GO_TAGS = lambda.norpc,nethttpomithttp2
 GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags $(GO_TAGS) -trimpath -buildvcs=false -ldflags='-s -w'
 
-.PHONY: dev test test-go lint sam-check lambda-test js-test browser-test bench load fuzz coldstart cost clean
+.PHONY: dev migrate test test-go lint sam-check lambda-test js-test browser-test bench load fuzz coldstart cost clean
 
 # The demo page uses the cookie transport, which needs a named CORS origin.
 dev:
 	ROTOR_CORS_ALLOW_ORIGIN="$${ROTOR_CORS_ALLOW_ORIGIN:-http://127.0.0.1:3000}" go run ./cmd/rotor-local
+
+# The PostgreSQL store's schema, applied to ROTOR_DATABASE_URL (credentials
+# from ROTOR_DATABASE_SECRET_ID when set). Idempotent; `make dev` applies it too.
+migrate:
+	go run ./cmd/rotor-migrate
 
 test:
 	bash scripts/test.sh

@@ -2,16 +2,29 @@
 # bench.sh: reproduces BENCHMARKS.md (`make bench`). The authorizer beside a
 # bare signature check, golang-jwt and aws-jwt-verify (Node, pinned in
 # bench/package.json) on one token; Go micro-benchmarks; then bounded load runs
-# against the local server on 127.0.0.1, compared across signing algorithms
-# and stores. Takes about 5 minutes on 2 cores.
+# against the local server on 127.0.0.1, compared across signing algorithms,
+# then the same load on every store: embedded, DynamoDB
+# (moto_server), PostgreSQL and Redis (private servers started here, in
+# temporary directories, durable settings as in production: synchronous
+# commit, AOF appendfsync always). About 5 minutes on 2 cores.
+#
+#   bash scripts/bench.sh          # everything
+#   bash scripts/bench.sh stores   # only the store comparison
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${BENCH_OUT:-/dev/stdout}
+what=${1:-all}
 step() { printf '\n## %s\n\n' "$*"; }
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "${tmp:-}"' EXIT
+tmp=$(mktemp -d)
+chmod 755 "$tmp" # postgres runs as nobody when we are root
 {
 step "machine"
 echo "date: $(date -u +%FT%TZ)  go: $(go version | cut -d' ' -f3)  cpus: $(nproc)  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
+if [ "$what" = all ]; then
 step "authorizer on one ES256 token: bare check, golang-jwt, Rotor, aws-jwt-verify (CPU per decision, median of 5 interleaved rounds)"
 (cd bench && npm ci --silent --no-audit --no-fund)
 fx=$(mktemp)
@@ -43,9 +56,11 @@ rm -f "$fx" "$raw"
 step "go test -bench"
 go test -run '^$' -bench . -benchmem -count 1 ./pkg/token/ ./pkg/password/ ./pkg/authorizer/ ./pkg/sessions/ | grep -E '^(Benchmark|goos|cpu)'
 
+fi
+
 go build -o bin/rotor-local ./cmd/rotor-local
 go build -o bin/rotor-load ./cmd/rotor-load
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(freeport)
 serve() { # serve ENV... : start rotor-local with extra env, wait for it
 	env ROTOR_ADDR=127.0.0.1:$port "$@" bin/rotor-local >/dev/null 2>&1 &
 	srv=$!
@@ -55,6 +70,7 @@ serve() { # serve ENV... : start rotor-local with extra env, wait for it
 stop() { kill $srv; wait $srv 2>/dev/null || true; }
 load() { bin/rotor-load -url "http://127.0.0.1:$port" "$@"; }
 
+if [ "$what" = all ]; then
 step "load: embedded store, ES256 (the default)"
 serve
 load -scenario me -n 20000 -c 8
@@ -64,15 +80,48 @@ stop
 
 step "load: GET /me (authorizer + route) by signing algorithm"
 for alg in RS256 EdDSA HS256; do serve ROTOR_SIGNING_ALG=$alg; printf '%-6s ' $alg; load -scenario me -n 20000 -c 8; stop; done
+fi
 
-step "load: refresh on DynamoDB (moto_server, one request at a time) vs the embedded store above"
-mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# ---- the stores' servers, private to this run
+mport=$(freeport)
 python3 scripts/moto-serial.py -p "$mport" >/dev/null 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null || true' EXIT
+pids+=($!)
 for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$mport/moto-api/" 2>/dev/null && break; sleep 0.2; done
-serve ROTOR_STORE=dynamodb AWS_ENDPOINT_URL=http://127.0.0.1:$mport AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
-load -scenario refresh -n 2000 -c 4
-load -scenario me -n 5000 -c 8
-stop
+
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -x "$pgbin/initdb" ] || { echo "PostgreSQL not installed (apt-get install -y postgresql)" >&2; exit 1; }
+pgport=$(freeport)
+mkdir -p "$tmp/pg"
+as=()
+if [ "$(id -u)" = 0 ]; then chown nobody "$tmp/pg"; as=(runuser -u nobody --); fi # postgres refuses root
+"${as[@]}" "$pgbin/initdb" -D "$tmp/pg/data" -U rotor --auth=trust -E UTF8 --no-locale --no-sync >/dev/null
+"${as[@]}" "$pgbin/postgres" -D "$tmp/pg/data" -p "$pgport" -c listen_addresses=127.0.0.1 \
+	-c unix_socket_directories="$tmp/pg" -c synchronous_commit=on -c fsync=on >"$tmp/pg.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$pgport" && break; sleep 0.2; done
+"$pgbin/psql" -q -h 127.0.0.1 -p "$pgport" -U rotor -d postgres -c 'CREATE DATABASE rotor' >/dev/null
+
+command -v redis-server >/dev/null || { echo "Redis not installed (apt-get install -y redis-server)" >&2; exit 1; }
+rport=$(freeport)
+mkdir -p "$tmp/redis"
+redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp/redis" --requirepass bench \
+	--appendonly yes --appendfsync always --save '' >"$tmp/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do redis-cli -p "$rport" -a bench --no-auth-warning ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+step "load: the same load on every store (refresh chains, logins, GET /me)"
+for store in memory dynamodb postgres redis; do
+	case $store in
+	memory) serve ;;
+	dynamodb) serve ROTOR_STORE=dynamodb AWS_ENDPOINT_URL=http://127.0.0.1:$mport AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 ;;
+	postgres) serve ROTOR_STORE=postgres ROTOR_DATABASE_URL="postgres://rotor@127.0.0.1:$pgport/rotor?sslmode=disable" ;;
+	redis) serve ROTOR_STORE=redis ROTOR_REDIS_URL="redis://:bench@127.0.0.1:$rport/0" ;;
+	esac
+	n=5000
+	[ $store = dynamodb ] && n=1000 # moto serves one request at a time
+	printf '%-9s refresh ' $store; load -scenario refresh -n $n -c 8
+	printf '%-9s login   ' $store; load -scenario login -n 100 -c 2
+	printf '%-9s me      ' $store; load -scenario me -n 5000 -c 8
+	stop
+done
 } | tee "$out"

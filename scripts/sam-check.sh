@@ -59,6 +59,37 @@ for t in "${TEMPLATES[@]}"; do
 	"$SAM" validate --lint -t "$t" </dev/null || fail "sam validate --lint -t $t"
 done
 
+# The Store parameter switches tables, policies and the VPC on and off by
+# conditions: lint the template as deployed with each value (a copy whose
+# Store default and connection defaults are that choice's), so a reference to
+# a resource that a condition removes cannot hide behind the default.
+STORE_TMP=$(mktemp -d)
+trap 'rm -rf "$STORE_TMP"' EXIT
+for store in DynamoDB PostgreSQL Redis; do
+	t=$STORE_TMP/template-$store.yaml
+	python3 - "$store" "$t" <<'PY' || fail "could not write the $store template"
+import re, sys
+store, out = sys.argv[1], sys.argv[2]
+s = open("template.yaml").read()
+defaults = {
+    "Store": store,
+    "DatabaseUrl": "postgres://rotor@proxy.example:5432/rotor?sslmode=require" if store == "PostgreSQL" else "",
+    "RedisUrl": "rediss://rotor@cache.example:6379" if store == "Redis" else "",
+    "ConnectionSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0-AbCdEf" if store != "DynamoDB" else "",
+    "VpcSubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1" if store != "DynamoDB" else "subnet-00000000",
+    "VpcSecurityGroupIds": "sg-0123456789abcdef0" if store != "DynamoDB" else "sg-00000000",
+}
+for name, value in defaults.items():
+    s, n = re.subn(r"(\n  %s:\n    Type: [^\n]+\n    Default: )[^\n]*" % name, lambda m: m.group(1) + '"%s"' % value, s)
+    if n != 1:
+        sys.exit("parameter %s not found" % name)
+open(out, "w").write(s)
+PY
+	step "Store=$store: cfn-lint and sam validate --lint"
+	"$CFN_LINT" "$t" </dev/null || fail "cfn-lint reported problems with Store=$store"
+	"$SAM" validate --lint -t "$t" </dev/null || fail "sam validate --lint with Store=$store"
+done
+
 if [ "${SAM_CHECK_SKIP_BUILD:-0}" = 1 ]; then
 	step "sam build skipped (SAM_CHECK_SKIP_BUILD=1)"
 	echo "sam-check: OK (no build)"

@@ -24,6 +24,20 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' 
 step "go mod tidy"
 go mod tidy -diff || fail "go.mod/go.sum are not tidy: run go mod tidy"
 
+step "PostgreSQL and Redis (Debian packages; the tests start private servers)"
+# The tests run initdb/postgres (as nobody when root) and redis-server in
+# temporary directories on free ports; the system services are never used.
+need=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null || need+=(postgresql)
+command -v redis-server >/dev/null || need+=(redis-server)
+if [ ${#need[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || fail "install ${need[*]} (apt-get install -y ${need[*]}), or run as root"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq </dev/null >/dev/null || fail "apt-get update"
+	apt-get install -y -qq --no-install-recommends "${need[@]}" </dev/null >/dev/null || fail "apt-get install ${need[*]}"
+fi
+echo "postgres: $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1 || command -v initdb)  redis: $(redis-server --version | cut -d' ' -f3)"
+
 step "moto_server"
 if ! command -v moto_server >/dev/null 2>&1 && ! python3 -c 'import moto.server, flask' >/dev/null 2>&1; then
 	python3 -m pip install --quiet --disable-pip-version-check "moto[server]>=5" </dev/null || fail 'pip install "moto[server]"'

@@ -2,7 +2,9 @@
 // the same handlers and authorizer rules as the Lambda functions, on the
 // embedded store with development keys, or on DynamoDB with ROTOR_STORE=dynamodb
 // (endpoint from the SDK's standard settings, e.g. AWS_ENDPOINT_URL; tables
-// are created when missing). No Docker, no AWS account.
+// are created when missing), on PostgreSQL with ROTOR_STORE=postgres and
+// ROTOR_DATABASE_URL (schema migrated at start), or on Redis with
+// ROTOR_STORE=redis and ROTOR_REDIS_URL. No Docker, no AWS account.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
+	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 )
 
 func main() {
@@ -39,6 +42,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	logger := app.Logger()
+	if cfg.Store == "postgres" {
+		if err := schema.UpURL(ctx, cfg.DatabaseURL); err != nil {
+			return err
+		}
+	}
 	d, err := devserver.Local(ctx, cfg, logger)
 	if err != nil {
 		return err

@@ -1,5 +1,9 @@
 // Package testenv gives integration tests the real servers they talk to: a
 // moto_server for DynamoDB and Secrets Manager (started once per test binary
-// unless ROTOR_MOTO_URL names a running one) and AWS clients pointed at it.
-// With CI=true a missing server fails the test; it never skips.
+// unless ROTOR_MOTO_URL names a running one) and AWS clients pointed at it;
+// private PostgreSQL and Redis servers, each in a temporary directory on a
+// free loopback port (started once per test binary unless ROTOR_POSTGRES_URL
+// or ROTOR_REDIS_URL names one, or on demand for a test that kills and
+// restarts its own). A missing PostgreSQL or Redis fails the test; with
+// CI=true so does a missing moto_server. Nothing skips there.
 package testenv

@@ -82,8 +82,11 @@ func (m *moto) start() {
 	m.err = fmt.Errorf("%s did not answer on %s within 30s", bin, m.url)
 }
 
-// Stop ends the moto_server this binary started, if any: call it from TestMain.
+// Stop ends the servers this binary started (moto_server, PostgreSQL, Redis),
+// if any: call it from TestMain.
 func Stop() {
+	stopPostgres()
+	stopRedis()
 	if shared.cmd != nil && shared.cmd.Process != nil {
 		_ = shared.cmd.Process.Kill()
 		_, _ = shared.cmd.Process.Wait()

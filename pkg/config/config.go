@@ -76,9 +76,33 @@ type Config struct {
 
 	CORSAllowOrigin string // ROTOR_CORS_ALLOW_ORIGIN
 
+	// Store is where state lives (ROTOR_STORE): "dynamodb", "postgres" or
+	// "redis"; "memory" (the default) is the embedded store of the local
+	// server, and means DynamoDB to a Lambda function.
+	Store string
+	// DatabaseURL is the PostgreSQL connection URL (ROTOR_DATABASE_URL),
+	// postgres://user@host:5432/db?sslmode=verify-full; pgxpool settings such
+	// as pool_max_conns and default_query_exec_mode may be added.
+	DatabaseURL string
+	// DatabaseSecretID names a Secrets Manager secret holding the database
+	// user and password as JSON {"username","password"} (an RDS-managed
+	// secret is one), which replace those of DatabaseURL
+	// (ROTOR_DATABASE_SECRET_ID).
+	DatabaseSecretID string
+	// RedisURL is the Redis or Valkey URL (ROTOR_REDIS_URL):
+	// redis://[user:password@]host:6379/0, or rediss:// for TLS.
+	RedisURL string
+	// RedisSecretID names a secret with the Redis user and password (JSON
+	// as for DatabaseSecretID, or the password alone) (ROTOR_REDIS_SECRET_ID).
+	RedisSecretID string
+	// RedisCluster speaks the cluster protocol, as ElastiCache Serverless
+	// needs (ROTOR_REDIS_CLUSTER).
+	RedisCluster bool
+	// RedisNamespace is the hash tag of every Rotor key (ROTOR_REDIS_NAMESPACE).
+	RedisNamespace string
+
 	// Local server only.
-	Addr  string // ROTOR_ADDR
-	Store string // ROTOR_STORE: "memory" (default) or "dynamodb"
+	Addr string // ROTOR_ADDR
 }
 
 // Default returns the configuration used when no variable is set.
@@ -108,6 +132,7 @@ func Default() Config {
 		CORSAllowOrigin:    "*",
 		Addr:               "127.0.0.1:3000",
 		Store:              "memory",
+		RedisNamespace:     "rotor",
 	}
 }
 
@@ -150,6 +175,12 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		c.Issuer = "http://" + c.Addr
 	}
 	r.str("ROTOR_STORE", &c.Store)
+	r.str("ROTOR_DATABASE_URL", &c.DatabaseURL)
+	r.str("ROTOR_DATABASE_SECRET_ID", &c.DatabaseSecretID)
+	r.str("ROTOR_REDIS_URL", &c.RedisURL)
+	r.str("ROTOR_REDIS_SECRET_ID", &c.RedisSecretID)
+	r.boolean("ROTOR_REDIS_CLUSTER", &c.RedisCluster)
+	r.str("ROTOR_REDIS_NAMESPACE", &c.RedisNamespace)
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
 		return Config{}, err
 	}
@@ -215,8 +246,21 @@ func (c Config) Validate() error {
 	if c.IPBackoffBase <= 0 || c.IPBackoffMax < c.IPBackoffBase {
 		bad("ROTOR_IP_BACKOFF_BASE=%s and ROTOR_IP_BACKOFF_MAX=%s: want 0 < base <= max", c.IPBackoffBase, c.IPBackoffMax)
 	}
-	if c.Store != "memory" && c.Store != "dynamodb" {
-		bad("ROTOR_STORE=%q: want memory or dynamodb", c.Store)
+	switch c.Store {
+	case "memory", "dynamodb":
+	case "postgres":
+		if c.DatabaseURL == "" {
+			bad("ROTOR_STORE=postgres needs ROTOR_DATABASE_URL")
+		}
+	case "redis":
+		if c.RedisURL == "" {
+			bad("ROTOR_STORE=redis needs ROTOR_REDIS_URL")
+		}
+		if c.RedisNamespace == "" || strings.ContainsAny(c.RedisNamespace, "{}") {
+			bad("ROTOR_REDIS_NAMESPACE=%q: want a name without braces", c.RedisNamespace)
+		}
+	default:
+		bad("ROTOR_STORE=%q: want memory, dynamodb, postgres or redis", c.Store)
 	}
 	return errors.Join(errs...)
 }

@@ -94,6 +94,12 @@ func TestEveryVariable(t *testing.T) {
 		{"ROTOR_CORS_ALLOW_ORIGIN", "https://app.example.com", func(c config.Config) any { return c.CORSAllowOrigin }, "https://app.example.com"},
 		{"ROTOR_ADDR", "127.0.0.1:8080", func(c config.Config) any { return c.Addr }, "127.0.0.1:8080"},
 		{"ROTOR_STORE", "dynamodb", func(c config.Config) any { return c.Store }, "dynamodb"},
+		{"ROTOR_DATABASE_URL", "postgres://rotor@db:5432/rotor", func(c config.Config) any { return c.DatabaseURL }, "postgres://rotor@db:5432/rotor"},
+		{"ROTOR_DATABASE_SECRET_ID", "rds!db-1", func(c config.Config) any { return c.DatabaseSecretID }, "rds!db-1"},
+		{"ROTOR_REDIS_URL", "rediss://cache:6379", func(c config.Config) any { return c.RedisURL }, "rediss://cache:6379"},
+		{"ROTOR_REDIS_SECRET_ID", "rotor/redis", func(c config.Config) any { return c.RedisSecretID }, "rotor/redis"},
+		{"ROTOR_REDIS_CLUSTER", "true", func(c config.Config) any { return c.RedisCluster }, true},
+		{"ROTOR_REDIS_NAMESPACE", "prod", func(c config.Config) any { return c.RedisNamespace }, "prod"},
 	}
 	all := map[string]string{}
 	for _, tc := range tests {
@@ -175,7 +181,10 @@ func TestInvalid(t *testing.T) {
 		{"IP limit below the username limit", map[string]string{"ROTOR_IP_MAX_FAILURES": "4"}, []string{"ROTOR_IP_MAX_FAILURES"}},
 		{"zero IP backoff base", map[string]string{"ROTOR_IP_BACKOFF_BASE": "0s"}, []string{"ROTOR_IP_BACKOFF_BASE"}},
 		{"IP backoff max under base", map[string]string{"ROTOR_IP_BACKOFF_BASE": "1m", "ROTOR_IP_BACKOFF_MAX": "30s"}, []string{"ROTOR_IP_BACKOFF_MAX"}},
-		{"unknown store", map[string]string{"ROTOR_STORE": "postgres"}, []string{"ROTOR_STORE"}},
+		{"unknown store", map[string]string{"ROTOR_STORE": "sqlite"}, []string{"ROTOR_STORE"}},
+		{"postgres without a URL", map[string]string{"ROTOR_STORE": "postgres"}, []string{"ROTOR_DATABASE_URL"}},
+		{"redis without a URL", map[string]string{"ROTOR_STORE": "redis"}, []string{"ROTOR_REDIS_URL"}},
+		{"redis namespace with a brace", map[string]string{"ROTOR_STORE": "redis", "ROTOR_REDIS_URL": "redis://x", "ROTOR_REDIS_NAMESPACE": "a}b"}, []string{"ROTOR_REDIS_NAMESPACE"}},
 		{"every problem reported together", map[string]string{
 			"ROTOR_ACCESS_TOKEN_TTL":   "fifteen minutes",
 			"ROTOR_STRICT_SESSIONS":    "maybe",

@@ -8,9 +8,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/pkg/app/serverstore"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
@@ -20,9 +22,28 @@ import (
 
 // Local builds the local server's dependencies: development keys, or the
 // configured secret when ROTOR_SIGNING_SECRET_ID is set; the embedded store,
-// or DynamoDB (tables created if missing) when cfg.Store is "dynamodb".
+// or DynamoDB (tables created if missing) when cfg.Store is "dynamodb", or
+// PostgreSQL (schema migrated by the caller: package schema) or Redis at the
+// configured URL, with development keys.
 func Local(ctx context.Context, cfg config.Config, log *slog.Logger) (apifn.Deps, error) {
-	if cfg.Store != "dynamodb" {
+	switch cfg.Store {
+	case "postgres", "redis":
+		d, err := Memory(cfg, log)
+		if err != nil {
+			return apifn.Deps{}, err
+		}
+		var sm serverstore.SecretValueAPI
+		if cfg.DatabaseSecretID != "" || cfg.RedisSecretID != "" {
+			ac, err := AWS(ctx, cfg)
+			if err != nil {
+				return apifn.Deps{}, err
+			}
+			sm = secretsmanager.NewFromConfig(ac)
+		}
+		d.Store, err = serverstore.Open(ctx, cfg, sm, 0)
+		return d, err
+	case "dynamodb":
+	default:
 		return Memory(cfg, log)
 	}
 	ac, err := AWS(ctx, cfg)

@@ -1,6 +1,7 @@
 // Package e2e drives Rotor over HTTP through the local server (the same
-// handlers and authorizer as the Lambda functions), on the embedded store and
-// on DynamoDB served by moto_server.
+// handlers and authorizer as the Lambda functions), on every store: the
+// embedded one, DynamoDB served by moto_server, and private PostgreSQL and
+// Redis servers the tests start themselves.
 package e2e
 
 import (
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/app"
@@ -29,6 +32,9 @@ import (
 	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/store/postgres"
+	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
+	rstore "github.com/rotor-auth/rotor/pkg/store/redis"
 )
 
 func TestMain(m *testing.M) {
@@ -58,6 +64,9 @@ type env struct {
 	store  apifn.Store
 	db     *dynamodb.Client // nil on the embedded store
 	tables dynamo.Tables
+	pg     *pgxpool.Pool   // nil unless on PostgreSQL
+	redis  *goredis.Client // nil unless on Redis
+	ns     string          // the Redis key namespace
 	logs   *syncBuffer
 	client *http.Client // http.DefaultClient when nil; see from
 }
@@ -74,10 +83,10 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-// stores are the two store kinds every flow runs on.
-var stores = []string{"memory", "dynamodb"}
+// stores are the store kinds every flow runs on.
+var stores = []string{"memory", "dynamodb", "postgres", "redis"}
 
-// newEnv starts a server on kind ("memory" or "dynamodb"); edit adjusts the
+// newEnv starts a server on kind (one of stores); edit adjusts the
 // config, wrap the store (both may be nil).
 func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(apifn.Store) apifn.Store) *env {
 	t.Helper()
@@ -107,6 +116,28 @@ func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(apif
 			t.Fatal(err)
 		}
 		st = dynamo.New(e.db, e.tables)
+	case "postgres":
+		url := testenv.PostgresSchema(t)
+		if err := schema.UpURL(testenv.Context(t), url); err != nil {
+			t.Fatal(err)
+		}
+		pool, err := pgxpool.New(testenv.Context(t), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		e.pg = pool
+		st = postgres.New(pool)
+	case "redis":
+		opt, err := goredis.ParseURL(testenv.RedisURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.ContextTimeoutEnabled = true // as app.RedisStore: the request's deadline holds
+		e.redis = goredis.NewClient(opt)
+		t.Cleanup(func() { e.redis.Close() })
+		e.ns = testenv.RedisNamespace(t)
+		st = rstore.New(e.redis, e.ns)
 	default:
 		t.Fatalf("unknown store %q", kind)
 	}

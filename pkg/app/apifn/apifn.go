@@ -8,8 +8,10 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/serverstore"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
@@ -38,14 +40,24 @@ type Deps struct {
 	Log   *slog.Logger
 }
 
-// FromAWS builds the production dependencies: DynamoDB and Secrets Manager.
+// FromAWS builds the production dependencies: the store cfg names (DynamoDB
+// by default, or PostgreSQL or Redis) and Secrets Manager.
 func FromAWS(ctx context.Context, cfg config.Config) (Deps, error) {
 	log := app.Logger()
 	ac, err := app.LambdaAWS(os.LookupEnv, cfg)
 	if err != nil {
 		return Deps{}, err
 	}
-	st, _ := app.DynamoStore(ac, cfg)
+	var st Store
+	if cfg.Store == "postgres" || cfg.Store == "redis" {
+		// One request at a time per instance: two connections at most; RDS
+		// Proxy multiplexes them onto the database's pool.
+		if st, err = serverstore.Open(ctx, cfg, secretsmanager.NewFromConfig(ac), 2); err != nil {
+			return Deps{}, err
+		}
+	} else {
+		st, _ = app.DynamoStore(ac, cfg)
+	}
 	ks, err := app.SecretKeys(ac, cfg)
 	if err != nil {
 		return Deps{}, err

@@ -8,8 +8,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/serverstore"
 	"github.com/rotor-auth/rotor/pkg/authorizer"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/deadline"
@@ -54,7 +56,13 @@ func Run(ctx context.Context) error {
 		return err
 	}
 	var st sessions.Store
-	if cfg.StrictSessions {
+	switch {
+	case !cfg.StrictSessions:
+	case cfg.Store == "postgres" || cfg.Store == "redis":
+		if st, err = serverstore.Open(ctx, cfg, secretsmanager.NewFromConfig(ac), 2); err != nil {
+			return err
+		}
+	default:
 		st, _ = app.DynamoStore(ac, cfg)
 	}
 	app.Warm(ctx, ks, log)

@@ -1,0 +1,54 @@
+// Command rotor-migrate applies the PostgreSQL store's schema migrations
+// (package schema) to ROTOR_DATABASE_URL, with the credentials of
+// ROTOR_DATABASE_SECRET_ID when set: `make migrate`. It is idempotent, and
+// safe to run from several places at once (tern's advisory lock).
+package main
+
+import (
+	"context"
+	"errors"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/rotor-auth/rotor/pkg/app/serverstore"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/devserver"
+	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("rotor-migrate: set ROTOR_DATABASE_URL")
+	}
+	url := cfg.DatabaseURL
+	if cfg.DatabaseSecretID != "" {
+		ac, err := devserver.AWS(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if url, err = serverstore.ConnectionURL(ctx, secretsmanager.NewFromConfig(ac), url, cfg.DatabaseSecretID); err != nil {
+			return err
+		}
+	}
+	if err := schema.UpURL(ctx, url); err != nil {
+		return err
+	}
+	log.Print("rotor-migrate: schema up to date")
+	return nil
+}

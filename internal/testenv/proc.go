@@ -1,0 +1,90 @@
+package testenv
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// killGroup ends cmd (started with Setpgid) as a crash would: SIGKILL to its
+// process group and to its direct children at once (PostgreSQL's backends
+// leave the group with setsid), then waits until none of them is running.
+func killGroup(cmd *exec.Cmd) {
+	pid := cmd.Process.Pid
+	kids := children(pid)
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	for _, k := range kids {
+		_ = syscall.Kill(k, syscall.SIGKILL)
+	}
+	_, _ = cmd.Process.Wait()
+	for i := 0; i < 400; i++ {
+		alive := running(-pid)
+		for _, k := range kids {
+			alive = alive || running(k)
+		}
+		if !alive {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// children lists the processes whose parent is pid.
+func children(pid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []int
+	for _, p := range stats {
+		if ppid, _, ok := stat(p); ok && ppid == pid {
+			n, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// running reports whether pid (or, negative, some member of the group -pid)
+// exists and is not a zombie waiting to be reaped.
+func running(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	if pid < 0 {
+		return true
+	}
+	_, state, ok := stat("/proc/" + strconv.Itoa(pid) + "/stat")
+	return ok && state != "Z"
+}
+
+// stat reads the parent pid and state of /proc/<pid>/stat.
+func stat(path string) (ppid int, state string, ok bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, "", false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
+	if i < 0 {
+		return 0, "", false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0, "", false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return ppid, f[0], err == nil
+}
+
+// portOpen reports whether something listens on 127.0.0.1:port.
+func portOpen(port string) bool {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}

@@ -1,0 +1,50 @@
+package postgres_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/store/postgres"
+	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
+	"github.com/rotor-auth/rotor/pkg/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.Stop()
+	os.Exit(code)
+}
+
+// newStore migrates a fresh schema on the test's private server and returns
+// a store on a pool of connections to it; extra is appended to the URL.
+func newStore(t *testing.T, extra string) (*postgres.Store, *pgxpool.Pool) {
+	t.Helper()
+	url := testenv.PostgresSchema(t) + extra
+	ctx := testenv.Context(t)
+	if err := schema.UpURL(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return postgres.New(pool), pool
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { st, _ := newStore(t, ""); return st })
+}
+
+// TestContractExecMode runs the contract with unnamed statements only
+// (default_query_exec_mode=exec): what a connection through RDS Proxy uses so
+// that prepared statements never pin it to one database connection.
+func TestContractExecMode(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		st, _ := newStore(t, "&default_query_exec_mode=exec")
+		return st
+	})
+}

@@ -1,0 +1,24 @@
+-- RotateSession, one statement: the conditional update, or, when its
+-- condition fails, the row as it is. The FOR KEY SHARE read waits for a
+-- rotation in flight and returns the row it committed (READ COMMITTED follows
+-- the update), so a racing loser sees the winner's hashes and can answer with
+-- the grace replay without a second round trip.
+WITH rotated AS (
+	UPDATE sessions
+	SET token_hash = @new_hash, prev_hash = token_hash, salt = @salt, rotated_at = @now,
+		last_used_at = @now, expires_at = @expires_at, rotations = rotations + 1
+	WHERE session_id = @session_id AND token_hash = @presented_hash
+		AND expires_at > @now AND absolute_expires_at > @now AND absolute_expires_at >= @expires_at
+	RETURNING session_id, user_id, username, epoch, token_hash, prev_hash, salt, rotated_at, rotations,
+	created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent
+),
+as_was AS (
+	SELECT session_id, user_id, username, epoch, token_hash, prev_hash, salt, rotated_at, rotations,
+	created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent
+	FROM sessions
+	WHERE session_id = @session_id AND NOT EXISTS (SELECT 1 FROM rotated)
+	FOR KEY SHARE
+)
+SELECT true, * FROM rotated
+UNION ALL
+SELECT false, * FROM as_was

@@ -1,0 +1,18 @@
+-- RotateSession: check and swap in one step. KEYS[1]: the session hash.
+-- ARGV: presented hash, new hash, salt, now (Unix ms), new idle expiry (Unix
+-- ms). Returns nil when there is no session, else {1, fields} when rotated or
+-- {0, fields as they are} when a condition failed. The key then lives until
+-- the session dies: its idle or absolute expiry, whichever comes first.
+local s = redis.call('HMGET', KEYS[1], 'th', 'exp', 'abs')
+if not s[1] then
+	return false
+end
+local now, exp = tonumber(ARGV[4]), tonumber(ARGV[5])
+local sexp, sabs = tonumber(s[2]), tonumber(s[3])
+if s[1] ~= ARGV[1] or sexp <= now or sabs <= now or sabs < exp then
+	return {0, redis.call('HGETALL', KEYS[1])}
+end
+redis.call('HSET', KEYS[1], 'ph', s[1], 'th', ARGV[2], 'salt', ARGV[3], 'rat', ARGV[4], 'lat', ARGV[4], 'exp', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'rot', 1)
+redis.call('PEXPIRE', KEYS[1], string.format('%d', math.max(math.min(exp, sabs) - now, 1000)))
+return {1, redis.call('HGETALL', KEYS[1])}

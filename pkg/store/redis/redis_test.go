@@ -1,0 +1,88 @@
+package redis_test
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/store/redis"
+	"github.com/rotor-auth/rotor/pkg/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.Stop()
+	os.Exit(code)
+}
+
+// newStore returns a store on the test's private server, under a namespace
+// of the test's own.
+func newStore(t *testing.T) (*redis.Store, *goredis.Client) {
+	t.Helper()
+	opt, err := goredis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return redis.New(c, testenv.RedisNamespace(t)), c
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { st, _ := newStore(t); return st })
+}
+
+// TestContractCluster runs the contract through the cluster client against
+// a one-node Redis Cluster, which refuses a script whose keys span slots as
+// ElastiCache Serverless does: every key of the store shares one hash tag.
+func TestContractCluster(t *testing.T) {
+	srv, err := testenv.StartRedisCluster()
+	if err != nil {
+		t.Fatalf("redis-server is required: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: []string{"127.0.0.1:" + srv.Port}, Password: srv.Password})
+	t.Cleanup(func() { c.Close() })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return redis.New(c, testenv.RedisNamespace(t)) })
+}
+
+// TestContractACLUser runs the contract as an ACL user confined to Rotor's
+// keys and the command categories docs/DEPLOY.md gives the ElastiCache user:
+// the scripts touch no other key and need no other command.
+func TestContractACLUser(t *testing.T) {
+	ctx := testenv.Context(t)
+	opt, err := goredis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := goredis.NewClient(opt)
+	defer admin.Close()
+	const pw = "acl-user-password"
+	if err := admin.Do(ctx, "ACL", "SETUSER", "rotor-acl", "reset", "on", ">"+pw,
+		"~{acl-*}:*", "-@all", "+@read", "+@write", "+@scripting", "+@connection").Err(); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("rotor-acl", pw)
+	aclOpt, err := goredis.ParseURL(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(aclOpt)
+	t.Cleanup(func() { c.Close() })
+	if err := c.Set(ctx, "{other}:x", "1", 0).Err(); err == nil {
+		t.Fatal("the ACL user wrote outside its keys: the test proves nothing")
+	}
+	n := 0
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		n++
+		return redis.New(c, fmt.Sprintf("acl-%d", n))
+	})
+}

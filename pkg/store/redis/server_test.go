@@ -1,0 +1,182 @@
+package redis_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/mac"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/store/redis"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/users"
+)
+
+// commands counts what a client sends: each command (EVALSHA included) is
+// one round trip.
+type commands struct{ n atomic.Int64 }
+
+func (c *commands) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (c *commands) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (c *commands) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+func manager(st sessions.Store, ring mac.Keyring) *sessions.Manager {
+	return &sessions.Manager{Store: st, MAC: mac.Static(ring), IdleTTL: time.Hour, MaxTTL: 24 * time.Hour, Grace: 10 * time.Second}
+}
+
+func owner(t *testing.T, st *redis.Store, name string) sessions.Owner {
+	t.Helper()
+	ctx := testenv.Context(t)
+	now := time.Now().UTC()
+	if err := st.CreateUser(ctx, users.User{ID: "usr_" + name, Username: name, PasswordHash: "$argon2id$x", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := st.GetLogin(ctx, name, []string{throttle.UserKey(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sessions.Owner{UserID: u.ID, Username: u.Username, Epoch: u.Epoch, Sessions: u.Sessions}
+}
+
+// TestRoundTrips holds the store to the design's budgets, counted at the
+// wire: a login's read and its session write are two round trips, a refresh
+// one (one EVALSHA), a grace replay one, a logout one.
+func TestRoundTrips(t *testing.T) {
+	ctx := testenv.Context(t)
+	st, c := newStore(t)
+	var count commands
+	c.AddHook(&count)
+	if err := st.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ring, _ := mac.Generate(nil)
+	m := manager(st, ring)
+	now := time.Now()
+
+	count.n.Store(0)
+	o := owner(t, st, "alice")
+	if got := count.n.Swap(0); got != 2 {
+		t.Fatalf("signup and login read: %d round trips, want 2", got)
+	}
+	iss, err := m.Start(ctx, o, sessions.Meta{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := count.n.Swap(0); got != 1 {
+		t.Fatalf("session write: %d round trips, want 1", got)
+	}
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"refresh", func() error { _, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(time.Second)); return err }},
+		{"grace replay", func() error {
+			r, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(2*time.Second))
+			if err == nil && !r.Replayed {
+				t.Fatal("not a replay")
+			}
+			iss = r
+			return err
+		}},
+		{"logout", func() error { _, err := m.Revoke(ctx, iss.RefreshToken); return err }},
+	}
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := count.n.Swap(0); got != 1 {
+			t.Fatalf("%s: %d round trips, want 1", s.name, got)
+		}
+	}
+}
+
+// TestAnsweredRefreshSurvivesKill9 kills a private server with SIGKILL right
+// after a chain of answered refreshes, restarts it on the same directory
+// (the append-only file, fsynced on every write), and finds the last answered
+// rotation there: the token it handed out still refreshes. The scripts are
+// gone with the server; the first call sends its script again by itself.
+func TestAnsweredRefreshSurvivesKill9(t *testing.T) {
+	srv, err := testenv.StartRedis()
+	if err != nil {
+		t.Fatalf("redis-server is required: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+	ctx := testenv.Context(t)
+	opt, err := goredis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(opt)
+	defer c.Close()
+	st := redis.New(c, "crash")
+	ring, _ := mac.Generate(nil)
+	m := manager(st, ring)
+	now := time.Now()
+	iss, err := m.Start(ctx, owner(t, st, "crash"), sessions.Meta{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chain = 25
+	for i := range chain {
+		if iss, err = m.Rotate(ctx, iss.RefreshToken, "", now.Add(time.Duration(i+1)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Kill()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := st.GetSession(ctx, iss.Session.ID)
+	if err != nil || s.Rotations != chain {
+		t.Fatalf("after kill -9 and restart: rotations %d, %v; want %d", s.Rotations, err, chain)
+	}
+	if _, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(time.Minute)); err != nil {
+		t.Fatalf("the last answered refresh token after the crash: %v", err)
+	}
+}
+
+// TestSessionKeyExpiresWhenSessionDies: the session key carries a TTL that
+// ends at the session's death (idle expiry, capped by the absolute one),
+// moved by each rotation; the attempts key expires when forgotten.
+func TestSessionKeyExpiresWhenSessionDies(t *testing.T) {
+	ctx := testenv.Context(t)
+	st, c := newStore(t)
+	ring, _ := mac.Generate(nil)
+	m := manager(st, ring)
+	m.MaxTTL = 90 * time.Minute
+	now := time.Now()
+	iss, err := m.Start(ctx, owner(t, st, "ttl"), sessions.Meta{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "{" + st.Namespace + "}:s:" + iss.Session.ID
+	within := func(what string, got, want time.Duration) {
+		t.Helper()
+		if got > want || got < want-time.Minute {
+			t.Fatalf("%s: TTL %v, want about %v", what, got, want)
+		}
+	}
+	within("new session: the idle expiry", c.PTTL(ctx, key).Val(), time.Hour)
+	if _, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(50*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	within("rotated session: the absolute expiry", c.PTTL(ctx, key).Val(), 40*time.Minute)
+	if _, err := st.RecordFailure(ctx, "ttl", now, now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	within("attempts", c.PTTL(ctx, "{"+st.Namespace+"}:a:ttl").Val(), 2*time.Hour)
+}

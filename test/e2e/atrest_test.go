@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+)
+
+// TestNothingSecretAtRestSQLAndRedis is TestNothingSecretAtRest for the
+// PostgreSQL and Redis stores: after a full flow, every row of every table
+// (each read whole as text, bytea as hex) and every key with its value holds
+// no password, refresh token or refresh secret, raw or hex-encoded, and the
+// only password hash is argon2id at OWASP strength.
+func TestNothingSecretAtRestSQLAndRedis(t *testing.T) {
+	for _, kind := range []string{"postgres", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, nil, nil)
+			const pw = "correct horse battery"
+			e.signup("carol", pw)
+			p := e.login("carol", pw)
+			p2 := pairOf(t, e.refresh(p.Refresh))
+			e.do("POST", "/auth/login", map[string]string{"username": "carol", "password": "wrong password!"})
+			e.do("POST", "/auth/login", map[string]string{"username": "nobody", "password": pw})
+
+			secrets := map[string]string{"password": pw, "first refresh token": p.Refresh, "second refresh token": p2.Refresh}
+			for name, rt := range map[string]string{"first": p.Refresh, "second": p2.Refresh} {
+				tok, err := sessions.ParseRefreshToken(rt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				secrets[name+" refresh secret"] = string(tok.Secret)
+				secrets[name+" refresh secret (hex)"] = hex.EncodeToString(tok.Secret)
+				secrets[name+" refresh token body"] = strings.TrimPrefix(rt, sessions.TokenPrefix)
+			}
+			var records []string // every stored thing, as "where | value"
+			if kind == "postgres" {
+				records = postgresRows(t, e)
+			} else {
+				records = redisValues(t, e)
+			}
+			hashes := 0
+			for _, rec := range records {
+				for what, s := range secrets {
+					if strings.Contains(rec, s) {
+						t.Errorf("%s holds the %s", rec[:strings.Index(rec, " | ")], what)
+					}
+				}
+				hashes += strings.Count(rec, "$argon2id$v=19$m=19456,t=2,p=1$")
+			}
+			if hashes != 1 {
+				t.Fatalf("found %d argon2id hashes at OWASP strength, want 1", hashes)
+			}
+		})
+	}
+}
+
+// postgresRows reads every row of every table of the test's schema as text.
+func postgresRows(t *testing.T, e *env) []string {
+	ctx := testenv.Context(t)
+	rows, err := e.pg.Query(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, table := range tables {
+		rows, err := e.pg.Query(ctx, "SELECT t::text FROM "+pgx.Identifier{table}.Sanitize()+" t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 && table != "rotor_schema_version" {
+			t.Fatalf("table %s is empty: the scan proves nothing", table)
+		}
+		for _, r := range got {
+			out = append(out, table+" | "+r)
+		}
+	}
+	if len(tables) < 4 {
+		t.Fatalf("found tables %v: want users, sessions, login_attempts and the schema version", tables)
+	}
+	return out
+}
+
+// redisValues reads every key of the test's namespace with its whole value.
+func redisValues(t *testing.T, e *env) []string {
+	ctx := testenv.Context(t)
+	keys, err := e.redis.Keys(ctx, "{"+e.ns+"}:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	var out []string
+	for _, k := range keys {
+		kinds[strings.Split(k, ":")[1]] = true
+		var val string
+		switch typ := e.redis.Type(ctx, k).Val(); typ {
+		case "hash":
+			for f, v := range e.redis.HGetAll(ctx, k).Val() {
+				val += f + "=" + v + " " + f + "=" + hex.EncodeToString([]byte(v)) + " "
+			}
+		case "zset":
+			val = strings.Join(e.redis.ZRange(ctx, k, 0, -1).Val(), " ")
+		default:
+			t.Fatalf("key %s is a %s: the store writes only hashes and sorted sets", k, typ)
+		}
+		out = append(out, k+" | "+k+" "+val)
+	}
+	for _, kind := range []string{"u", "l", "s", "a"} {
+		if !kinds[kind] {
+			t.Fatalf("no %q key among %v: the scan proves nothing", kind, keys)
+		}
+	}
+	return out
+}
