@@ -4,6 +4,7 @@
 # with the authorizer in front, against a private moto_server.
 #
 #   bash scripts/sam-local-test.sh        # or: make sam-local-test
+#   bash scripts/sam-local-test.sh -run TestStartAPI   # arguments go to go test
 #
 # Sets up, idempotently, what it needs and installs what is missing (Debian,
 # as root; elsewhere it says what to install):
@@ -31,6 +32,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 CACHE=$ROOT/.tools/sam-local
 BASE_IMAGE=public.ecr.aws/lambda/provided:al2023-arm64
+RAPID_IMAGE=public.ecr.aws/lambda/provided:al2023-rapid-arm64
+EMULATED=0
 BUILD_DIR=.aws-sam/sam-local
 SAM=$ROOT/.venv/sam/bin/sam
 SAM_CLI_VERSION=${SAM_CLI_VERSION:-1.170.0}
@@ -164,6 +167,7 @@ if [ "$(docker info -f '{{.Architecture}}')" = aarch64 ]; then
 elif [ "$OWN_DOCKER" = 0 ] && [ "$(uname -s)" != Linux ]; then
 	echo "left to Docker Desktop (its VM runs arm64 images)"
 else
+	EMULATED=1
 	if [ ! -e /usr/lib/binfmt.d/qemu-aarch64.conf ]; then
 		apt_install qemu-user-static
 	fi
@@ -176,8 +180,15 @@ else
 		# The F flag opens the interpreter now, so it works inside containers.
 		cat /usr/lib/binfmt.d/qemu-aarch64.conf >/proc/sys/fs/binfmt_misc/register ||
 			fail "register qemu-aarch64 with binfmt_misc"
-		echo "registered qemu-aarch64 (flags: $(grep flags /proc/sys/fs/binfmt_misc/qemu-aarch64))"
+		echo "registered qemu-aarch64 ($(grep flags /proc/sys/fs/binfmt_misc/qemu-aarch64))"
 	fi
+fi
+
+step "SAM CLI $SAM_CLI_VERSION"
+if [ -x "$SAM" ] && "$SAM" --version 2>/dev/null | grep -q "version ${SAM_CLI_VERSION}\$"; then
+	echo "present: $("$SAM" --version)"
+else
+	SAM_CHECK_SKIP_BUILD=1 bash scripts/sam-check.sh || fail "scripts/sam-check.sh (installs the SAM CLI)"
 fi
 
 step "base image $BASE_IMAGE"
@@ -198,8 +209,18 @@ else
 		command -v debootstrap >/dev/null || apt_install debootstrap
 		rootfs=$CACHE/rootfs-arm64
 		rm -rf "$rootfs"
-		debootstrap --arch=arm64 --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian \
+		# First stage only: download and unpack the essential packages with
+		# this machine's tools. The second stage would configure them by
+		# running arm64 programs under emulation (minutes); SAM needs only a
+		# shell, mv and chmod to add its emulator, and the functions are
+		# static Go binaries.
+		debootstrap --foreign --arch=arm64 --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian \
 			>"$RUN/debootstrap.log" 2>&1 || fail "debootstrap (see debootstrap.log)"
+		rm -rf "$rootfs/debootstrap"
+		[ -e "$rootfs/bin/sh" ] || ln -s dash "$rootfs/bin/sh"
+		for tool in sh mv chmod; do
+			[ -x "$rootfs/bin/$tool" ] || fail "the arm64 root filesystem has no $tool"
+		done
 		# What the Lambda runtime images have and SAM relies on: the code in
 		# /var/task, runtime and layers in /var/runtime and /opt, the
 		# entrypoint (SAM replaces it with its emulator in /var/rapid).
@@ -233,11 +254,35 @@ else
 	echo "built $BASE_IMAGE (arm64)"
 fi
 
-step "SAM CLI $SAM_CLI_VERSION"
-if [ -x "$SAM" ] && "$SAM" --version 2>/dev/null | grep -q "version ${SAM_CLI_VERSION}\$"; then
-	echo "present: $("$SAM" --version)"
+step "SAM's emulation image $RAPID_IMAGE"
+# SAM CLI adds its Lambda runtime interface emulator (RIE) to the base image
+# and publishes the emulator's port on 127.0.0.1. With --iptables=false that
+# port is served by docker-proxy, which accepts a connection before the
+# emulator inside listens; SAM retries for under a second, and the arm64 RIE
+# starting under qemu takes longer ("No response from invoke container"). So
+# on an emulating host the test builds that image itself, under the name SAM
+# looks for, with SAM's own x86-64 RIE (same version, from the same package):
+# it listens at once, and runs the arm64 bootstrap through qemu as before.
+# Elsewhere SAM builds it as usual.
+if [ "$EMULATED" = 1 ]; then
+	rie=$("$ROOT/.venv/sam/bin/python" -c 'import pathlib, samcli; print(pathlib.Path(samcli.__file__).parent / "local" / "rapid" / "aws-lambda-rie-x86_64")')
+	[ -x "$rie" ] || fail "SAM CLI's x86-64 emulator not found at $rie"
+	want="$(sha256sum "$rie" | cut -c1-16) $(docker image inspect -f '{{.Id}}' "$BASE_IMAGE")"
+	if [ "$(docker image inspect -f '{{index .Config.Labels "rotor.rie"}}' "$RAPID_IMAGE" 2>/dev/null || true)" = "$want" ]; then
+		echo "present (native emulator)"
+	else
+		ctx=$RUN/rapid
+		mkdir -p "$ctx"
+		cp "$rie" "$ctx/aws-lambda-rie"
+		chmod 755 "$ctx/aws-lambda-rie"
+		printf 'FROM %s\nCOPY aws-lambda-rie /var/rapid/aws-lambda-rie\nLABEL rotor.rie="%s"\n' "$BASE_IMAGE" "$want" >"$ctx/Dockerfile"
+		DOCKER_BUILDKIT=0 docker build --platform linux/arm64 -t "$RAPID_IMAGE" "$ctx" >"$RUN/rapid-build.log" 2>&1 ||
+			fail "docker build $RAPID_IMAGE (see rapid-build.log)"
+		rm -rf "$ctx"
+		echo "built with SAM's x86-64 emulator"
+	fi
 else
-	SAM_CHECK_SKIP_BUILD=1 bash scripts/sam-check.sh || fail "scripts/sam-check.sh (installs the SAM CLI)"
+	echo "left to SAM CLI"
 fi
 
 step "sam build (arm64) into $BUILD_DIR"
@@ -259,6 +304,14 @@ else
 	echo "up to date"
 fi
 
+# The test's copy of the built template: every function's Timeout raised to
+# 60 s. The template's 5-10 s are for Graviton; an arm64 cold start under
+# qemu on a busy CI machine can take longer, and a timeout there would say
+# nothing about Rotor. Everything else is the template as built.
+TEST_TEMPLATE=$BUILD_DIR/template.sam-local-test.yaml
+sed -E 's/^( +)Timeout: [0-9]+$/\1Timeout: 60/' "$BUILD_DIR/template.yaml" >"$TEST_TEMPLATE"
+[ "$(grep -cE '^ +Timeout: 60$' "$TEST_TEMPLATE")" -ge 1 ] || fail "no Timeout to raise in $BUILD_DIR/template.yaml"
+
 step "moto_server"
 if ! python3 -c 'import moto.server, flask' >/dev/null 2>&1; then
 	python3 -m pip install --quiet --disable-pip-version-check "moto[server]>=5" </dev/null || fail 'pip install "moto[server]"'
@@ -266,8 +319,12 @@ fi
 # Where containers reach the host (host.docker.internal = the bridge's
 # gateway): listen there only when that address is this host's own; Docker
 # Desktop's gateway is in its VM, so there moto must listen on every address.
-gateway=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)
-if [ -n "$gateway" ] && ip -o addr show 2>/dev/null | grep -q " inet $gateway/"; then
+bridge=$(docker network inspect bridge -f '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null || true)
+gateway=
+if [ -n "$bridge" ] && command -v ip >/dev/null; then
+	gateway=$(ip -o -4 addr show dev "$bridge" 2>/dev/null | awk '{split($4, a, "/"); print a[1]; exit}')
+fi
+if [ -n "$gateway" ]; then
 	moto_host=$gateway
 else
 	moto_host=0.0.0.0
@@ -290,8 +347,8 @@ step "go test -tags samlocal ./test/samlocal/"
 # The test fails (never skips) when any of these is missing.
 ROTOR_SAMLOCAL=1 \
 	ROTOR_SAM="$SAM" \
-	ROTOR_SAM_TEMPLATE="$BUILD_DIR/template.yaml" \
+	ROTOR_SAM_TEMPLATE="$TEST_TEMPLATE" \
 	ROTOR_SAM_RUN_DIR="$RUN" \
 	ROTOR_SAM_MOTO_URL="$MOTO_URL" \
 	ROTOR_SAM_MOTO_PORT="$port" \
-	go test -tags samlocal -count=1 -v -timeout 20m ./test/samlocal/
+	go test -tags samlocal -count=1 -v -timeout 20m ./test/samlocal/ "$@"

@@ -183,6 +183,7 @@ const refusedBySAMLocal = http.StatusBadGateway
 // TestStartAPI is the life of a session through `sam local start-api`: every
 // protected route passes the real authorizer, state lives in moto.
 func TestStartAPI(t *testing.T) {
+	t.Parallel()
 	a := startAPI(t)
 	username := fmt.Sprintf("bob-%d", time.Now().UnixNano())
 	const password = "correct horse battery staple 42"
@@ -334,6 +335,10 @@ func cookieTransport(t *testing.T, a *api, creds map[string]string) {
 	}
 	r = a.do(t, "POST", "/auth/logout", map[string]string{},
 		with(map[string]string{"Cookie": cookieHeader(next), "X-CSRF-Token": next["rotor_csrf"]}))
+	if r.status != 204 {
+		t.Logf("DEBUG refresh Set-Cookie: %q; sent cookie %q", next, cookieHeader(next))
+		t.Logf("DEBUG body logout with the cookie's token: %d %s", a.do(t, "POST", "/auth/refresh", map[string]string{"refresh_token": next["rotor_refresh"]}, nil).status, "")
+	}
 	expect(t, "cookie logout", r, 204, "")
 	for _, c := range r.header.Values("Set-Cookie") {
 		if !strings.Contains(c, "Max-Age=0") {

@@ -117,7 +117,7 @@ func setup() (*environment, error) {
 		return nil, fmt.Errorf("env.local.json: AWS_ENDPOINT_URL %q, want http://host.docker.internal:<port> (what the functions reach moto_server at)", e.vars["AWS_ENDPOINT_URL"])
 	}
 	e.vars["AWS_ENDPOINT_URL"] = "http://host.docker.internal:" + port
-	e.vars["ROTOR_REFRESH_GRACE"] = "5m"
+	e.vars["ROTOR_REFRESH_GRACE"] = "1m" // the longest the config accepts
 	out, err := json.MarshalIndent(map[string]any{"Parameters": e.vars}, "", "  ")
 	if err != nil {
 		return nil, err
