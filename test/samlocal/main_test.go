@@ -26,11 +26,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 )
+
+// webOrigin is the web app's origin the test's API allows (CORS).
+const webOrigin = "http://localhost:5173"
 
 // env is the environment the script prepared, checked once by TestMain.
 var env *environment
@@ -118,6 +121,8 @@ func setup() (*environment, error) {
 	}
 	e.vars["AWS_ENDPOINT_URL"] = "http://host.docker.internal:" + port
 	e.vars["ROTOR_REFRESH_GRACE"] = "1m" // the longest the config accepts
+	// The cookie transport needs a named origin (with "*" it is refused).
+	e.vars["ROTOR_CORS_ALLOW_ORIGIN"] = webOrigin
 	out, err := json.MarshalIndent(map[string]any{"Parameters": e.vars}, "", "  ")
 	if err != nil {
 		return nil, err
@@ -136,42 +141,19 @@ func setup() (*environment, error) {
 }
 
 // provision creates what env.local.json names, as template.yaml declares it:
-// the three tables and the secrets (an ES256 signing key, a MAC key).
+// the three tables (dynamo.CreateTables) and the secrets (an ES256 signing
+// key, a MAC key).
 func (e *environment) provision(ctx context.Context) error {
 	cfg := testenv.AWSConfig(e.motoURL)
 	ddb := dynamodb.NewFromConfig(cfg)
 	e.secrets = secretsmanager.NewFromConfig(cfg)
 
-	str := func(name string) ddbtypes.AttributeDefinition {
-		return ddbtypes.AttributeDefinition{AttributeName: aws.String(name), AttributeType: ddbtypes.ScalarAttributeTypeS}
+	tables := dynamo.Tables{Users: e.vars["ROTOR_USERS_TABLE"], Sessions: e.vars["ROTOR_SESSIONS_TABLE"], Attempts: e.vars["ROTOR_ATTEMPTS_TABLE"]}
+	if tables.Users == "" || tables.Sessions == "" || tables.Attempts == "" {
+		return errors.New("env.local.json lacks a table name (ROTOR_USERS_TABLE, ROTOR_SESSIONS_TABLE, ROTOR_ATTEMPTS_TABLE)")
 	}
-	hash := func(name string) ddbtypes.KeySchemaElement {
-		return ddbtypes.KeySchemaElement{AttributeName: aws.String(name), KeyType: ddbtypes.KeyTypeHash}
-	}
-	tables := []*dynamodb.CreateTableInput{
-		{TableName: aws.String(e.vars["ROTOR_USERS_TABLE"]), AttributeDefinitions: []ddbtypes.AttributeDefinition{str("username")}, KeySchema: []ddbtypes.KeySchemaElement{hash("username")}},
-		{
-			TableName: aws.String(e.vars["ROTOR_SESSIONS_TABLE"]),
-			AttributeDefinitions: []ddbtypes.AttributeDefinition{str("session_id"), str("user_id"),
-				{AttributeName: aws.String("created_at"), AttributeType: ddbtypes.ScalarAttributeTypeN}},
-			KeySchema: []ddbtypes.KeySchemaElement{hash("session_id")},
-			GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{
-				IndexName: aws.String("by_user"),
-				KeySchema: []ddbtypes.KeySchemaElement{hash("user_id"),
-					{AttributeName: aws.String("created_at"), KeyType: ddbtypes.KeyTypeRange}},
-				Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
-			}},
-		},
-		{TableName: aws.String(e.vars["ROTOR_ATTEMPTS_TABLE"]), AttributeDefinitions: []ddbtypes.AttributeDefinition{str("username")}, KeySchema: []ddbtypes.KeySchemaElement{hash("username")}},
-	}
-	for _, in := range tables {
-		if aws.ToString(in.TableName) == "" {
-			return errors.New("env.local.json lacks a table name (ROTOR_USERS_TABLE, ROTOR_SESSIONS_TABLE, ROTOR_ATTEMPTS_TABLE)")
-		}
-		in.BillingMode = ddbtypes.BillingModePayPerRequest
-		if _, err := ddb.CreateTable(ctx, in); err != nil {
-			return fmt.Errorf("create table %s: %w", *in.TableName, err)
-		}
+	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
+		return err
 	}
 
 	// Every secret env.local.json names must be one this test knows how to
