@@ -20,10 +20,11 @@
 #     (debootstrap; the tarball is cached in .tools/sam-local).
 #   - SAM CLI in .venv/sam (scripts/sam-check.sh), `sam build` for arm64 into
 #     .aws-sam/sam-local (so the emulator test's host build stays as it is).
-# Then it starts moto_server on a free port where the containers reach it (the
-# Docker bridge's gateway address, host.docker.internal), and runs the Go test
-# test/samlocal (build tag samlocal), which creates the tables and secrets,
-# runs `sam local invoke` and `sam local start-api` and checks every answer.
+# Then it starts moto_server on a free loopback port and runs the Go test
+# test/samlocal (build tag samlocal), which forwards to moto from where the
+# containers reach the host (the Docker bridge's gateway address,
+# host.docker.internal), creates the tables and secrets, runs `sam local
+# invoke` and `sam local start-api` and checks every answer.
 # Everything it started (dockerd, moto_server, sam, containers) is stopped on
 # exit, by PID. Runs on one machine are serialised by a lock in /tmp.
 set -euo pipefail
@@ -294,7 +295,7 @@ need_build() {
 		[ -f "$bin" ] || return 0
 		[ "$(od -An -tx1 -j18 -N1 "$bin" | tr -d ' ')" = b7 ] || return 0 # EM_AARCH64
 	done
-	[ -z "$(find pkg functions go.mod go.sum Makefile template.yaml -newer "$BUILD_DIR/template.yaml" -print -quit)" ]
+	[ -n "$(find pkg functions internal go.mod go.sum Makefile template.yaml -newer "$BUILD_DIR/template.yaml" -print -quit)" ]
 }
 if need_build; then
 	GOARCH=arm64 "$SAM" build --build-dir "$BUILD_DIR" </dev/null >"$RUN/sam-build.log" 2>&1 ||
@@ -316,31 +317,28 @@ step "moto_server"
 if ! python3 -c 'import moto.server, flask' >/dev/null 2>&1; then
 	python3 -m pip install --quiet --disable-pip-version-check "moto[server]>=5" </dev/null || fail 'pip install "moto[server]"'
 fi
-# Where containers reach the host (host.docker.internal = the bridge's
-# gateway): listen there only when that address is this host's own; Docker
-# Desktop's gateway is in its VM, so there moto must listen on every address.
+# moto listens on loopback only. The containers reach it through the test's
+# forwarder (test/samlocal), which listens where containers reach the host
+# (host.docker.internal = the bridge's gateway): there when that address is
+# this host's own; Docker Desktop's gateway is in its VM, so there on every
+# address.
 bridge=$(docker network inspect bridge -f '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null || true)
 gateway=
 if [ -n "$bridge" ] && command -v ip >/dev/null; then
 	gateway=$(ip -o -4 addr show dev "$bridge" 2>/dev/null | awk '{split($4, a, "/"); print a[1]; exit}')
 fi
-if [ -n "$gateway" ]; then
-	moto_host=$gateway
-else
-	moto_host=0.0.0.0
-	gateway=127.0.0.1
-fi
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("'"$moto_host"'",0)); print(s.getsockname()[1])')
-python3 scripts/moto-serial.py -H "$moto_host" -p "$port" >"$RUN/moto.log" 2>&1 &
+LISTEN_HOST=${gateway:-0.0.0.0}
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 scripts/moto-serial.py -H 127.0.0.1 -p "$port" >"$RUN/moto.log" 2>&1 &
 MOTO_PID=$!
-MOTO_URL=http://$gateway:$port
+MOTO_URL=http://127.0.0.1:$port
 for _ in $(seq 1 150); do
 	curl -fsS -o /dev/null "$MOTO_URL/moto-api/" 2>/dev/null && break
 	kill -0 "$MOTO_PID" 2>/dev/null || fail "moto_server exited (see moto.log)"
 	sleep 0.2
 done
 curl -fsS -o /dev/null "$MOTO_URL/moto-api/" || fail "moto_server did not answer on $MOTO_URL"
-echo "moto_server on $moto_host:$port (pid $MOTO_PID); containers use http://host.docker.internal:$port"
+echo "moto_server on $MOTO_URL (pid $MOTO_PID); the test forwards to it from $LISTEN_HOST"
 echo "setup took $(($(started) - T0))s"
 
 step "go test -tags samlocal ./test/samlocal/"
@@ -350,5 +348,5 @@ ROTOR_SAMLOCAL=1 \
 	ROTOR_SAM_TEMPLATE="$TEST_TEMPLATE" \
 	ROTOR_SAM_RUN_DIR="$RUN" \
 	ROTOR_SAM_MOTO_URL="$MOTO_URL" \
-	ROTOR_SAM_MOTO_PORT="$port" \
+	ROTOR_SAM_LISTEN_HOST="$LISTEN_HOST" \
 	go test -tags samlocal -count=1 -v -timeout 20m ./test/samlocal/ "$@"

@@ -14,6 +14,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,7 +91,11 @@ func setup() (*environment, error) {
 			return nil, err
 		}
 	}
-	port, err := required("ROTOR_SAM_MOTO_PORT")
+	listenHost, err := required("ROTOR_SAM_LISTEN_HOST")
+	if err != nil {
+		return nil, err
+	}
+	port, err := forward(listenHost, e.motoURL)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +146,28 @@ func setup() (*environment, error) {
 		return nil, fmt.Errorf("create the tables and secrets in moto_server at %s: %w", e.motoURL, err)
 	}
 	return e, nil
+}
+
+// forward serves moto_server (on loopback) on host, where the containers
+// reach it as host.docker.internal, and returns the port. It keeps
+// connections alive, which moto's development server never does: that server
+// closes each connection as it answers, and an arm64 Go client under qemu
+// then sometimes loses an answer it already received and retries (seen: a
+// conditional DeleteItem applied once, retried, refused, so a logout answered
+// 401). The forwarder runs natively, so that race stays out of the test.
+func forward(host, motoURL string) (string, error) {
+	target, err := url.Parse(motoURL)
+	if err != nil {
+		return "", err
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("listen on %s for the containers: %w", host, err)
+	}
+	srv := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target), ReadHeaderTimeout: time.Minute}
+	go func() { _ = srv.Serve(l) }()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	return port, err
 }
 
 // provision creates what env.local.json names, as template.yaml declares it:
