@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -267,12 +268,14 @@ func rotate(t *testing.T, use func(string) string) {
 			t.Fatalf("%s: error %q: %s", ev["Step"], ierr.Message, raw)
 		}
 	}
-	after, err := env.secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
+	// By stage: moto's GetSecretValue without one keeps answering with the
+	// version created first, whatever carries AWSCURRENT.
+	desc, err := env.secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretID)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToString(after.VersionId) != version || aws.ToString(after.VersionId) == aws.ToString(before.VersionId) {
-		t.Fatalf("AWSCURRENT is %s, want the rotated version %s", aws.ToString(after.VersionId), version)
+	if !slices.Contains(desc.VersionIdsToStages[version], "AWSCURRENT") || !slices.Contains(desc.VersionIdsToStages[aws.ToString(before.VersionId)], "AWSPREVIOUS") {
+		t.Fatalf("after finishSecret: stages %v, want %s AWSCURRENT and %s AWSPREVIOUS", desc.VersionIdsToStages, version, aws.ToString(before.VersionId))
 	}
 	kids := map[string]bool{}
 	for _, stage := range []string{"AWSCURRENT", "AWSPREVIOUS"} {
