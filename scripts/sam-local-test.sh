@@ -80,11 +80,13 @@ cleanup() {
 	if [ -f "$BEFORE_CONTAINERS" ]; then
 		# SAM's function containers (label sam.cli.container.type=lambda) that
 		# were not there before this run.
-		local ids
+		local ids n=0
 		ids=$(docker ps -aq --filter label=sam.cli.container.type=lambda 2>/dev/null)
 		for id in $ids; do
-			grep -qx "$id" "$BEFORE_CONTAINERS" 2>/dev/null || docker rm -f "$id" >/dev/null 2>&1
+			grep -qx "$id" "$BEFORE_CONTAINERS" 2>/dev/null && continue
+			docker rm -f "$id" >/dev/null 2>&1 && n=$((n + 1))
 		done
+		echo "containers left by sam and removed: $n"
 	fi
 	if [ -n "$MOTO_PID" ]; then
 		kill "$MOTO_PID" 2>/dev/null
