@@ -308,9 +308,11 @@ else
 fi
 
 # The test's copy of the built template, with two changes:
-# - every function's Timeout raised to 60 s. The template's 5-10 s are for
-#   Graviton; an arm64 cold start under qemu on a busy CI machine can take
-#   longer, and a timeout there would say nothing about Rotor.
+# - every function's Timeout raised to 60 s and ROTOR_STORE_TIMEOUT (the
+#   bound on one request's store and key calls, 2 s by default; the template
+#   does not declare it, so env vars cannot set it) to 30 s. They are sized for
+#   Graviton next to DynamoDB; arm64 under qemu on a busy CI machine is many
+#   times slower, and a timeout there would say nothing about Rotor.
 # - no OPTIONS event on a path that also has a protected method. SAM CLI
 #   (1.170, ApiCollector.dedupe_function_routes) merges one function's events
 #   on one path into one route with ONE authorizer, the last event's, in an
@@ -323,7 +325,9 @@ TEST_TEMPLATE=$BUILD_DIR/template.sam-local-test.yaml
 	import sys, yaml
 	src, dst = sys.argv[1], sys.argv[2]
 	t = yaml.safe_load(open(src))
-	t.setdefault("Globals", {}).setdefault("Function", {})["Timeout"] = 60
+	fn = t.setdefault("Globals", {}).setdefault("Function", {})
+	fn["Timeout"] = 60
+	fn.setdefault("Environment", {}).setdefault("Variables", {})["ROTOR_STORE_TIMEOUT"] = "30s"
 	dropped = []
 	for name, res in t["Resources"].items():
 	    if res.get("Type") != "AWS::Serverless::Function":
@@ -342,7 +346,7 @@ TEST_TEMPLATE=$BUILD_DIR/template.sam-local-test.yaml
 	            del events[ev_name]
 	            dropped.append(name + "." + ev_name)
 	yaml.safe_dump(t, open(dst, "w"), sort_keys=False)
-	print("test template: Timeout 60 s; without the preflight events", ", ".join(dropped) or "(none)")
+	print("test template: Timeout 60 s, ROTOR_STORE_TIMEOUT 30s; without the preflight events", ", ".join(dropped) or "(none)")
 PY
 
 step "moto_server"
