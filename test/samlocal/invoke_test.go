@@ -198,7 +198,18 @@ func TestInvoke(t *testing.T) {
 		t.Fatalf("refresh: %v, want a new pair", b)
 	}
 	p.refresh = str(b, "refresh_token")
+	_, b = proxy(t, "TokenFunction", use("token.json"), p, 200)
+	if str(b, "refresh_token") == "" || str(b, "refresh_token") == p.refresh || !strings.EqualFold(str(b, "token_type"), "Bearer") {
+		t.Fatalf("oauth token (refresh grant): %v, want a new pair", b)
+	}
+	p.refresh = str(b, "refresh_token")
 	proxy(t, "LogoutFunction", use("logout.json"), p, 204)
+	// RFC 7009: revoking a token that no longer works is a success too.
+	proxy(t, "RevokeFunction", use("revoke.json"), p, 200)
+	_, b = proxy(t, "DiscoveryFunction", use("discovery.json"), p, 200)
+	if str(b, "issuer") != env.vars["ROTOR_ISSUER"] || str(b, "token_endpoint") == "" {
+		t.Fatalf("discovery: %v, want issuer %s and a token_endpoint", b, env.vars["ROTOR_ISSUER"])
+	}
 
 	// The session is gone: ending it by id is 404; the password change still
 	// applies (the authorizer vouched for the caller) and ends every session.
@@ -225,6 +236,9 @@ func TestInvoke(t *testing.T) {
 	sort.Strings(unused)
 	if len(unused) > 0 {
 		t.Errorf("events without a sam local invoke in this test: %v", unused)
+	}
+	if missed := env.notInvoked(t); len(missed) > 0 {
+		t.Errorf("functions of template.yaml this test never invoked (add an event to events/ and a step here): %v", missed)
 	}
 }
 

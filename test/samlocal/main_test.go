@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -53,7 +54,8 @@ type environment struct {
 	vars     map[string]string
 	secrets  *secretsmanager.Client
 
-	mu sync.Mutex // serialises writes to sam.pids
+	mu      sync.Mutex // guards sam.pids and invoked
+	invoked map[string]bool
 }
 
 func TestMain(m *testing.M) {
@@ -279,6 +281,24 @@ func (e *environment) recordPID(pid int) error {
 	return err
 }
 
+// notInvoked lists the template's functions no `sam local invoke` ran.
+func (e *environment) notInvoked(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(e.root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var missed []string
+	for _, m := range regexp.MustCompile(`(?m)^  ([A-Za-z]+Function):$`).FindAllStringSubmatch(string(raw), -1) {
+		if !e.invoked[m[1]] {
+			missed = append(missed, m[1])
+		}
+	}
+	return missed
+}
+
 // invocationError is what `sam local invoke` prints when the handler returns an error.
 type invocationError struct {
 	Message string `json:"errorMessage"`
@@ -295,6 +315,12 @@ func (e *environment) invoke(t *testing.T, id string, event []byte) ([]byte, *in
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	e.mu.Lock()
+	if e.invoked == nil {
+		e.invoked = map[string]bool{}
+	}
+	e.invoked[id] = true
+	e.mu.Unlock()
 	cmd := e.command(ctx, e.samArgs("local", "invoke", id, "--event", path))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
