@@ -9,7 +9,7 @@ GOARCH ?= arm64
 GO_TAGS = lambda.norpc,nethttpomithttp2
 GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags $(GO_TAGS) -trimpath -buildvcs=false -ldflags='-s -w'
 
-.PHONY: dev migrate test test-go lint sam-check lambda-test js-test browser-test bench load fuzz coldstart cost clean
+.PHONY: dev migrate test test-go lint sam-check lambda-test sam-local-test js-test browser-test bench load fuzz coldstart cost clean
 
 # The demo page uses the cookie transport, which needs a named CORS origin.
 dev:
@@ -31,6 +31,10 @@ sam-check:
 
 lambda-test:
 	bash scripts/lambda-test.sh
+
+# The whole API under `sam local` (Docker, arm64 containers): see the script.
+sam-local-test:
+	bash scripts/sam-local-test.sh
 
 js-test:
 	bash scripts/js-test.sh

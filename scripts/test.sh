@@ -75,6 +75,9 @@ bash scripts/schemathesis.sh
 step "SAM template: cfn-lint, sam validate --lint, sam build; then the real binaries under the Lambda runtime emulator"
 bash scripts/lambda-test.sh
 
+step "sam local: every function under sam local invoke, the API under sam local start-api (Docker)"
+bash scripts/sam-local-test.sh
+
 step "TypeScript client"
 bash scripts/js-test.sh
 
