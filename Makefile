@@ -6,7 +6,14 @@ GOARCH ?= arm64
 # lambda.norpc: no net/rpc (the provided.al2023 runtime speaks the Runtime API).
 # nethttpomithttp2: no HTTP/2 in net/http; Lambda's Runtime API, DynamoDB and
 # Secrets Manager all speak HTTP/1.1, and it keeps ~330 KB out of every bootstrap.
-GO_TAGS = lambda.norpc,nethttpomithttp2
+# ROTOR_STORES: the server stores the functions link besides DynamoDB. The
+# default links none, so a DynamoDB deployment's bootstraps carry no pgx or
+# go-redis (about 6 MB each); deploy PostgreSQL or Redis with e.g.
+# `ROTOR_STORES=postgres sam build` (sam build passes the environment to make).
+ROTOR_STORES ?= dynamodb
+comma := ,
+STORE_TAGS = $(if $(findstring postgres,$(ROTOR_STORES)),,$(comma)rotor_nopostgres)$(if $(findstring redis,$(ROTOR_STORES)),,$(comma)rotor_noredis)
+GO_TAGS = lambda.norpc,nethttpomithttp2$(STORE_TAGS)
 GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags $(GO_TAGS) -trimpath -buildvcs=false -ldflags='-s -w'
 
 .PHONY: dev migrate test test-go lint sam-check lambda-test sam-local-test js-test browser-test bench load fuzz coldstart cost clean

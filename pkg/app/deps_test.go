@@ -24,6 +24,9 @@ var sdkConfig = []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/
 var apiOnly = []string{mod + "pkg/password", "golang.org/x/crypto/argon2", mod + "pkg/httpapi", mod + "pkg/auth", mod + "pkg/app/apifn",
 	mod + "pkg/users/names", "golang.org/x/text/secure/precis"}
 
+// serverStores are linked only when the build asks for them (ROTOR_STORES).
+var serverStores = []string{"github.com/jackc/pgx/v5", "github.com/redis/go-redis/v9", mod + "pkg/store/postgres", mod + "pkg/store/redis"}
+
 // TestFunctionsLinkOnlyWhatTheyUse runs `go list -deps` on every function, with
 // the Makefile's build tags, and fails when one links a package it has no use
 // for: each function's composition root is its own (STYLE.md).
@@ -35,9 +38,7 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 	rules := map[string]rule{
 		"authorizer": {
 			must: []string{mod + "pkg/authorizer", mod + "pkg/token", mod + "pkg/keys"},
-			// precis comes back with pgx (SCRAM's SASLprep): strict sessions
-			// may read them from PostgreSQL (ROTOR_STORE=postgres).
-			mustNot: concat(localOnly, sdkConfig, slices.DeleteFunc(slices.Clone(apiOnly), func(p string) bool { return p == "golang.org/x/text/secure/precis" })),
+			mustNot: concat(localOnly, sdkConfig, apiOnly, serverStores),
 		},
 		"rotatekey": {
 			must:    []string{mod + "pkg/keys"},
@@ -47,13 +48,13 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 	for _, fn := range api {
 		rules[fn] = rule{
 			must:    []string{mod + "pkg/httpapi", mod + "pkg/auth"},
-			mustNot: concat(localOnly, sdkConfig, []string{mod + "pkg/authorizer", mod + "pkg/app/authorizerfn"}),
+			mustNot: concat(localOnly, sdkConfig, serverStores, []string{mod + "pkg/authorizer", mod + "pkg/app/authorizerfn"}),
 		}
 	}
 	root := testenv.RepoRoot()
 	for fn, r := range rules {
 		t.Run(fn, func(t *testing.T) {
-			cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc,nethttpomithttp2", "./functions/"+fn)
+			cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc,nethttpomithttp2,rotor_nopostgres,rotor_noredis", "./functions/"+fn)
 			cmd.Dir = root
 			out, err := cmd.Output()
 			if err != nil {

@@ -1,7 +1,10 @@
 // Package serverstore opens the stores that live on a server Rotor connects
 // to: PostgreSQL and Redis, with credentials from Secrets Manager. A package
 // of its own so that only the programs that may use them link pgx and
-// go-redis (the API functions, the authorizer, the local server).
+// go-redis (the API functions, the authorizer, the local server). The Lambda
+// build leaves each out unless asked for (build tags rotor_nopostgres and
+// rotor_noredis, set by the Makefile from ROTOR_STORES), so a DynamoDB
+// deployment's binaries carry neither client.
 package serverstore
 
 import (
@@ -14,13 +17,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/jackc/pgx/v5/pgxpool"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/sessions"
-	"github.com/rotor-auth/rotor/pkg/store/postgres"
-	rstore "github.com/rotor-auth/rotor/pkg/store/redis"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
 )
@@ -93,45 +92,6 @@ func ConnectionURL(ctx context.Context, sm SecretValueAPI, rawURL, secretID stri
 	return WithCredentials(rawURL, user, pw)
 }
 
-// Postgres returns the PostgreSQL store on a pool for url. The pool
-// connects on first use; a Lambda function, which serves one request at a
-// time, keeps maxConns (when > 0 and the URL sets no pool_max_conns).
-func Postgres(ctx context.Context, url string, maxConns int32) (*postgres.Store, error) {
-	pc, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, errors.New("serverstore: ROTOR_DATABASE_URL does not parse") // may hold a password: not echoed
-	}
-	if maxConns > 0 && !strings.Contains(url, "pool_max_conns") {
-		pc.MaxConns = maxConns
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		return nil, fmt.Errorf("serverstore: postgres pool: %w", err)
-	}
-	return postgres.New(pool), nil
-}
-
-// Redis returns the Redis store for url (rediss:// for TLS), with the
-// cluster client when cfg.RedisCluster is set. It connects on first use, and
-// every call ends at its context's deadline (the request's store deadline),
-// not at go-redis's own socket timeouts.
-func Redis(cfg config.Config, url string) (*rstore.Store, error) {
-	if cfg.RedisCluster {
-		opt, err := goredis.ParseClusterURL(url)
-		if err != nil {
-			return nil, errors.New("serverstore: ROTOR_REDIS_URL does not parse as a cluster URL")
-		}
-		opt.ContextTimeoutEnabled = true
-		return rstore.New(goredis.NewClusterClient(opt), cfg.RedisNamespace), nil
-	}
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		return nil, errors.New("serverstore: ROTOR_REDIS_URL does not parse")
-	}
-	opt.ContextTimeoutEnabled = true
-	return rstore.New(goredis.NewClient(opt), cfg.RedisNamespace), nil
-}
-
 // Open returns the PostgreSQL or Redis store cfg names, its credentials read
 // from Secrets Manager (sm) when cfg names a secret; nil for any other store.
 func Open(ctx context.Context, cfg config.Config, sm SecretValueAPI, maxConns int32) (Store, error) {
@@ -141,13 +101,18 @@ func Open(ctx context.Context, cfg config.Config, sm SecretValueAPI, maxConns in
 		if err != nil {
 			return nil, err
 		}
-		return Postgres(ctx, u, maxConns)
+		return openPostgres(ctx, u, maxConns)
 	case "redis":
 		u, err := ConnectionURL(ctx, sm, cfg.RedisURL, cfg.RedisSecretID)
 		if err != nil {
 			return nil, err
 		}
-		return Redis(cfg, u)
+		return openRedis(cfg, u)
 	}
 	return nil, nil
+}
+
+// notBuilt is the error of a store this binary was built without.
+func notBuilt(store, tag string) error {
+	return fmt.Errorf("serverstore: this binary was built without the %s store (build tag %s): build with ROTOR_STORES=%s, e.g. `ROTOR_STORES=%s sam build`", store, tag, store, store)
 }
