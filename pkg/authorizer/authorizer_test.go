@@ -273,6 +273,11 @@ func TestHandleRefusesWithUnauthorized(t *testing.T) {
 		{"no scheme", ptr(valid)},
 		{"Basic scheme", ptr("Basic dXNlcjpwYXNzd29yZA==")},
 		{"garbage", ptr("Bearer garbage")},
+		// A valid token followed by anything is refused: REQUEST and HTTP API
+		// v2 events carry the raw header, no identity-source regex in front.
+		{"valid token then junk", ptr("Bearer " + valid + " junk")},
+		{"valid token twice", ptr("Bearer " + valid + " " + valid)},
+		{"valid token comma junk", ptr("Bearer " + valid + ",junk")},
 		{"expired", ptr("Bearer " + expired)},
 		{"forged signature", ptr("Bearer " + f.forged(t))},
 		{"alg none", ptr("Bearer " + noneAlg)},

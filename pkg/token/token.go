@@ -339,11 +339,36 @@ var _ jwt.Claims = (*wireClaims)(nil)
 
 // FromHeader returns the token of an "Authorization: Bearer <token>" header
 // value. The scheme is matched case-insensitively (RFC 6750 §2.1, RFC 9110 §11.1).
+// Exactly one token in the b64token syntax of RFC 6750 §2.1 must follow:
+// "Bearer <jwt> junk" is refused, never cut down to its first word, because
+// REST REQUEST and HTTP API authorizer events reach here unfiltered.
 func FromHeader(authorization string) (string, bool) {
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(authorization), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false
 	}
-	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
+	tok = strings.TrimLeft(tok, " ")
+	if !isB64Token(tok) {
+		return "", false
+	}
+	return tok, true
+}
+
+// isB64Token reports whether s is an RFC 6750 b64token:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	body := strings.TrimRight(s, "=")
+	if body == "" {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
 }

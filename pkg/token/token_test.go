@@ -458,6 +458,16 @@ func TestFromHeader(t *testing.T) {
 		{"Bearer ", "", false},
 		{"abc.def.ghi", "", false},
 		{"", "", false},
+		// Exactly one b64token (RFC 6750 §2.1): trailing words are refused,
+		// never dropped.
+		{"Bearer abc.def.ghi junk", "", false},
+		{"Bearer abc.def.ghi abc.def.ghi", "", false},
+		{"Bearer abc.def.ghi,junk", "", false},
+		{"Bearer abc\tjunk", "", false},
+		{"Bearer\tabc", "", false},
+		{"Bearer a-b.c_d~e+f/g==", "a-b.c_d~e+f/g==", true},
+		{"Bearer ==", "", false},
+		{"Bearer a=b", "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
