@@ -1,0 +1,310 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+)
+
+// strictAPI is an API with no refresh grace window: a refresh token that was
+// rotated away, or whose session ended, is refused on its next use. A test
+// can then prove "nothing was rotated" by refreshing once more.
+func strictAPI(t *testing.T) *httpapi.API {
+	t.Helper()
+	cfg := config.Default()
+	cfg.RefreshGrace = 0
+	ks, err := app.DevKeys(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := app.API(cfg, app.Deps{Store: memory.New(), Keys: ks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api
+}
+
+// apiError decodes an error response's code and public text.
+func apiError(t *testing.T, resp httpapi.Response) (code, description string) {
+	t.Helper()
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("error body %q: %v", resp.Body, err)
+	}
+	return body.Error, body.Description
+}
+
+// signedIn is one session of the user of creds.
+type signedIn struct {
+	access, refresh string
+	context         map[string]any // what the authorizer would put in requestContext.authorizer
+}
+
+// signUp registers the user of creds.
+func signUp(t *testing.T, api *httpapi.API) {
+	t.Helper()
+	if resp, _ := api.Signup(context.Background(), event(t, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signup: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+// logIn opens a new session for the user of creds.
+func logIn(t *testing.T, api *httpapi.API) signedIn {
+	t.Helper()
+	ctx := context.Background()
+	resp, _ := api.Login(ctx, event(t, "/auth/login", creds))
+	var out struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+	claims, err := api.Verifier.Verify(ctx, out.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signedIn{
+		access:  out.AccessToken,
+		refresh: out.RefreshToken,
+		context: map[string]any{"user_id": claims.Subject, "username": claims.Username, "session_id": claims.SessionID},
+	}
+}
+
+// stillRefreshes fails the test unless rt is still the session's current
+// refresh token: not rotated away, not revoked (the API has no grace window).
+func stillRefreshes(t *testing.T, api *httpapi.API, rt string) {
+	t.Helper()
+	resp, _ := api.Refresh(context.Background(), event(t, "/auth/refresh", `{"refresh_token":"`+rt+`"}`))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the refresh token no longer refreshes (%d %s): a refused request rotated or ended the session", resp.StatusCode, resp.Body)
+	}
+}
+
+// TestBodyLimit: a body over httpapi.MaxBodyBytes is refused before it is
+// decoded, with an error that says why, even when it is a valid request
+// padded with whitespace; a body of exactly the limit is served.
+func TestBodyLimit(t *testing.T) {
+	padded := func(n int) string { return creds + strings.Repeat(" ", n-len(creds)) }
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	cases := []struct {
+		name    string
+		body    string
+		base64  bool
+		tooBig  bool
+		wantLen int // the decoded size, to keep the table honest
+	}{
+		{name: "valid login padded to the limit", body: padded(httpapi.MaxBodyBytes), wantLen: httpapi.MaxBodyBytes},
+		{name: "valid login one byte past the limit", body: padded(httpapi.MaxBodyBytes + 1), tooBig: true, wantLen: httpapi.MaxBodyBytes + 1},
+		{name: "valid login padded to 1 MiB", body: padded(1 << 20), tooBig: true, wantLen: 1 << 20},
+		{name: "base64 login padded to the limit", body: b64(padded(httpapi.MaxBodyBytes)), base64: true, wantLen: httpapi.MaxBodyBytes},
+		{name: "base64 login one byte past the limit", body: b64(padded(httpapi.MaxBodyBytes + 1)), base64: true, tooBig: true, wantLen: httpapi.MaxBodyBytes + 1},
+		// Checked before decoding: a huge base64 body is too large, not
+		// "invalid base64" after decoding it.
+		{name: "1 MiB of invalid base64", body: strings.Repeat("!", 1<<20), base64: true, tooBig: true},
+	}
+	api := newAPI(t, memory.New())
+	ctx := context.Background()
+	signUp(t, api)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.wantLen > 0 {
+				n := len(tc.body)
+				if tc.base64 {
+					n = base64.StdEncoding.DecodedLen(len(tc.body)) - strings.Count(tc.body, "=")
+				}
+				if n != tc.wantLen {
+					t.Fatalf("test body is %d bytes, want %d", n, tc.wantLen)
+				}
+			}
+			req := event(t, "/auth/login", tc.body)
+			req.IsBase64Encoded = tc.base64
+			resp, err := api.Login(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.tooBig {
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("got %d %s; want 200 (the limit is inclusive)", resp.StatusCode, resp.Body)
+				}
+				return
+			}
+			code, desc := apiError(t, resp)
+			if resp.StatusCode != http.StatusBadRequest || code != "invalid_request" || !strings.Contains(desc, "too large") {
+				t.Fatalf("got %d %s; want 400 invalid_request saying the body is too large", resp.StatusCode, resp.Body)
+			}
+		})
+	}
+}
+
+// TestCookieCSRFEmptyValues: in the cookie transport an empty CSRF token is
+// no token. A request carrying the refresh cookie and no CSRF value on either
+// side (cookie and header each absent or empty) is 403 csrf_failed, sets no
+// cookie, and neither rotates nor ends the session; so is one with a value on
+// one side only.
+func TestCookieCSRFEmptyValues(t *testing.T) {
+	api := strictAPI(t)
+	ctx := context.Background()
+	signUp(t, api)
+	login := event(t, "/auth/login", creds)
+	login.Headers[httpapi.TransportHeader] = "cookie"
+	resp, _ := api.Login(ctx, login)
+	var refresh, csrf string
+	for _, line := range resp.MultiValueHeaders["Set-Cookie"] {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch c.Name {
+		case httpapi.RefreshCookie:
+			refresh = c.Value
+		case httpapi.CSRFCookie:
+			csrf = c.Value
+		}
+	}
+	if resp.StatusCode != http.StatusOK || refresh == "" || csrf == "" {
+		t.Fatalf("cookie login: %d %s %v", resp.StatusCode, resp.Body, resp.MultiValueHeaders)
+	}
+
+	absent := (*string)(nil)
+	empty, real := new(string), &csrf
+	cases := []struct {
+		name         string
+		cookie, head *string // nil: not sent
+	}{
+		{"no csrf cookie, no header", absent, absent},
+		{"no csrf cookie, empty header", absent, empty},
+		{"empty csrf cookie, no header", empty, absent},
+		{"empty csrf cookie, empty header", empty, empty},
+		{"csrf cookie, no header", real, absent},
+		{"csrf cookie, empty header", real, empty},
+		{"no csrf cookie, header", absent, real},
+		{"empty csrf cookie, header", empty, real},
+	}
+	routes := []struct {
+		name   string
+		path   string
+		handle httpapi.Handler
+	}{
+		{"refresh", "/auth/refresh", api.Refresh},
+		{"logout", "/auth/logout", api.Logout},
+	}
+	for _, route := range routes {
+		for _, tc := range cases {
+			t.Run(route.name+"/"+tc.name, func(t *testing.T) {
+				req := event(t, route.path, `{}`)
+				req.Headers[httpapi.TransportHeader] = "cookie"
+				cookie := httpapi.RefreshCookie + "=" + refresh
+				if tc.cookie != nil {
+					cookie += "; " + httpapi.CSRFCookie + "=" + *tc.cookie
+				}
+				req.Headers["Cookie"] = cookie
+				if tc.head != nil {
+					req.Headers[httpapi.CSRFHeader] = *tc.head
+				}
+				resp, err := route.handle(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if code, _ := apiError(t, resp); resp.StatusCode != http.StatusForbidden || code != "csrf_failed" {
+					t.Fatalf("got %d %s; want 403 csrf_failed", resp.StatusCode, resp.Body)
+				}
+				if c := resp.MultiValueHeaders["Set-Cookie"]; len(c) != 0 {
+					t.Fatalf("a refused request set cookies: %v", c)
+				}
+			})
+		}
+	}
+	stillRefreshes(t, api, refresh)
+}
+
+// TestProtectedRoutesNeedAuthorizerContext: /me, /auth/sessions and
+// /auth/password deployed without the authorizer (no identity in the request
+// context) answer 401 invalid_token and touch nothing, never serve the
+// request anonymously. The same requests with the identity succeed.
+func TestProtectedRoutesNeedAuthorizerContext(t *testing.T) {
+	api := strictAPI(t)
+	ctx := context.Background()
+	signUp(t, api)
+	u := logIn(t, api)
+	sid, _ := u.context["session_id"].(string)
+	uid, _ := u.context["user_id"].(string)
+
+	type route struct {
+		name   string
+		method string
+		path   string
+		body   string
+		params map[string]string
+		handle httpapi.Handler
+		ok     int
+	}
+	routes := []route{
+		{name: "GET /me", method: http.MethodGet, path: "/me", handle: api.Me, ok: http.StatusOK},
+		{name: "GET /auth/sessions", method: http.MethodGet, path: "/auth/sessions", handle: api.Sessions, ok: http.StatusOK},
+		{name: "DELETE /auth/sessions/{id}", method: http.MethodDelete, path: "/auth/sessions/" + sid, params: map[string]string{"id": sid}, handle: api.Sessions, ok: http.StatusNoContent},
+		{name: "POST /auth/password", method: http.MethodPost, path: "/auth/password", body: `{"current_password":"correct horse battery","new_password":"another long passphrase"}`, handle: api.Password, ok: http.StatusNoContent},
+	}
+	contexts := []struct {
+		name string
+		ctx  map[string]any
+	}{
+		{"no authorizer context", nil},
+		{"empty authorizer context", map[string]any{}},
+		{"another authorizer's context", map[string]any{"principalId": uid, "clientId": 1}},
+		{"user without session", map[string]any{"user_id": uid, "username": "alice"}},
+		{"session without user", map[string]any{"session_id": sid, "username": "alice"}},
+		{"empty user", map[string]any{"user_id": "", "username": "alice", "session_id": sid}},
+		{"empty session", map[string]any{"user_id": uid, "username": "alice", "session_id": ""}},
+		{"values not strings", map[string]any{"user_id": 42, "session_id": 7}},
+	}
+	request := func(t *testing.T, r route, authz map[string]any) httpapi.Request {
+		req := event(t, r.path, r.body)
+		req.HTTPMethod = r.method
+		req.PathParameters = r.params
+		req.RequestContext.Authorizer = authz
+		return req
+	}
+	for _, r := range routes {
+		for _, c := range contexts {
+			t.Run(r.name+"/"+c.name, func(t *testing.T) {
+				resp, err := r.handle(ctx, request(t, r, c.ctx))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if code, _ := apiError(t, resp); resp.StatusCode != http.StatusUnauthorized || code != "invalid_token" {
+					t.Fatalf("got %d %s; want 401 invalid_token", resp.StatusCode, resp.Body)
+				}
+			})
+		}
+	}
+	// Nothing was touched: the session is alive and the password unchanged.
+	stillRefreshes(t, api, u.refresh)
+	if resp, _ := api.Login(ctx, event(t, "/auth/login", creds)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("login with the old password after refused changes: %d %s", resp.StatusCode, resp.Body)
+	}
+
+	// The same requests with the identity are served: the refusals above
+	// came from the missing identity, not from the requests.
+	u = logIn(t, api)
+	for _, r := range routes {
+		if r.params != nil {
+			r.params = map[string]string{"id": u.context["session_id"].(string)}
+		}
+		resp, _ := r.handle(ctx, request(t, r, u.context))
+		if resp.StatusCode != r.ok {
+			t.Fatalf("%s with the authorizer context: %d %s; want %d", r.name, resp.StatusCode, resp.Body, r.ok)
+		}
+	}
+}
