@@ -19,8 +19,6 @@ import (
 type fakeAPI struct {
 	*httptest.Server
 
-	// RefreshDelay slows /auth/refresh so concurrent callers overlap.
-	RefreshDelay time.Duration
 	// AccessTTL is the lifetime written in minted access tokens' exp.
 	AccessTTL time.Duration
 	// Now is the server clock for exp claims.
@@ -37,6 +35,8 @@ type fakeAPI struct {
 	rejectAll bool                     // protected routes refuse every token
 	echoed    []string                 // bodies received by /echo, in order
 	devices   []string                 // device_token of each login, in order ("" for none)
+	holdN     int64                    // see HoldRefresh
+	hold      chan struct{}            // closed at the holdN-th 401
 }
 
 type refreshState struct {
@@ -77,6 +77,15 @@ func startFakeAPI() *fakeAPI {
 	}))
 	f.Server = httptest.NewServer(mux)
 	return f
+}
+
+// HoldRefresh makes /auth/refresh wait until protected routes have answered
+// n 401s in all: a barrier that makes n requests find their token stale
+// while one refresh is in flight, without sleeping.
+func (f *fakeAPI) HoldRefresh(n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holdN, f.hold = n, make(chan struct{})
 }
 
 // ExpireAccess makes every access token issued so far invalid, as if their
@@ -152,7 +161,16 @@ func (f *fakeAPI) DevicesSent() []string {
 
 func (f *fakeAPI) doRefresh(w http.ResponseWriter, r *http.Request) {
 	f.RefreshCalls.Add(1)
-	time.Sleep(f.RefreshDelay)
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	var in struct {
 		RefreshToken string `json:"refresh_token"`
 	}
@@ -205,6 +223,9 @@ func (f *fakeAPI) protected(h func(http.ResponseWriter, *http.Request, string)) 
 		f.mu.Lock()
 		user, valid := f.access[tok]
 		valid = valid && ok && !f.rejectAll
+		if !valid && f.Unauthorized.Add(1) == f.holdN {
+			close(f.hold)
+		}
 		if !valid {
 			// The body is still read, as a real server would, so tests can
 			// see what a refused attempt carried.
@@ -215,7 +236,6 @@ func (f *fakeAPI) protected(h func(http.ResponseWriter, *http.Request, string)) 
 		}
 		f.mu.Unlock()
 		if !valid {
-			f.Unauthorized.Add(1)
 			writeError(w, http.StatusUnauthorized, "invalid_token", "access token is missing or invalid")
 			return
 		}

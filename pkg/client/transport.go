@@ -53,8 +53,10 @@ type Transport struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// OnSessionEnded, when set, is called once each time the server
-	// refuses the refresh token, after Store was cleared: the place to send
-	// the user back to a login screen.
+	// refuses the refresh token, after Store was cleared and before any
+	// request waiting on that refresh returns ErrSessionEnded: the place to
+	// send the user back to a login screen. Those requests wait for it, so
+	// it should return promptly.
 	OnSessionEnded func(err error)
 
 	mu       sync.Mutex
@@ -63,6 +65,8 @@ type Transport struct {
 	// refresh token it was for: the next refresh with that token sends it,
 	// so a rotation the server applied late is collected, not taken for theft.
 	tickets map[string]string
+	refused *refreshCall // the last exchange the server refused
+	stale   string       // the refresh token refused was exchanging
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -153,6 +157,11 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, tok Tokens) (*ht
 func (t *Transport) refresh(ctx context.Context, stale string) (Tokens, error) {
 	t.mu.Lock()
 	c, ok := t.inflight[stale]
+	if !ok && t.refused != nil && t.stale == stale {
+		// That token was just refused: a request whose 401 came late gets
+		// the server's answer too, after OnSessionEnded, not a second call.
+		c, ok = t.refused, true
+	}
 	if !ok {
 		cur, err := t.Store.Load(ctx)
 		switch {
@@ -185,16 +194,23 @@ func (t *Transport) refresh(ctx context.Context, stale string) (Tokens, error) {
 
 // run performs c and publishes its result. The call leaves the in-flight
 // map only after the new pair is saved, so a later caller with the same
-// stale token finds the new pair in the store.
+// stale token finds the new pair in the store; a refused call stays as
+// t.refused, so a later caller with that token gets the same refusal.
 func (t *Transport) run(ctx context.Context, stale string, c *refreshCall) {
 	c.tokens, c.err = t.exchange(ctx, stale)
 	t.mu.Lock()
 	delete(t.inflight, stale)
+	if errors.Is(c.err, ErrSessionEnded) {
+		t.refused, t.stale = c, stale
+	}
 	t.mu.Unlock()
-	close(c.done)
+	// The callback runs before the waiting requests are released: an
+	// application that reacts to their ErrSessionEnded (say, by showing the
+	// login screen) finds the session already marked ended.
 	if errors.Is(c.err, ErrSessionEnded) && t.OnSessionEnded != nil {
 		t.OnSessionEnded(c.err)
 	}
+	close(c.done)
 }
 
 // exchange calls /auth/refresh with the refresh token and saves the new

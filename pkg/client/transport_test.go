@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,20 +33,22 @@ func loggedIn(t *testing.T) (*fakeAPI, *client.Transport) {
 }
 
 func TestConcurrent401sShareOneRefresh(t *testing.T) {
+	const n = 50
 	tests := []struct {
-		name         string
-		refreshDelay time.Duration
+		name string
+		hold bool // hold the refresh until all n requests got their 401
 	}{
-		{"slow refresh, all wait on it", 100 * time.Millisecond},
-		{"fast refresh, late 401s reuse the new pair", 0},
+		{"refresh held until every request got its 401", true},
+		{"refresh free to finish early, late 401s reuse the new pair", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			api, tr := loggedIn(t)
-			api.RefreshDelay = tc.refreshDelay
+			if tc.hold {
+				api.HoldRefresh(n)
+			}
 			api.ExpireAccess()
 
-			const n = 50
 			hc := tr.Client()
 			var wg sync.WaitGroup
 			var ok atomic.Int64
@@ -139,8 +142,13 @@ func TestRefusedRefreshEndsSession(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			api, tr := loggedIn(t)
 			var ended atomic.Int64
-			tr.OnSessionEnded = func(error) { ended.Add(1) }
-			api.RefreshDelay = 50 * time.Millisecond
+			tr.OnSessionEnded = func(error) {
+				// Yield first: were the requests released before this
+				// callback, they would now run and see it not yet called.
+				runtime.Gosched()
+				ended.Add(1)
+			}
+			api.HoldRefresh(int64(tc.concurrent))
 			api.ExpireAccess()
 			api.RevokeSessions()
 
@@ -156,6 +164,10 @@ func TestRefusedRefreshEndsSession(t *testing.T) {
 					}
 					if !errors.Is(err, client.ErrSessionEnded) {
 						t.Errorf("GET /me error = %v, want ErrSessionEnded", err)
+					}
+					// An app reacting to the error must find the callback done.
+					if got := ended.Load(); got != 1 {
+						t.Errorf("GET /me returned ErrSessionEnded with OnSessionEnded calls = %d, want 1", got)
 					}
 					var se *client.SessionEndedError
 					if !errors.As(err, &se) || se.Code != "invalid_grant" || se.StatusCode != http.StatusUnauthorized {
