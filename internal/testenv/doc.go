@@ -4,6 +4,6 @@
 // private PostgreSQL and Redis servers, each in a temporary directory on a
 // free loopback port (started once per test binary unless ROTOR_POSTGRES_URL
 // or ROTOR_REDIS_URL names one, or on demand for a test that kills and
-// restarts its own). A missing PostgreSQL or Redis fails the test; with
-// CI=true so does a missing moto_server. Nothing skips there.
+// restarts its own). A missing server fails the test with the command that
+// installs it (for moto: the pip command); nothing skips.
 package testenv

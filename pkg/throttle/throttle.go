@@ -14,7 +14,10 @@ type State struct {
 }
 
 // Store keeps attempt state per key (see UserKey and friends). RecordFailure
-// must be an atomic increment, so concurrent Lambdas never lose a failure.
+// must be an atomic increment that counts each call exactly once: concurrent
+// Lambdas never lose a failure, and a request the store's client resends (its
+// answer was lost after the write was applied) never counts one twice, which
+// would lock a key early.
 type Store interface {
 	GetAttempts(ctx context.Context, key string) (State, error)
 	RecordFailure(ctx context.Context, key string, now, expires time.Time) (State, error)

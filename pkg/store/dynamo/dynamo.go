@@ -3,6 +3,7 @@ package dynamo
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
@@ -586,16 +587,29 @@ func (st *Store) GetAttempts(ctx context.Context, key string) (throttle.State, e
 	return attemptsFrom(out.Item), nil
 }
 
-// RecordFailure implements throttle.Store with an atomic ADD.
+// RecordFailure implements throttle.Store with an atomic ADD that counts
+// each call once. The SDK resends a request whose answer was lost (a reset
+// connection, a body failing its CRC32), and DynamoDB may have applied the
+// first one: so each call writes a fresh attempt id, on condition that the
+// item does not already carry it. A resend then fails its condition and
+// returns the state the first send produced instead of counting again.
 func (st *Store) RecordFailure(ctx context.Context, key string, now, expires time.Time) (throttle.State, error) {
+	attempt := rand.Text()
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(st.Tables.Attempts),
-		Key:                       item{"username": s(key)},
-		UpdateExpression:          aws.String("ADD failures :one SET last_failure = :now, expires_at = :exp"),
-		ExpressionAttributeValues: item{":one": n(1), ":now": ms(now), ":exp": sec(expires)},
-		ReturnValues:              types.ReturnValueAllNew,
+		TableName:                           aws.String(st.Tables.Attempts),
+		Key:                                 item{"username": s(key)},
+		UpdateExpression:                    aws.String("ADD failures :one SET last_failure = :now, expires_at = :exp, last_attempt = :attempt"),
+		ConditionExpression:                 aws.String("attribute_not_exists(last_attempt) OR last_attempt <> :attempt"),
+		ExpressionAttributeValues:           item{":one": n(1), ":now": ms(now), ":exp": sec(expires), ":attempt": s(attempt)},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if err != nil {
+	var resent *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &resent):
+		// Only a resend of this very call can carry its attempt id.
+		return attemptsFrom(resent.Item), nil
+	case err != nil:
 		return throttle.State{}, fmt.Errorf("dynamo: record failure: %w", err)
 	}
 	return attemptsFrom(out.Attributes), nil

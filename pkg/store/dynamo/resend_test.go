@@ -1,0 +1,87 @@
+package dynamo_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+)
+
+// loseAnswers delivers every request to moto but, for the operations named
+// in lose (X-Amz-Target values), drops the answer of the first n sends and
+// reports a reset connection instead: the write happened, the client cannot
+// know it, and the SDK resends.
+type loseAnswers struct {
+	mu    sync.Mutex
+	lose  map[string]int // operation -> answers still to drop
+	sends map[string]int // operation -> requests delivered
+}
+
+func (l *loseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
+	op := r.Header.Get("X-Amz-Target")
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sends[op]++
+	if err != nil || l.lose[op] == 0 {
+		return resp, err
+	}
+	l.lose[op]--
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+}
+
+// TestRecordFailureResentCountsOnce: when the answer to RecordFailure's
+// write is lost and the SDK resends it, the failure is still counted once,
+// and the call returns the state the write produced.
+func TestRecordFailureResentCountsOnce(t *testing.T) {
+	const updateItem = "DynamoDB_20120810.UpdateItem"
+	lossy := &loseAnswers{lose: map[string]int{updateItem: 1}, sends: map[string]int{}}
+	cfg := testenv.AWSConfig(testenv.MotoURL(t))
+	cfg.HTTPClient = &http.Client{Transport: lossy}
+	db := dynamodb.NewFromConfig(cfg)
+	tables := dynamo.Tables{Users: testenv.Name(t, "users"), Sessions: testenv.Name(t, "sessions"), Attempts: testenv.Name(t, "attempts")}
+	ctx := testenv.Context(t)
+	if err := dynamo.CreateTables(ctx, db, tables); err != nil {
+		t.Fatal(err)
+	}
+	st := dynamo.New(db, tables)
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+
+	for i, lose := range []int{0, 1, 0, 1} { // answers lost: on the 2nd and 4th failure
+		lossy.mu.Lock()
+		lossy.lose[updateItem], lossy.sends[updateItem] = lose, 0
+		lossy.mu.Unlock()
+		now := t0.Add(time.Duration(i) * time.Second)
+		got, err := st.RecordFailure(ctx, "alice", now, now.Add(time.Hour))
+		if err != nil {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+		lossy.mu.Lock()
+		sends := lossy.sends[updateItem]
+		lossy.mu.Unlock()
+		if sends != 1+lose {
+			t.Fatalf("failure %d: %d UpdateItem sends; want %d (the SDK must resend a lost answer for this test to mean anything)", i+1, sends, 1+lose)
+		}
+		if got.Failures != i+1 || !got.LastFailure.Equal(now) {
+			t.Fatalf("failure %d returned %+v; want %d failures, last at %v", i+1, got, i+1, now)
+		}
+		stored, err := st.GetAttempts(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Failures != i+1 {
+			t.Fatalf("after failure %d (%d sends): %d failures stored; want %d", i+1, sends, stored.Failures, i+1)
+		}
+	}
+}
