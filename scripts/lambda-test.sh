@@ -10,7 +10,8 @@
 # Prepares: aws-lambda-rie in .tools/bin (go install), moto_server (pip, if
 # missing), and .aws-sam/build with binaries for this machine's architecture
 # (GOARCH=<host> via scripts/sam-check.sh). Then: go test ./test/lambda/.
-# With CI=true the Go test fails, never skips, when anything is missing.
+# The Go test fails, never skips, when anything is missing, and names this
+# script as the command that provides it.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

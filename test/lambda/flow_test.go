@@ -344,10 +344,80 @@ func TestJWKS(t *testing.T) {
 // baselineID names the baseline binary in cold-start records.
 const baselineID = "Baseline"
 
-// TestColdStarts starts a fresh emulator for each of the ten functions (and
-// the baseline, when ROTOR_COLDSTART_BASELINE names one) and sends one cheap
-// request, recording the cold start for coldstart.txt; ROTOR_COLDSTART_RUNS
-// rounds, each over every function in turn.
+// coldAnswer is what a function must answer to its cold-start request: a
+// proxy response's status and error code, or a handler error.
+type coldAnswer struct {
+	status  int
+	code    string // error code of a proxy response; "" when it succeeds
+	failure string // part of the handler error's message; "" for a response
+}
+
+// coldStartRequest is the cheap request each function gets for its cold
+// start, and the answer it must give.
+func coldStartRequest(t *testing.T, e *environment, id string) (any, *coldAnswer) {
+	t.Helper()
+	// Malformed JSON: answered with 400 before any hashing or storage.
+	malformed := restEvent(t, request{method: "POST", path: "/auth/x", body: "{"})
+	switch id {
+	case "SignupFunction", "LoginFunction", "RefreshFunction", "LogoutFunction":
+		return malformed, &coldAnswer{status: 400, code: "invalid_request"}
+	case "PasswordFunction":
+		// A protected route without an authorizer context is refused first.
+		return malformed, &coldAnswer{status: 401, code: "invalid_token"}
+	case "MeFunction", "SessionsFunction":
+		return restEvent(t, request{method: "GET", path: "/me"}), &coldAnswer{status: 401, code: "invalid_token"}
+	case "JwksFunction":
+		return restEvent(t, request{method: "GET", path: "/me"}), &coldAnswer{status: 200}
+	case "AuthorizerFunction":
+		return tokenAuthorizerEvent(t, "Bearer x.y.z", apiArn+"/v1/GET/me"), &coldAnswer{failure: "Unauthorized"}
+	case "RotateKeyFunction":
+		// Not a pending version: the function refuses after reading the secret.
+		return map[string]string{"Step": "testSecret", "SecretId": e.vars["ROTOR_SIGNING_SECRET_ID"], "ClientRequestToken": "00000000-0000-0000-0000-000000000000"},
+			&coldAnswer{failure: "not pending rotation"}
+	case "TokenFunction", "RevokeFunction":
+		return malformed, &coldAnswer{status: 400, code: "invalid_request"}
+	case "DiscoveryFunction":
+		return restEvent(t, request{method: "GET", path: "/.well-known/oauth-authorization-server"}), &coldAnswer{status: 200}
+	case baselineID:
+		return map[string]string{}, nil
+	}
+	t.Fatalf("no cold-start request for %s: add one with the answer it must give", id)
+	return nil, nil
+}
+
+// checkColdAnswer fails the test unless a function answered as it must.
+func checkColdAnswer(t *testing.T, id string, want coldAnswer, raw []byte, ierr *invocationError) {
+	t.Helper()
+	switch {
+	case want.failure != "":
+		if ierr == nil || !strings.Contains(ierr.Message, want.failure) {
+			t.Errorf("%s: answered %s; want a handler error containing %q", id, raw, want.failure)
+		}
+	case ierr != nil:
+		t.Errorf("%s: handler error %q (%s); want status %d", id, ierr.Message, ierr.Type, want.status)
+	default:
+		var resp struct {
+			StatusCode int    `json:"statusCode"`
+			Body       string `json:"body"`
+		}
+		var body struct {
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal(raw, &resp); err != nil {
+			t.Errorf("%s: not a proxy response: %v: %s", id, err, raw)
+			return
+		}
+		_ = json.Unmarshal([]byte(resp.Body), &body)
+		if resp.StatusCode != want.status || body.Error != want.code {
+			t.Errorf("%s: status %d error %q; want %d %q (body %s)", id, resp.StatusCode, body.Error, want.status, want.code, resp.Body)
+		}
+	}
+}
+
+// TestColdStarts starts a fresh emulator for each function (and the
+// baseline, when ROTOR_COLDSTART_BASELINE names one), sends one cheap request
+// and checks the answer, recording the cold start for coldstart.txt;
+// ROTOR_COLDSTART_RUNS rounds, each over every function in turn.
 func TestColdStarts(t *testing.T) {
 	e := requireEnv(t)
 	ids := functionIDs
@@ -360,23 +430,12 @@ func TestColdStarts(t *testing.T) {
 	}
 	for run := range runs {
 		for _, id := range ids {
-			var event any
-			switch id {
-			case "AuthorizerFunction":
-				event = tokenAuthorizerEvent(t, "Bearer x.y.z", apiArn+"/v1/GET/me")
-			case "RotateKeyFunction":
-				// Not a pending version: the function refuses after reading the secret.
-				event = map[string]string{"Step": "testSecret", "SecretId": e.vars["ROTOR_SIGNING_SECRET_ID"], "ClientRequestToken": "00000000-0000-0000-0000-000000000000"}
-			case "JwksFunction", "MeFunction", "SessionsFunction":
-				event = restEvent(t, request{method: "GET", path: "/me"})
-			case baselineID:
-				event = map[string]string{}
-			default:
-				// Malformed JSON: answered with 400 before any hashing or storage.
-				event = restEvent(t, request{method: "POST", path: "/auth/x", body: "{"})
-			}
+			event, want := coldStartRequest(t, e, id)
 			f := e.startAs(t, id, fmt.Sprintf("%s#cold%d", id, run))
-			f.invoke(t, event)
+			raw, ierr := f.invoke(t, event)
+			if want != nil {
+				checkColdAnswer(t, id, *want, raw, ierr)
+			}
 			initMS, firstMS, ok := f.coldStart()
 			if !ok {
 				t.Errorf("%s: no REPORT line in the emulator output:\n%s", id, f.log.String())

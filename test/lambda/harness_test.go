@@ -4,8 +4,9 @@
 // served by moto_server on 127.0.0.1. No Docker and no AWS account.
 //
 // Run it with scripts/lambda-test.sh, which installs the emulator into
-// .tools/bin and builds amd64 binaries. With CI=true a missing emulator,
-// moto_server or binary fails the run; elsewhere the tests skip and say why.
+// .tools/bin and builds binaries for this machine. A missing emulator,
+// moto_server or binary fails the run with the command that provides it;
+// the tests never skip.
 //
 // ROTOR_COLDSTART_OUT=path writes each function's binary size and the cold
 // start the emulator reports (scripts/coldstart.sh), the median of
@@ -24,7 +25,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -54,9 +54,6 @@ const region = "us-east-1"
 // env is the shared test environment, set up once by TestMain.
 var env *environment
 
-// skipReason is set when the environment could not be set up outside CI.
-var skipReason string
-
 type environment struct {
 	root     string // repository root
 	buildDir string // .aws-sam/build
@@ -79,16 +76,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) (int, error) {
-	inCI := os.Getenv("CI") == "true" || os.Getenv("CI") == "1"
 	e, cleanup, err := setup()
 	defer cleanup()
 	if err != nil {
-		var missing *missingError
-		if errors.As(err, &missing) && !inCI {
-			skipReason = missing.Error()
-			fmt.Fprintln(os.Stderr, "lambda test: SKIPPING:", skipReason)
-			return m.Run(), nil
-		}
 		return 1, err
 	}
 	env = e
@@ -102,15 +92,18 @@ func run(m *testing.M) (int, error) {
 	return code, nil
 }
 
-// missingError is a prerequisite that is not installed: a skip outside CI.
+// missingError is a prerequisite that is not installed, with the command
+// that installs it. It fails the run: these tests never skip.
 type missingError struct{ what, hint string }
 
-func (e *missingError) Error() string { return e.what + " (" + e.hint + ")" }
+func (e *missingError) Error() string { return e.what + "; " + e.hint }
 
+// requireEnv returns the environment TestMain set up (it exits before any
+// test runs when it cannot).
 func requireEnv(t *testing.T) *environment {
 	t.Helper()
 	if env == nil {
-		t.Skip("lambda emulator test skipped: " + skipReason)
+		t.Fatal("lambda test: no environment: TestMain did not set one up")
 	}
 	return env
 }
@@ -134,7 +127,7 @@ func setup() (*environment, func(), error) {
 	}
 	// The same moto_server as every other integration test (scripts/moto-serial.py).
 	if e.motoURL, err = testenv.Moto(); err != nil {
-		return nil, cleanup, &missingError{"moto_server unavailable: " + err.Error(), `pip install "moto[server]"`}
+		return nil, cleanup, fmt.Errorf("moto_server: %w", err)
 	}
 	cleanups = append(cleanups, testenv.Stop)
 
@@ -149,7 +142,7 @@ func setup() (*environment, func(), error) {
 func findRIE(root string) (string, error) {
 	if p := os.Getenv("ROTOR_RIE"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			return "", &missingError{"ROTOR_RIE=" + p + " not found", "unset it to use .tools/bin/aws-lambda-rie"}
+			return "", &missingError{"ROTOR_RIE=" + p + " not found", "unset it to use .tools/bin/aws-lambda-rie, installed by: bash scripts/lambda-test.sh"}
 		}
 		return p, nil
 	}
@@ -160,7 +153,7 @@ func findRIE(root string) (string, error) {
 	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
 		return p, nil
 	}
-	return "", &missingError{"aws-lambda-rie not found", "run scripts/lambda-test.sh, which installs it into .tools/bin"}
+	return "", &missingError{"aws-lambda-rie not found", "run: bash scripts/lambda-test.sh (it installs the emulator into .tools/bin)"}
 }
 
 // functionIDs are the template's function logical ids.
@@ -176,7 +169,7 @@ func checkBinaries(buildDir string) error {
 		p := filepath.Join(buildDir, id, "bootstrap")
 		f, err := elf.Open(p)
 		if err != nil {
-			return &missingError{p + " not found", "run scripts/lambda-test.sh, which runs sam build with GOARCH=" + runtime.GOARCH}
+			return &missingError{p + " not found", "run: bash scripts/lambda-test.sh (it runs sam build with GOARCH=" + runtime.GOARCH + ")"}
 		}
 		m := f.Machine
 		f.Close()
