@@ -466,6 +466,13 @@ func TestFromHeader(t *testing.T) {
 		{"Bearer abc\tjunk", "", false},
 		{"Bearer\tabc", "", false},
 		{"Bearer a-b.c_d~e+f/g==", "a-b.c_d~e+f/g==", true},
+		{"Bearer azAZ09", "azAZ09", true},
+		{"Bearer a`b", "", false},
+		{"Bearer a{b", "", false},
+		{"Bearer a@b", "", false},
+		{"Bearer a[b", "", false},
+		{"Bearer a:b", "", false},
+		{"Bearer a*b", "", false},
 		{"Bearer ==", "", false},
 		{"Bearer a=b", "", false},
 	}
