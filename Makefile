@@ -16,7 +16,7 @@ STORE_TAGS = $(if $(findstring postgres,$(ROTOR_STORES)),,$(comma)rotor_nopostgr
 GO_TAGS = lambda.norpc,nethttpomithttp2$(STORE_TAGS)
 GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags $(GO_TAGS) -trimpath -buildvcs=false -ldflags='-s -w'
 
-.PHONY: dev migrate test test-go lint sam-check lambda-test sam-local-test js-test browser-test bench load fuzz coldstart cost clean
+.PHONY: dev migrate test test-go lint sam-check lambda-test sam-local-test js-test browser-test bench load fuzz coldstart cost mutate clean
 
 # The demo page uses the cookie transport, which needs a named CORS origin.
 dev:
@@ -65,6 +65,10 @@ cost:
 	test -x .venv/cost/bin/python || python3 -m venv .venv/cost
 	.venv/cost/bin/python -c 'import matplotlib' 2>/dev/null || .venv/cost/bin/pip install --quiet --disable-pip-version-check 'matplotlib==3.9.4'
 	.venv/cost/bin/python scripts/cost.py
+
+# Mutation testing of the security packages (slow; not part of `make test`).
+mutate:
+	bash scripts/mutate.sh
 
 clean:
 	rm -rf .aws-sam bin
