@@ -420,10 +420,28 @@ func TestNoSessionChecker(t *testing.T) {
 	}
 }
 
+// TestStrictSessionsDefaultClock: with Now nil the session check runs at
+// the wall clock's time.
+func TestStrictSessionsDefaultClock(t *testing.T) {
+	f := newFixture(t)
+	checker := &fakeSessions{}
+	a := f.authorizer(f.src, checker)
+	a.Now = nil
+	before := time.Now()
+	if _, err := a.Authorize(context.Background(), "Bearer "+f.token(t, now)); err != nil {
+		t.Fatal(err)
+	}
+	if len(checker.at) != 1 || checker.at[0].Before(before) {
+		t.Fatalf("session checked at %v; want once, at the wall clock (not before %v)", checker.at, before)
+	}
+}
+
 func TestHandleUnknownEvent(t *testing.T) {
 	f := newFixture(t)
 	a := f.authorizer(f.src, nil)
-	for _, raw := range []string{`{}`, `{"type":"WEBSOCKET"}`, `{"version":"3.0"}`, `not json`, `[]`, `null`} {
+	for _, raw := range []string{`{}`, `{"type":"WEBSOCKET"}`, `{"version":"3.0"}`, `not json`, `[]`, `null`,
+		// A known shape whose fields have the wrong types.
+		`{"version":"2.0","headers":"Bearer x"}`, `{"type":"TOKEN","authorizationToken":"Bearer x","methodArn":5}`, `{"type":"REQUEST","headers":["Bearer x"]}`} {
 		resp, err := a.Handle(context.Background(), json.RawMessage(raw))
 		if err == nil || errors.Is(err, authorizer.ErrUnauthorized) {
 			t.Errorf("Handle(%s) = %v, %v; want an error that is not Unauthorized", raw, resp, err)
