@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
+	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
 
@@ -25,7 +28,11 @@ func strictAPI(t *testing.T) *httpapi.API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := app.API(cfg, app.Deps{Store: memory.New(), Keys: ks})
+	ring, err := mac.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := app.API(cfg, app.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,5 +313,122 @@ func TestProtectedRoutesNeedAuthorizerContext(t *testing.T) {
 		if resp.StatusCode != r.ok {
 			t.Fatalf("%s with the authorizer context: %d %s; want %d", r.name, resp.StatusCode, resp.Body, r.ok)
 		}
+	}
+}
+
+// failingKeys is a key source that cannot be read.
+type failingKeys struct{}
+
+func (failingKeys) Keys(context.Context) (keys.Set, error) {
+	return keys.Set{}, errors.New("keys: secretsmanager: throttled")
+}
+
+// TestRefusals: each refusal of the routes, answered with its status and
+// code, and nothing else done.
+func TestRefusals(t *testing.T) {
+	api := strictAPI(t)
+	signUp(t, api)
+	u := logIn(t, api)
+	ctx := context.Background()
+	cookie := func(path, body string, headers map[string]string) httpapi.Request {
+		req := event(t, path, body)
+		req.Headers[httpapi.TransportHeader] = "cookie"
+		for k, v := range headers {
+			req.Headers[k] = v
+		}
+		return req
+	}
+	cases := []struct {
+		name   string
+		handle httpapi.Handler
+		req    httpapi.Request
+		status int
+		code   string
+		says   string // part of the public description
+	}{
+		{"body is an array", api.Login, event(t, "/auth/login", `[1]`), 400, "invalid_request", "JSON object"},
+		{"body is a string", api.Login, event(t, "/auth/login", `"alice"`), 400, "invalid_request", "JSON object"},
+		{"field of the wrong type", api.Login, event(t, "/auth/login", `{"username":1,"password":"x"}`), 400, "invalid_request", `"username"`},
+		{"cookie refresh without the refresh cookie", api.Refresh,
+			cookie("/auth/refresh", `{}`, map[string]string{"Cookie": httpapi.CSRFCookie + "=c", httpapi.CSRFHeader: "c"}), 401, "invalid_grant", "cookie"},
+		{"cookie logout without the refresh cookie", api.Logout,
+			cookie("/auth/logout", `{}`, map[string]string{"Cookie": httpapi.CSRFCookie + "=c", httpapi.CSRFHeader: "c"}), 401, "invalid_grant", "cookie"},
+		{"logout with a refresh token and all", api.Logout, event(t, "/auth/logout", `{"refresh_token":"`+u.refresh+`","all":true}`), 400, "invalid_request", "not both"},
+		{"logout with nothing", api.Logout, event(t, "/auth/logout", `{}`), 400, "invalid_request", "refresh_token"},
+		{"logout with a bad bearer token", api.Logout, func() httpapi.Request {
+			req := event(t, "/auth/logout", `{"all":true}`)
+			req.Headers["Authorization"] = "Bearer " + u.access + "x"
+			return req
+		}(), 401, "invalid_token", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := tc.handle(ctx, tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, desc := apiError(t, resp)
+			if resp.StatusCode != tc.status || code != tc.code || !strings.Contains(desc, tc.says) {
+				t.Fatalf("got %d %s; want %d %s saying %q", resp.StatusCode, resp.Body, tc.status, tc.code, tc.says)
+			}
+			if c := resp.MultiValueHeaders["Set-Cookie"]; len(c) != 0 {
+				t.Fatalf("a refusal set cookies: %v", c)
+			}
+		})
+	}
+	stillRefreshes(t, api, u.refresh)
+
+	t.Run("JWKS with the keys unavailable", func(t *testing.T) {
+		broken := *api
+		broken.Keys = failingKeys{}
+		resp, _ := broken.JWKS(ctx, event(t, "/.well-known/jwks.json", ""))
+		if code, _ := apiError(t, resp); resp.StatusCode != 503 || code != "temporarily_unavailable" || strings.Contains(resp.Body, "throttled") {
+			t.Fatalf("got %d %s; want 503 temporarily_unavailable, the cause kept inside", resp.StatusCode, resp.Body)
+		}
+	})
+}
+
+// TestCookieLogoutClearsCookies: a cookie logout ends the session and tells
+// the browser to drop both cookies at once (Max-Age=0, empty values).
+func TestCookieLogoutClearsCookies(t *testing.T) {
+	api := strictAPI(t)
+	signUp(t, api)
+	ctx := context.Background()
+	login := event(t, "/auth/login", creds)
+	login.Headers[httpapi.TransportHeader] = "cookie"
+	resp, _ := api.Login(ctx, login)
+	jar := map[string]string{}
+	for _, line := range resp.MultiValueHeaders["Set-Cookie"] {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jar[c.Name] = c.Value
+	}
+	req := event(t, "/auth/logout", `{}`)
+	req.Headers[httpapi.TransportHeader] = "cookie"
+	req.Headers["Cookie"] = httpapi.RefreshCookie + "=" + jar[httpapi.RefreshCookie] + "; " + httpapi.CSRFCookie + "=" + jar[httpapi.CSRFCookie]
+	req.Headers[httpapi.CSRFHeader] = jar[httpapi.CSRFCookie]
+	resp, _ = api.Logout(ctx, req)
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("cookie logout: %d %s", resp.StatusCode, resp.Body)
+	}
+	cleared := map[string]bool{}
+	for _, line := range resp.MultiValueHeaders["Set-Cookie"] {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Value != "" || c.MaxAge >= 0 || !strings.Contains(line, "Max-Age=0") || c.Path != "/Prod/auth" || !c.HttpOnly || !c.Secure {
+			t.Errorf("Set-Cookie %q: want an empty, expired, HttpOnly, Secure cookie on /Prod/auth", line)
+		}
+		cleared[c.Name] = true
+	}
+	if !cleared[httpapi.RefreshCookie] || !cleared[httpapi.CSRFCookie] || len(cleared) != 2 {
+		t.Fatalf("cleared %v; want exactly both cookies", cleared)
+	}
+	refresh, _ := api.Refresh(ctx, event(t, "/auth/refresh", `{"refresh_token":"`+jar[httpapi.RefreshCookie]+`"}`))
+	if refresh.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("refresh after cookie logout: %d %s; want 401", refresh.StatusCode, refresh.Body)
 	}
 }
