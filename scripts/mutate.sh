@@ -64,6 +64,10 @@ summary=()
 for pkg in "${PACKAGES[@]}"; do
 	[ -d "$pkg" ] || fail "no package directory $pkg"
 	name=${pkg//\//_}
+	# Mutants only mean something against a green suite: a test that
+	# already fails (or cannot reach moto) would "kill" every mutant.
+	step "go test ./$pkg (baseline)"
+	go test -count=1 "./$pkg" || fail "the tests of $pkg fail before any mutation"
 	step "gremlins unleash ./$pkg"
 	# Slow tests (argon2id, moto) make gremlins' default timeout too tight
 	# on a busy machine: a timed-out mutant is not a killed one.
