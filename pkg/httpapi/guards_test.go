@@ -17,13 +17,14 @@ import (
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
 
-// strictAPI is an API with no refresh grace window: a refresh token that was
+// strictAPI is an API with no refresh grace window and a named CORS origin: a refresh token that was
 // rotated away, or whose session ended, is refused on its next use. A test
 // can then prove "nothing was rotated" by refreshing once more.
 func strictAPI(t *testing.T) *httpapi.API {
 	t.Helper()
 	cfg := config.Default()
 	cfg.RefreshGrace = 0
+	cfg.CORSAllowOrigin = "https://app.example.com" // the cookie transport needs one origin
 	ks, err := app.DevKeys(cfg)
 	if err != nil {
 		t.Fatal(err)

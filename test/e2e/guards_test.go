@@ -14,8 +14,12 @@ import (
 // absent or empty) is 403 csrf_failed on refresh and logout, sets no cookie,
 // and the session is neither rotated nor ended.
 func TestCookieCSRFEmptyOverHTTP(t *testing.T) {
-	// No grace window: a token rotated away would be refused on its next use.
-	e := newEnv(t, "memory", func(c *config.Config) { c.RefreshGrace = 0 }, nil)
+	// No grace window: a token rotated away would be refused on its next
+	// use. The cookie transport needs a named CORS origin.
+	e := newEnv(t, "memory", func(c *config.Config) {
+		c.RefreshGrace = 0
+		c.CORSAllowOrigin = "https://app.example.com"
+	}, nil)
 	const pw = "correct horse battery"
 	e.signup("zelda", pw)
 	transport := []string{httpapi.TransportHeader, "cookie"}
