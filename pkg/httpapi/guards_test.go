@@ -433,3 +433,33 @@ func TestCookieLogoutClearsCookies(t *testing.T) {
 		t.Fatalf("refresh after cookie logout: %d %s; want 401", refresh.StatusCode, refresh.Body)
 	}
 }
+
+// TestBearerLogoutOfEndedSession: a bearer logout ends the token's session
+// (204); the same token again is 401 invalid_token, not a 404 for a
+// resource the caller never named.
+func TestBearerLogoutOfEndedSession(t *testing.T) {
+	api := strictAPI(t)
+	signUp(t, api)
+	u := logIn(t, api)
+	ctx := context.Background()
+	logout := func() httpapi.Response {
+		req := event(t, "/auth/logout", `{}`)
+		req.Headers["Authorization"] = "Bearer " + u.access
+		resp, err := api.Logout(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := logout(); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("bearer logout: %d %s; want 204", resp.StatusCode, resp.Body)
+	}
+	resp := logout()
+	if code, _ := apiError(t, resp); resp.StatusCode != http.StatusUnauthorized || code != "invalid_token" {
+		t.Fatalf("bearer logout of the ended session: %d %s; want 401 invalid_token", resp.StatusCode, resp.Body)
+	}
+	refresh, _ := api.Refresh(ctx, event(t, "/auth/refresh", `{"refresh_token":"`+u.refresh+`"}`))
+	if refresh.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("refresh after bearer logout: %d %s; want 401", refresh.StatusCode, refresh.Body)
+	}
+}
