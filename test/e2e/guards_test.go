@@ -5,8 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
+	"github.com/rotor-auth/rotor/pkg/password"
 )
 
 // TestCookieCSRFEmptyOverHTTP: a browser request carrying the refresh cookie
@@ -85,5 +87,25 @@ func TestBearerWithTrailingJunk(t *testing.T) {
 		if r.Status != http.StatusUnauthorized {
 			t.Fatalf("/me with %q after the token: %d %s; want 401", junk, r.Status, r.Raw)
 		}
+	}
+}
+
+// TestChangePasswordBoundsCurrent: a current_password longer than any
+// password can be is refused as malformed (400) before any hashing, and is
+// not counted as a failed guess.
+func TestChangePasswordBoundsCurrent(t *testing.T) {
+	e := newEnv(t, "memory", nil, nil)
+	const pw = "correct horse battery"
+	e.signup("wanda", pw)
+	p := e.login("wanda", pw)
+	long := strings.Repeat("x", password.MaxLength+1)
+	r := e.do("POST", "/auth/password", map[string]string{"current_password": long, "new_password": "another long passphrase"}, bearer(p.Access)...)
+	wantError(t, r, http.StatusBadRequest, "invalid_request")
+	st, err := e.store.GetAttempts(testenv.Context(t), "wanda")
+	if err != nil || st.Failures != 0 {
+		t.Fatalf("attempts after a malformed current_password: %+v %v; want none counted", st, err)
+	}
+	if r := e.me(p.Access); r.Status != http.StatusOK {
+		t.Fatalf("/me after the refused change: %d %s", r.Status, r.Raw)
 	}
 }
