@@ -56,6 +56,15 @@ if [ -z "${ROTOR_MOTO_URL:-}" ]; then
 fi
 echo "moto_server at $ROTOR_MOTO_URL"
 
+step "canary: gremlins must see a surviving mutant"
+# gremlins v0.6.0 passes --test-cpu N to go test as one argument "-cpu N",
+# which fails every test run: every mutant then counts as KILLED. The canary
+# module's test leaves one mutant alive; if gremlins reports none, no score
+# below could be trusted.
+canary=$(cd scripts/testdata/mutate-canary && "$GREMLINS" unleash --workers 1 . 2>&1) || true
+echo "$canary" | grep -E 'LIVED|KILLED'
+echo "$canary" | grep -q 'Lived: 1,' || fail "gremlins did not report the canary's surviving mutant: its results cannot be trusted"
+
 OUT=$ROOT/.tools/mutate
 mkdir -p "$OUT"
 workers=${MUTATE_WORKERS:-2}
@@ -70,8 +79,9 @@ for pkg in "${PACKAGES[@]}"; do
 	go test -count=1 "./$pkg" || fail "the tests of $pkg fail before any mutation"
 	step "gremlins unleash ./$pkg"
 	# Slow tests (argon2id, moto) make gremlins' default timeout too tight
-	# on a busy machine: a timed-out mutant is not a killed one.
-	"$GREMLINS" unleash "./$pkg" --workers "$workers" --test-cpu 1 --timeout-coefficient 10 \
+	# on a busy machine: a timed-out mutant is not a killed one. No
+	# --test-cpu: see the canary above.
+	"$GREMLINS" unleash "./$pkg" --workers "$workers" --timeout-coefficient 10 \
 		--invert-logical --invert-loopctrl --invert-assignments --remove-self-assignments \
 		-o "$OUT/$name.json" | tee "$OUT/$name.txt"
 	lived=$(grep -c '^ *LIVED' "$OUT/$name.txt" || true)

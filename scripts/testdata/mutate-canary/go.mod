@@ -1,0 +1,3 @@
+module example.com/mutatecanary
+
+go 1.26
