@@ -66,6 +66,7 @@ func (m *moto) start() {
 		return
 	}
 	m.cmd = exec.Command(bin, filepath.Join(RepoRoot(), "scripts", "moto-serial.py"), "-H", "127.0.0.1", "-p", port)
+	dieWithParent(m.cmd)
 	if err := m.cmd.Start(); err != nil {
 		m.err = fmt.Errorf("start %s: %w", bin, err)
 		return
