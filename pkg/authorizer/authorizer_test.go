@@ -567,3 +567,18 @@ func BenchmarkHandleTokenEvent(b *testing.B) {
 		}
 	}
 }
+
+// TestRefusalsLogToLog: a refused token is logged to the Authorizer's own
+// logger (the security log), not to the process default.
+func TestRefusalsLogToLog(t *testing.T) {
+	f := newFixture(t)
+	var buf strings.Builder
+	a := f.authorizer(f.src, &fakeSessions{err: sessions.ErrUnknown})
+	a.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if _, err := a.Authorize(context.Background(), "Bearer "+f.token(t, now)); !errors.Is(err, authorizer.ErrUnauthorized) {
+		t.Fatalf("Authorize = %v; want ErrUnauthorized", err)
+	}
+	if !strings.Contains(buf.String(), `"event":"token_refused"`) || !strings.Contains(buf.String(), `"reason":"session_ended"`) {
+		t.Fatalf("Log got %q; want the token_refused event", buf.String())
+	}
+}
