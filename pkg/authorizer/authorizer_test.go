@@ -468,6 +468,11 @@ func TestAPIWildcard(t *testing.T) {
 		{api + "/$default/GET/me", api + "/$default/*"},
 		{api + "/prod/GET/items/urn:isbn:0451450523", api + "/prod/*"},
 		{api + "/prod/GET/a:b/c/d", api + "/prod/*"},
+		// Shapes no gateway sends: a stage alone still becomes the stage;
+		// anything shorter is left as it is (an Allow for nothing real).
+		{api + "/prod", api + "/prod/*"},
+		{api, api},
+		{"arn:aws:execute-api:eu-west-1:123456789012", "arn:aws:execute-api:eu-west-1:123456789012"},
 		{"arn:aws-cn:execute-api:cn-north-1:123456789012:abc/stage/GET/x", "arn:aws-cn:execute-api:cn-north-1:123456789012:abc/stage/*"},
 		{"arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc/stage/PUT/x/y", "arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc/stage/*"},
 	}
