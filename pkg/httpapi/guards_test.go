@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -356,6 +357,16 @@ func TestRefusals(t *testing.T) {
 			cookie("/auth/logout", `{}`, map[string]string{"Cookie": httpapi.CSRFCookie + "=c", httpapi.CSRFHeader: "c"}), 401, "invalid_grant", "cookie"},
 		{"logout with a refresh token and all", api.Logout, event(t, "/auth/logout", `{"refresh_token":"`+u.refresh+`","all":true}`), 400, "invalid_request", "not both"},
 		{"logout with nothing", api.Logout, event(t, "/auth/logout", `{}`), 400, "invalid_request", "refresh_token"},
+		{"text/plain body", api.Login, func() httpapi.Request {
+			req := event(t, "/auth/login", creds)
+			req.Headers["Content-Type"] = "text/plain"
+			return req
+		}(), 400, "invalid_request", "application/json"},
+		{"malformed Content-Type", api.Login, func() httpapi.Request {
+			req := event(t, "/auth/login", creds)
+			req.Headers["Content-Type"] = "application/json; charset"
+			return req
+		}(), 400, "invalid_request", "application/json"},
 		{"logout with a bad bearer token", api.Logout, func() httpapi.Request {
 			req := event(t, "/auth/logout", `{"all":true}`)
 			req.Headers["Authorization"] = "Bearer " + u.access + "x"
@@ -372,8 +383,8 @@ func TestRefusals(t *testing.T) {
 			if resp.StatusCode != tc.status || code != tc.code || !strings.Contains(desc, tc.says) {
 				t.Fatalf("got %d %s; want %d %s saying %q", resp.StatusCode, resp.Body, tc.status, tc.code, tc.says)
 			}
-			if c := resp.MultiValueHeaders["Set-Cookie"]; len(c) != 0 {
-				t.Fatalf("a refusal set cookies: %v", c)
+			if c, ok := resp.MultiValueHeaders["Set-Cookie"]; ok {
+				t.Fatalf("a refusal carries Set-Cookie: %v", c)
 			}
 		})
 	}
@@ -461,5 +472,131 @@ func TestBearerLogoutOfEndedSession(t *testing.T) {
 	refresh, _ := api.Refresh(ctx, event(t, "/auth/refresh", `{"refresh_token":"`+u.refresh+`"}`))
 	if refresh.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("refresh after bearer logout: %d %s; want 401", refresh.StatusCode, refresh.Body)
+	}
+}
+
+// TestHeadersFromEitherMap: API Gateway may give a header in headers or
+// only in multiValueHeaders; both are read, by name only, and an empty value
+// list is no header.
+func TestHeadersFromEitherMap(t *testing.T) {
+	api := strictAPI(t)
+	signUp(t, api)
+	ctx := context.Background()
+	bare := func(path, body string, multi map[string][]string) httpapi.Request {
+		req := event(t, path, body)
+		req.Headers = map[string]string{}
+		req.MultiValueHeaders = multi
+		return req
+	}
+	t.Run("Content-Type only in multiValueHeaders", func(t *testing.T) {
+		resp, _ := api.Login(ctx, bare("/auth/login", creds, map[string][]string{"content-type": {"text/plain"}}))
+		if code, _ := apiError(t, resp); resp.StatusCode != http.StatusBadRequest || code != "invalid_request" {
+			t.Fatalf("got %d %s; want 400: a text/plain body is refused", resp.StatusCode, resp.Body)
+		}
+	})
+	t.Run("no Content-Type at all", func(t *testing.T) {
+		resp, _ := api.Login(ctx, bare("/auth/login", creds, nil))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("got %d %s; want 200: Content-Type is checked only when present", resp.StatusCode, resp.Body)
+		}
+	})
+	t.Run("empty value list", func(t *testing.T) {
+		resp, _ := api.Login(ctx, bare("/auth/login", creds, map[string][]string{"Content-Type": {}}))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("got %d %s; want 200", resp.StatusCode, resp.Body)
+		}
+	})
+	t.Run("another header is not the CSRF header", func(t *testing.T) {
+		login := event(t, "/auth/login", creds)
+		login.Headers[httpapi.TransportHeader] = "cookie"
+		resp, _ := api.Login(ctx, login)
+		jar := map[string]string{}
+		for _, line := range resp.MultiValueHeaders["Set-Cookie"] {
+			c, err := http.ParseSetCookie(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jar[c.Name] = c.Value
+		}
+		req := bare("/auth/refresh", `{}`, map[string][]string{"X-Anything": {jar[httpapi.CSRFCookie]}})
+		req.Headers[httpapi.TransportHeader] = "cookie"
+		req.Headers["Cookie"] = httpapi.RefreshCookie + "=" + jar[httpapi.RefreshCookie] + "; " + httpapi.CSRFCookie + "=" + jar[httpapi.CSRFCookie]
+		resp, _ = api.Refresh(ctx, req)
+		if code, _ := apiError(t, resp); resp.StatusCode != http.StatusForbidden || code != "csrf_failed" {
+			t.Fatalf("got %d %s; want 403 csrf_failed", resp.StatusCode, resp.Body)
+		}
+	})
+}
+
+// TestSessionUserAgent: a session records the user agent API Gateway saw
+// (requestContext.identity), falling back to the header.
+func TestSessionUserAgent(t *testing.T) {
+	api := strictAPI(t)
+	signUp(t, api)
+	ctx := context.Background()
+	for _, tc := range []struct{ identity, header, want string }{
+		{"agent-from-identity", "agent-from-header", "agent-from-identity"},
+		{"", "agent-from-header", "agent-from-header"},
+	} {
+		login := event(t, "/auth/login", creds)
+		login.RequestContext.Identity.UserAgent = tc.identity
+		login.Headers["User-Agent"] = tc.header
+		resp, _ := api.Login(ctx, login)
+		var out struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &out); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("login: %d %s", resp.StatusCode, resp.Body)
+		}
+		claims, err := api.Verifier.Verify(ctx, out.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := event(t, "/auth/sessions", "")
+		list.HTTPMethod = http.MethodGet
+		list.RequestContext.Authorizer = map[string]any{"user_id": claims.Subject, "username": claims.Username, "session_id": claims.SessionID}
+		resp, _ = api.Sessions(ctx, list)
+		var got struct {
+			Sessions []struct {
+				UserAgent string `json:"user_agent"`
+				Current   bool   `json:"current"`
+			} `json:"sessions"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &got); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, s := range got.Sessions {
+			if s.Current {
+				found = true
+				if s.UserAgent != tc.want {
+					t.Errorf("identity %q, header %q: session user agent %q; want %q", tc.identity, tc.header, s.UserAgent, tc.want)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("no current session in %s", resp.Body)
+		}
+	}
+}
+
+// TestErrorsLoggedOnceAtTheirLevel: the one error path logs a server error
+// (5xx) at ERROR with its cause, and a refusal (4xx) at DEBUG only.
+func TestErrorsLoggedOnceAtTheirLevel(t *testing.T) {
+	var buf strings.Builder
+	api := newAPI(t, broken{memory.New()})
+	api.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if resp, _ := api.Login(context.Background(), event(t, "/auth/login", creds)); resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("login on a broken store: %d", resp.StatusCode)
+	}
+	if !strings.Contains(buf.String(), `"level":"ERROR"`) || !strings.Contains(buf.String(), "AccessDenied") || strings.Count(buf.String(), "\n") != 1 {
+		t.Fatalf("a 500 logged %q; want one ERROR line with the cause", buf.String())
+	}
+	buf.Reset()
+	if resp, _ := api.Login(context.Background(), event(t, "/auth/login", `{}`)); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("login without fields: %d", resp.StatusCode)
+	}
+	if !strings.Contains(buf.String(), `"level":"DEBUG"`) || strings.Contains(buf.String(), `"level":"ERROR"`) {
+		t.Fatalf("a 400 logged %q; want DEBUG only", buf.String())
 	}
 }
