@@ -600,3 +600,28 @@ func TestErrorsLoggedOnceAtTheirLevel(t *testing.T) {
 		t.Fatalf("a 400 logged %q; want DEBUG only", buf.String())
 	}
 }
+
+// timesOut fails every session delete as a store timeout would.
+type timesOut struct{ *memory.Store }
+
+func (timesOut) DeleteSession(context.Context, string, string) error {
+	return context.DeadlineExceeded
+}
+
+// TestBearerLogoutStoreFailure: a store failure while ending the token's
+// session is the server's 503, never a 401 that would tell the client its
+// token is bad.
+func TestBearerLogoutStoreFailure(t *testing.T) {
+	st := memory.New()
+	api := newAPI(t, st)
+	signUp(t, api)
+	u := logIn(t, api)
+	failing := newAPI(t, timesOut{st})
+	failing.Verifier = api.Verifier
+	req := event(t, "/auth/logout", `{}`)
+	req.Headers["Authorization"] = "Bearer " + u.access
+	resp, _ := failing.Logout(context.Background(), req)
+	if code, _ := apiError(t, resp); resp.StatusCode != http.StatusServiceUnavailable || code != "temporarily_unavailable" {
+		t.Fatalf("got %d %s; want 503 temporarily_unavailable", resp.StatusCode, resp.Body)
+	}
+}
