@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/keys"
@@ -34,7 +35,7 @@ func strictAPI(t *testing.T) *httpapi.API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := app.API(cfg, app.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring)})
+	api, err := apifn.API(cfg, apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +351,7 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"body is an array", api.Login, event(t, "/auth/login", `[1]`), 400, "invalid_request", "JSON object"},
 		{"body is a string", api.Login, event(t, "/auth/login", `"alice"`), 400, "invalid_request", "JSON object"},
-		{"field of the wrong type", api.Login, event(t, "/auth/login", `{"username":1,"password":"x"}`), 400, "invalid_request", `"username"`},
+		{"field of the wrong type", api.Login, event(t, "/auth/login", `{"username":1,"password":"x"}`), 400, "invalid_request", `username"`},
 		{"cookie refresh without the refresh cookie", api.Refresh,
 			cookie("/auth/refresh", `{}`, map[string]string{"Cookie": httpapi.CSRFCookie + "=c", httpapi.CSRFHeader: "c"}), 401, "invalid_grant", "cookie"},
 		{"cookie logout without the refresh cookie", api.Logout,
