@@ -9,6 +9,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/password"
+	"github.com/rotor-auth/rotor/pkg/throttle"
 )
 
 // TestCookieCSRFEmptyOverHTTP: a browser request carrying the refresh cookie
@@ -101,11 +102,26 @@ func TestChangePasswordBoundsCurrent(t *testing.T) {
 	long := strings.Repeat("x", password.MaxLength+1)
 	r := e.do("POST", "/auth/password", map[string]string{"current_password": long, "new_password": "another long passphrase"}, bearer(p.Access)...)
 	wantError(t, r, http.StatusBadRequest, "invalid_request")
-	st, err := e.store.GetAttempts(testenv.Context(t), "wanda")
+	st, err := e.store.GetAttempts(testenv.Context(t), throttle.SessionKey(sessionOf(t, p.Refresh)))
 	if err != nil || st.Failures != 0 {
 		t.Fatalf("attempts after a malformed current_password: %+v %v; want none counted", st, err)
 	}
 	if r := e.me(p.Access); r.Status != http.StatusOK {
 		t.Fatalf("/me after the refused change: %d %s", r.Status, r.Raw)
+	}
+}
+
+// TestLoginPasswordBounds: a password of exactly password.MaxLength bytes
+// logs in; one byte more is refused as malformed (400) before any hashing,
+// and is not counted as a failed guess.
+func TestLoginPasswordBounds(t *testing.T) {
+	e := newEnv(t, "memory", nil, nil)
+	longest := strings.Repeat("p", password.MaxLength)
+	e.signup("vera", longest)
+	e.login("vera", longest)
+	r := e.do("POST", "/auth/login", map[string]string{"username": "vera", "password": longest + "p"})
+	wantError(t, r, http.StatusBadRequest, "invalid_request")
+	if st, err := e.store.GetAttempts(testenv.Context(t), throttle.UserKey("vera")); err != nil || st.Failures != 0 {
+		t.Fatalf("attempts after an over-long password: %+v %v; want none counted", st, err)
 	}
 }
