@@ -37,7 +37,7 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 	}
 	rules := map[string]rule{
 		"authorizer": {
-			must: []string{mod + "pkg/authorizer", mod + "pkg/token", mod + "pkg/keys"},
+			must:    []string{mod + "pkg/authorizer", mod + "pkg/token", mod + "pkg/keys"},
 			mustNot: concat(localOnly, sdkConfig, apiOnly, serverStores),
 		},
 		"rotatekey": {
