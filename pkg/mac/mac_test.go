@@ -121,3 +121,52 @@ func TestCacheKeepsLastGood(t *testing.T) {
 		t.Fatal("no keyring yet and the fetch failed, yet no error: must fail closed")
 	}
 }
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("no entropy") }
+
+func TestGenerateAndKeyLength(t *testing.T) {
+	if _, err := mac.Generate(failingReader{}); err == nil {
+		t.Fatal("Generate without randomness gave a key")
+	}
+	if _, err := mac.NewKeyring(key(1)); err != nil {
+		t.Fatalf("a key of exactly MinKeyLen bytes: %v", err)
+	}
+	if _, err := mac.NewKeyring(key(1), key(2)[:31]); !errors.Is(err, mac.ErrShortKey) {
+		t.Fatalf("a short previous key: %v", err)
+	}
+	if _, err := mac.Parse(string(key('a')[:31])); !errors.Is(err, mac.ErrShortKey) {
+		t.Fatalf("Parse of a short secret: %v", err)
+	}
+	if _, err := mac.Parse(""); !errors.Is(err, mac.ErrNoKey) {
+		t.Fatalf("Parse of an empty secret: %v", err)
+	}
+}
+
+// TestCacheDefaultRetry: after a failed re-read, the cache tries again 10 s
+// later by default, not before.
+func TestCacheDefaultRetry(t *testing.T) {
+	now := time.Unix(0, 0)
+	ring, _ := mac.Generate(nil)
+	calls, fail := 0, false
+	c := &mac.Cache{TTL: time.Minute, Now: func() time.Time { return now }, Fetch: func(context.Context) (mac.Keyring, error) {
+		calls++
+		if fail {
+			return mac.Keyring{}, errors.New("down")
+		}
+		return ring, nil
+	}}
+	ctx := context.Background()
+	_, _ = c.Keyring(ctx)
+	now, fail = now.Add(2*time.Minute), true
+	_, _ = c.Keyring(ctx) // fails, keeps the last good keyring
+	now = now.Add(9 * time.Second)
+	if _, _ = c.Keyring(ctx); calls != 2 {
+		t.Fatalf("%d fetches 9 s after a failure, want none since", calls)
+	}
+	now = now.Add(2 * time.Second)
+	if _, _ = c.Keyring(ctx); calls != 3 {
+		t.Fatalf("%d fetches 11 s after a failure, want a retry", calls)
+	}
+}

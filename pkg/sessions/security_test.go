@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -319,3 +320,102 @@ func TestSessionCap(t *testing.T) {
 }
 
 func owner2user() users.User { return users.User{ID: "usr_1", Username: "alice"} }
+
+// TestStringRefusesMalformedParts: a token whose parts have the wrong sizes
+// has no spelling at all.
+func TestStringRefusesMalformedParts(t *testing.T) {
+	good := sessions.RefreshToken{SessionID: base64.RawURLEncoding.EncodeToString(make([]byte, 16)), Secret: make([]byte, 32), Tag: make([]byte, 16)}
+	if good.String() == "" {
+		t.Fatal("a well-formed token has no spelling")
+	}
+	for name, edit := range map[string]func(*sessions.RefreshToken){
+		"short session id": func(r *sessions.RefreshToken) { r.SessionID = r.SessionID[:20] },
+		"bad session id":   func(r *sessions.RefreshToken) { r.SessionID = "!!!!!!!!!!!!!!!!!!!!!!" },
+		"short secret":     func(r *sessions.RefreshToken) { r.Secret = r.Secret[:31] },
+		"long tag":         func(r *sessions.RefreshToken) { r.Tag = make([]byte, 17) },
+	} {
+		tok := good
+		edit(&tok)
+		if s := tok.String(); s != "" {
+			t.Errorf("%s: spelled %q", name, s)
+		}
+	}
+	for _, id := range []string{good.SessionID[:21], good.SessionID + "A", good.SessionID[:21] + "B", "!" + good.SessionID[1:]} {
+		if sessions.ValidSessionID(id) {
+			t.Errorf("ValidSessionID(%q) = true", id)
+		}
+	}
+	if !sessions.ValidSessionID(good.SessionID) {
+		t.Error("a session id of 16 bytes is not valid")
+	}
+}
+
+// TestUserAgentCutOnARuneBoundary: a long user agent is kept to 256 bytes
+// without splitting a multi-byte character.
+func TestUserAgentCutOnARuneBoundary(t *testing.T) {
+	m, st := manager(t, 10*time.Second)
+	ua := strings.Repeat("a", 255) + "é and more" // é is 2 bytes at offsets 255-256
+	iss, err := m.Start(context.Background(), owner(t, st), sessions.Meta{UserAgent: ua, IP: strings.Repeat("1", 100)}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := iss.Session.UserAgent; got != strings.Repeat("a", 255) {
+		t.Fatalf("user agent cut to %q (%d bytes), want the 255 bytes before the split character", got[250:], len(got))
+	}
+	if len(iss.Session.IP) != 64 {
+		t.Fatalf("ip kept at %d bytes, want 64", len(iss.Session.IP))
+	}
+}
+
+// racing returns a conflict with the session unchanged the first n times (a
+// write that lost a race with an update that left the token as it was), then
+// applies the rotation.
+type racing struct {
+	*memory.Store
+	n, calls int
+}
+
+func (r *racing) RotateSession(ctx context.Context, rot sessions.Rotation) (sessions.Session, error) {
+	r.calls++
+	if r.calls <= r.n {
+		s, err := r.Store.GetSession(ctx, rot.SessionID)
+		if err != nil {
+			return s, err
+		}
+		return s, sessions.ErrConflict
+	}
+	return r.Store.RotateSession(ctx, rot)
+}
+
+// TestLostRaceLooksAgainOnce: a conflict on a session whose current token
+// is still the presented one is a lost race, not reuse: the manager writes
+// again once, and gives up (without revoking) if it loses again.
+func TestLostRaceLooksAgainOnce(t *testing.T) {
+	ctx := context.Background()
+	t.Run("second write applies", func(t *testing.T) {
+		st := &racing{Store: newStore(t), n: 1}
+		m := newManager(st, 10*time.Second)
+		iss := start(t, m)
+		if _, err := m.Rotate(ctx, iss.RefreshToken, "", t0.Add(time.Minute)); err != nil {
+			t.Fatalf("rotate after a lost race: %v", err)
+		}
+		if st.calls != 2 {
+			t.Fatalf("%d writes, want 2", st.calls)
+		}
+	})
+	t.Run("lost twice", func(t *testing.T) {
+		st := &racing{Store: newStore(t), n: 5}
+		m := newManager(st, 10*time.Second)
+		iss := start(t, m)
+		_, err := m.Rotate(ctx, iss.RefreshToken, "", t0.Add(time.Minute))
+		if !errors.Is(err, sessions.ErrConflict) || errors.Is(err, sessions.ErrReused) {
+			t.Fatalf("rotate that keeps losing: %v, want ErrConflict", err)
+		}
+		if st.calls != 2 {
+			t.Fatalf("%d writes, want exactly 2", st.calls)
+		}
+		if err := m.Check(ctx, iss.Session.ID, t0.Add(time.Minute)); err != nil {
+			t.Fatalf("a lost race revoked the session: %v", err)
+		}
+	})
+}
