@@ -24,6 +24,7 @@ var (
 	_ users.Store    = (*Store)(nil)
 	_ sessions.Store = (*Store)(nil)
 	_ throttle.Store = (*Store)(nil)
+	_ users.Locker   = (*Store)(nil)
 )
 
 // API is the part of the DynamoDB client the store uses.
@@ -158,6 +159,7 @@ func userFrom(it item) users.User {
 		UpdatedAt:    it.ms("updated_at"),
 		Epoch:        it.num("epoch"),
 		Sessions:     map[string]time.Time{},
+		Locked:       it.num("locked") != 0,
 	}
 	if m, ok := it["sessions"].(*types.AttributeValueMemberM); ok {
 		for id := range m.Value {
@@ -185,6 +187,29 @@ func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash str
 	}
 	if err != nil {
 		return fmt.Errorf("dynamo: set password: %w", err)
+	}
+	return nil
+}
+
+// SetLocked implements users.Locker. The flag is a number (absent or 0:
+// unlocked); locking also moves the epoch in the same write.
+func (st *Store) SetLocked(ctx context.Context, username, userID string, locked bool, now time.Time) error {
+	update, values := "SET locked = :zero, updated_at = :now", item{":zero": n(0), ":now": ms(now), ":id": s(userID)}
+	if locked {
+		update, values = "SET locked = :one, updated_at = :now ADD epoch :one", item{":one": n(1), ":now": ms(now), ":id": s(userID)}
+	}
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.Tables.Users),
+		Key:                       item{"username": s(username)},
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("user_id = :id"),
+		ExpressionAttributeValues: values,
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return users.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("dynamo: set locked: %w", err)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ var (
 	_ users.Store    = (*Store)(nil)
 	_ sessions.Store = (*Store)(nil)
 	_ throttle.Store = (*Store)(nil)
+	_ users.Locker   = (*Store)(nil)
 )
 
 // Store is safe for concurrent use. The zero value is not usable: call New.
@@ -71,6 +72,22 @@ func (m *Store) SetPasswordHash(_ context.Context, username, userID, hash string
 	}
 	u.PasswordHash, u.UpdatedAt = hash, now
 	u.Epoch++
+	m.users[username] = u
+	return nil
+}
+
+// SetLocked implements users.Locker.
+func (m *Store) SetLocked(_ context.Context, username, userID string, locked bool, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[username]
+	if !ok || u.ID != userID {
+		return users.ErrNotFound
+	}
+	u.Locked, u.UpdatedAt = locked, now
+	if locked {
+		u.Epoch++
+	}
 	m.users[username] = u
 	return nil
 }

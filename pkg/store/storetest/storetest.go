@@ -20,6 +20,7 @@ type Store interface {
 	users.Store
 	sessions.Store
 	throttle.Store
+	users.Locker
 	// GetLogin is auth.LoginStore: the user and the attempts under each key at once.
 	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
 }
@@ -34,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("delete", func(t *testing.T) { testDelete(t, newStore(t)) })
 	t.Run("list and end by user", func(t *testing.T) { testByUser(t, newStore(t)) })
 	t.Run("epoch", func(t *testing.T) { testEpoch(t, newStore(t)) })
+	t.Run("lock", func(t *testing.T) { testLock(t, newStore(t)) })
 	t.Run("evict", func(t *testing.T) { testEvict(t, newStore(t)) })
 	t.Run("attempts", func(t *testing.T) { testAttempts(t, newStore(t)) })
 	t.Run("login read", func(t *testing.T) { testGetLogin(t, newStore(t)) })
@@ -376,6 +378,46 @@ func testByUser(t *testing.T, st Store) {
 
 // testEpoch: a session is created only while the epoch its login read is
 // current; a password change and an end-all both move it.
+// testLock: locking sets the flag (also seen by the login read) and moves
+// the epoch, so a session from a login that read the unlocked record is
+// refused; unlocking clears the flag; another user id is ErrNotFound.
+func testLock(t *testing.T, st Store) {
+	ctx := context.Background()
+	stale := newSession(t, st, "usr_l")
+	other := newSession(t, st, "usr_o")
+	if err := st.CreateSession(ctx, other, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetLocked(ctx, "name-of-usr_l", "usr_mallory", true, t0); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("lock with the wrong id: %v, want ErrNotFound", err)
+	}
+	if err := st.SetLocked(ctx, "name-of-nobody", "usr_nobody", true, t0); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("lock of an unknown user: %v, want ErrNotFound", err)
+	}
+	if err := st.SetLocked(ctx, "name-of-usr_l", "usr_l", true, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := st.GetLogin(ctx, "name-of-usr_l", nil)
+	if err != nil || !u.Locked {
+		t.Fatalf("after lock: locked=%v err=%v, want locked", u.Locked, err)
+	}
+	if o, _ := st.GetUser(ctx, "name-of-usr_o"); o.Locked {
+		t.Fatal("locking one user locked another")
+	}
+	if err := st.CreateSession(ctx, stale, nil); !errors.Is(err, sessions.ErrStale) {
+		t.Fatalf("create with the epoch read before the lock: %v, want ErrStale", err)
+	}
+	if _, err := st.GetSession(ctx, other.ID); err != nil {
+		t.Fatalf("another user's session after the lock: %v", err)
+	}
+	if err := st.SetLocked(ctx, "name-of-usr_l", "usr_l", false, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := st.GetUser(ctx, "name-of-usr_l"); err != nil || u.Locked {
+		t.Fatalf("after unlock: locked=%v err=%v", u.Locked, err)
+	}
+}
+
 func testEpoch(t *testing.T, st Store) {
 	ctx := context.Background()
 	for _, tc := range []struct {

@@ -1,0 +1,241 @@
+package admin_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/admin"
+	"github.com/rotor-auth/rotor/pkg/apierr"
+	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/mac"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.Stop()
+	os.Exit(code)
+}
+
+const pw = "correct horse battery"
+
+// world is a deployment on one store: the flows, and an Admin on the same
+// store whose audit log is captured.
+type world struct {
+	svc   *auth.Service
+	admin *admin.Admin
+	log   *bytes.Buffer
+	now   time.Time
+}
+
+type backend struct {
+	name  string
+	store func(t *testing.T) app.Store
+}
+
+var backends = []backend{
+	{"memory", func(*testing.T) app.Store { return memory.New() }},
+	{"dynamodb", func(t *testing.T) app.Store {
+		db := testenv.DynamoDB(t)
+		tables := dynamo.Tables{Users: testenv.Name(t, "users"), Sessions: testenv.Name(t, "sessions"), Attempts: testenv.Name(t, "attempts")}
+		if err := dynamo.CreateTables(testenv.Context(t), db, tables); err != nil {
+			t.Fatal(err)
+		}
+		return dynamo.New(db, tables)
+	}},
+}
+
+func newWorld(t *testing.T, st app.Store) *world {
+	t.Helper()
+	cfg := config.Default()
+	ks, err := app.DevKeys(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := mac.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{log: &bytes.Buffer{}, now: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)}
+	clock := func() time.Time { return w.now }
+	w.svc, err = app.Service(cfg, app.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.svc.Now = clock
+	w.svc.Log = slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))
+	w.admin = &admin.Admin{Store: st.(admin.Store), Caller: "arn:aws:iam::123456789012:user/ops", Log: slog.New(slog.NewJSONHandler(w.log, nil)), Now: clock}
+	return w
+}
+
+func (w *world) signup(t *testing.T, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := w.svc.Signup(context.Background(), n, pw); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (w *world) login(t *testing.T, name string) auth.Pair {
+	t.Helper()
+	p, err := w.svc.Login(context.Background(), name, pw, "", auth.Client{IP: "198.51.100.9", UserAgent: "test/1.0"})
+	if err != nil {
+		t.Fatalf("login %s: %v", name, err)
+	}
+	return p
+}
+
+// refreshes reports whether the session of p can still refresh; the pair is
+// updated so the next call presents the current token.
+func (w *world) refreshes(t *testing.T, p *auth.Pair) bool {
+	t.Helper()
+	w.now = w.now.Add(time.Minute) // past any grace window
+	np, err := w.svc.Refresh(context.Background(), p.RefreshToken, "")
+	if err != nil {
+		return false
+	}
+	*p = np
+	return true
+}
+
+// events returns the captured log lines whose event is name.
+func (w *world) events(t *testing.T, name string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(w.log.Bytes()))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("log line not JSON: %q", sc.Text())
+		}
+		if m["event"] == name {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func each(t *testing.T, f func(t *testing.T, w *world)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { f(t, newWorld(t, b.store(t))) })
+	}
+}
+
+// TestRevokeUser: every session of the user dies at once, no other user's
+// does, and the audit log names the caller, the count and each session.
+func TestRevokeUser(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		w.signup(t, "alice", "bob")
+		a1, a2, b1 := w.login(t, "alice"), w.login(t, "alice"), w.login(t, "bob")
+		list, err := w.admin.Sessions(ctx, "Alice")
+		if err != nil || len(list) != 2 {
+			t.Fatalf("sessions of alice: %d (%v), want 2", len(list), err)
+		}
+		n, err := w.admin.RevokeUser(ctx, "alice")
+		if err != nil || n != 2 {
+			t.Fatalf("revoke alice: %d (%v), want 2", n, err)
+		}
+		if w.refreshes(t, &a1) || w.refreshes(t, &a2) {
+			t.Fatal("a revoked session of alice still refreshes")
+		}
+		if !w.refreshes(t, &b1) {
+			t.Fatal("bob's session died with alice's")
+		}
+		if list, _ := w.admin.Sessions(ctx, "alice"); len(list) != 0 {
+			t.Fatalf("alice still lists %d sessions", len(list))
+		}
+		acts := w.events(t, "admin_action")
+		if len(acts) != 1 || acts[0]["action"] != "sessions_revoke_user" || acts[0]["sessions"] != float64(2) || acts[0]["who"] != w.admin.Caller {
+			t.Fatalf("audit events: %v", acts)
+		}
+		revoked := w.events(t, "session_revoked")
+		if len(revoked) != 2 {
+			t.Fatalf("session_revoked events: %v, want 2", revoked)
+		}
+		for _, e := range revoked {
+			if e["reason"] != "admin_revoke_user" || (e["session_id"] != a1.SessionID && e["session_id"] != a2.SessionID) {
+				t.Fatalf("session_revoked event %v", e)
+			}
+		}
+		if _, err := w.admin.RevokeUser(ctx, "carol"); !errors.Is(err, admin.ErrNotFound) {
+			t.Fatalf("revoke an unknown user: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestRevokeSession: exactly the named session dies.
+func TestRevokeSession(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		w.signup(t, "alice", "bob")
+		a1, a2, b1 := w.login(t, "alice"), w.login(t, "alice"), w.login(t, "bob")
+		s, err := w.admin.RevokeSession(ctx, a1.SessionID)
+		if err != nil || s.UserID != a1.UserID {
+			t.Fatalf("revoke session: %+v, %v", s, err)
+		}
+		if w.refreshes(t, &a1) {
+			t.Fatal("the revoked session still refreshes")
+		}
+		if !w.refreshes(t, &a2) || !w.refreshes(t, &b1) {
+			t.Fatal("another session died with the revoked one")
+		}
+		if _, err := w.admin.RevokeSession(ctx, a1.SessionID); !errors.Is(err, admin.ErrNotFound) {
+			t.Fatalf("revoke it again: %v, want ErrNotFound", err)
+		}
+		if _, err := w.admin.RevokeSession(ctx, "not a session id"); !errors.Is(err, admin.ErrNotFound) {
+			t.Fatalf("revoke a malformed id: %v, want ErrNotFound", err)
+		}
+		if ev := w.events(t, "session_revoked"); len(ev) != 1 || ev[0]["session_id"] != a1.SessionID || ev[0]["reason"] != "admin_revoke_session" {
+			t.Fatalf("session_revoked events: %v", ev)
+		}
+	})
+}
+
+// TestLock: a locked user cannot log in (the answer of a wrong password) nor
+// refresh; others can; unlock lets the user log in again.
+func TestLock(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		w.signup(t, "alice", "bob")
+		a, b := w.login(t, "alice"), w.login(t, "bob")
+		n, err := w.admin.Lock(ctx, "alice")
+		if err != nil || n != 1 {
+			t.Fatalf("lock: %d (%v), want 1 session ended", n, err)
+		}
+		if w.refreshes(t, &a) {
+			t.Fatal("a locked user's session still refreshes")
+		}
+		_, errLocked := w.svc.Login(ctx, "alice", pw, "", auth.Client{})
+		_, errWrong := w.svc.Login(ctx, "bob", "wrong password", "", auth.Client{})
+		var locked, wrong *apierr.Error
+		if !errors.As(errLocked, &locked) || !errors.As(errWrong, &wrong) || locked.Status != wrong.Status || locked.Code != wrong.Code || locked.Description != wrong.Description {
+			t.Fatalf("login of a locked user: %v; wrong password: %v; want the same answer", errLocked, errWrong)
+		}
+		if !w.refreshes(t, &b) {
+			t.Fatal("bob's session died with the lock of alice")
+		}
+		if err := w.admin.Unlock(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		w.login(t, "alice")
+		if acts := w.events(t, "admin_action"); len(acts) != 2 || acts[0]["action"] != "user_lock" || acts[1]["action"] != "user_unlock" {
+			t.Fatalf("audit events: %v", acts)
+		}
+		if err := w.admin.Unlock(ctx, "carol"); !errors.Is(err, admin.ErrNotFound) {
+			t.Fatalf("unlock an unknown user: %v", err)
+		}
+	})
+}
