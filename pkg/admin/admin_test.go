@@ -239,3 +239,5 @@ func TestLock(t *testing.T) {
 		}
 	})
 }
+
+func discard() *slog.Logger { return slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)) }
