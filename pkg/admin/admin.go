@@ -23,6 +23,7 @@ import (
 var (
 	ErrNotFound = errors.New("admin: not found")
 	ErrNoSecret = errors.New("admin: no signing secret configured")
+	ErrBadTime  = errors.New("admin: bad time")
 )
 
 // Store is the part of a Rotor store the admin commands use.
@@ -153,6 +154,26 @@ func (a *Admin) RevokeSession(ctx context.Context, id string) (sessions.Session,
 	a.revoked(ctx, s, "admin_revoke_session")
 	a.audit(ctx, "sessions_revoke_session", "user_id", s.UserID, "session_id", id, "sessions", 1)
 	return s, nil
+}
+
+// RevokeAll ends every session created before t (zero: now) in one write,
+// whatever their number, by moving the revocation watermark; it returns the
+// watermark in force. No such session refreshes from its return; their
+// access tokens live on until they expire, or until an emergency key
+// rotation (RotateKeys) retires their key; with strict sessions the
+// authorizer refuses them once its cache lets it see them again. Each
+// session is logged as "session_revoked" (reason revoke_all) by the refresh
+// that finds it revoked.
+func (a *Admin) RevokeAll(ctx context.Context, t time.Time) (time.Time, error) {
+	w, err := a.manager().RevokeAll(ctx, t, a.now())
+	if errors.Is(err, sessions.ErrFutureWatermark) {
+		return time.Time{}, fmt.Errorf("%w: %v", ErrBadTime, err)
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	a.audit(ctx, "sessions_revoke_all", "before", w, "sessions", "all")
+	return w, nil
 }
 
 // Lock locks the named user and ends all of its sessions: it cannot log in

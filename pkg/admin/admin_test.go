@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/admin"
 	"github.com/rotor-auth/rotor/pkg/apierr"
@@ -18,6 +20,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/mac"
+	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
@@ -241,3 +244,118 @@ func TestLock(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)) }
+
+// TestRevokeAll: every session of every user stops refreshing (and the strict
+// check refuses it) after one revoke-all; a login after it is unaffected.
+func TestRevokeAll(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		w.signup(t, "alice", "bob")
+		a, b := w.login(t, "alice"), w.login(t, "bob")
+		if _, err := w.admin.RevokeAll(ctx, w.now.Add(time.Hour)); !errors.Is(err, admin.ErrBadTime) {
+			t.Fatalf("a watermark in the future: %v, want ErrBadTime", err)
+		}
+		w.now = w.now.Add(time.Second)
+		wm, err := w.admin.RevokeAll(ctx, time.Time{})
+		if err != nil || !wm.Equal(w.now) {
+			t.Fatalf("revoke-all: %v, %v", wm, err)
+		}
+		strict := &sessions.Manager{Store: w.admin.Store}
+		for _, p := range []*auth.Pair{&a, &b} {
+			if err := strict.Check(ctx, p.SessionID, w.now); !errors.Is(err, sessions.ErrRevoked) {
+				t.Fatalf("strict check after revoke-all: %v, want ErrRevoked", err)
+			}
+			if w.refreshes(t, p) {
+				t.Fatal("a session created before revoke-all still refreshes")
+			}
+		}
+		fresh := w.login(t, "alice")
+		if !w.refreshes(t, &fresh) {
+			t.Fatal("a session created after revoke-all does not refresh")
+		}
+		if err := strict.Check(ctx, fresh.SessionID, w.now); err != nil {
+			t.Fatalf("strict check of a session after revoke-all: %v", err)
+		}
+		if acts := w.events(t, "admin_action"); len(acts) != 1 || acts[0]["action"] != "sessions_revoke_all" {
+			t.Fatalf("audit: %v", acts)
+		}
+	})
+}
+
+// countingDB counts DynamoDB requests by operation.
+type countingDB struct {
+	dynamo.API
+	calls map[string]int
+}
+
+func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.calls["GetItem"]++
+	return c.API.GetItem(ctx, in, o...)
+}
+func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.calls["UpdateItem"]++
+	return c.API.UpdateItem(ctx, in, o...)
+}
+func (c *countingDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	c.calls["DeleteItem"]++
+	return c.API.DeleteItem(ctx, in, o...)
+}
+func (c *countingDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	c.calls["BatchWriteItem"]++
+	return c.API.BatchWriteItem(ctx, in, o...)
+}
+func (c *countingDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.calls["BatchGetItem"]++
+	return c.API.BatchGetItem(ctx, in, o...)
+}
+func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.calls["TransactWriteItems"]++
+	return c.API.TransactWriteItems(ctx, in, o...)
+}
+
+func (c *countingDB) total() int {
+	n := 0
+	for _, v := range c.calls {
+		n += v
+	}
+	return n
+}
+
+// TestRevokeAllIsOneWrite on DynamoDB (moto): revoke-all over many sessions
+// is one UpdateItem, and a refresh costs one UpdateItem and one GetItem of
+// the watermark, however many sessions exist.
+func TestRevokeAllIsOneWrite(t *testing.T) {
+	db := &countingDB{API: testenv.DynamoDB(t), calls: map[string]int{}}
+	tables := dynamo.Tables{Users: testenv.Name(t, "users"), Sessions: testenv.Name(t, "sessions"), Attempts: testenv.Name(t, "attempts")}
+	if err := dynamo.CreateTables(testenv.Context(t), testenv.DynamoDB(t), tables); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, dynamo.New(db, tables))
+	w.signup(t, "alice")
+	var pairs []auth.Pair
+	for range 5 {
+		pairs = append(pairs, w.login(t, "alice"))
+	}
+	p := pairs[0]
+	clear(db.calls)
+	if !w.refreshes(t, &p) {
+		t.Fatal("refresh before revoke-all failed")
+	}
+	pairs[0] = p
+	if db.calls["UpdateItem"] != 1 || db.calls["GetItem"] != 1 || db.total() != 2 {
+		t.Fatalf("a refresh made %v, want one UpdateItem and one GetItem", db.calls)
+	}
+	clear(db.calls)
+	w.now = w.now.Add(time.Second)
+	if _, err := w.admin.RevokeAll(context.Background(), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if db.calls["UpdateItem"] != 1 || db.total() != 1 {
+		t.Fatalf("revoke-all of 5 sessions made %v, want one UpdateItem", db.calls)
+	}
+	for i := range pairs {
+		if w.refreshes(t, &pairs[i]) {
+			t.Fatalf("session %d refreshes after revoke-all", i)
+		}
+	}
+}

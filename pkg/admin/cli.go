@@ -34,6 +34,10 @@ Commands:
   sessions revoke --user NAME    End every session of the user at once (its
                                  refresh tokens stop working immediately).
   sessions revoke --session ID   End one session, whoever owns it.
+  revoke-all [--before TIME]     End every session in the system created
+                                 before TIME (RFC 3339; default now) in one
+                                 write: none of them refreshes any more.
+                                 Access tokens: see keys rotate --emergency.
   users lock NAME                Lock the account: its logins fail as with a
                                  wrong password, and every session ends.
   users unlock NAME              Clear the lock.
@@ -139,6 +143,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	sub := c.flags("rotor "+cmd, &o)
 	var user, session string
 	var emergency bool
+	var before time.Time
 	switch cmd {
 	case "sessions list", "sessions revoke":
 		sub.StringVar(&user, "user", "", "")
@@ -147,6 +152,15 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		}
 	case "keys rotate":
 		sub.BoolVar(&emergency, "emergency", false, "")
+	case "revoke-all":
+		sub.Func("before", "", func(v string) error {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return errors.New("want an RFC 3339 time such as 2026-11-30T06:00:00Z")
+			}
+			before = t
+			return nil
+		})
 	case "users lock", "users unlock":
 	default:
 		return usagef("unknown command %q", strings.Join(rest[:1], " "))
@@ -189,6 +203,12 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		err = c.confirm(o, "End "+what)
 	case "users lock":
 		err = c.confirm(o, "Lock user "+pos[0]+" and end every session of it")
+	case "revoke-all":
+		what := "End EVERY session of EVERY user created until now"
+		if !before.IsZero() {
+			what = "End EVERY session of EVERY user created before " + before.Format(time.RFC3339)
+		}
+		err = c.confirm(o, what)
 	case "keys rotate":
 		what := "Rotate the signing key"
 		if emergency {
@@ -231,6 +251,15 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 			return err
 		}
 		return c.printResult(o, map[string]any{"locked": pos[0], "revoked": n}, fmt.Sprintf("Locked %s; ended %d session(s).", pos[0], n))
+	case "revoke-all":
+		w, err := a.RevokeAll(ctx, before)
+		if errors.Is(err, ErrBadTime) {
+			return usagef("revoke-all: %v", err)
+		}
+		if err != nil {
+			return err
+		}
+		return c.printResult(o, map[string]any{"revoked_before": w}, fmt.Sprintf("Every session created before %s is revoked.", w.Format(time.RFC3339Nano)))
 	case "users unlock":
 		if err := a.Unlock(ctx, pos[0]); err != nil {
 			return err

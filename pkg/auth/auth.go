@@ -333,6 +333,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ticket string) (Pai
 		return Pair{}, apierr.InvalidRequest.Describe("The retry_ticket is malformed.").With(err)
 	case errors.Is(err, sessions.ErrMalformedToken), errors.Is(err, sessions.ErrUnknown), errors.Is(err, sessions.ErrExpired):
 		return Pair{}, apierr.InvalidGrant.With(err)
+	case errors.Is(err, sessions.ErrRevoked):
+		s.log().InfoContext(ctx, "refresh of a session ended by revoke-all", "event", "session_revoked", "reason", "revoke_all", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
+		return Pair{}, apierr.InvalidGrant.With(err)
 	case err != nil:
 		return Pair{}, retryable(storeError(err), iss.Ticket)
 	}

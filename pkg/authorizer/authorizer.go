@@ -100,7 +100,7 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string) (Ident
 }
 
 func isSessionGone(err error) bool {
-	return errors.Is(err, sessions.ErrUnknown) || errors.Is(err, sessions.ErrExpired)
+	return errors.Is(err, sessions.ErrUnknown) || errors.Is(err, sessions.ErrExpired) || errors.Is(err, sessions.ErrRevoked)
 }
 
 // Token handles a REST API TOKEN authorizer event.

@@ -392,7 +392,90 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	if err != nil {
 		return sessions.Session{}, fmt.Errorf("dynamo: rotate session: %w", err)
 	}
-	return sessionFrom(out.Attributes), nil
+	x := sessionFrom(out.Attributes)
+	// Then the watermark, read strongly consistently after the write: if the
+	// read misses a revoke-all, the rotation was before it. (A transaction
+	// with a ConditionCheck on the watermark would be one call, but a
+	// successful transaction returns no item, so reading the session's owner
+	// would cost the same second call; and every refresh would write-lock the
+	// one watermark item, so concurrent refreshes would cancel each other.)
+	before, err := st.watermark(ctx)
+	if err != nil {
+		return sessions.Session{}, err
+	}
+	if x.CreatedAt.Before(before) {
+		return x, sessions.ErrRevoked
+	}
+	return x, nil
+}
+
+// watermarkKey is the sessions-table item holding the revocation watermark;
+// no session id (base64url) can contain '#'.
+const watermarkKey = "#revoked-before"
+
+func (st *Store) watermark(ctx context.Context) (time.Time, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(st.Tables.Sessions),
+		Key:            item{"session_id": s(watermarkKey)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("dynamo: read the revocation watermark: %w", err)
+	}
+	return watermarkFrom(out.Item), nil
+}
+
+func watermarkFrom(it item) time.Time {
+	if it == nil {
+		return time.Time{}
+	}
+	return it.ms("revoked_before")
+}
+
+// RevokeBefore implements sessions.Store: one conditional UpdateItem that
+// only moves the watermark forward.
+func (st *Store) RevokeBefore(ctx context.Context, t time.Time) (time.Time, error) {
+	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(st.Tables.Sessions),
+		Key:                                 item{"session_id": s(watermarkKey)},
+		UpdateExpression:                    aws.String("SET revoked_before = :t"),
+		ConditionExpression:                 aws.String("attribute_not_exists(revoked_before) OR revoked_before < :t"),
+		ExpressionAttributeValues:           item{":t": ms(t)},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if c, ok := isConditionFailed(err); ok {
+		return watermarkFrom(c.Item), nil // already later
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("dynamo: move the revocation watermark: %w", err)
+	}
+	return watermarkFrom(out.Attributes), nil
+}
+
+// GetSessionAndWatermark implements sessions.Store with one BatchGetItem of
+// both items, strongly consistent.
+func (st *Store) GetSessionAndWatermark(ctx context.Context, id string) (sessions.Session, time.Time, error) {
+	if id == watermarkKey {
+		return sessions.Session{}, time.Time{}, sessions.ErrNotFound
+	}
+	var x *sessions.Session
+	var before time.Time
+	err := st.batchGet(ctx, st.Tables.Sessions, "session_id", []string{id, watermarkKey}, "", func(it item) {
+		if it.str("session_id") == watermarkKey {
+			before = watermarkFrom(it)
+			return
+		}
+		v := sessionFrom(it)
+		x = &v
+	})
+	if err != nil {
+		return sessions.Session{}, time.Time{}, err
+	}
+	if x == nil {
+		return sessions.Session{}, before, sessions.ErrNotFound
+	}
+	return *x, before, nil
 }
 
 // GetSession implements sessions.Store.

@@ -25,6 +25,8 @@ type Store struct {
 	users    map[string]users.User
 	sessions map[string]sessions.Session
 	attempts map[string]throttle.State
+	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
+	revokedBefore time.Time
 }
 
 // New returns an empty store.
@@ -126,11 +128,35 @@ func (m *Store) RotateSession(_ context.Context, r sessions.Rotation) (sessions.
 	if !bytes.Equal(s.TokenHash, r.PresentedHash) || !s.Alive(r.Now) || r.ExpiresAt.After(s.AbsoluteExpiresAt) {
 		return clone(s), sessions.ErrConflict
 	}
+	if s.CreatedAt.Before(m.revokedBefore) {
+		return clone(s), sessions.ErrRevoked
+	}
 	s.PrevHash, s.TokenHash, s.Salt = s.TokenHash, r.NewHash, r.Salt
 	s.RotatedAt, s.LastUsedAt, s.ExpiresAt = r.Now, r.Now, r.ExpiresAt
 	s.Rotations++
 	m.sessions[s.ID] = s
 	return clone(s), nil
+}
+
+// RevokeBefore implements sessions.Store.
+func (m *Store) RevokeBefore(_ context.Context, t time.Time) (time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t.After(m.revokedBefore) {
+		m.revokedBefore = t
+	}
+	return m.revokedBefore, nil
+}
+
+// GetSessionAndWatermark implements sessions.Store.
+func (m *Store) GetSessionAndWatermark(_ context.Context, id string) (sessions.Session, time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok {
+		return sessions.Session{}, m.revokedBefore, sessions.ErrNotFound
+	}
+	return clone(s), m.revokedBefore, nil
 }
 
 // GetSession implements sessions.Store.
