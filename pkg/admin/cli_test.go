@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -32,6 +33,7 @@ func newCLIWorld(t *testing.T) *cliWorld {
 	w.login(t, "alice")
 	w.login(t, "alice")
 	w.login(t, "bob")
+	w.now = w.now.Add(time.Second)
 	return w
 }
 
@@ -77,6 +79,10 @@ func TestCLIExitCodes(t *testing.T) {
 		{"lock without --yes refuses", []string{"users", "lock", "bob"}, false, "", admin.ExitUsage, false, 2, 1},
 		{"lock --yes after the name", []string{"users", "lock", "bob", "--yes"}, false, "", admin.ExitOK, true, 2, 0},
 		{"unlock needs no confirmation", []string{"users", "unlock", "bob"}, false, "", admin.ExitOK, true, 2, 1},
+		{"revoke-all without --yes refuses", []string{"revoke-all"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"revoke-all --before in the future", []string{"revoke-all", "--before", "2099-01-01T00:00:00Z", "--yes"}, false, "", admin.ExitUsage, true, 2, 1},
+		{"revoke-all --before not a time", []string{"revoke-all", "--before", "yesterday", "--yes"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"revoke-all --yes", []string{"revoke-all", "--yes"}, false, "", admin.ExitOK, true, 0, 0},
 		{"keys rotate without --yes refuses", []string{"keys", "rotate", "--emergency"}, false, "", admin.ExitUsage, false, 2, 1},
 		{"keys rotate without a secret", []string{"keys", "rotate", "--yes"}, false, "", admin.ExitError, true, 2, 1},
 	} {
@@ -101,7 +107,7 @@ func TestCLIExitCodes(t *testing.T) {
 
 func TestCLIHelpNamesEveryCommand(t *testing.T) {
 	_, out, _ := newCLIWorld(t).run([]string{"--help"}, false, "")
-	for _, cmd := range []string{"sessions list", "sessions revoke --user", "sessions revoke --session", "users lock", "users unlock", "keys rotate", "--emergency", "--stack", "--json", "--yes", "Exit codes"} {
+	for _, cmd := range []string{"sessions list", "sessions revoke --user", "sessions revoke --session", "users lock", "users unlock", "keys rotate", "--emergency", "revoke-all", "--before", "--stack", "--json", "--yes", "Exit codes"} {
 		if !strings.Contains(out, cmd) {
 			t.Errorf("rotor --help does not mention %q", cmd)
 		}
