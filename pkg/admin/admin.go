@@ -53,7 +53,10 @@ type Admin struct {
 	// GetCallerIdentity ARN), or "local".
 	Caller string
 	Log    *slog.Logger
-	Now    func() time.Time // time.Now when nil
+	// Logs reads the stack's log groups (rotor events); Stack names them.
+	Logs  LogsAPI
+	Stack string
+	Now   func() time.Time // time.Now when nil
 	Rand   io.Reader        // crypto/rand when nil
 }
 

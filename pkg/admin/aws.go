@@ -2,11 +2,14 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -107,6 +110,8 @@ func Connect(ctx context.Context, lookup func(string) (string, bool), stack stri
 		Alg:      cfg.SigningAlg,
 		Caller:   Caller(ctx, sts.NewFromConfig(ac), log),
 		Log:      log,
+		Logs:     cloudwatchlogs.NewFromConfig(ac),
+		Stack:    stack,
 	}, nil
 }
 
@@ -120,4 +125,9 @@ func Caller(ctx context.Context, api IdentityAPI, log *slog.Logger) string {
 		return "unknown"
 	}
 	return aws.ToString(out.Arn)
+}
+
+func isNotFound(err error) bool {
+	var nf *cwltypes.ResourceNotFoundException
+	return errors.As(err, &nf)
 }

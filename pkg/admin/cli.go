@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -48,6 +49,13 @@ Commands:
                                  retired: every access token signed before stops
                                  verifying within ROTOR_KEY_CACHE_TTL.
 
+  events --since 1h              Summarise the security events (failed and
+                                 throttled logins, reuse, forged and refused
+                                 tokens, revocations, admin actions) of the
+                                 stack's CloudWatch log groups (needs --stack)
+  events --file PATH --since 1h  ... or of a local log file (rotor-local's
+                                 JSON lines), as a table.
+
 Flags (anywhere after the command too):
   --stack NAME  read table and secret names from the CloudFormation stack's
                 outputs; without it they come from ROTOR_* variables as for
@@ -72,6 +80,9 @@ type CLI struct {
 	Terminal bool
 	// Open builds the Admin for a stack ("" when --stack was not given).
 	Open func(ctx context.Context, stack string) (*Admin, error)
+	// OpenFile opens a local log for rotor events --file (os.Open when nil).
+	OpenFile func(name string) (io.ReadCloser, error)
+	Now      func() time.Time // time.Now when nil
 }
 
 // options are the flags every command accepts.
@@ -144,6 +155,8 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	var user, session string
 	var emergency bool
 	var before time.Time
+	var since time.Duration
+	var file string
 	switch cmd {
 	case "sessions list", "sessions revoke":
 		sub.StringVar(&user, "user", "", "")
@@ -161,6 +174,9 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 			before = t
 			return nil
 		})
+	case "events":
+		sub.DurationVar(&since, "since", time.Hour, "")
+		sub.StringVar(&file, "file", "", "")
 	case "users lock", "users unlock":
 	default:
 		return usagef("unknown command %q", strings.Join(rest[:1], " "))
@@ -220,6 +236,12 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		return err
 	}
 
+	if cmd == "events" {
+		if since <= 0 {
+			return usagef("events: --since must be positive, such as 1h")
+		}
+		return c.events(ctx, o, file, since)
+	}
 	a, err := c.Open(ctx, o.stack)
 	if err != nil {
 		return err
@@ -277,6 +299,60 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		return c.printResult(o, r, msg)
 	}
 	return nil
+}
+
+// events prints the summary of a local log file or of the stack's logs.
+func (c *CLI) events(ctx context.Context, o options, file string, since time.Duration) error {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	start := now().Add(-since)
+	var counts []EventCount
+	switch {
+	case file != "":
+		f, err := c.openFile(file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if counts, err = FromFile(f, start); err != nil {
+			return err
+		}
+	case o.stack == "":
+		return usagef("events: give --stack NAME (CloudWatch Logs) or --file PATH")
+	default:
+		a, err := c.Open(ctx, o.stack)
+		if err != nil {
+			return err
+		}
+		if counts, err = FromCloudWatch(ctx, a.Logs, LogGroups(o.stack), start); err != nil {
+			return err
+		}
+	}
+	if o.json {
+		return json.NewEncoder(c.Stdout).Encode(counts)
+	}
+	w := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "EVENT\tCOUNT\tFIRST\tLAST\tMOST FREQUENT\n")
+	for _, e := range counts {
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", e.Event, e.Count, e.First.Format(time.RFC3339), e.Last.Format(time.RFC3339), printable(e.Top, 60))
+	}
+	if len(counts) == 0 {
+		fmt.Fprintf(w, "(no events since %s)\n", start.Format(time.RFC3339))
+	}
+	return w.Flush()
+}
+
+func (c *CLI) openFile(name string) (io.ReadCloser, error) {
+	if c.OpenFile != nil {
+		return c.OpenFile(name)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	return f, nil
 }
 
 // parseInterspersed parses flags that may come before, between or after the
