@@ -57,7 +57,7 @@ type Admin struct {
 	Logs  LogsAPI
 	Stack string
 	Now   func() time.Time // time.Now when nil
-	Rand   io.Reader        // crypto/rand when nil
+	Rand  io.Reader        // crypto/rand when nil
 }
 
 func (a *Admin) now() time.Time {

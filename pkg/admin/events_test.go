@@ -46,7 +46,9 @@ func TestEventsFromFile(t *testing.T) {
 	lines := append(allLines(l), "START RequestId: 1 Version: $LATEST", `{"time":"2000-01-01T00:00:00Z","event":"login_failed"}`)
 	var out bytes.Buffer
 	c := &admin.CLI{Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard,
-		OpenFile: func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(strings.Join(lines, "\n"))), nil }}
+		OpenFile: func(string) (io.ReadCloser, error) {
+			return io.NopCloser(strings.NewReader(strings.Join(lines, "\n"))), nil
+		}}
 	if code := c.Run(context.Background(), []string{"events", "--file", "rotor.log", "--since", "1h", "--json"}); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
