@@ -158,7 +158,7 @@ func TestConfigFromStackOutputs(t *testing.T) {
 	full := map[string]string{
 		"UsersTable": "prod-Users-1", "SessionsTable": "prod-Sessions-1", "LoginAttemptsTable": "prod-Attempts-1",
 		"SigningSecretArn": "arn:aws:secretsmanager:eu-west-1:1:secret:sign", "MacSecretArn": "arn:mac", "SigningAlg": "EdDSA",
-		"Issuer": "urn:rotor:prod", "Audience": "urn:rotor:prod:api", "ApiUrl": "https://x",
+		"Issuer": "https://auth.example.com", "Audience": "urn:rotor:prod:api", "ApiUrl": "https://x",
 	}
 	partial := map[string]string{"UsersTable": "u", "SessionsTable": "s", "SigningSecretArn": "arn:sign"}
 	api := fakeStacks{"prod": full, "old": {"UsersTable": "u"}, "partial": partial}
@@ -169,7 +169,7 @@ func TestConfigFromStackOutputs(t *testing.T) {
 	}{
 		{"every output", "prod", func(c config.Config) bool {
 			return c.UsersTable == "prod-Users-1" && c.SessionsTable == "prod-Sessions-1" && c.AttemptsTable == "prod-Attempts-1" &&
-				c.SigningSecretID == full["SigningSecretArn"] && c.MACSecretID == "arn:mac" && c.SigningAlg == "EdDSA" && c.Issuer == "urn:rotor:prod" && c.Store == "dynamodb"
+				c.SigningSecretID == full["SigningSecretArn"] && c.MACSecretID == "arn:mac" && c.SigningAlg == "EdDSA" && c.Issuer == "https://auth.example.com" && c.Store == "dynamodb"
 		}, false},
 		{"optional outputs keep the environment's values", "partial", func(c config.Config) bool {
 			return c.UsersTable == "u" && c.AttemptsTable == "env-attempts" && c.SigningAlg == "ES256"

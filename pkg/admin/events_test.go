@@ -57,8 +57,10 @@ func TestEventsFromFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := countsOf(got)
-	// 6 wrong passwords for bob: 5 counted failures, then throttled.
-	for ev, want := range map[string]int{"login_failed": 5, "login_throttled": 2, "reuse_detected": 1, "authorizer_error": 1} {
+	// What runFlows did: bob's 12 wrong passwords (login and token
+	// endpoint) are 6 counted failures and 6 throttled, plus one throttled
+	// password change; two reuses (refresh and token endpoint).
+	for ev, want := range map[string]int{"login_failed": 6, "login_throttled": 7, "reuse_detected": 2, "refresh_token_forged": 4, "authorizer_error": 1, "token_refused": 1} {
 		if m[ev] != want {
 			t.Errorf("%s: %d, want %d (all: %v)", ev, m[ev], want, m)
 		}

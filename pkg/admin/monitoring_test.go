@@ -199,6 +199,23 @@ func runFlows(t *testing.T) logs {
 	w.svc.Log = l.logger("LogoutLogGroup")
 	w.svc.Logout(ctx, string(forged))
 
+	// The token and revoke functions run the same flows (pkg/httpapi
+	// oauth.go calls auth.Service's Login, Refresh and Logout).
+	w.svc.Log = l.logger("TokenLogGroup")
+	tk := w.login(t, "alice")
+	for range 6 {
+		w.svc.Login(ctx, "bob", "wrong password", "", auth.Client{IP: "203.0.113.6"})
+	}
+	tkOld := tk
+	if !w.refreshes(t, &tk) {
+		t.Fatal("refresh")
+	}
+	w.now = w.now.Add(time.Minute)
+	w.svc.Refresh(ctx, tkOld.RefreshToken, "")
+	w.svc.Refresh(ctx, string(forged), "")
+	w.svc.Log = l.logger("RevokeLogGroup")
+	w.svc.Logout(ctx, string(forged))
+
 	w.svc.Log = l.logger("PasswordLogGroup")
 	b := w.login(t, "alice")
 	c := auth.Caller{UserID: b.UserID, Username: "alice", SessionID: b.SessionID}
