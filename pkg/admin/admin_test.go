@@ -23,6 +23,8 @@ import (
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/users"
 )
 
 func TestMain(m *testing.M) {
@@ -358,4 +360,50 @@ func TestRevokeAllIsOneWrite(t *testing.T) {
 			t.Fatalf("session %d refreshes after revoke-all", i)
 		}
 	}
+}
+
+// lockDuringLogin is a store on which the user is locked right after a
+// login has read the (still unlocked) record and before it starts a session.
+type lockDuringLogin struct {
+	*memory.Store
+	lock func()
+}
+
+func (s *lockDuringLogin) GetLogin(ctx context.Context, name string, keys []string) (users.User, []throttle.State, error) {
+	u, st, err := s.Store.GetLogin(ctx, name, keys)
+	if s.lock != nil {
+		lock := s.lock
+		s.lock = nil
+		lock()
+	}
+	return u, st, err
+}
+
+// TestLockRacingLogin: a login that read the user before the lock, with
+// the right password, still starts no session.
+func TestLockRacingLogin(t *testing.T) {
+	st := &lockDuringLogin{Store: memory.New()}
+	w := newWorld(t, st)
+	w.signup(t, "alice")
+	ctx := context.Background()
+	st.lock = func() {
+		if _, err := w.admin.Lock(ctx, "alice"); err != nil {
+			t.Error(err)
+		}
+	}
+	if p, err := w.svc.Login(ctx, "alice", pw, "", auth.Client{}); err == nil {
+		t.Fatalf("a login that raced the lock started session %s", p.SessionID)
+	}
+	if list, _ := st.ListSessions(ctx, "alice", mustUser(t, st, "alice").ID); len(list) != 0 {
+		t.Fatalf("%d sessions after the lock", len(list))
+	}
+}
+
+func mustUser(t *testing.T, st users.Store, name string) users.User {
+	t.Helper()
+	u, err := st.GetUser(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -71,6 +71,7 @@ func TestCLIExitCodes(t *testing.T) {
 		{"list", []string{"sessions", "list", "--user", "alice"}, false, "", admin.ExitOK, true, 2, 1},
 		{"list unknown user", []string{"sessions", "list", "--user", "carol"}, false, "", admin.ExitNotFound, true, 2, 1},
 		{"revoke without a terminal nor --yes refuses", []string{"sessions", "revoke", "--user", "alice"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"without a terminal a piped yes is no confirmation", []string{"sessions", "revoke", "--user", "alice"}, false, "yes\n", admin.ExitUsage, false, 2, 1},
 		{"revoke answered no", []string{"sessions", "revoke", "--user", "alice"}, true, "no\n", admin.ExitUsage, false, 2, 1},
 		{"revoke answered yes", []string{"sessions", "revoke", "--user", "alice"}, true, "yes\n", admin.ExitOK, true, 0, 1},
 		{"revoke --yes", []string{"--yes", "sessions", "revoke", "--user", "alice"}, false, "", admin.ExitOK, true, 0, 1},
