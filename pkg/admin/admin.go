@@ -17,6 +17,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/users"
+	"github.com/rotor-auth/rotor/pkg/users/names"
 )
 
 // Errors of this package; callers match them with errors.Is.
@@ -86,7 +87,7 @@ func (a *Admin) manager() *sessions.Manager { return &sessions.Manager{Store: a.
 
 // user reads an account by the name an operator typed.
 func (a *Admin) user(ctx context.Context, name string) (users.User, error) {
-	norm, err := users.Normalize(name)
+	norm, err := names.Normalize(name)
 	if err != nil {
 		return users.User{}, fmt.Errorf("%w: user %q: %v", ErrNotFound, name, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/admin"
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/mac"
@@ -46,12 +47,12 @@ type world struct {
 
 type backend struct {
 	name  string
-	store func(t *testing.T) app.Store
+	store func(t *testing.T) apifn.Store
 }
 
 var backends = []backend{
-	{"memory", func(*testing.T) app.Store { return memory.New() }},
-	{"dynamodb", func(t *testing.T) app.Store {
+	{"memory", func(*testing.T) apifn.Store { return memory.New() }},
+	{"dynamodb", func(t *testing.T) apifn.Store {
 		db := testenv.DynamoDB(t)
 		tables := dynamo.Tables{Users: testenv.Name(t, "users"), Sessions: testenv.Name(t, "sessions"), Attempts: testenv.Name(t, "attempts")}
 		if err := dynamo.CreateTables(testenv.Context(t), db, tables); err != nil {
@@ -61,7 +62,7 @@ var backends = []backend{
 	}},
 }
 
-func newWorld(t *testing.T, st app.Store) *world {
+func newWorld(t *testing.T, st apifn.Store) *world {
 	t.Helper()
 	cfg := config.Default()
 	ks, err := app.DevKeys(cfg)
@@ -74,7 +75,7 @@ func newWorld(t *testing.T, st app.Store) *world {
 	}
 	w := &world{log: &bytes.Buffer{}, now: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return w.now }
-	w.svc, err = app.Service(cfg, app.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
+	w.svc, err = apifn.Service(cfg, apifn.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
 	if err != nil {
 		t.Fatal(err)
 	}

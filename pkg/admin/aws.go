@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
@@ -89,9 +90,11 @@ func Connect(ctx context.Context, lookup func(string) (string, bool), stack stri
 	if err != nil {
 		return nil, err
 	}
-	ac, err := app.AWS(ctx, cfg)
+	// The operator's credentials the standard way (profiles, SSO, roles),
+	// unlike the functions (app.LambdaAWS).
+	ac, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("admin: aws config: %w", err)
 	}
 	if stack != "" {
 		outs, err := StackOutputs(ctx, cloudformation.NewFromConfig(ac), stack)
