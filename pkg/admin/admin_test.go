@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/admin"
@@ -24,6 +26,9 @@ import (
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/store/postgres"
+	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
+	rstore "github.com/rotor-auth/rotor/pkg/store/redis"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
 )
@@ -59,6 +64,27 @@ var backends = []backend{
 			t.Fatal(err)
 		}
 		return dynamo.New(db, tables)
+	}},
+	{"postgres", func(t *testing.T) apifn.Store {
+		url := testenv.PostgresSchema(t)
+		if err := schema.UpURL(testenv.Context(t), url); err != nil {
+			t.Fatal(err)
+		}
+		pool, err := pgxpool.New(testenv.Context(t), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		return postgres.New(pool)
+	}},
+	{"redis", func(t *testing.T) apifn.Store {
+		opt, err := goredis.ParseURL(testenv.RedisURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := goredis.NewClient(opt)
+		t.Cleanup(func() { c.Close() })
+		return rstore.New(c, testenv.RedisNamespace(t))
 	}},
 }
 

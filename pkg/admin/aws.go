@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/pkg/app/serverstore"
 	"github.com/rotor-auth/rotor/pkg/config"
 )
 
@@ -84,7 +85,8 @@ func ConfigFromOutputs(base config.Config, outputs map[string]string) (config.Co
 
 // Connect builds the Admin of a deployment: configuration from the
 // environment (lookup), overridden by the outputs of stack when it is not
-// empty; DynamoDB, Secrets Manager, and the caller's identity from STS.
+// empty (a DynamoDB stack); the store ROTOR_STORE names (dynamodb, postgres
+// or redis), Secrets Manager, and the caller's identity from STS.
 func Connect(ctx context.Context, lookup func(string) (string, bool), stack string, log *slog.Logger) (*Admin, error) {
 	cfg, err := config.Load(lookup)
 	if err != nil {
@@ -105,10 +107,26 @@ func Connect(ctx context.Context, lookup func(string) (string, bool), stack stri
 			return nil, err
 		}
 	}
-	st, _ := app.DynamoStore(ac, cfg)
+	sm := secretsmanager.NewFromConfig(ac)
+	var st Store
+	switch cfg.Store {
+	case "dynamodb":
+		st, _ = app.DynamoStore(ac, cfg)
+	case "postgres", "redis":
+		server, err := serverstore.Open(ctx, cfg, sm, 2)
+		if err != nil {
+			return nil, err
+		}
+		var ok bool
+		if st, ok = server.(Store); !ok {
+			return nil, fmt.Errorf("admin: the %s store cannot lock users", cfg.Store)
+		}
+	default:
+		return nil, fmt.Errorf("admin: ROTOR_STORE=%q: the CLI works on dynamodb, postgres or redis (the embedded store lives inside rotor-local)", cfg.Store)
+	}
 	return &Admin{
 		Store:    st,
-		Secrets:  secretsmanager.NewFromConfig(ac),
+		Secrets:  sm,
 		SecretID: cfg.SigningSecretID,
 		Alg:      cfg.SigningAlg,
 		Caller:   Caller(ctx, sts.NewFromConfig(ac), log),

@@ -97,8 +97,9 @@ type Store interface {
 	// later, and returns the watermark in force: every session created before
 	// it is revoked, in one write whatever their number.
 	RevokeBefore(ctx context.Context, t time.Time) (time.Time, error)
-	// GetSessionAndWatermark returns a session (as GetSession) and the
-	// revocation watermark (zero when none), read together.
+	// GetSessionAndWatermark returns a session (as GetSession, ErrNotFound
+	// when unknown) and the revocation watermark (zero when none), read
+	// together.
 	GetSessionAndWatermark(ctx context.Context, id string) (Session, time.Time, error)
 	// GetSession returns a session, expired or not, or ErrNotFound.
 	GetSession(ctx context.Context, id string) (Session, error)
