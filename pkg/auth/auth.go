@@ -164,6 +164,12 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 		}
 		return Pair{}, s.loginFailed(ctx, name, u.ID, counters, c, now)
 	}
+	if u.Locked {
+		// Refused after the same argon2id work and with the same answer and
+		// counting as a wrong password, so a lock reveals nothing.
+		s.log().WarnContext(ctx, "login of a locked user", "event", "login_locked", "user_id", u.ID, "ip", c.IP)
+		return Pair{}, s.loginFailed(ctx, name, u.ID, counters, c, now)
+	}
 	// The right password clears the username's (or this device's) failures;
 	// never the source address's, or one account of its own would let an
 	// attacker reset the limit it guesses other accounts under.
@@ -209,7 +215,7 @@ func (s *Service) startSession(ctx context.Context, u users.User, c Client, now 
 	if err != nil && !errors.Is(err, users.ErrNotFound) {
 		return sessions.Issued{}, storeError(err)
 	}
-	if err != nil || fresh.ID != u.ID || fresh.PasswordHash != u.PasswordHash {
+	if err != nil || fresh.ID != u.ID || fresh.PasswordHash != u.PasswordHash || fresh.Locked {
 		s.log().WarnContext(ctx, "login raced a password change", "event", "login_stale", "user_id", u.ID, "ip", c.IP)
 		return sessions.Issued{}, apierr.InvalidCredentials.With(sessions.ErrStale)
 	}
@@ -326,6 +332,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ticket string) (Pai
 	case errors.Is(err, sessions.ErrMalformedTicket):
 		return Pair{}, apierr.InvalidRequest.Describe("The retry_ticket is malformed.").With(err)
 	case errors.Is(err, sessions.ErrMalformedToken), errors.Is(err, sessions.ErrUnknown), errors.Is(err, sessions.ErrExpired):
+		return Pair{}, apierr.InvalidGrant.With(err)
+	case errors.Is(err, sessions.ErrRevoked):
+		s.log().InfoContext(ctx, "refresh of a session ended by revoke-all", "event", "session_revoked", "reason", "revoke_all", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
 		return Pair{}, apierr.InvalidGrant.With(err)
 	case err != nil:
 		return Pair{}, retryable(storeError(err), iss.Ticket)

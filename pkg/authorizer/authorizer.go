@@ -58,7 +58,13 @@ func (a *Authorizer) log() *slog.Logger {
 // Authorize checks an Authorization header value. A bad token gives
 // ErrUnauthorized; any other error means the check could not be made, and
 // the caller must not allow.
-func (a *Authorizer) Authorize(ctx context.Context, authorization string) (Identity, error) {
+func (a *Authorizer) Authorize(ctx context.Context, authorization string) (id Identity, err error) {
+	defer func() {
+		if err != nil && !errors.Is(err, ErrUnauthorized) {
+			// API Gateway answers 500; the alarm on authorizer_error says why.
+			a.log().ErrorContext(ctx, "authorization could not be decided", "event", "authorizer_error", "cause", err.Error())
+		}
+	}()
 	raw, ok := token.FromHeader(authorization)
 	if !ok {
 		return Identity{}, ErrUnauthorized
@@ -76,13 +82,16 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string) (Ident
 	}
 	claims, err := a.Verifier.Verify(ctx, raw)
 	if errors.Is(err, token.ErrInvalid) {
-		a.log().DebugContext(ctx, "access token refused", "event", "token_refused", "reason", err.Error())
+		// Info, not Debug: the token_refused metric counts these (a burst
+		// of forged or stale tokens is worth an alarm); the gateway's
+		// validation expression keeps non-JWT garbage from getting here.
+		a.log().InfoContext(ctx, "access token refused", "event", "token_refused", "reason", err.Error())
 		return Identity{}, ErrUnauthorized
 	}
 	if err != nil {
 		return Identity{}, fmt.Errorf("authorizer: %w", err)
 	}
-	id := Identity{UserID: claims.Subject, Username: claims.Username, SessionID: claims.SessionID}
+	id = Identity{UserID: claims.Subject, Username: claims.Username, SessionID: claims.SessionID}
 	if a.Sessions != nil {
 		switch err := a.Sessions.Check(ctx, id.SessionID, now()); {
 		case err == nil:
@@ -100,7 +109,7 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string) (Ident
 }
 
 func isSessionGone(err error) bool {
-	return errors.Is(err, sessions.ErrUnknown) || errors.Is(err, sessions.ErrExpired)
+	return errors.Is(err, sessions.ErrUnknown) || errors.Is(err, sessions.ErrExpired) || errors.Is(err, sessions.ErrRevoked)
 }
 
 // Token handles a REST API TOKEN authorizer event.

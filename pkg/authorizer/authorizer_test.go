@@ -357,6 +357,7 @@ func TestStrictSessions(t *testing.T) {
 		{"live session", nil, false, nil},
 		{"unknown session", sessions.ErrUnknown, true, nil},
 		{"expired session", sessions.ErrExpired, true, nil},
+		{"session revoked by revoke-all", sessions.ErrRevoked, true, nil},
 		{"wrapped unknown session", fmt.Errorf("store: %w", sessions.ErrUnknown), true, nil},
 		{"checker fails", dynamoDown, false, dynamoDown},
 	}

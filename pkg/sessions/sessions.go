@@ -21,6 +21,9 @@ var (
 	ErrUnknown = errors.New("sessions: unknown session")
 	ErrExpired = errors.New("sessions: session expired")
 	ErrReused  = errors.New("sessions: superseded refresh token reused; session revoked")
+	// ErrRevoked means the session was created before the revocation
+	// watermark an operator set (rotor revoke-all).
+	ErrRevoked = errors.New("sessions: session revoked by revoke-all")
 	// ErrMalformedTicket means a retry ticket is not one this server hands out.
 	ErrMalformedTicket = errors.New("sessions: malformed retry ticket")
 )
@@ -230,6 +233,8 @@ func (m *Manager) Rotate(ctx context.Context, raw, ticket string, now time.Time)
 			return Issued{Session: s, RefreshToken: next.String(), Ticket: ticket}, nil
 		case errors.Is(err, ErrNotFound):
 			return Issued{}, ErrUnknown
+		case errors.Is(err, ErrRevoked):
+			return Issued{Session: s}, ErrRevoked
 		case !errors.Is(err, ErrConflict):
 			return Issued{Ticket: ticket}, fmt.Errorf("sessions: rotate %s: %w", t.SessionID, err)
 		}
@@ -337,9 +342,10 @@ func (m *Manager) List(ctx context.Context, username, userID string, now time.Ti
 	return live, nil
 }
 
-// Check reports whether a session exists and is alive (the strict authorizer).
+// Check reports whether a session exists, is alive and was not created
+// before the revocation watermark (the strict authorizer).
 func (m *Manager) Check(ctx context.Context, sessionID string, now time.Time) error {
-	s, err := m.Store.GetSession(ctx, sessionID)
+	s, before, err := m.Store.GetSessionAndWatermark(ctx, sessionID)
 	if errors.Is(err, ErrNotFound) {
 		return ErrUnknown
 	}
@@ -349,8 +355,34 @@ func (m *Manager) Check(ctx context.Context, sessionID string, now time.Time) er
 	if !s.Alive(now) {
 		return ErrExpired
 	}
+	if s.CreatedAt.Before(before) {
+		return ErrRevoked
+	}
 	return nil
 }
+
+// RevokeAll ends every session created before t (zero: now) by moving the
+// revocation watermark: one write, whatever the number of sessions. From
+// its return no such session refreshes, and the strict authorizer refuses
+// their access tokens. The watermark only moves forward; it returns the one
+// in force. A t in the future is refused: it would refuse the sessions of
+// logins to come.
+func (m *Manager) RevokeAll(ctx context.Context, t, now time.Time) (time.Time, error) {
+	if t.IsZero() {
+		t = now
+	}
+	if t.After(now) {
+		return time.Time{}, fmt.Errorf("%w: %s is in the future", ErrFutureWatermark, t.Format(time.RFC3339))
+	}
+	w, err := m.Store.RevokeBefore(ctx, t.UTC().Truncate(time.Millisecond))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sessions: revoke all: %w", err)
+	}
+	return w, nil
+}
+
+// ErrFutureWatermark refuses a revoke-all time after the present.
+var ErrFutureWatermark = errors.New("sessions: revoke-all time in the future")
 
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {

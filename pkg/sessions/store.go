@@ -89,8 +89,18 @@ type Store interface {
 	// if the session exists, its TokenHash equals r.PresentedHash, it is alive
 	// at r.Now and r.ExpiresAt is not past its AbsoluteExpiresAt. On success it
 	// returns the updated session; otherwise ErrNotFound, or ErrConflict with
-	// the session as it was.
+	// the session as it was. A session created before the revocation
+	// watermark (RevokeBefore) never rotates successfully: ErrRevoked, with
+	// the session.
 	RotateSession(ctx context.Context, r Rotation) (Session, error)
+	// RevokeBefore moves the revocation watermark to t, unless it is already
+	// later, and returns the watermark in force: every session created before
+	// it is revoked, in one write whatever their number.
+	RevokeBefore(ctx context.Context, t time.Time) (time.Time, error)
+	// GetSessionAndWatermark returns a session (as GetSession, ErrNotFound
+	// when unknown) and the revocation watermark (zero when none), read
+	// together.
+	GetSessionAndWatermark(ctx context.Context, id string) (Session, time.Time, error)
 	// GetSession returns a session, expired or not, or ErrNotFound.
 	GetSession(ctx context.Context, id string) (Session, error)
 	// DeleteSession removes a session if it exists and belongs to userID

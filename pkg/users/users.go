@@ -36,6 +36,9 @@ type User struct {
 	// same atomic step as each session is created; ended ones linger until a
 	// later login prunes them.
 	Sessions map[string]time.Time
+	// Locked is set by an operator (rotor users lock): a locked user cannot
+	// log in, and locking ended every session, so none can refresh.
+	Locked bool
 }
 
 // Store keeps users, keyed by normalised username.
@@ -49,4 +52,13 @@ type Store interface {
 	// and moves the user's credential epoch in the same write, so no login
 	// that checked the old password can start a session afterwards.
 	SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error
+}
+
+// Locker locks and unlocks accounts (the admin CLI).
+type Locker interface {
+	// SetLocked sets the Locked flag of the user whose id is userID
+	// (ErrNotFound otherwise). Locking also moves the credential epoch in the
+	// same write, so a login that read the unlocked record cannot start a
+	// session afterwards.
+	SetLocked(ctx context.Context, username, userID string, locked bool, now time.Time) error
 }

@@ -12,15 +12,16 @@ import (
 	"github.com/rotor-auth/rotor/pkg/sessions"
 )
 
-// sessionReads counts GetSession: the one read the strict authorizer makes.
+// sessionReads counts GetSessionAndWatermark: the one read the strict
+// authorizer makes (the session and the revoke-all watermark together).
 type sessionReads struct {
 	apifn.Store
 	n atomic.Int64
 }
 
-func (s *sessionReads) GetSession(ctx context.Context, id string) (sessions.Session, error) {
+func (s *sessionReads) GetSessionAndWatermark(ctx context.Context, id string) (sessions.Session, time.Time, error) {
 	s.n.Add(1)
-	return s.Store.GetSession(ctx, id)
+	return s.Store.GetSessionAndWatermark(ctx, id)
 }
 
 func strict(c *config.Config) { c.StrictSessions = true }

@@ -24,6 +24,7 @@ var (
 	_ users.Store    = (*Store)(nil)
 	_ sessions.Store = (*Store)(nil)
 	_ throttle.Store = (*Store)(nil)
+	_ users.Locker   = (*Store)(nil)
 )
 
 // API is the part of the DynamoDB client the store uses.
@@ -158,6 +159,7 @@ func userFrom(it item) users.User {
 		UpdatedAt:    it.ms("updated_at"),
 		Epoch:        it.num("epoch"),
 		Sessions:     map[string]time.Time{},
+		Locked:       it.num("locked") != 0,
 	}
 	if m, ok := it["sessions"].(*types.AttributeValueMemberM); ok {
 		for id := range m.Value {
@@ -185,6 +187,29 @@ func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash str
 	}
 	if err != nil {
 		return fmt.Errorf("dynamo: set password: %w", err)
+	}
+	return nil
+}
+
+// SetLocked implements users.Locker. The flag is a number (absent or 0:
+// unlocked); locking also moves the epoch in the same write.
+func (st *Store) SetLocked(ctx context.Context, username, userID string, locked bool, now time.Time) error {
+	update, values := "SET locked = :zero, updated_at = :now", item{":zero": n(0), ":now": ms(now), ":id": s(userID)}
+	if locked {
+		update, values = "SET locked = :one, updated_at = :now ADD epoch :one", item{":one": n(1), ":now": ms(now), ":id": s(userID)}
+	}
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.Tables.Users),
+		Key:                       item{"username": s(username)},
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("user_id = :id"),
+		ExpressionAttributeValues: values,
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return users.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("dynamo: set locked: %w", err)
 	}
 	return nil
 }
@@ -367,7 +392,90 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	if err != nil {
 		return sessions.Session{}, fmt.Errorf("dynamo: rotate session: %w", err)
 	}
-	return sessionFrom(out.Attributes), nil
+	x := sessionFrom(out.Attributes)
+	// Then the watermark, read strongly consistently after the write: if the
+	// read misses a revoke-all, the rotation was before it. (A transaction
+	// with a ConditionCheck on the watermark would be one call, but a
+	// successful transaction returns no item, so reading the session's owner
+	// would cost the same second call; and every refresh would write-lock the
+	// one watermark item, so concurrent refreshes would cancel each other.)
+	before, err := st.watermark(ctx)
+	if err != nil {
+		return sessions.Session{}, err
+	}
+	if x.CreatedAt.Before(before) {
+		return x, sessions.ErrRevoked
+	}
+	return x, nil
+}
+
+// watermarkKey is the sessions-table item holding the revocation watermark;
+// no session id (base64url) can contain '#'.
+const watermarkKey = "#revoked-before"
+
+func (st *Store) watermark(ctx context.Context) (time.Time, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(st.Tables.Sessions),
+		Key:            item{"session_id": s(watermarkKey)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("dynamo: read the revocation watermark: %w", err)
+	}
+	return watermarkFrom(out.Item), nil
+}
+
+func watermarkFrom(it item) time.Time {
+	if it == nil {
+		return time.Time{}
+	}
+	return it.ms("revoked_before")
+}
+
+// RevokeBefore implements sessions.Store: one conditional UpdateItem that
+// only moves the watermark forward.
+func (st *Store) RevokeBefore(ctx context.Context, t time.Time) (time.Time, error) {
+	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(st.Tables.Sessions),
+		Key:                                 item{"session_id": s(watermarkKey)},
+		UpdateExpression:                    aws.String("SET revoked_before = :t"),
+		ConditionExpression:                 aws.String("attribute_not_exists(revoked_before) OR revoked_before < :t"),
+		ExpressionAttributeValues:           item{":t": ms(t)},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if c, ok := isConditionFailed(err); ok {
+		return watermarkFrom(c.Item), nil // already later
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("dynamo: move the revocation watermark: %w", err)
+	}
+	return watermarkFrom(out.Attributes), nil
+}
+
+// GetSessionAndWatermark implements sessions.Store with one BatchGetItem of
+// both items, strongly consistent.
+func (st *Store) GetSessionAndWatermark(ctx context.Context, id string) (sessions.Session, time.Time, error) {
+	if id == watermarkKey {
+		return sessions.Session{}, time.Time{}, sessions.ErrNotFound
+	}
+	var x *sessions.Session
+	var before time.Time
+	err := st.batchGet(ctx, st.Tables.Sessions, "session_id", []string{id, watermarkKey}, "", func(it item) {
+		if it.str("session_id") == watermarkKey {
+			before = watermarkFrom(it)
+			return
+		}
+		v := sessionFrom(it)
+		x = &v
+	})
+	if err != nil {
+		return sessions.Session{}, time.Time{}, err
+	}
+	if x == nil {
+		return sessions.Session{}, before, sessions.ErrNotFound
+	}
+	return *x, before, nil
 }
 
 // GetSession implements sessions.Store.

@@ -16,6 +16,7 @@ var (
 	_ users.Store    = (*Store)(nil)
 	_ sessions.Store = (*Store)(nil)
 	_ throttle.Store = (*Store)(nil)
+	_ users.Locker   = (*Store)(nil)
 )
 
 // Store is safe for concurrent use. The zero value is not usable: call New.
@@ -24,6 +25,8 @@ type Store struct {
 	users    map[string]users.User
 	sessions map[string]sessions.Session
 	attempts map[string]throttle.State
+	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
+	revokedBefore time.Time
 }
 
 // New returns an empty store.
@@ -75,6 +78,22 @@ func (m *Store) SetPasswordHash(_ context.Context, username, userID, hash string
 	return nil
 }
 
+// SetLocked implements users.Locker.
+func (m *Store) SetLocked(_ context.Context, username, userID string, locked bool, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[username]
+	if !ok || u.ID != userID {
+		return users.ErrNotFound
+	}
+	u.Locked, u.UpdatedAt = locked, now
+	if locked {
+		u.Epoch++
+	}
+	m.users[username] = u
+	return nil
+}
+
 // CreateSession implements sessions.Store.
 func (m *Store) CreateSession(_ context.Context, s sessions.Session, evict []string) error {
 	m.mu.Lock()
@@ -109,11 +128,35 @@ func (m *Store) RotateSession(_ context.Context, r sessions.Rotation) (sessions.
 	if !bytes.Equal(s.TokenHash, r.PresentedHash) || !s.Alive(r.Now) || r.ExpiresAt.After(s.AbsoluteExpiresAt) {
 		return clone(s), sessions.ErrConflict
 	}
+	if s.CreatedAt.Before(m.revokedBefore) {
+		return clone(s), sessions.ErrRevoked
+	}
 	s.PrevHash, s.TokenHash, s.Salt = s.TokenHash, r.NewHash, r.Salt
 	s.RotatedAt, s.LastUsedAt, s.ExpiresAt = r.Now, r.Now, r.ExpiresAt
 	s.Rotations++
 	m.sessions[s.ID] = s
 	return clone(s), nil
+}
+
+// RevokeBefore implements sessions.Store.
+func (m *Store) RevokeBefore(_ context.Context, t time.Time) (time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t.After(m.revokedBefore) {
+		m.revokedBefore = t
+	}
+	return m.revokedBefore, nil
+}
+
+// GetSessionAndWatermark implements sessions.Store.
+func (m *Store) GetSessionAndWatermark(_ context.Context, id string) (sessions.Session, time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok {
+		return sessions.Session{}, m.revokedBefore, sessions.ErrNotFound
+	}
+	return clone(s), m.revokedBefore, nil
 }
 
 // GetSession implements sessions.Store.

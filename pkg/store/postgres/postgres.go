@@ -21,6 +21,7 @@ var (
 	_ users.Store    = (*Store)(nil)
 	_ sessions.Store = (*Store)(nil)
 	_ throttle.Store = (*Store)(nil)
+	_ users.Locker   = (*Store)(nil)
 )
 
 //go:embed sql/*.sql
@@ -127,10 +128,11 @@ type userRow struct {
 	epoch              *int64
 	sessionIDs         []string
 	sessionCreated     []time.Time
+	locked             bool
 }
 
 func (r *userRow) dest() []any {
-	return []any{&r.id, &r.username, &r.hash, &r.created, &r.updated, &r.epoch, &r.sessionIDs, &r.sessionCreated}
+	return []any{&r.id, &r.username, &r.hash, &r.created, &r.updated, &r.epoch, &r.sessionIDs, &r.sessionCreated, &r.locked}
 }
 
 func (r *userRow) user() users.User {
@@ -138,6 +140,7 @@ func (r *userRow) user() users.User {
 		ID: *r.id, Username: *r.username, PasswordHash: *r.hash,
 		CreatedAt: r.created.UTC(), UpdatedAt: r.updated.UTC(), Epoch: *r.epoch,
 		Sessions: make(map[string]time.Time, len(r.sessionIDs)),
+		Locked:   r.locked,
 	}
 	for i, id := range r.sessionIDs {
 		u.Sessions[id] = r.sessionCreated[i].UTC()
@@ -242,20 +245,66 @@ func (st *Store) CreateSession(ctx context.Context, s sessions.Session, evict []
 func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
 	var rotated bool
 	var row sessionRow
+	var before *time.Time
 	err := st.DB.QueryRow(ctx, st.q("rotate_session"), pgx.NamedArgs{
 		"session_id": r.SessionID, "presented_hash": r.PresentedHash, "new_hash": r.NewHash,
 		"salt": r.Salt, "now": r.Now, "expires_at": r.ExpiresAt,
-	}).Scan(append([]any{&rotated}, row.dest()...)...)
+	}).Scan(append(append([]any{&rotated}, row.dest()...), &before)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sessions.Session{}, sessions.ErrNotFound
 	}
 	if err != nil {
 		return sessions.Session{}, fmt.Errorf("postgres: rotate session: %w", err)
 	}
-	if !rotated {
-		return row.session(), sessions.ErrConflict
+	s := row.session()
+	if before != nil && s.CreatedAt.Before(*before) {
+		return s, sessions.ErrRevoked
 	}
-	return row.session(), nil
+	if !rotated {
+		return s, sessions.ErrConflict
+	}
+	return s, nil
+}
+
+// RevokeBefore implements sessions.Store with one upsert of the watermark row.
+func (st *Store) RevokeBefore(ctx context.Context, t time.Time) (time.Time, error) {
+	var w time.Time
+	if err := st.DB.QueryRow(ctx, st.q("revoke_before"), pgx.NamedArgs{"revoked_before": t}).Scan(&w); err != nil {
+		return time.Time{}, fmt.Errorf("postgres: revoke before: %w", err)
+	}
+	return w.UTC(), nil
+}
+
+// GetSessionAndWatermark implements sessions.Store in one query.
+func (st *Store) GetSessionAndWatermark(ctx context.Context, id string) (sessions.Session, time.Time, error) {
+	var row sessionRow
+	var before *time.Time
+	err := st.DB.QueryRow(ctx, st.q("get_session_and_watermark"), pgx.NamedArgs{"session_id": id}).Scan(append(row.dest(), &before)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sessions.Session{}, time.Time{}, sessions.ErrNotFound
+	}
+	if err != nil {
+		return sessions.Session{}, time.Time{}, fmt.Errorf("postgres: get session: %w", err)
+	}
+	var w time.Time
+	if before != nil {
+		w = before.UTC()
+	}
+	return row.session(), w, nil
+}
+
+// SetLocked implements users.Locker.
+func (st *Store) SetLocked(ctx context.Context, username, userID string, locked bool, now time.Time) error {
+	tag, err := st.DB.Exec(ctx, st.q("set_locked"), pgx.NamedArgs{
+		"username": username, "user_id": userID, "locked": locked, "updated_at": now,
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: set locked: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return users.ErrNotFound
+	}
+	return nil
 }
 
 // GetSession implements sessions.Store.

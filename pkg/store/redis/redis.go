@@ -20,6 +20,7 @@ var (
 	_ users.Store    = (*Store)(nil)
 	_ sessions.Store = (*Store)(nil)
 	_ throttle.Store = (*Store)(nil)
+	_ users.Locker   = (*Store)(nil)
 )
 
 //go:embed lua/*.lua
@@ -151,7 +152,7 @@ func userFrom(username string, v []any) (users.User, error) {
 	u := users.User{
 		ID: f["id"], Username: username, PasswordHash: f["pw"],
 		CreatedAt: msTime(f, "cat"), UpdatedAt: msTime(f, "uat"), Epoch: num(f, "epoch"),
-		Sessions: map[string]time.Time{},
+		Sessions: map[string]time.Time{}, Locked: f["locked"] == "1",
 	}
 	for id, created := range fields(v[1]) {
 		n, _ := strconv.ParseInt(created, 10, 64)
@@ -234,7 +235,7 @@ func (st *Store) CreateSession(ctx context.Context, s sessions.Session, evict []
 // RotateSession implements sessions.Store with one script (one EVALSHA): it
 // returns the rotated session, or the session as it is when a condition failed.
 func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
-	v, err := st.run(ctx, "rotate_session", []string{st.key("s", r.SessionID)},
+	v, err := st.run(ctx, "rotate_session", []string{st.key("s", r.SessionID), st.watermark()},
 		r.PresentedHash, r.NewHash, r.Salt, ms(r.Now), ms(r.ExpiresAt)).Slice()
 	if errors.Is(err, goredis.Nil) {
 		return sessions.Session{}, sessions.ErrNotFound
@@ -246,10 +247,66 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		return sessions.Session{}, errors.New("redis: rotate session: malformed reply")
 	}
 	s := sessionFrom(fields(v[1]))
-	if rotated, _ := v[0].(int64); rotated != 1 {
-		return s, sessions.ErrConflict
+	switch rotated, _ := v[0].(int64); rotated {
+	case 1:
+		return s, nil
+	case 2:
+		return s, sessions.ErrRevoked
 	}
-	return s, nil
+	return s, sessions.ErrConflict
+}
+
+// watermark is the key of the revocation watermark, in the namespace's slot.
+func (st *Store) watermark() string { return "{" + st.Namespace + "}:revoked-before" }
+
+// RevokeBefore implements sessions.Store with one script on one key.
+func (st *Store) RevokeBefore(ctx context.Context, t time.Time) (time.Time, error) {
+	v, err := st.run(ctx, "revoke_before", []string{st.watermark()}, ms(t)).Text()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("redis: revoke before: %w", err)
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("redis: revoke before: reply %q", v)
+	}
+	return time.UnixMilli(n).UTC(), nil
+}
+
+// GetSessionAndWatermark implements sessions.Store with one script.
+func (st *Store) GetSessionAndWatermark(ctx context.Context, id string) (sessions.Session, time.Time, error) {
+	v, err := st.run(ctx, "get_session_and_watermark", []string{st.key("s", id), st.watermark()}).Slice()
+	if err != nil {
+		return sessions.Session{}, time.Time{}, fmt.Errorf("redis: get session: %w", err)
+	}
+	if len(v) != 2 {
+		return sessions.Session{}, time.Time{}, errors.New("redis: get session: malformed reply")
+	}
+	var w time.Time
+	if s, ok := v[1].(string); ok {
+		n, _ := strconv.ParseInt(s, 10, 64)
+		w = time.UnixMilli(n).UTC()
+	}
+	f := fields(v[0])
+	if len(f) == 0 {
+		return sessions.Session{}, w, sessions.ErrNotFound
+	}
+	return sessionFrom(f), w, nil
+}
+
+// SetLocked implements users.Locker.
+func (st *Store) SetLocked(ctx context.Context, username, userID string, locked bool, now time.Time) error {
+	flag := "0"
+	if locked {
+		flag = "1"
+	}
+	n, err := st.run(ctx, "set_locked", []string{st.key("u", username)}, userID, flag, ms(now)).Int()
+	if err != nil {
+		return fmt.Errorf("redis: set locked: %w", err)
+	}
+	if n == 0 {
+		return users.ErrNotFound
+	}
+	return nil
 }
 
 // GetSession implements sessions.Store with one HGETALL.

@@ -20,6 +20,7 @@ type Store interface {
 	users.Store
 	sessions.Store
 	throttle.Store
+	users.Locker
 	// GetLogin is auth.LoginStore: the user and the attempts under each key at once.
 	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
 }
@@ -34,6 +35,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("delete", func(t *testing.T) { testDelete(t, newStore(t)) })
 	t.Run("list and end by user", func(t *testing.T) { testByUser(t, newStore(t)) })
 	t.Run("epoch", func(t *testing.T) { testEpoch(t, newStore(t)) })
+	t.Run("lock", func(t *testing.T) { testLock(t, newStore(t)) })
+	t.Run("revocation watermark", func(t *testing.T) { testWatermark(t, newStore(t)) })
 	t.Run("evict", func(t *testing.T) { testEvict(t, newStore(t)) })
 	t.Run("attempts", func(t *testing.T) { testAttempts(t, newStore(t)) })
 	t.Run("login read", func(t *testing.T) { testGetLogin(t, newStore(t)) })
@@ -376,6 +379,90 @@ func testByUser(t *testing.T, st Store) {
 
 // testEpoch: a session is created only while the epoch its login read is
 // current; a password change and an end-all both move it.
+// testWatermark: sessions created before the watermark never rotate
+// (ErrRevoked, with the session), those created at or after it do; the
+// watermark only moves forward and is read with a session.
+func testWatermark(t *testing.T, st Store) {
+	ctx := context.Background()
+	old := newSession(t, st, "usr_w1")
+	young := newSession(t, st, "usr_w2")
+	young.CreatedAt, young.LastUsedAt = t0.Add(time.Second), t0.Add(time.Second)
+	for _, x := range []sessions.Session{old, young} {
+		if err := st.CreateSession(ctx, x, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, w, err := st.GetSessionAndWatermark(ctx, old.ID); err != nil || !w.IsZero() {
+		t.Fatalf("before any revoke-all: watermark %v, %v; want zero", w, err)
+	}
+	cut := young.CreatedAt // sessions created before this instant are revoked
+	if w, err := st.RevokeBefore(ctx, cut); err != nil || !w.Equal(cut) {
+		t.Fatalf("RevokeBefore: %v, %v", w, err)
+	}
+	if w, err := st.RevokeBefore(ctx, t0); err != nil || !w.Equal(cut) {
+		t.Fatalf("an earlier RevokeBefore moved the watermark back: %v, %v", w, err)
+	}
+	rot := func(x sessions.Session) (sessions.Session, error) {
+		return st.RotateSession(ctx, sessions.Rotation{
+			SessionID: x.ID, PresentedHash: x.TokenHash, NewHash: random(t, 32), Salt: random(t, 32),
+			Now: t0.Add(time.Minute), ExpiresAt: t0.Add(2 * time.Hour),
+		})
+	}
+	if got, err := rot(old); !errors.Is(err, sessions.ErrRevoked) || got.UserID != old.UserID {
+		t.Fatalf("rotate a session created before the watermark: %+v, %v; want ErrRevoked with the session", got.UserID, err)
+	}
+	if _, err := rot(young); err != nil {
+		t.Fatalf("rotate a session created at the watermark: %v", err)
+	}
+	s, w, err := st.GetSessionAndWatermark(ctx, old.ID)
+	if err != nil || s.ID != old.ID || !w.Equal(cut) {
+		t.Fatalf("GetSessionAndWatermark: %v %v %v", s.ID, w, err)
+	}
+	if _, _, err := st.GetSessionAndWatermark(ctx, base64.RawURLEncoding.EncodeToString(random(t, 16))); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("GetSessionAndWatermark of an unknown id: %v, want ErrNotFound", err)
+	}
+}
+
+// testLock: locking sets the flag (also seen by the login read) and moves
+// the epoch, so a session from a login that read the unlocked record is
+// refused; unlocking clears the flag; another user id is ErrNotFound.
+func testLock(t *testing.T, st Store) {
+	ctx := context.Background()
+	stale := newSession(t, st, "usr_l")
+	other := newSession(t, st, "usr_o")
+	if err := st.CreateSession(ctx, other, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetLocked(ctx, "name-of-usr_l", "usr_mallory", true, t0); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("lock with the wrong id: %v, want ErrNotFound", err)
+	}
+	if err := st.SetLocked(ctx, "name-of-nobody", "usr_nobody", true, t0); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("lock of an unknown user: %v, want ErrNotFound", err)
+	}
+	if err := st.SetLocked(ctx, "name-of-usr_l", "usr_l", true, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := st.GetLogin(ctx, "name-of-usr_l", nil)
+	if err != nil || !u.Locked {
+		t.Fatalf("after lock: locked=%v err=%v, want locked", u.Locked, err)
+	}
+	if o, _ := st.GetUser(ctx, "name-of-usr_o"); o.Locked {
+		t.Fatal("locking one user locked another")
+	}
+	if err := st.CreateSession(ctx, stale, nil); !errors.Is(err, sessions.ErrStale) {
+		t.Fatalf("create with the epoch read before the lock: %v, want ErrStale", err)
+	}
+	if _, err := st.GetSession(ctx, other.ID); err != nil {
+		t.Fatalf("another user's session after the lock: %v", err)
+	}
+	if err := st.SetLocked(ctx, "name-of-usr_l", "usr_l", false, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := st.GetUser(ctx, "name-of-usr_l"); err != nil || u.Locked {
+		t.Fatalf("after unlock: locked=%v err=%v", u.Locked, err)
+	}
+}
+
 func testEpoch(t *testing.T, st Store) {
 	ctx := context.Background()
 	for _, tc := range []struct {

@@ -1,5 +1,5 @@
 -- RotateSession, one statement: the conditional update, or, when its
--- condition fails, the row as it is. The FOR KEY SHARE read waits for a
+-- condition fails, the row as it is; and the revocation watermark. The FOR KEY SHARE read waits for a
 -- rotation in flight and returns the row it committed (READ COMMITTED follows
 -- the update), so a racing loser sees the winner's hashes and can answer with
 -- the grace replay without a second round trip.
@@ -9,6 +9,8 @@ WITH rotated AS (
 		last_used_at = @now, expires_at = @expires_at, rotations = rotations + 1
 	WHERE session_id = @session_id AND token_hash = @presented_hash
 		AND expires_at > @now AND absolute_expires_at > @now AND absolute_expires_at >= @expires_at
+		-- rotor revoke-all: a session created before the watermark never rotates.
+		AND created_at >= coalesce((SELECT revoked_before FROM revocation), '-infinity')
 	RETURNING session_id, user_id, username, epoch, token_hash, prev_hash, salt, rotated_at, rotations,
 	created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent
 ),
@@ -19,6 +21,6 @@ as_was AS (
 	WHERE session_id = @session_id AND NOT EXISTS (SELECT 1 FROM rotated)
 	FOR KEY SHARE
 )
-SELECT true, * FROM rotated
+SELECT true, *, (SELECT revoked_before FROM revocation) FROM rotated
 UNION ALL
-SELECT false, * FROM as_was
+SELECT false, *, (SELECT revoked_before FROM revocation) FROM as_was

@@ -1,4 +1,6 @@
--- RotateSession: check and swap in one step. KEYS[1]: the session hash.
+-- RotateSession: check and swap in one step. KEYS[1]: the session hash,
+-- KEYS[2]: the revocation watermark (rotor revoke-all; Unix ms): a session
+-- created before it returns {2, fields} and never rotates.
 -- ARGV: presented hash, new hash, salt, now (Unix ms), new idle expiry (Unix
 -- ms). Returns nil when there is no session, else {1, fields} when rotated or
 -- {0, fields as they are} when a condition failed. The key then lives until
@@ -6,6 +8,10 @@
 local s = redis.call('HMGET', KEYS[1], 'th', 'exp', 'abs')
 if not s[1] then
 	return false
+end
+local cat = tonumber(redis.call('HGET', KEYS[1], 'cat'))
+if cat < tonumber(redis.call('GET', KEYS[2]) or '0') then
+	return {2, redis.call('HGETALL', KEYS[1])}
 end
 local now, exp = tonumber(ARGV[4]), tonumber(ARGV[5])
 local sexp, sabs = tonumber(s[2]), tonumber(s[3])

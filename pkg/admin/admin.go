@@ -1,0 +1,310 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/users"
+	"github.com/rotor-auth/rotor/pkg/users/names"
+)
+
+// Errors of this package; callers match them with errors.Is.
+var (
+	ErrNotFound = errors.New("admin: not found")
+	ErrNoSecret = errors.New("admin: no signing secret configured")
+	ErrBadTime  = errors.New("admin: bad time")
+)
+
+// Store is the part of a Rotor store the admin commands use.
+type Store interface {
+	sessions.Store
+	users.Locker
+	GetUser(ctx context.Context, username string) (users.User, error)
+}
+
+// Secrets is the part of Secrets Manager a key rotation uses.
+type Secrets interface {
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
+	RotateSecret(ctx context.Context, in *secretsmanager.RotateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error)
+}
+
+// Admin runs the operator's actions. Every action that changes something is
+// logged as an "admin_action" event naming Caller; every session it ends is
+// logged as "session_revoked" with the reason.
+type Admin struct {
+	Store    Store
+	Secrets  Secrets // nil: key commands fail with ErrNoSecret
+	SecretID string  // the signing key secret
+	Alg      string  // the signing algorithm of new keys
+	// Caller names who runs the commands: the AWS identity (STS
+	// GetCallerIdentity ARN), or "local".
+	Caller string
+	Log    *slog.Logger
+	// Logs reads the stack's log groups (rotor events); Stack names them.
+	Logs  LogsAPI
+	Stack string
+	Now   func() time.Time // time.Now when nil
+	Rand  io.Reader        // crypto/rand when nil
+}
+
+func (a *Admin) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Admin) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}
+
+func (a *Admin) audit(ctx context.Context, action string, attrs ...any) {
+	a.log().InfoContext(ctx, "admin action", append([]any{"event", "admin_action", "who", a.Caller, "action", action}, attrs...)...)
+}
+
+func (a *Admin) revoked(ctx context.Context, s sessions.Session, reason string) {
+	a.log().InfoContext(ctx, "session revoked", "event", "session_revoked", "session_id", s.ID, "user_id", s.UserID, "reason", reason, "who", a.Caller)
+}
+
+func (a *Admin) manager() *sessions.Manager { return &sessions.Manager{Store: a.Store} }
+
+// user reads an account by the name an operator typed.
+func (a *Admin) user(ctx context.Context, name string) (users.User, error) {
+	norm, err := names.Normalize(name)
+	if err != nil {
+		return users.User{}, fmt.Errorf("%w: user %q: %v", ErrNotFound, name, err)
+	}
+	u, err := a.Store.GetUser(ctx, norm)
+	if errors.Is(err, users.ErrNotFound) {
+		return users.User{}, fmt.Errorf("%w: user %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return users.User{}, fmt.Errorf("admin: read user: %w", err)
+	}
+	return u, nil
+}
+
+// Sessions returns the live sessions of the named user, newest first.
+func (a *Admin) Sessions(ctx context.Context, name string) ([]sessions.Session, error) {
+	u, err := a.user(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	list, err := a.manager().List(ctx, u.Username, u.ID, a.now())
+	if err != nil || len(list) == 0 {
+		return list, err
+	}
+	// Leave out the sessions a revoke-all ended: the watermark is read
+	// with any session.
+	_, before, err := a.Store.GetSessionAndWatermark(ctx, list[0].ID)
+	if err != nil && !errors.Is(err, sessions.ErrNotFound) {
+		return nil, fmt.Errorf("admin: read the revocation watermark: %w", err)
+	}
+	live := list[:0]
+	for _, s := range list {
+		if !s.CreatedAt.Before(before) {
+			live = append(live, s)
+		}
+	}
+	return live, nil
+}
+
+// RevokeUser ends every session of the named user (strongly consistent: the
+// user's credential epoch moves first, so not even a login in flight can
+// leave one behind) and says how many it ended.
+func (a *Admin) RevokeUser(ctx context.Context, name string) (int, error) {
+	u, err := a.user(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	return a.endAll(ctx, u, "sessions_revoke_user", "admin_revoke_user")
+}
+
+func (a *Admin) endAll(ctx context.Context, u users.User, action, reason string) (int, error) {
+	listed, err := a.Store.ListSessions(ctx, u.Username, u.ID)
+	if err != nil {
+		return 0, fmt.Errorf("admin: list sessions: %w", err)
+	}
+	n, err := a.manager().EndAll(ctx, u.Username, u.ID)
+	if err != nil {
+		return n, err
+	}
+	for _, s := range listed {
+		a.revoked(ctx, s, reason)
+	}
+	a.audit(ctx, action, "user_id", u.ID, "sessions", n)
+	return n, nil
+}
+
+// RevokeSession ends one session, whoever owns it.
+func (a *Admin) RevokeSession(ctx context.Context, id string) (sessions.Session, error) {
+	if !sessions.ValidSessionID(id) {
+		return sessions.Session{}, fmt.Errorf("%w: session %q", ErrNotFound, id)
+	}
+	s, err := a.Store.GetSession(ctx, id)
+	if errors.Is(err, sessions.ErrNotFound) {
+		return sessions.Session{}, fmt.Errorf("%w: session %q", ErrNotFound, id)
+	}
+	if err != nil {
+		return sessions.Session{}, fmt.Errorf("admin: read session: %w", err)
+	}
+	if err := a.Store.DeleteSession(ctx, id, ""); err != nil {
+		if errors.Is(err, sessions.ErrNotFound) {
+			return sessions.Session{}, fmt.Errorf("%w: session %q", ErrNotFound, id)
+		}
+		return sessions.Session{}, fmt.Errorf("admin: end session: %w", err)
+	}
+	a.revoked(ctx, s, "admin_revoke_session")
+	a.audit(ctx, "sessions_revoke_session", "user_id", s.UserID, "session_id", id, "sessions", 1)
+	return s, nil
+}
+
+// RevokeAll ends every session created before t (zero: now) in one write,
+// whatever their number, by moving the revocation watermark; it returns the
+// watermark in force. No such session refreshes from its return; their
+// access tokens live on until they expire, or until an emergency key
+// rotation (RotateKeys) retires their key; with strict sessions the
+// authorizer refuses them once its cache lets it see them again. Each
+// session is logged as "session_revoked" (reason revoke_all) by the refresh
+// that finds it revoked.
+func (a *Admin) RevokeAll(ctx context.Context, t time.Time) (time.Time, error) {
+	w, err := a.manager().RevokeAll(ctx, t, a.now())
+	if errors.Is(err, sessions.ErrFutureWatermark) {
+		return time.Time{}, fmt.Errorf("%w: %v", ErrBadTime, err)
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	a.audit(ctx, "sessions_revoke_all", "before", w, "sessions", "all")
+	return w, nil
+}
+
+// Lock locks the named user and ends all of its sessions: it cannot log in
+// (the login answers as for a wrong password) nor refresh. It says how many
+// sessions it ended.
+func (a *Admin) Lock(ctx context.Context, name string) (int, error) {
+	u, err := a.user(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	// Lock first: a login that read the user before is refused by the
+	// epoch the lock moved; then end what exists.
+	if err := a.Store.SetLocked(ctx, u.Username, u.ID, true, a.now()); err != nil {
+		return 0, fmt.Errorf("admin: lock: %w", err)
+	}
+	return a.endAll(ctx, u, "user_lock", "admin_lock_user")
+}
+
+// Unlock clears the lock of the named user.
+func (a *Admin) Unlock(ctx context.Context, name string) error {
+	u, err := a.user(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.SetLocked(ctx, u.Username, u.ID, false, a.now()); err != nil {
+		return fmt.Errorf("admin: unlock: %w", err)
+	}
+	a.audit(ctx, "user_unlock", "user_id", u.ID, "sessions", 0)
+	return nil
+}
+
+// Rotation is the outcome of a key rotation.
+type Rotation struct {
+	Emergency bool   `json:"emergency"`
+	VersionID string `json:"version_id"`
+	// Kid is the new key's id (known at once only for an emergency
+	// rotation; a normal one generates it in the rotation function).
+	Kid string `json:"kid,omitempty"`
+	// RetiredVersion is the version whose key no longer verifies.
+	RetiredVersion string `json:"retired_version,omitempty"`
+}
+
+// RotateKeys rotates the signing key. A normal rotation asks Secrets Manager
+// to run the stack's rotation function (keys.Rotator): the new key is
+// published at once and signs after the activation delay, and the old key
+// keeps verifying as AWSPREVIOUS. An emergency rotation writes a new key that
+// signs at once as AWSCURRENT and removes AWSPREVIOUS, so the key set holds
+// only the new key: every access token signed before stops verifying once
+// the verifiers' key caches expire (ROTOR_KEY_CACHE_TTL).
+func (a *Admin) RotateKeys(ctx context.Context, emergency bool) (Rotation, error) {
+	if a.Secrets == nil || a.SecretID == "" {
+		return Rotation{}, ErrNoSecret
+	}
+	if !emergency {
+		out, err := a.Secrets.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String(a.SecretID), RotateImmediately: aws.Bool(true)})
+		if err != nil {
+			return Rotation{}, fmt.Errorf("admin: rotate secret: %w", err)
+		}
+		r := Rotation{VersionID: aws.ToString(out.VersionId)}
+		a.audit(ctx, "keys_rotate", "version", r.VersionID, "emergency", false)
+		return r, nil
+	}
+	desc, err := a.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(a.SecretID)})
+	if err != nil {
+		return Rotation{}, fmt.Errorf("admin: describe secret: %w", err)
+	}
+	old := ""
+	for id, stages := range desc.VersionIdsToStages {
+		if slices.Contains(stages, "AWSCURRENT") {
+			old = id
+		}
+	}
+	k, err := keys.Generate(a.Alg, a.Rand, a.now())
+	if err != nil {
+		return Rotation{}, err
+	}
+	k.SignAfter = k.CreatedAt // signs at once: the old key is compromised
+	value, err := k.Marshal()
+	if err != nil {
+		return Rotation{}, err
+	}
+	token := make([]byte, 16)
+	if _, err := io.ReadFull(a.rand(), token); err != nil {
+		return Rotation{}, fmt.Errorf("admin: version id: %w", err)
+	}
+	version := hex.EncodeToString(token)
+	// AWSCURRENT moves to the new version and Secrets Manager moves
+	// AWSPREVIOUS to the old one; removing AWSPREVIOUS then leaves the new
+	// key alone in the set keys.Fetch reads.
+	if _, err := a.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(a.SecretID), ClientRequestToken: aws.String(version),
+		SecretString: aws.String(string(value)), VersionStages: []string{"AWSCURRENT"},
+	}); err != nil {
+		return Rotation{}, fmt.Errorf("admin: put emergency key: %w", err)
+	}
+	r := Rotation{Emergency: true, VersionID: version, Kid: k.ID}
+	if old != "" {
+		if _, err := a.Secrets.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
+			SecretId: aws.String(a.SecretID), VersionStage: aws.String("AWSPREVIOUS"), RemoveFromVersionId: aws.String(old),
+		}); err != nil {
+			return r, fmt.Errorf("admin: retire the previous key (the new key signs, the old one still verifies): %w", err)
+		}
+		r.RetiredVersion = old
+	}
+	a.audit(ctx, "keys_rotate", "version", version, "kid", k.ID, "retired_version", old, "emergency", true)
+	return r, nil
+}
+
+func (a *Admin) rand() io.Reader {
+	if a.Rand != nil {
+		return a.Rand
+	}
+	return rand.Reader
+}

@@ -1,0 +1,215 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/rotor-auth/rotor/pkg/admin"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+)
+
+// cliWorld runs command lines against a memory-backed deployment with alice
+// (two sessions) and bob (one).
+type cliWorld struct {
+	*world
+	opened int
+	stack  string
+}
+
+func newCLIWorld(t *testing.T) *cliWorld {
+	w := &cliWorld{world: newWorld(t, memory.New())}
+	w.signup(t, "alice", "bob")
+	w.login(t, "alice")
+	w.login(t, "alice")
+	w.login(t, "bob")
+	w.now = w.now.Add(time.Second)
+	return w
+}
+
+func (w *cliWorld) run(args []string, terminal bool, stdin string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	c := &admin.CLI{
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Terminal: terminal,
+		Open: func(_ context.Context, stack string) (*admin.Admin, error) {
+			w.opened++
+			w.stack = stack
+			return w.admin, nil
+		},
+	}
+	code = c.Run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+func TestCLIExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		terminal bool
+		stdin    string
+		code     int
+		opened   bool // whether the deployment was touched
+		alice    int  // alice's sessions after
+		bob      int
+	}{
+		{"help", []string{"--help"}, false, "", admin.ExitOK, false, 2, 1},
+		{"no command", nil, false, "", admin.ExitOK, false, 2, 1},
+		{"unknown command", []string{"frobnicate"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"list needs --user", []string{"sessions", "list"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"revoke needs one target", []string{"sessions", "revoke", "--user", "alice", "--session", "x", "--yes"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"lock needs a name", []string{"users", "lock", "--yes"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"list", []string{"sessions", "list", "--user", "alice"}, false, "", admin.ExitOK, true, 2, 1},
+		{"list unknown user", []string{"sessions", "list", "--user", "carol"}, false, "", admin.ExitNotFound, true, 2, 1},
+		{"revoke without a terminal nor --yes refuses", []string{"sessions", "revoke", "--user", "alice"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"without a terminal a piped yes is no confirmation", []string{"sessions", "revoke", "--user", "alice"}, false, "yes\n", admin.ExitUsage, false, 2, 1},
+		{"revoke answered no", []string{"sessions", "revoke", "--user", "alice"}, true, "no\n", admin.ExitUsage, false, 2, 1},
+		{"revoke answered yes", []string{"sessions", "revoke", "--user", "alice"}, true, "yes\n", admin.ExitOK, true, 0, 1},
+		{"revoke --yes", []string{"--yes", "sessions", "revoke", "--user", "alice"}, false, "", admin.ExitOK, true, 0, 1},
+		{"revoke unknown user", []string{"sessions", "revoke", "--user", "carol", "--yes"}, false, "", admin.ExitNotFound, true, 2, 1},
+		{"revoke unknown session", []string{"sessions", "revoke", "--session", "AAAAAAAAAAAAAAAAAAAAAA", "--yes"}, false, "", admin.ExitNotFound, true, 2, 1},
+		{"lock without --yes refuses", []string{"users", "lock", "bob"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"lock --yes after the name", []string{"users", "lock", "bob", "--yes"}, false, "", admin.ExitOK, true, 2, 0},
+		{"unlock needs no confirmation", []string{"users", "unlock", "bob"}, false, "", admin.ExitOK, true, 2, 1},
+		{"revoke-all without --yes refuses", []string{"revoke-all"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"revoke-all --before in the future", []string{"revoke-all", "--before", "2099-01-01T00:00:00Z", "--yes"}, false, "", admin.ExitUsage, true, 2, 1},
+		{"revoke-all --before not a time", []string{"revoke-all", "--before", "yesterday", "--yes"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"revoke-all --yes", []string{"revoke-all", "--yes"}, false, "", admin.ExitOK, true, 0, 0},
+		{"keys rotate without --yes refuses", []string{"keys", "rotate", "--emergency"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"keys rotate without a secret", []string{"keys", "rotate", "--yes"}, false, "", admin.ExitError, true, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newCLIWorld(t)
+			code, stdout, stderr := w.run(tc.args, tc.terminal, tc.stdin)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, tc.code, stdout, stderr)
+			}
+			if (w.opened > 0) != tc.opened {
+				t.Fatalf("deployment opened %d times, want opened=%v", w.opened, tc.opened)
+			}
+			ctx := context.Background()
+			for name, want := range map[string]int{"alice": tc.alice, "bob": tc.bob} {
+				if got, _ := w.admin.Sessions(ctx, name); len(got) != want {
+					t.Fatalf("%s has %d sessions, want %d", name, len(got), want)
+				}
+			}
+		})
+	}
+}
+
+func TestCLIHelpNamesEveryCommand(t *testing.T) {
+	_, out, _ := newCLIWorld(t).run([]string{"--help"}, false, "")
+	for _, cmd := range []string{"sessions list", "sessions revoke --user", "sessions revoke --session", "users lock", "users unlock", "keys rotate", "--emergency", "revoke-all", "--before", "--stack", "--json", "--yes", "Exit codes"} {
+		if !strings.Contains(out, cmd) {
+			t.Errorf("rotor --help does not mention %q", cmd)
+		}
+	}
+}
+
+func TestCLIOutput(t *testing.T) {
+	w := newCLIWorld(t)
+	code, out, _ := w.run([]string{"sessions", "list", "--user", "alice", "--json", "--stack", "prod"}, false, "")
+	if code != 0 || w.stack != "prod" {
+		t.Fatalf("exit %d, stack %q", code, w.stack)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 2 {
+		t.Fatalf("--json: %q (%v)", out, err)
+	}
+	for _, k := range []string{"id", "created", "last_used", "ip", "user_agent", "expires"} {
+		if _, ok := list[0][k]; !ok {
+			t.Fatalf("--json session lacks %q: %v", k, list[0])
+		}
+	}
+	_, table, _ := w.run([]string{"sessions", "list", "--user", "alice"}, false, "")
+	if lines := strings.Split(strings.TrimSpace(table), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "SESSION") || !strings.Contains(lines[1], "198.51.100.9") {
+		t.Fatalf("table:\n%s", table)
+	}
+	code, out, _ = w.run([]string{"sessions", "revoke", "--user", "alice", "--yes", "--json"}, false, "")
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil || res["revoked"] != float64(2) {
+		t.Fatalf("revoke --json: %d %q", code, out)
+	}
+}
+
+type fakeStacks map[string]map[string]string
+
+func (f fakeStacks) DescribeStacks(_ context.Context, in *cloudformation.DescribeStacksInput, _ ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	outs, ok := f[aws.ToString(in.StackName)]
+	if !ok {
+		return nil, errors.New("ValidationError: Stack does not exist")
+	}
+	st := cftypes.Stack{}
+	for k, v := range outs {
+		st.Outputs = append(st.Outputs, cftypes.Output{OutputKey: aws.String(k), OutputValue: aws.String(v)})
+	}
+	return &cloudformation.DescribeStacksOutput{Stacks: []cftypes.Stack{st}}, nil
+}
+
+func TestConfigFromStackOutputs(t *testing.T) {
+	full := map[string]string{
+		"UsersTable": "prod-Users-1", "SessionsTable": "prod-Sessions-1", "LoginAttemptsTable": "prod-Attempts-1",
+		"SigningSecretArn": "arn:aws:secretsmanager:eu-west-1:1:secret:sign", "MacSecretArn": "arn:mac", "SigningAlg": "EdDSA",
+		"Issuer": "https://auth.example.com", "Audience": "urn:rotor:prod:api", "ApiUrl": "https://x",
+	}
+	partial := map[string]string{"UsersTable": "u", "SessionsTable": "s", "SigningSecretArn": "arn:sign"}
+	api := fakeStacks{"prod": full, "old": {"UsersTable": "u"}, "partial": partial}
+	for _, tc := range []struct {
+		name, stack string
+		want        func(config.Config) bool
+		wantErr     bool
+	}{
+		{"every output", "prod", func(c config.Config) bool {
+			return c.UsersTable == "prod-Users-1" && c.SessionsTable == "prod-Sessions-1" && c.AttemptsTable == "prod-Attempts-1" &&
+				c.SigningSecretID == full["SigningSecretArn"] && c.MACSecretID == "arn:mac" && c.SigningAlg == "EdDSA" && c.Issuer == "https://auth.example.com" && c.Store == "dynamodb"
+		}, false},
+		{"optional outputs keep the environment's values", "partial", func(c config.Config) bool {
+			return c.UsersTable == "u" && c.AttemptsTable == "env-attempts" && c.SigningAlg == "ES256"
+		}, false},
+		{"a required output missing", "old", nil, true},
+		{"no such stack", "nope", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := config.Default()
+			base.AttemptsTable = "env-attempts"
+			outs, err := admin.StackOutputs(context.Background(), api, tc.stack)
+			var c config.Config
+			if err == nil {
+				c, err = admin.ConfigFromOutputs(base, outs)
+			}
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v, want error %v", err, tc.wantErr)
+			}
+			if err == nil && !tc.want(c) {
+				t.Fatalf("config %+v", c)
+			}
+		})
+	}
+}
+
+type fakeSTS struct{ err error }
+
+func (f fakeSTS) GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &sts.GetCallerIdentityOutput{Arn: aws.String("arn:aws:sts::1:assumed-role/ops/jo")}, nil
+}
+
+func TestCaller(t *testing.T) {
+	if got := admin.Caller(context.Background(), fakeSTS{}, discard()); got != "arn:aws:sts::1:assumed-role/ops/jo" {
+		t.Fatalf("caller %q", got)
+	}
+	if got := admin.Caller(context.Background(), fakeSTS{err: errors.New("no route")}, discard()); got != "unknown" {
+		t.Fatalf("caller without STS %q", got)
+	}
+}

@@ -1,0 +1,298 @@
+package admin_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/authorizer"
+	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/token"
+)
+
+// filterPattern is the subset of the CloudWatch Logs filter pattern syntax
+// for JSON log events the template uses: `{ $.field = "value" }` and
+// `!=`, joined by && and || (&& binds tighter), without parentheses. See
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+// ("Using metric filters to match terms in JSON log events").
+type filterPattern [][]term // OR of ANDs
+
+type term struct {
+	path  []string
+	neg   bool
+	value string
+}
+
+var termRE = regexp.MustCompile(`^\$\.([A-Za-z0-9_.]+)\s*(=|!=)\s*"([^"]*)"$`)
+
+func parseFilter(t *testing.T, p string) filterPattern {
+	t.Helper()
+	p = strings.TrimSpace(p)
+	if !strings.HasPrefix(p, "{") || !strings.HasSuffix(p, "}") || strings.ContainsAny(p, "()") {
+		t.Fatalf("filter pattern %q: want { $.field = \"value\" [&& ...] [|| ...] }", p)
+	}
+	var out filterPattern
+	for _, alt := range strings.Split(p[1:len(p)-1], "||") {
+		var and []term
+		for _, part := range strings.Split(alt, "&&") {
+			m := termRE.FindStringSubmatch(strings.TrimSpace(part))
+			if m == nil {
+				t.Fatalf("filter pattern %q: term %q outside the supported syntax", p, part)
+			}
+			and = append(and, term{path: strings.Split(m[1], "."), neg: m[2] == "!=", value: m[3]})
+		}
+		out = append(out, and)
+	}
+	return out
+}
+
+func (f filterPattern) match(line map[string]any) bool {
+	for _, and := range f {
+		ok := true
+		for _, tm := range and {
+			var v any = line
+			for _, k := range tm.path {
+				m, isMap := v.(map[string]any)
+				if !isMap {
+					v = nil
+					break
+				}
+				v = m[k]
+			}
+			s, isStr := v.(string)
+			eq := isStr && s == tm.value
+			if eq == tm.neg {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// metricFilter is one AWS::Logs::MetricFilter of template.yaml.
+type metricFilter struct {
+	name, logGroup, pattern, metric string
+}
+
+// node returns the value of key in a YAML mapping node.
+func node(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func templateResources(t *testing.T) (filters []metricFilter, alarmMetrics []string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	res := node(doc.Content[0], "Resources")
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		name, r := res.Content[i].Value, res.Content[i+1]
+		props := node(r, "Properties")
+		switch node(r, "Type").Value {
+		case "AWS::Logs::MetricFilter":
+			tr := node(props, "MetricTransformations").Content[0]
+			filters = append(filters, metricFilter{name: name, logGroup: node(props, "LogGroupName").Value,
+				pattern: node(props, "FilterPattern").Value, metric: node(tr, "MetricName").Value})
+		case "AWS::CloudWatch::Alarm":
+			alarmMetrics = append(alarmMetrics, node(props, "MetricName").Value)
+		}
+	}
+	return filters, alarmMetrics
+}
+
+// logs collects JSON log lines per log group (one per function).
+type logs map[string]*bytes.Buffer
+
+func (l logs) logger(group string) *slog.Logger {
+	if l[group] == nil {
+		l[group] = &bytes.Buffer{}
+	}
+	return slog.New(slog.NewJSONHandler(l[group], nil))
+}
+
+func (l logs) lines(t *testing.T, group string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	if l[group] == nil {
+		return nil
+	}
+	sc := bufio.NewScanner(bytes.NewReader(l[group].Bytes()))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", sc.Text())
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+type failingKeys struct{}
+
+func (failingKeys) Keys(context.Context) (keys.Set, error) {
+	return keys.Set{}, errors.New("secrets manager unavailable")
+}
+
+// runFlows runs every flow that writes a security event, each function's
+// code logging to its own log group, as deployed.
+func runFlows(t *testing.T) logs {
+	l := logs{}
+	w := newWorld(t, memory.New())
+	ctx := context.Background()
+	w.signup(t, "alice", "bob")
+
+	w.svc.Log = l.logger("LoginLogGroup")
+	a := w.login(t, "alice")
+	for range 6 { // the 6th is throttled
+		w.svc.Login(ctx, "bob", "wrong password", "", auth.Client{IP: "203.0.113.5"})
+	}
+
+	w.svc.Log = l.logger("RefreshLogGroup")
+	old := a
+	if !w.refreshes(t, &a) {
+		t.Fatal("refresh")
+	}
+	w.now = w.now.Add(time.Minute)
+	if _, err := w.svc.Refresh(ctx, old.RefreshToken, ""); err == nil {
+		t.Fatal("reuse of a superseded token succeeded")
+	}
+	forged := []byte(a.RefreshToken)
+	forged[5] ^= 'A' ^ 'B'
+	if forged[5] == a.RefreshToken[5] {
+		forged[5] = 'C'
+	}
+	if _, err := w.svc.Refresh(ctx, string(forged), ""); err == nil {
+		t.Fatal("a forged refresh token was accepted")
+	}
+
+	w.svc.Log = l.logger("LogoutLogGroup")
+	w.svc.Logout(ctx, string(forged))
+
+	// The token and revoke functions run the same flows (pkg/httpapi
+	// oauth.go calls auth.Service's Login, Refresh and Logout).
+	w.svc.Log = l.logger("TokenLogGroup")
+	tk := w.login(t, "alice")
+	for range 6 {
+		w.svc.Login(ctx, "bob", "wrong password", "", auth.Client{IP: "203.0.113.6"})
+	}
+	tkOld := tk
+	if !w.refreshes(t, &tk) {
+		t.Fatal("refresh")
+	}
+	w.now = w.now.Add(time.Minute)
+	w.svc.Refresh(ctx, tkOld.RefreshToken, "")
+	w.svc.Refresh(ctx, string(forged), "")
+	w.svc.Log = l.logger("RevokeLogGroup")
+	w.svc.Logout(ctx, string(forged))
+
+	w.svc.Log = l.logger("PasswordLogGroup")
+	b := w.login(t, "alice")
+	c := auth.Caller{UserID: b.UserID, Username: "alice", SessionID: b.SessionID}
+	for range 6 {
+		w.svc.ChangePassword(ctx, c, "not the password", "a brand new passphrase")
+	}
+
+	az := &authorizer.Authorizer{
+		Verifier: &token.Verifier{Keys: w.svc.Tokens.Keys, Alg: "ES256", Issuer: "rotor", Audience: "rotor-api"},
+		Log:      l.logger("AuthorizerLogGroup"),
+	}
+	az.Authorize(ctx, "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
+	az.Verifier = &token.Verifier{Keys: failingKeys{}, Alg: "ES256", Issuer: "rotor", Audience: "rotor-api"}
+	az.Authorize(ctx, "Bearer "+b.AccessToken)
+	return l
+}
+
+// TestMetricFiltersMatchTheLogs feeds the log lines the code writes through
+// each metric filter of template.yaml: each filter counts at least one line
+// of its own function's log and only lines of its event; every alarm watches
+// a metric some filter produces.
+func TestMetricFiltersMatchTheLogs(t *testing.T) {
+	filters, alarms := templateResources(t)
+	if len(filters) == 0 {
+		t.Fatal("template.yaml has no metric filters")
+	}
+	l := runFlows(t)
+	metrics := map[string]bool{}
+	events := map[string]bool{}
+	for _, f := range filters {
+		t.Run(f.name, func(t *testing.T) {
+			p := parseFilter(t, f.pattern)
+			want := p[0][0].value // the event the filter is about
+			matched := 0
+			for _, line := range l.lines(t, f.logGroup) {
+				if p.match(line) {
+					matched++
+					if line["event"] != want {
+						t.Errorf("%s counts a %v line: %v", f.pattern, line["event"], line)
+					}
+				}
+			}
+			if matched == 0 {
+				t.Errorf("%s matches no line that %s's function writes", f.pattern, f.logGroup)
+			}
+			metrics[f.metric] = true
+			events[want] = true
+		})
+	}
+	for _, m := range alarms {
+		if !metrics[m] {
+			t.Errorf("an alarm watches %s, which no metric filter produces", m)
+		}
+	}
+	for _, e := range []string{"reuse_detected", "refresh_token_forged", "login_failed", "login_throttled", "token_refused", "authorizer_error"} {
+		if !events[e] {
+			t.Errorf("no metric filter counts %s", e)
+		}
+	}
+}
+
+func TestFilterPatternSyntax(t *testing.T) {
+	line := map[string]any{"event": "login_failed", "ip": "203.0.113.5", "n": 3.0, "req": map[string]any{"path": "/auth/login"}}
+	for _, tc := range []struct {
+		pattern string
+		want    bool
+	}{
+		{`{ $.event = "login_failed" }`, true},
+		{`{ $.event = "login_throttled" }`, false},
+		{`{ $.event != "login_throttled" }`, true},
+		{`{ $.event = "login_failed" && $.ip = "203.0.113.5" }`, true},
+		{`{ $.event = "login_failed" && $.ip = "198.51.100.1" }`, false},
+		{`{ $.event = "x" || $.req.path = "/auth/login" }`, true},
+		{`{ $.missing = "x" }`, false},
+	} {
+		if got := parseFilter(t, tc.pattern).match(line); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.pattern, got, tc.want)
+		}
+	}
+}
