@@ -301,27 +301,32 @@ func (st *Store) CreateSession(ctx context.Context, x sessions.Session, evict []
 		}})
 	}
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: ops, ClientRequestToken: aws.String(x.ID)}
-	return st.transact(ctx, in, func(reasons []types.CancellationReason) error {
+	return st.transact(ctx, in, func(reasons []types.CancellationReason) (bool, error) {
 		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 			// The id exists: our own earlier write (a retry), or a collision.
 			if bytes.Equal(item(reasons[0].Item).bytes("token_hash"), x.TokenHash) {
-				return nil
+				return true, nil
 			}
-			return sessions.ErrConflict
+			return true, sessions.ErrConflict
 		}
 		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
-			return sessions.ErrStale
+			return true, sessions.ErrStale
 		}
-		return nil
+		return false, nil
 	})
 }
 
+// maxTransactAttempts bounds the retries of a transaction cancelled only by
+// concurrent writes to its items.
+const maxTransactAttempts = 5
+
 // transact runs a transaction, retrying a few times when it was cancelled
-// only because another write to the same items was in progress. decide maps
-// the cancellation reasons of a cancelled transaction to the caller's error
-// (nil: none of its own; the transaction is then retried like a conflict).
-func (st *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput, decide func([]types.CancellationReason) error) error {
-	for attempt := 0; ; attempt++ {
+// only because another write to the same items was in progress. explain maps
+// the cancellation reasons of a cancelled transaction to the caller's outcome;
+// handled false means they are not the caller's own (a conflict is then
+// retried, anything else is an error).
+func (st *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput, explain func([]types.CancellationReason) (handled bool, err error)) error {
+	for attempt := 1; ; attempt++ {
 		_, err := st.DB.TransactWriteItems(ctx, in)
 		var cancelled *types.TransactionCanceledException
 		if !errors.As(err, &cancelled) {
@@ -330,7 +335,7 @@ func (st *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsIn
 			}
 			return nil
 		}
-		if err := decide(cancelled.CancellationReasons); err != nil {
+		if handled, err := explain(cancelled.CancellationReasons); handled {
 			return err
 		}
 		conflict := false
@@ -338,13 +343,12 @@ func (st *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsIn
 			conflict = conflict || aws.ToString(r.Code) == "TransactionConflict"
 		}
 		if !conflict {
-			// Our own earlier write, seen by a retry: the transaction is done.
-			return nil
+			return fmt.Errorf("dynamo: transaction cancelled: %w", err)
 		}
-		if attempt == 4 {
-			return fmt.Errorf("dynamo: transaction: still conflicting after %d attempts: %w", attempt+1, err)
+		if attempt == maxTransactAttempts {
+			return fmt.Errorf("dynamo: transaction: still conflicting after %d attempts: %w", attempt, err)
 		}
-		if err := sleep(ctx, attempt); err != nil {
+		if err := sleep(ctx, attempt-1); err != nil {
 			return err
 		}
 	}

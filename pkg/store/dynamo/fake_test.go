@@ -1,0 +1,132 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+)
+
+// fake answers the few calls a test needs; any other call panics (nil API).
+type fake struct {
+	dynamo.API
+	transact  func(n int) error
+	nTransact int
+	user      map[string]types.AttributeValue
+	batchKeys []int // keys per BatchGetItem call
+	unprocess int   // how many calls leave their last key unprocessed
+}
+
+func (f *fake) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	f.nTransact++
+	return &dynamodb.TransactWriteItemsOutput{}, f.transact(f.nTransact)
+}
+
+func (f *fake) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return &dynamodb.GetItemOutput{Item: f.user}, nil
+}
+
+func (f *fake) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	out := &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{}}
+	for table, ka := range in.RequestItems {
+		f.batchKeys = append(f.batchKeys, len(ka.Keys))
+		if !aws.ToBool(ka.ConsistentRead) {
+			panic("a batch read that is not strongly consistent")
+		}
+		keys := ka.Keys
+		if f.unprocess > 0 && len(keys) > 1 {
+			f.unprocess--
+			out.UnprocessedKeys = map[string]types.KeysAndAttributes{table: {Keys: keys[len(keys)-1:], ConsistentRead: aws.Bool(true)}}
+			keys = keys[:len(keys)-1]
+		}
+		for _, k := range keys {
+			out.Responses[table] = append(out.Responses[table], map[string]types.AttributeValue{
+				"session_id": k["session_id"], "user_id": &types.AttributeValueMemberS{Value: "usr_1"},
+			})
+		}
+	}
+	return out, nil
+}
+
+func cancelled(codes ...string) error {
+	var reasons []types.CancellationReason
+	for _, c := range codes {
+		reasons = append(reasons, types.CancellationReason{Code: aws.String(c)})
+	}
+	return &types.TransactionCanceledException{Message: aws.String("cancelled"), CancellationReasons: reasons}
+}
+
+func session() sessions.Session {
+	return sessions.Session{ID: "AAAAAAAAAAAAAAAAAAAAAA", UserID: "usr_1", Username: "alice", TokenHash: make([]byte, 32), CreatedAt: time.Unix(1, 0)}
+}
+
+// TestTransactConflicts: a session's transaction cancelled only by
+// concurrent writes is retried, at most 5 times; a cancellation that no
+// reason explains is an error, never taken for success.
+func TestTransactConflicts(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		answer  func(n int) error
+		wantErr bool
+		calls   int
+	}{
+		{"conflict twice, then through", func(n int) error {
+			if n <= 2 {
+				return cancelled("None", "TransactionConflict")
+			}
+			return nil
+		}, false, 3},
+		{"conflict for ever", func(int) error { return cancelled("TransactionConflict", "None") }, true, 5},
+		{"cancelled without reasons", func(int) error { return cancelled() }, true, 1},
+		{"cancelled for another reason", func(int) error { return cancelled("None", "ValidationError") }, true, 1},
+		{"another error", func(int) error { return fmt.Errorf("throttled") }, true, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fake{transact: tc.answer}
+			err := dynamo.New(f, dynamo.Tables{Users: "u", Sessions: "s"}).CreateSession(ctx, session(), nil)
+			if (err != nil) != tc.wantErr || f.nTransact != tc.calls {
+				t.Fatalf("err %v after %d calls; want error %v after %d", err, f.nTransact, tc.wantErr, tc.calls)
+			}
+		})
+	}
+}
+
+// TestListPagesBatchReads: a heavy user's sessions are read in batches of at
+// most 100 keys (BatchSize when smaller), unprocessed keys re-sent, none lost.
+func TestListPagesBatchReads(t *testing.T) {
+	ids := map[string]types.AttributeValue{}
+	for i := range 250 {
+		ids[fmt.Sprintf("%022d", i)] = &types.AttributeValueMemberN{Value: "1"}
+	}
+	user := map[string]types.AttributeValue{
+		"username": &types.AttributeValueMemberS{Value: "alice"}, "user_id": &types.AttributeValueMemberS{Value: "usr_1"},
+		"sessions": &types.AttributeValueMemberM{Value: ids},
+	}
+	for _, tc := range []struct {
+		batch, max int
+	}{{0, 100}, {250, 100}, {7, 7}} {
+		t.Run(fmt.Sprint("batch ", tc.batch), func(t *testing.T) {
+			f := &fake{user: user, unprocess: 2}
+			st := dynamo.New(f, dynamo.Tables{Users: "u", Sessions: "s"})
+			st.BatchSize = tc.batch
+			list, err := st.ListSessions(context.Background(), "alice", "usr_1")
+			if err != nil || len(list) != len(ids) {
+				t.Fatalf("listed %d of %d: %v", len(list), len(ids), err)
+			}
+			for _, n := range f.batchKeys {
+				if n > tc.max {
+					t.Fatalf("a batch of %d keys; at most %d", n, tc.max)
+				}
+			}
+		})
+	}
+}
