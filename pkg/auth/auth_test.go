@@ -1,7 +1,10 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,5 +109,54 @@ func TestRoundTrips(t *testing.T) {
 	}
 	if n := st.count(func() { err = svc.Logout(ctx, p.RefreshToken) }); err != nil || n != 1 {
 		t.Fatalf("logout: %d store calls (%v), want 1", n, err)
+	}
+}
+
+// TestDefaultClock: a Service without Now runs on the wall clock, in UTC.
+func TestDefaultClock(t *testing.T) {
+	cfg := config.Default()
+	ks, _ := app.DevKeys(cfg)
+	ring, _ := mac.Generate(nil)
+	st := memory.New()
+	svc, err := apifn.Service(cfg, apifn.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Now = nil
+	ctx := context.Background()
+	before := time.Now().Add(-time.Second)
+	if _, err := svc.Signup(ctx, "alice", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.GetUser(ctx, "alice")
+	after := time.Now().Add(time.Second)
+	if err != nil || u.CreatedAt.Before(before) || u.CreatedAt.After(after) || u.CreatedAt.Location() != time.UTC {
+		t.Fatalf("created at %v (%v), want the wall clock in UTC between %v and %v", u.CreatedAt, err, before, after)
+	}
+}
+
+// TestThrottleLogRoundsRetryAfter: the login_throttled event tells the
+// operator the wait to the nearest second, as the Retry-After header does
+// (rounded up there, to the nearest here).
+func TestThrottleLogRoundsRetryAfter(t *testing.T) {
+	cfg := config.Default()
+	cfg.LoginMaxFailures, cfg.LoginBackoffBase = 1, 2*time.Second
+	ks, _ := app.DevKeys(cfg)
+	ring, _ := mac.Generate(nil)
+	var buf bytes.Buffer
+	svc, err := apifn.Service(cfg, apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: slog.New(slog.NewJSONHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	svc.Now = func() time.Time { return now }
+	ctx := context.Background()
+	_, _ = svc.Login(ctx, "mallory", "wrong password", "", auth.Client{IP: "192.0.2.9"})
+	now = now.Add(400 * time.Millisecond) // 1.6 s left of the 2 s lock
+	if _, err := svc.Login(ctx, "mallory", "wrong password", "", auth.Client{IP: "192.0.2.9"}); err == nil {
+		t.Fatal("a locked login went through")
+	}
+	if !strings.Contains(buf.String(), `"retry_after_s":2`) {
+		t.Fatalf("want retry_after_s 2 (1.6 s rounded); logs:\n%s", buf.String())
 	}
 }

@@ -1,9 +1,12 @@
 package keys_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,5 +188,19 @@ func TestRotatorActivation(t *testing.T) {
 				t.Errorf("created %v, sign_after %v (+%v); want +%v", k.CreatedAt, k.SignAfter, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRotatorLogsToItsLogger: the rotation's security events (a key created,
+// a key rotated in) go to the Rotator's logger, where the metric filters and
+// the operator look for them, and say which key without its material.
+func TestRotatorLogsToItsLogger(t *testing.T) {
+	var buf bytes.Buffer
+	svc := newFakeSecrets(`{"placeholder":true}`)
+	r := &keys.Rotator{Secrets: svc, Alg: "ES256", Now: func() time.Time { return epoch }, Log: slog.New(slog.NewJSONHandler(&buf, nil))}
+	svc.rotate(t, r, versionID(1))
+	logs := buf.String()
+	if !strings.Contains(logs, `"event":"key_created"`) || !strings.Contains(logs, `"event":"key_rotated"`) || strings.Contains(logs, "PRIVATE KEY") {
+		t.Fatalf("rotation logs: %s", logs)
 	}
 }
