@@ -11,7 +11,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/mac"
 )
 
-func ring(t *testing.T, b byte, previous ...[]byte) mac.Keyring {
+func ring(t testing.TB, b byte, previous ...[]byte) mac.Keyring {
 	t.Helper()
 	r, err := mac.NewKeyring(bytes.Repeat([]byte{b}, 32), previous...)
 	if err != nil {
