@@ -13,17 +13,26 @@ FUZZTIME=${FUZZTIME:-3s}
 # One worker by default: the suite shares the machine with moto and others.
 FUZZ_PARALLEL=${FUZZ_PARALLEL:-1}
 
+# inputs counts the files of a corpus directory (0 when there is none).
+inputs() {
+	if [ -d "$1" ]; then
+		find "$1" -type f | wc -l
+	else
+		echo 0
+	fi
+}
+
 run() {
 	echo "fuzz: $2 in $1 for $FUZZTIME"
 	local corpus="$1/testdata/fuzz/$2" before
-	before=$(ls "$corpus" 2>/dev/null | wc -l)
+	before=$(inputs "$corpus")
 	if go test -run='^$' -fuzz="^$2\$" -fuzztime="$FUZZTIME" -parallel="$FUZZ_PARALLEL" "$1"; then
 		return 0
 	fi
 	# A failing input is written to the corpus and fails the run. A failure
 	# that wrote nothing is the fuzzing engine's own (a worker that hung or
 	# died on a loaded machine): run once more, and let that answer stand.
-	if [ "$(ls "$corpus" 2>/dev/null | wc -l)" -gt "$before" ]; then
+	if [ "$(inputs "$corpus")" -gt "$before" ]; then
 		echo "fuzz: $2 found a failing input: $corpus" >&2
 		return 1
 	fi
