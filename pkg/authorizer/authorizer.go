@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/token"
 )
@@ -35,15 +33,17 @@ type Authorizer struct {
 	Now   func() time.Time
 }
 
-// Identity is who a verified token names; it becomes the authorizer context.
+// Identity is who a verified token names. Its JSON is the flat authorizer
+// context routes read (requestContext.authorizer for REST APIs,
+// requestContext.authorizer.lambda for HTTP APIs).
 type Identity struct {
-	UserID    string
-	Username  string
-	SessionID string
+	UserID    string `json:"user_id"`
+	Username  string `json:"username"`
+	SessionID string `json:"session_id"`
 }
 
-// Context is the flat authorizer context routes read (requestContext.authorizer
-// for REST APIs, requestContext.authorizer.lambda for HTTP APIs).
+// Context is the identity as API Gateway hands the authorizer context to a
+// route: the JSON object of Identity as a map (the local server uses it).
 func (id Identity) Context() map[string]any {
 	return map[string]any{"user_id": id.UserID, "username": id.Username, "session_id": id.SessionID}
 }
@@ -112,44 +112,9 @@ func isSessionGone(err error) bool {
 	return errors.Is(err, sessions.ErrUnknown) || errors.Is(err, sessions.ErrExpired) || errors.Is(err, sessions.ErrRevoked)
 }
 
-// Token handles a REST API TOKEN authorizer event.
-func (a *Authorizer) Token(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	return a.policy(ctx, ev.AuthorizationToken, ev.MethodArn)
-}
-
-// Request handles a REST API REQUEST authorizer event.
-func (a *Authorizer) Request(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	return a.policy(ctx, headerValue(ev.Headers, "Authorization"), ev.MethodArn)
-}
-
-// HTTPV2 handles an HTTP API authorizer event (payload format 2.0) with a
-// simple response; the authorizer must be configured with simple responses.
-func (a *Authorizer) HTTPV2(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	return a.simple(ctx, ev.Headers, ev.IdentitySource)
-}
-
-func (a *Authorizer) policy(ctx context.Context, authorization, methodArn string) (events.APIGatewayCustomAuthorizerResponse, error) {
-	id, err := a.Authorize(ctx, authorization)
-	if err != nil {
-		return events.APIGatewayCustomAuthorizerResponse{}, err
-	}
-	return allow(id, methodArn), nil
-}
-
-func (a *Authorizer) simple(ctx context.Context, headers map[string]string, identitySource []string) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	auth := headerValue(headers, "Authorization")
-	if auth == "" && len(identitySource) > 0 {
-		auth = identitySource[0]
-	}
-	id, err := a.Authorize(ctx, auth)
-	if err != nil {
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
-	}
-	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: id.Context()}, nil
-}
-
-// event is what Handle reads of the three event shapes: one decode of these
-// few fields, not of the whole request context the events carry.
+// event is what Invoke reads of the three event shapes (REST TOKEN, REST
+// REQUEST, HTTP API payload 2.0): one decode of these few fields, not of the
+// whole request context the events carry.
 type event struct {
 	Version            string            `json:"version"`
 	Type               string            `json:"type"`
@@ -160,7 +125,7 @@ type event struct {
 }
 
 // identitySource is the v2 payload's list of identity values; HTTP API
-// payload 1.0 sends one comma-joined string instead, which Handle ignores (it
+// payload 1.0 sends one comma-joined string instead, which Invoke ignores (it
 // reads the header).
 type identitySource []string
 
@@ -172,41 +137,91 @@ func (s *identitySource) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, (*[]string)(s))
 }
 
-// Handle accepts any of the three event shapes and dispatches on it: the
-// Lambda entry point of functions/authorizer.
-func (a *Authorizer) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+// Invoke is the Lambda entry point of functions/authorizer (it makes
+// Authorizer a lambda.Handler): the event's JSON in, the response's JSON out.
+// It accepts any of the three event shapes and answers each in its own
+// format: an IAM policy for REST APIs, a simple response for HTTP APIs. A
+// refused token is ErrUnauthorized, which API Gateway turns into a 401; any
+// other error means no decision could be made (API Gateway answers 500).
+//
+// Decoding the event and encoding the answer here, rather than through
+// aws-lambda-go's reflection, is one decode and one encode per decision,
+// and the answer's structs (below) keep the context a flat struct, not a map.
+func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	var ev event
-	if err := json.Unmarshal(raw, &ev); err != nil {
+	if err := json.Unmarshal(payload, &ev); err != nil {
 		return nil, fmt.Errorf("authorizer: event: %w", err)
 	}
+	var authorization string
 	switch {
 	case ev.Version == "2.0":
-		return a.simple(ctx, ev.Headers, ev.IdentitySource)
+		authorization = headerValue(ev.Headers, "Authorization")
+		if authorization == "" && len(ev.IdentitySource) > 0 {
+			authorization = ev.IdentitySource[0]
+		}
 	case ev.Type == "TOKEN":
-		return a.policy(ctx, ev.AuthorizationToken, ev.MethodArn)
+		authorization = ev.AuthorizationToken
 	case ev.Type == "REQUEST":
-		return a.policy(ctx, headerValue(ev.Headers, "Authorization"), ev.MethodArn)
+		authorization = headerValue(ev.Headers, "Authorization")
+	default:
+		return nil, fmt.Errorf("authorizer: unknown event type %q version %q", ev.Type, ev.Version)
 	}
-	return nil, fmt.Errorf("authorizer: unknown event type %q version %q", ev.Type, ev.Version)
+	id, err := a.Authorize(ctx, authorization)
+	if err != nil {
+		return nil, err
+	}
+	if ev.Version == "2.0" {
+		return json.Marshal(&SimpleResponse{IsAuthorized: true, Context: id})
+	}
+	return json.Marshal(allow(id, ev.MethodArn))
+}
+
+// PolicyResponse is a REST API authorizer's answer: who the caller is, the
+// IAM policy API Gateway enforces (and caches per token), and the context
+// routes read. Its JSON is the shape of aws-lambda-go's
+// events.APIGatewayCustomAuthorizerResponse.
+type PolicyResponse struct {
+	PrincipalID    string   `json:"principalId"`
+	PolicyDocument Policy   `json:"policyDocument"`
+	Context        Identity `json:"context"`
+}
+
+// Policy is an IAM policy document with the one statement Rotor grants.
+type Policy struct {
+	Version   string       `json:"Version"`
+	Statement [1]Statement `json:"Statement"`
+}
+
+// Statement is one IAM policy statement.
+type Statement struct {
+	Action   [1]string `json:"Action"`
+	Effect   string    `json:"Effect"`
+	Resource [1]string `json:"Resource"`
+}
+
+// SimpleResponse is an HTTP API authorizer's simple response (payload 2.0):
+// the authorizer must be configured with simple responses enabled. Its JSON
+// is the shape of events.APIGatewayV2CustomAuthorizerSimpleResponse.
+type SimpleResponse struct {
+	IsAuthorized bool     `json:"isAuthorized"`
+	Context      Identity `json:"context"`
 }
 
 // allow builds an Allow policy for every method and path of the API stage the
 // request came through. API Gateway caches the policy per token; scoped to one
 // route, the cached policy would deny the same token on every other route.
-func allow(id Identity, methodArn string) events.APIGatewayCustomAuthorizerResponse {
-	// One allocation for the policy's three one-element slices.
-	p := &struct {
-		statement        [1]events.IAMPolicyStatement
-		action, resource [1]string
-	}{action: [1]string{"execute-api:Invoke"}, resource: [1]string{APIWildcard(methodArn)}}
-	p.statement[0] = events.IAMPolicyStatement{Action: p.action[:], Effect: "Allow", Resource: p.resource[:]}
-	return events.APIGatewayCustomAuthorizerResponse{
+func allow(id Identity, methodArn string) *PolicyResponse {
+	return &PolicyResponse{
 		PrincipalID: id.UserID,
-		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
-			Version:   "2012-10-17",
-			Statement: p.statement[:],
+		PolicyDocument: Policy{
+			Version: "2012-10-17",
+			Statement: [1]Statement{{
+				Action:   [1]string{"execute-api:Invoke"},
+				Effect:   "Allow",
+				Resource: [1]string{APIWildcard(methodArn)},
+			}},
 		},
-		Context: id.Context(),
+		Context: id,
 	}
 }
 

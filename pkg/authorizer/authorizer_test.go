@@ -1,6 +1,7 @@
 package authorizer_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -156,6 +157,38 @@ func (f *fixture) forged(t testing.TB) string {
 
 // allowed reports whether a handler's response lets the request through, in
 // the JSON API Gateway reads.
+// handle runs the Lambda entry point, Invoke, and decodes its JSON answer
+// into the aws-lambda-go type of its shape, as API Gateway reads it: a simple
+// response when it says isAuthorized, else a policy.
+func handle(t testing.TB, a *authorizer.Authorizer, ev json.RawMessage) (any, error) {
+	t.Helper()
+	out, err := a.Invoke(context.Background(), ev)
+	if err != nil {
+		if out != nil {
+			t.Errorf("Invoke answered %s with error %v", out, err)
+		}
+		return nil, err
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(out, &probe); err != nil {
+		t.Fatalf("Invoke answered %q: %v", out, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.DisallowUnknownFields() // every field we send is one API Gateway reads
+	if _, ok := probe["isAuthorized"]; ok {
+		var r events.APIGatewayV2CustomAuthorizerSimpleResponse
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("simple response %s: %v", out, err)
+		}
+		return r, nil
+	}
+	var r events.APIGatewayCustomAuthorizerResponse
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("policy response %s: %v", out, err)
+	}
+	return r, nil
+}
+
 func allowed(t *testing.T, resp any) bool {
 	t.Helper()
 	if resp == nil {
@@ -181,14 +214,14 @@ func wantContext(t *testing.T, got map[string]any) {
 	}
 }
 
-func TestHandleAllows(t *testing.T) {
+func TestInvokeAllows(t *testing.T) {
 	f := newFixture(t)
 	a := f.authorizer(f.src, nil)
 	for _, s := range shapes {
 		t.Run(s.name, func(t *testing.T) {
-			resp, err := a.Handle(context.Background(), s.event(t, "Bearer "+f.token(t, now)))
+			resp, err := handle(t, a, s.event(t, "Bearer "+f.token(t, now)))
 			if err != nil {
-				t.Fatalf("Handle: %v", err)
+				t.Fatalf("Invoke: %v", err)
 			}
 			switch r := resp.(type) {
 			case events.APIGatewayCustomAuthorizerResponse:
@@ -219,7 +252,7 @@ func TestHandleAllows(t *testing.T) {
 				}
 				wantContext(t, r.Context)
 			default:
-				t.Fatalf("Handle returned %T", resp)
+				t.Fatalf("Invoke returned %T", resp)
 			}
 		})
 	}
@@ -234,13 +267,17 @@ func TestHTTPV2IdentitySource(t *testing.T) {
 		t.Fatal(err)
 	}
 	delete(ev.Headers, "authorization")
-	resp, err := f.authorizer(f.src, nil).HTTPV2(context.Background(), ev)
-	if err != nil || !resp.IsAuthorized {
-		t.Fatalf("HTTPV2 from identitySource = %+v, %v", resp, err)
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := handle(t, f.authorizer(f.src, nil), raw)
+	if r, ok := resp.(events.APIGatewayV2CustomAuthorizerSimpleResponse); err != nil || !ok || !r.IsAuthorized {
+		t.Fatalf("v2 event with the token in identitySource only = %+v, %v", resp, err)
 	}
 }
 
-func TestHandleRefusesWithUnauthorized(t *testing.T) {
+func TestInvokeRefusesWithUnauthorized(t *testing.T) {
 	f := newFixture(t)
 	a := f.authorizer(f.src, nil)
 	expired := f.token(t, now.Add(-16*time.Minute))
@@ -291,9 +328,9 @@ func TestHandleRefusesWithUnauthorized(t *testing.T) {
 				if tc.authorization != nil {
 					ev = s.event(t, *tc.authorization)
 				}
-				resp, err := a.Handle(context.Background(), ev)
+				resp, err := handle(t, a, ev)
 				if !errors.Is(err, authorizer.ErrUnauthorized) || err.Error() != "Unauthorized" {
-					t.Fatalf("Handle error = %v; want exactly \"Unauthorized\" (API Gateway's 401)", err)
+					t.Fatalf("Invoke error = %v; want exactly \"Unauthorized\" (API Gateway's 401)", err)
 				}
 				if allowed(t, resp) {
 					t.Errorf("response %+v allows", resp)
@@ -318,12 +355,12 @@ func TestKeysUnavailableFailsClosed(t *testing.T) {
 	a := f.authorizer(failingSource{outage}, nil)
 	for _, s := range shapes {
 		t.Run(s.name, func(t *testing.T) {
-			resp, err := a.Handle(context.Background(), s.event(t, "Bearer "+f.token(t, now)))
+			resp, err := handle(t, a, s.event(t, "Bearer "+f.token(t, now)))
 			if err == nil || errors.Is(err, authorizer.ErrUnauthorized) || err.Error() == "Unauthorized" {
-				t.Fatalf("Handle error = %v; want an internal error", err)
+				t.Fatalf("Invoke error = %v; want an internal error", err)
 			}
 			if !errors.Is(err, outage) {
-				t.Errorf("Handle error %q does not wrap the cause", err)
+				t.Errorf("Invoke error %q does not wrap the cause", err)
 			}
 			if allowed(t, resp) {
 				t.Errorf("response %+v allows", resp)
@@ -365,22 +402,22 @@ func TestStrictSessions(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(s.name+"/"+tc.name, func(t *testing.T) {
 				checker := &fakeSessions{err: tc.check}
-				resp, err := f.authorizer(f.src, checker).Handle(context.Background(), s.event(t, valid))
+				resp, err := handle(t, f.authorizer(f.src, checker), s.event(t, valid))
 				if len(checker.calls) != 1 || checker.calls[0] != subject.SessionID || !checker.at[0].Equal(now) {
 					t.Errorf("checker calls = %v at %v; want one for %q at the authorizer's clock", checker.calls, checker.at, subject.SessionID)
 				}
 				switch {
 				case tc.wantUnauth:
 					if !errors.Is(err, authorizer.ErrUnauthorized) || err.Error() != "Unauthorized" {
-						t.Fatalf("Handle error = %v; want Unauthorized", err)
+						t.Fatalf("Invoke error = %v; want Unauthorized", err)
 					}
 				case tc.wantErr != nil:
 					if !errors.Is(err, tc.wantErr) || errors.Is(err, authorizer.ErrUnauthorized) {
-						t.Fatalf("Handle error = %v; want the checker's error, not Unauthorized", err)
+						t.Fatalf("Invoke error = %v; want the checker's error, not Unauthorized", err)
 					}
 				default:
 					if err != nil {
-						t.Fatalf("Handle: %v", err)
+						t.Fatalf("Invoke: %v", err)
 					}
 				}
 				if got, want := allowed(t, resp), tc.check == nil; got != want {
@@ -437,18 +474,18 @@ func TestStrictSessionsDefaultClock(t *testing.T) {
 	}
 }
 
-func TestHandleUnknownEvent(t *testing.T) {
+func TestInvokeUnknownEvent(t *testing.T) {
 	f := newFixture(t)
 	a := f.authorizer(f.src, nil)
 	for _, raw := range []string{`{}`, `{"type":"WEBSOCKET"}`, `{"version":"3.0"}`, `not json`, `[]`, `null`,
 		// A known shape whose fields have the wrong types.
 		`{"version":"2.0","headers":"Bearer x"}`, `{"type":"TOKEN","authorizationToken":"Bearer x","methodArn":5}`, `{"type":"REQUEST","headers":["Bearer x"]}`} {
-		resp, err := a.Handle(context.Background(), json.RawMessage(raw))
+		resp, err := handle(t, a, json.RawMessage(raw))
 		if err == nil || errors.Is(err, authorizer.ErrUnauthorized) {
-			t.Errorf("Handle(%s) = %v, %v; want an error that is not Unauthorized", raw, resp, err)
+			t.Errorf("Invoke(%s) = %v, %v; want an error that is not Unauthorized", raw, resp, err)
 		}
 		if allowed(t, resp) {
-			t.Errorf("Handle(%s) allows", raw)
+			t.Errorf("Invoke(%s) allows", raw)
 		}
 	}
 }
@@ -497,13 +534,17 @@ func TestCachedPolicyCoversEveryRoute(t *testing.T) {
 	raw := "Bearer " + f.token(t, now)
 	for _, firstRoute := range routes {
 		t.Run(firstRoute, func(t *testing.T) {
-			first, err := a.Token(context.Background(), events.APIGatewayCustomAuthorizerRequest{
+			ev, err := json.Marshal(events.APIGatewayCustomAuthorizerRequest{
 				Type: "TOKEN", AuthorizationToken: raw, MethodArn: api + firstRoute,
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			resources := first.PolicyDocument.Statement[0].Resource
+			resp, err := handle(t, a, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resources := resp.(events.APIGatewayCustomAuthorizerResponse).PolicyDocument.Statement[0].Resource
 			for _, r := range routes {
 				if !iamMatchesAny(resources, api+r) {
 					t.Errorf("policy %v cached for %s denies %s", resources, firstRoute, r)
@@ -560,7 +601,7 @@ func BenchmarkAuthorizeToken(b *testing.B) {
 	}
 }
 
-func BenchmarkHandleTokenEvent(b *testing.B) {
+func BenchmarkInvokeTokenEvent(b *testing.B) {
 	f := newFixture(b)
 	a := f.authorizer(f.src, nil)
 	ev := shapes[0].event(b, "Bearer "+f.token(b, now))
@@ -568,7 +609,7 @@ func BenchmarkHandleTokenEvent(b *testing.B) {
 	b.ReportAllocs()
 	cpuPerOp(b)
 	for b.Loop() {
-		if _, err := a.Handle(ctx, ev); err != nil {
+		if _, err := a.Invoke(ctx, ev); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -586,5 +627,22 @@ func TestRefusalsLogToLog(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `"event":"token_refused"`) || !strings.Contains(buf.String(), `"reason":"session_ended"`) {
 		t.Fatalf("Log got %q; want the token_refused event", buf.String())
+	}
+}
+
+// TestContextIsTheJSONContext: the local server hands routes Identity.Context,
+// API Gateway the context of Invoke's JSON answer; they must be one object.
+func TestContextIsTheJSONContext(t *testing.T) {
+	id := authorizer.Identity{UserID: "u-1", Username: "ada", SessionID: "s-1"}
+	b, err := json.Marshal(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromJSON map[string]any
+	if err := json.Unmarshal(b, &fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(fromJSON) != fmt.Sprint(id.Context()) {
+		t.Errorf("JSON context %v; Context() %v", fromJSON, id.Context())
 	}
 }

@@ -148,7 +148,7 @@ func BenchmarkRotorTokenEvent(b *testing.B) {
 	b.ReportAllocs()
 	cpuPerOp(b)
 	for b.Loop() {
-		if _, err := a.Handle(ctx, ev); err != nil {
+		if _, err := a.Invoke(ctx, ev); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -162,13 +162,13 @@ func BenchmarkHandleTokenEventCached(b *testing.B) {
 	a.Cache = &authorizer.Cache{TTL: time.Minute}
 	ev := c.event(b)
 	ctx := context.Background()
-	if _, err := a.Handle(ctx, ev); err != nil {
+	if _, err := a.Invoke(ctx, ev); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	cpuPerOp(b)
 	for b.Loop() {
-		if _, err := a.Handle(ctx, ev); err != nil {
+		if _, err := a.Invoke(ctx, ev); err != nil {
 			b.Fatal(err)
 		}
 	}

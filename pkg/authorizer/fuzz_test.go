@@ -2,7 +2,6 @@ package authorizer_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"testing"
 
@@ -11,10 +10,10 @@ import (
 	"github.com/rotor-auth/rotor/pkg/authorizer"
 )
 
-// FuzzHandle: any event JSON (REST TOKEN, REST REQUEST, HTTP API v2 or none
+// FuzzInvoke: any event JSON (REST TOKEN, REST REQUEST, HTTP API v2 or none
 // of them) is either refused with an error or allowed for the one identity
 // whose token the seeds carry: no input makes up an identity or panics.
-func FuzzHandle(f *testing.F) {
+func FuzzInvoke(f *testing.F) {
 	fx := newFixture(f)
 	a := fx.authorizer(fx.src, nil)
 	good := "Bearer " + fx.token(f, now)
@@ -27,7 +26,7 @@ func FuzzHandle(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		out, err := a.Handle(context.Background(), json.RawMessage(raw))
+		out, err := a.Invoke(context.Background(), raw)
 		if errors.Is(err, authorizer.ErrUnauthorized) {
 			return
 		}
@@ -36,7 +35,11 @@ func FuzzHandle(f *testing.F) {
 			// otherwise: the key set is static and no session is checked.
 			return
 		}
-		switch r := out.(type) {
+		resp, err := handle(t, a, raw)
+		if err != nil {
+			t.Fatalf("Invoke allowed once (%s) and refused once: %v", out, err)
+		}
+		switch r := resp.(type) {
 		case events.APIGatewayCustomAuthorizerResponse:
 			if r.PrincipalID != subject.UserID || r.PolicyDocument.Statement[0].Effect != "Allow" {
 				t.Fatalf("allowed %+v", r)
@@ -49,7 +52,7 @@ func FuzzHandle(f *testing.F) {
 				t.Fatalf("allowed %+v", r)
 			}
 		default:
-			t.Fatalf("Handle returned %T", out)
+			t.Fatalf("Invoke returned %T", resp)
 		}
 	})
 }

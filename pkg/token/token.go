@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -185,24 +184,33 @@ func (v *Verifier) verify(raw string, set keys.Set) (*Claims, error) {
 		if k.Alg != v.Alg || t.Method.Alg() != k.Alg {
 			return nil, fmt.Errorf("token: key %s is for %s, token says %s", kid, k.Alg, t.Method.Alg())
 		}
+		if k.Alg == "ES256" {
+			// golang-jwt verifies with t.Method once this returns: the same
+			// algorithm, without its big.Int garbage (see es256).
+			t.Method = es256{}
+		}
 		return k.Public, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := v.checkClaims(&c, now()); err != nil {
+	aud, err := c.audience()
+	if err == nil {
+		err = v.checkClaims(&c, aud, now())
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w: %w", ErrInvalid, jwt.ErrTokenInvalidClaims, err)
 	}
 	if c.Sub == "" || c.Sid == "" {
 		return nil, fmt.Errorf("%w: missing sub or sid", ErrInvalid)
 	}
-	return c.claims(), nil
+	return c.claims(aud), nil
 }
 
 // checkClaims applies jwt.Validator's rules for the options Rotor pins
 // (issuer, audience, exp required, iat checked, leeway) and returns its
 // sentinel errors, so errors.Is(err, jwt.ErrTokenExpired) and the like hold.
-func (v *Verifier) checkClaims(c *wireClaims, now time.Time) error {
+func (v *Verifier) checkClaims(c *wireClaims, aud []string, now time.Time) error {
 	exp, ok, err := c.Exp.time("exp")
 	switch {
 	case err != nil:
@@ -223,10 +231,10 @@ func (v *Verifier) checkClaims(c *wireClaims, now time.Time) error {
 	} else if ok && ahead.Before(iat) {
 		return jwt.ErrTokenUsedBeforeIssued
 	}
-	if len(c.Aud) == 0 || len(c.Aud) == 1 && c.Aud[0] == "" {
+	switch {
+	case len(aud) == 0 || len(aud) == 1 && aud[0] == "":
 		return fmt.Errorf("%w: aud", jwt.ErrTokenRequiredClaimMissing)
-	}
-	if !slices.Contains(c.Aud, v.Audience) {
+	case !slices.Contains(aud, v.Audience):
 		return jwt.ErrTokenInvalidAudience
 	}
 	if c.Iss == "" {
@@ -265,20 +273,28 @@ func (d numericDate) jwt() *jwt.NumericDate {
 	return jwt.NewNumericDate(t)
 }
 
-// audience is the aud claim: one string or an array of strings (RFC 7519 §4.1.3).
-type audience []string
-
-// UnmarshalJSON accepts both forms of aud.
-func (a *audience) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+// audience returns the aud claim, one string or an array of strings (RFC
+// 7519 §4.1.3), as a list; any other JSON there is a wrong type. aud is
+// decoded as any, once with the rest of the claims: a type with its own
+// UnmarshalJSON would scan and decode its bytes a second time.
+func (c *wireClaims) audience() ([]string, error) {
+	switch aud := c.Aud.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []string{aud}, nil
+	case []any:
+		out := make([]string, len(aud))
+		for i, a := range aud {
+			s, ok := a.(string)
+			if !ok {
+				return nil, fmt.Errorf("%w: aud holds %T", jwt.ErrInvalidType, a)
+			}
+			out[i] = s
 		}
-		*a = audience{s}
-		return nil
+		return out, nil
 	}
-	return json.Unmarshal(b, (*[]string)(a))
+	return nil, fmt.Errorf("%w: aud is %T", jwt.ErrInvalidType, c.Aud)
 }
 
 // wireClaims is the JSON of an access token's claims in flat fields: golang-jwt
@@ -286,7 +302,7 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 type wireClaims struct {
 	Iss      string      `json:"iss"`
 	Sub      string      `json:"sub"`
-	Aud      audience    `json:"aud"`
+	Aud      any         `json:"aud"` // see audience
 	Exp      numericDate `json:"exp"`
 	Nbf      numericDate `json:"nbf"`
 	Iat      numericDate `json:"iat"`
@@ -296,7 +312,7 @@ type wireClaims struct {
 }
 
 // claims returns c as Claims, with its three dates in the same allocation.
-func (c *wireClaims) claims() *Claims {
+func (c *wireClaims) claims(aud []string) *Claims {
 	out := &struct {
 		claims        Claims
 		exp, nbf, iat jwt.NumericDate
@@ -313,7 +329,7 @@ func (c *wireClaims) claims() *Claims {
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    c.Iss,
 			Subject:   c.Sub,
-			Audience:  jwt.ClaimStrings(c.Aud),
+			Audience:  aud,
 			ExpiresAt: date(c.Exp, &out.exp),
 			NotBefore: date(c.Nbf, &out.nbf),
 			IssuedAt:  date(c.Iat, &out.iat),
@@ -333,7 +349,10 @@ func (c *wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.Nb
 func (c *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.Iat.jwt(), nil }
 func (c *wireClaims) GetIssuer() (string, error)                   { return c.Iss, nil }
 func (c *wireClaims) GetSubject() (string, error)                  { return c.Sub, nil }
-func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings(c.Aud), nil }
+func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error) {
+	aud, err := c.audience()
+	return jwt.ClaimStrings(aud), err
+}
 
 var _ jwt.Claims = (*wireClaims)(nil)
 
@@ -362,13 +381,18 @@ func isB64Token(s string) bool {
 		return false
 	}
 	for i := 0; i < len(body); i++ {
-		if !isB64TokenChar(body[i]) {
+		if !b64TokenChars[body[i]] {
 			return false
 		}
 	}
 	return true
 }
 
-func isB64TokenChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0
-}
+// b64TokenChars marks the bytes of b64token's first part: a table, because
+// every uncached authorization walks each byte of its token through it.
+var b64TokenChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", byte(c)) >= 0
+	}
+	return t
+}()

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -628,4 +629,63 @@ func TestVerifyRefreshesOnUnknownKid(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestVerifyAudienceForms: aud is one string or an array of strings (RFC 7519
+// §4.1.3); Rotor's audience must be one of them, and any other JSON there is
+// refused as a wrong type, never read as "no audience" or as a match.
+func TestVerifyAudienceForms(t *testing.T) {
+	k := generate(t, "ES256")
+	v := verifier(keys.Static{Current: k}, "ES256")
+	signMap := func(t *testing.T, aud any) string {
+		t.Helper()
+		c := jwt.MapClaims{"iss": testIssuer, "sub": "user-1", "sid": "session-1",
+			"exp": now.Add(testTTL).Unix(), "iat": now.Unix(), "jti": "j"}
+		if aud != nil {
+			c["aud"] = aud
+		}
+		tok := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+		tok.Header["kid"], tok.Header["typ"] = k.ID, token.Type
+		s, err := tok.SignedString(k.Private)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		aud  any
+		want error // nil: accepted
+		list []string
+	}{
+		{"one string", testAudience, nil, []string{testAudience}},
+		{"array of one", []string{testAudience}, nil, []string{testAudience}},
+		{"array with ours second", []string{"other-api", testAudience}, nil, []string{"other-api", testAudience}},
+		{"other string", "other-api", jwt.ErrTokenInvalidAudience, nil},
+		{"empty string", "", jwt.ErrTokenRequiredClaimMissing, nil},
+		{"empty array", []string{}, jwt.ErrTokenRequiredClaimMissing, nil},
+		{"absent", nil, jwt.ErrTokenRequiredClaimMissing, nil},
+		{"number", 5, jwt.ErrInvalidType, nil},
+		{"object", map[string]any{"aud": testAudience}, jwt.ErrInvalidType, nil},
+		{"array holding a number beside ours", []any{testAudience, 7}, jwt.ErrInvalidType, nil},
+		{"array of arrays", []any{[]string{testAudience}}, jwt.ErrInvalidType, nil},
+		{"true", true, jwt.ErrInvalidType, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := v.Verify(context.Background(), signMap(t, tc.aud))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				if !slices.Equal(c.Audience, tc.list) {
+					t.Errorf("Audience = %v; want %v", c.Audience, tc.list)
+				}
+				return
+			}
+			if !errors.Is(err, token.ErrInvalid) || !errors.Is(err, tc.want) || c != nil {
+				t.Errorf("Verify = %+v, %v; want ErrInvalid wrapping %v", c, err, tc.want)
+			}
+		})
+	}
 }

@@ -2,10 +2,10 @@ package authorizerfn
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -67,10 +67,21 @@ func Run(ctx context.Context) error {
 	}
 	app.Warm(ctx, ks, log)
 	a := New(cfg, ks, st, log)
-	lambda.Start(func(ctx context.Context, raw json.RawMessage) (any, error) {
-		ctx, cancel := deadline.Bound(ctx, cfg.StoreTimeout)
-		defer cancel()
-		return a.Handle(ctx, raw)
-	})
+	lambda.Start(bounded{a, cfg.StoreTimeout})
 	return nil
+}
+
+// bounded is the authorizer under the request deadline: min(StoreTimeout,
+// the Lambda deadline less a margin), for the key re-read and, in strict
+// mode, the session check.
+type bounded struct {
+	*authorizer.Authorizer
+	timeout time.Duration
+}
+
+// Invoke implements lambda.Handler.
+func (b bounded) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	ctx, cancel := deadline.Bound(ctx, b.timeout)
+	defer cancel()
+	return b.Authorizer.Invoke(ctx, payload)
 }
