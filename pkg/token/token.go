@@ -86,19 +86,21 @@ func (i *Issuer) Issue(ctx context.Context, s Subject, now time.Time) (string, e
 		return "", fmt.Errorf("token: issue: %w", err)
 	}
 	now = now.Truncate(time.Second)
-	t := jwt.NewWithClaims(m, Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    i.Issuer,
-			Subject:   s.UserID,
-			Audience:  jwt.ClaimStrings{i.Audience},
-			ExpiresAt: jwt.NewNumericDate(now.Add(i.TTL)),
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now),
-			ID:        base64.RawURLEncoding.EncodeToString(jti),
-		},
-		SessionID: s.SessionID,
-		Username:  s.Username,
-	})
+	// The smallest claims RFC 9068 allows: aud as one string, and no nbf (iat
+	// says the same). Every uncached authorization decodes them.
+	claims := jwt.MapClaims{
+		"iss": i.Issuer,
+		"sub": s.UserID,
+		"aud": i.Audience,
+		"exp": now.Add(i.TTL).Unix(),
+		"iat": now.Unix(),
+		"jti": base64.RawURLEncoding.EncodeToString(jti),
+		"sid": s.SessionID,
+	}
+	if s.Username != "" {
+		claims["preferred_username"] = s.Username
+	}
+	t := jwt.NewWithClaims(m, claims)
 	t.Header["kid"] = k.ID
 	t.Header["typ"] = Type
 	signed, err := t.SignedString(k.Private)

@@ -414,6 +414,12 @@ func TestRoundTrip(t *testing.T) {
 					t.Errorf("payload %v has no %q", p, name)
 				}
 			}
+			if aud, ok := p["aud"].(string); !ok || aud != testAudience {
+				t.Errorf("aud = %#v; want the one string %q (the smallest form)", p["aud"], testAudience)
+			}
+			if _, ok := p["nbf"]; ok {
+				t.Errorf("payload %v carries nbf, which iat already says", p)
+			}
 
 			c, err := verifier(src, alg).Verify(context.Background(), raw)
 			if err != nil {
