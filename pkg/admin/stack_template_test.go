@@ -189,3 +189,86 @@ func TestStackOutputsAreTheFunctionsVariables(t *testing.T) {
 		})
 	}
 }
+
+// refers reports whether n, anywhere inside, names resource (!Ref, !GetAtt).
+func refers(n *yaml.Node, resource string) bool {
+	if (n.Tag == "!Ref" || n.Tag == "!GetAtt") && n.Kind == yaml.ScalarNode && (n.Value == resource || len(n.Value) > len(resource) && n.Value[:len(resource)+1] == resource+".") {
+		return true
+	}
+	for _, m := range n.Content {
+		if refers(m, resource) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestAccessLogsHaveTheAccountRole: access logging needs the account's API
+// Gateway CloudWatch Logs role in the region, or the stage fails to create.
+// By default (a first deploy on a fresh account) the template creates the
+// role and the account setting, before the stage (the access log group the
+// stage logs to refers to the setting), and keeps both on delete; with
+// CreateApiGatewayLogsRole=false or without access logs it touches neither.
+func TestAccessLogsHaveTheAccountRole(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	res := mapValue(root, "Resources")
+	params := mapValue(root, "Parameters")
+	if d := mapValue(params, "EnableAccessLogs", "Default"); d == nil || d.Value != "true" {
+		t.Fatal("EnableAccessLogs must default to true")
+	}
+	if d := mapValue(params, "CreateApiGatewayLogsRole", "Default"); d == nil || d.Value != "true" {
+		t.Fatal("with access logs on by default, CreateApiGatewayLogsRole must default to true: a fresh account has no role")
+	}
+	var account string
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		if mapValue(res.Content[i+1], "Type").Value == "AWS::ApiGateway::Account" {
+			account = res.Content[i].Value
+		}
+	}
+	if account == "" {
+		t.Fatal("template.yaml has no AWS::ApiGateway::Account")
+	}
+	acct := mapValue(res, account)
+	role := mapValue(acct, "Properties", "CloudWatchRoleArn")
+	if role == nil || role.Tag != "!GetAtt" {
+		t.Fatalf("%s.CloudWatchRoleArn is not a role of the template", account)
+	}
+	roleName := role.Value[:len(role.Value)-len(".Arn")]
+	for _, name := range []string{account, roleName} {
+		for _, k := range []string{"DeletionPolicy", "UpdateReplacePolicy"} {
+			if v := mapValue(res, name, k); v == nil || v.Value != "Retain" {
+				t.Errorf("%s.%s is not Retain: deleting the stack would leave the region's API logging without a role", name, k)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		logs, create string
+		want         bool
+	}{{"true", "true", true}, {"true", "false", false}, {"false", "true", false}, {"false", "false", false}} {
+		c := cfnTemplate{t: t, params: map[string]string{"EnableAccessLogs": tc.logs, "CreateApiGatewayLogsRole": tc.create}, conds: mapValue(root, "Conditions")}
+		for _, name := range []string{account, roleName} {
+			if got := c.cond(mapValue(res, name, "Condition").Value); got != tc.want {
+				t.Errorf("EnableAccessLogs=%s CreateApiGatewayLogsRole=%s: %s created %v, want %v", tc.logs, tc.create, name, got, tc.want)
+			}
+		}
+		if !tc.want {
+			continue
+		}
+		// The stage gets AccessLogSetting.DestinationArn from this group.
+		group := mapValue(res, "ApiAccessLogGroup")
+		if !c.cond(mapValue(group, "Condition").Value) || !refers(c.resolve(mapValue(group, "Properties", "Tags")), account) {
+			t.Errorf("ApiAccessLogGroup does not refer to %s: the stage may be created before the account has a role", account)
+		}
+		if !refers(mapValue(res, "RotorApi", "Properties", "AccessLogSetting"), "ApiAccessLogGroup") {
+			t.Error("RotorApi's access logs do not go to ApiAccessLogGroup")
+		}
+	}
+}
