@@ -60,16 +60,19 @@ for t in "${TEMPLATES[@]}"; do
 done
 
 # The Store parameter switches tables, policies and the VPC on and off by
-# conditions: lint the template as deployed with each value (a copy whose
-# Store default and connection defaults are that choice's), so a reference to
-# a resource that a condition removes cannot hide behind the default.
+# conditions, and EnableAccessLogs with CreateApiGatewayLogsRole the access
+# log group, the API Gateway logs role and the account setting: lint the
+# template as deployed with each combination (a copy whose defaults are that
+# choice's), so a reference to a resource that a condition removes cannot
+# hide behind the defaults. sam validate runs once per store.
 STORE_TMP=$(mktemp -d)
 trap 'rm -rf "$STORE_TMP"' EXIT
 for store in DynamoDB PostgreSQL Redis; do
-	t=$STORE_TMP/template-$store.yaml
-	python3 - "$store" "$t" <<'PY' || fail "could not write the $store template"
+	for logs in create existing off; do
+		t=$STORE_TMP/template-$store-$logs.yaml
+		python3 - "$store" "$logs" "$t" <<'PY' || fail "could not write the $store/$logs template"
 import re, sys
-store, out = sys.argv[1], sys.argv[2]
+store, logs, out = sys.argv[1], sys.argv[2], sys.argv[3]
 s = open("template.yaml").read()
 defaults = {
     "Store": store,
@@ -78,6 +81,8 @@ defaults = {
     "ConnectionSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0-AbCdEf" if store != "DynamoDB" else "",
     "VpcSubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1" if store != "DynamoDB" else "subnet-00000000",
     "VpcSecurityGroupIds": "sg-0123456789abcdef0" if store != "DynamoDB" else "sg-00000000",
+    "EnableAccessLogs": "false" if logs == "off" else "true",
+    "CreateApiGatewayLogsRole": "true" if logs == "create" else "false",
 }
 for name, value in defaults.items():
     s, n = re.subn(r"(\n  %s:\n    Type: [^\n]+\n    Default: )[^\n]*" % name, lambda m: m.group(1) + '"%s"' % value, s)
@@ -85,9 +90,11 @@ for name, value in defaults.items():
         sys.exit("parameter %s not found" % name)
 open(out, "w").write(s)
 PY
-	step "Store=$store: cfn-lint and sam validate --lint"
-	"$CFN_LINT" "$t" </dev/null || fail "cfn-lint reported problems with Store=$store"
-	"$SAM" validate --lint -t "$t" </dev/null || fail "sam validate --lint with Store=$store"
+		step "Store=$store, access logs $logs (EnableAccessLogs, CreateApiGatewayLogsRole): cfn-lint"
+		"$CFN_LINT" "$t" </dev/null || fail "cfn-lint reported problems with Store=$store, access logs $logs"
+	done
+	step "Store=$store: sam validate --lint"
+	"$SAM" validate --lint -t "$STORE_TMP/template-$store-create.yaml" </dev/null || fail "sam validate --lint with Store=$store"
 done
 
 if [ "${SAM_CHECK_SKIP_BUILD:-0}" = 1 ]; then

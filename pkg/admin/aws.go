@@ -45,67 +45,104 @@ func StackOutputs(ctx context.Context, api StacksAPI, stack string) (map[string]
 	return m, nil
 }
 
-// stackOutputs maps the template's outputs to configuration fields.
-var stackOutputs = []struct {
-	key      string
-	required bool
-	field    func(*config.Config) *string
-}{
-	{"UsersTable", true, func(c *config.Config) *string { return &c.UsersTable }},
-	{"SessionsTable", true, func(c *config.Config) *string { return &c.SessionsTable }},
-	{"LoginAttemptsTable", false, func(c *config.Config) *string { return &c.AttemptsTable }},
-	{"SigningSecretArn", true, func(c *config.Config) *string { return &c.SigningSecretID }},
-	{"MacSecretArn", false, func(c *config.Config) *string { return &c.MACSecretID }},
-	{"SigningAlg", false, func(c *config.Config) *string { return &c.SigningAlg }},
-	{"Issuer", false, func(c *config.Config) *string { return &c.Issuer }},
-	{"Audience", false, func(c *config.Config) *string { return &c.Audience }},
+// stackVariables pairs each output of template.yaml that the CLI reads with
+// the variable of the functions whose value it publishes: --stack configures
+// the CLI through config.Load, from the values the functions get, so it
+// reaches the store the way they do (serverstore.Open for PostgreSQL and
+// Redis, credentials from the same secret). pkg/admin
+// TestStackOutputsAreTheFunctionsVariables holds template.yaml to it.
+var stackVariables = []struct{ output, variable string }{
+	{"Store", "ROTOR_STORE"},
+	{"UsersTable", "ROTOR_USERS_TABLE"},
+	{"SessionsTable", "ROTOR_SESSIONS_TABLE"},
+	{"LoginAttemptsTable", "ROTOR_ATTEMPTS_TABLE"},
+	{"DatabaseUrl", "ROTOR_DATABASE_URL"},
+	{"DatabaseSecretArn", "ROTOR_DATABASE_SECRET_ID"},
+	{"RedisUrl", "ROTOR_REDIS_URL"},
+	{"RedisSecretArn", "ROTOR_REDIS_SECRET_ID"},
+	{"RedisCluster", "ROTOR_REDIS_CLUSTER"},
+	{"SigningSecretArn", "ROTOR_SIGNING_SECRET_ID"},
+	{"MacSecretArn", "ROTOR_MAC_SECRET_ID"},
+	{"SigningAlg", "ROTOR_SIGNING_ALG"},
+	// The functions get the issuer with an {api_id} placeholder they fill
+	// in from the first request; the output has the API id already.
+	{"Issuer", "ROTOR_ISSUER"},
+	{"Audience", "ROTOR_AUDIENCE"},
 }
 
-// ConfigFromOutputs overrides base with a stack's outputs: the tables, the
-// secrets and the signing algorithm. The tables and the signing secret must
-// be there; the result is validated.
-func ConfigFromOutputs(base config.Config, outputs map[string]string) (config.Config, error) {
-	c := base
-	for _, o := range stackOutputs {
-		v, ok := outputs[o.key]
-		if !ok || v == "" {
-			if o.required {
-				return config.Config{}, fmt.Errorf("admin: stack has no output %s (deployed from an older template?)", o.key)
-			}
-			continue
+// storeOutputs are the outputs each store needs besides SigningSecretArn.
+var storeOutputs = map[string][]string{
+	"dynamodb": {"UsersTable", "SessionsTable"},
+	"postgres": {"DatabaseUrl"},
+	"redis":    {"RedisUrl"},
+}
+
+// ConfigFromOutputs is the configuration of a stack: its outputs stand for
+// the functions' variables (ROTOR_STORE, the tables or the connection URL and
+// secret, the signing secret...), and a variable the stack does not publish
+// is looked up in the environment (lookup). A stack without a Store output
+// (deployed from a template before it) is a DynamoDB one. The outputs the
+// store needs must be there; the result is validated as the functions'.
+func ConfigFromOutputs(lookup func(string) (string, bool), outputs map[string]string) (config.Config, error) {
+	store := outputs["Store"]
+	if store == "" {
+		if outputs["UsersTable"] == "" {
+			return config.Config{}, errors.New("admin: stack has no output Store (deployed from an older template? deploy the current one)")
 		}
-		*o.field(&c) = v
+		store = "dynamodb"
 	}
-	c.Store = "dynamodb"
-	if err := c.Validate(); err != nil {
-		return config.Config{}, err
+	need, ok := storeOutputs[store]
+	if !ok {
+		return config.Config{}, fmt.Errorf("admin: stack output Store=%q: the CLI works on dynamodb, postgres or redis", store)
 	}
-	return c, nil
+	for _, k := range append(need, "SigningSecretArn") {
+		if outputs[k] == "" {
+			return config.Config{}, fmt.Errorf("admin: stack has no output %s, which Store=%s needs (deployed from an older template? deploy the current one)", k, store)
+		}
+	}
+	vars := map[string]string{"ROTOR_STORE": store}
+	for _, o := range stackVariables {
+		if v := outputs[o.output]; v != "" && o.output != "Store" {
+			vars[o.variable] = v
+		}
+	}
+	return config.Load(func(name string) (string, bool) {
+		if v, ok := vars[name]; ok {
+			return v, true
+		}
+		return lookup(name)
+	})
 }
 
-// Connect builds the Admin of a deployment: configuration from the
-// environment (lookup), overridden by the outputs of stack when it is not
-// empty (a DynamoDB stack); the store ROTOR_STORE names (dynamodb, postgres
-// or redis), Secrets Manager, and the caller's identity from STS.
+// Connect builds the Admin of a deployment with the operator's AWS
+// credentials, found the standard way (profiles, SSO, roles; unlike the
+// functions, app.LambdaAWS): see ConnectAWS.
 func Connect(ctx context.Context, lookup func(string) (string, bool), stack string, log *slog.Logger) (*Admin, error) {
-	cfg, err := config.Load(lookup)
-	if err != nil {
-		return nil, err
-	}
-	// The operator's credentials the standard way (profiles, SSO, roles),
-	// unlike the functions (app.LambdaAWS).
 	ac, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("admin: aws config: %w", err)
 	}
-	if stack != "" {
-		outs, err := StackOutputs(ctx, cloudformation.NewFromConfig(ac), stack)
-		if err != nil {
-			return nil, err
+	return ConnectAWS(ctx, ac, lookup, stack, log)
+}
+
+// ConnectAWS builds the Admin of a deployment on ac: its configuration comes
+// from the outputs of stack when it is not empty (ConfigFromOutputs), else
+// from the environment (lookup) as for the functions; then the store it
+// names (dynamodb, postgres or redis, opened as the functions open it),
+// Secrets Manager, and the caller's identity from STS.
+func ConnectAWS(ctx context.Context, ac aws.Config, lookup func(string) (string, bool), stack string, log *slog.Logger) (*Admin, error) {
+	var cfg config.Config
+	var err error
+	if stack == "" {
+		cfg, err = config.Load(lookup)
+	} else {
+		var outs map[string]string
+		if outs, err = StackOutputs(ctx, cloudformation.NewFromConfig(ac), stack); err == nil {
+			cfg, err = ConfigFromOutputs(lookup, outs)
 		}
-		if cfg, err = ConfigFromOutputs(cfg, outs); err != nil {
-			return nil, err
-		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	sm := secretsmanager.NewFromConfig(ac)
 	var st Store

@@ -57,10 +57,12 @@ Commands:
                                  JSON lines), as a table.
 
 Flags (anywhere after the command too):
-  --stack NAME  read table and secret names from the CloudFormation stack's
-                outputs; without it they come from ROTOR_* variables as for
-                the functions (ROTOR_USERS_TABLE, ROTOR_SESSIONS_TABLE,
-                ROTOR_SIGNING_SECRET_ID, ROTOR_SIGNING_ALG).
+  --stack NAME  read the store (DynamoDB tables, or the PostgreSQL or Redis
+                URL and credentials secret) and the signing secret from the
+                CloudFormation stack's outputs; without it they come from
+                ROTOR_* variables as for the functions (ROTOR_STORE,
+                ROTOR_USERS_TABLE, ROTOR_SESSIONS_TABLE, ROTOR_DATABASE_URL,
+                ROTOR_REDIS_URL, ..._SECRET_ID, ROTOR_SIGNING_SECRET_ID).
   --json        print JSON instead of a table.
   --yes         do not ask before a destructive command (revoke, lock,
                 rotate). Without a terminal and without --yes they refuse.

@@ -157,12 +157,33 @@ func (f fakeStacks) DescribeStacks(_ context.Context, in *cloudformation.Describ
 
 func TestConfigFromStackOutputs(t *testing.T) {
 	full := map[string]string{
-		"UsersTable": "prod-Users-1", "SessionsTable": "prod-Sessions-1", "LoginAttemptsTable": "prod-Attempts-1",
+		"Store": "dynamodb", "UsersTable": "prod-Users-1", "SessionsTable": "prod-Sessions-1", "LoginAttemptsTable": "prod-Attempts-1",
 		"SigningSecretArn": "arn:aws:secretsmanager:eu-west-1:1:secret:sign", "MacSecretArn": "arn:mac", "SigningAlg": "EdDSA",
 		"Issuer": "https://auth.example.com", "Audience": "urn:rotor:prod:api", "ApiUrl": "https://x",
 	}
+	// A stack from a template before the Store output: DynamoDB.
 	partial := map[string]string{"UsersTable": "u", "SessionsTable": "s", "SigningSecretArn": "arn:sign"}
-	api := fakeStacks{"prod": full, "old": {"UsersTable": "u"}, "partial": partial}
+	pg := map[string]string{
+		"Store": "postgres", "DatabaseUrl": "postgres://rotor@proxy.example:5432/rotor?sslmode=require",
+		"DatabaseSecretArn": "arn:db", "SigningSecretArn": "arn:sign",
+	}
+	rd := map[string]string{
+		"Store": "redis", "RedisUrl": "rediss://rotor@cache.example:6379", "RedisSecretArn": "arn:cache",
+		"RedisCluster": "true", "SigningSecretArn": "arn:sign",
+	}
+	api := fakeStacks{
+		"prod": full, "old": {"UsersTable": "u"}, "partial": partial, "pg": pg, "redis": rd,
+		"pg-no-url":    {"Store": "postgres", "SigningSecretArn": "arn:sign"},
+		"redis-no-url": {"Store": "redis", "RedisCluster": "true", "SigningSecretArn": "arn:sign"},
+		"older-pg":     {"SigningSecretArn": "arn:sign", "ApiUrl": "https://x"},
+		"unknown":      {"Store": "cassandra", "SigningSecretArn": "arn:sign"},
+	}
+	// The operator's environment: what the stack publishes wins over it.
+	env := map[string]string{
+		"ROTOR_STORE": "memory", "ROTOR_USERS_TABLE": "env-users", "ROTOR_ATTEMPTS_TABLE": "env-attempts",
+		"ROTOR_DATABASE_SECRET_ID": "env-db-secret", "ROTOR_REDIS_NAMESPACE": "ops",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	for _, tc := range []struct {
 		name, stack string
 		want        func(config.Config) bool
@@ -173,18 +194,26 @@ func TestConfigFromStackOutputs(t *testing.T) {
 				c.SigningSecretID == full["SigningSecretArn"] && c.MACSecretID == "arn:mac" && c.SigningAlg == "EdDSA" && c.Issuer == "https://auth.example.com" && c.Store == "dynamodb"
 		}, false},
 		{"optional outputs keep the environment's values", "partial", func(c config.Config) bool {
-			return c.UsersTable == "u" && c.AttemptsTable == "env-attempts" && c.SigningAlg == "ES256"
+			return c.Store == "dynamodb" && c.UsersTable == "u" && c.AttemptsTable == "env-attempts" && c.SigningAlg == "ES256"
+		}, false},
+		{"postgres", "pg", func(c config.Config) bool {
+			return c.Store == "postgres" && c.DatabaseURL == pg["DatabaseUrl"] && c.DatabaseSecretID == "arn:db" && c.SigningSecretID == "arn:sign"
+		}, false},
+		{"redis", "redis", func(c config.Config) bool {
+			return c.Store == "redis" && c.RedisURL == rd["RedisUrl"] && c.RedisSecretID == "arn:cache" && c.RedisCluster && c.RedisNamespace == "ops"
 		}, false},
 		{"a required output missing", "old", nil, true},
+		{"postgres without its URL", "pg-no-url", nil, true},
+		{"redis without its URL", "redis-no-url", nil, true},
+		{"neither Store nor the tables", "older-pg", nil, true},
+		{"a store the CLI cannot open", "unknown", nil, true},
 		{"no such stack", "nope", nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base := config.Default()
-			base.AttemptsTable = "env-attempts"
 			outs, err := admin.StackOutputs(context.Background(), api, tc.stack)
 			var c config.Config
 			if err == nil {
-				c, err = admin.ConfigFromOutputs(base, outs)
+				c, err = admin.ConfigFromOutputs(lookup, outs)
 			}
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err %v, want error %v", err, tc.wantErr)
