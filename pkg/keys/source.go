@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/rotor-auth/rotor/pkg/cached"
 )
 
 // Source gives the key set in force.
@@ -68,6 +70,9 @@ func fetchVersion(ctx context.Context, api SecretsAPI, secretID, stage string) (
 // fails it keeps serving the last good set (they are still genuine keys) and
 // tries again after RetryAfter; with no good set it returns the error, so
 // callers fail closed. Refresh re-reads sooner, at most once per RefreshEvery.
+// It is a cached.Value: no lock is held during a fetch, one fetch runs at a
+// time, and while it runs a caller holding a set (even one past TTL) gets it
+// at once. Set the fields before the first call; do not copy a Cache after.
 type Cache struct {
 	Fetch      func(ctx context.Context) (Set, error)
 	TTL        time.Duration
@@ -78,54 +83,25 @@ type Cache struct {
 	RefreshEvery time.Duration
 	Now          func() time.Time // default time.Now
 
-	mu        sync.Mutex
-	set       Set
-	have      bool
-	nextFetch time.Time
-	lastFetch time.Time
+	once sync.Once
+	v    cached.Value[Set]
 }
 
-// Keys returns the cached set, fetching it when it is older than TTL.
-func (c *Cache) Keys(ctx context.Context) (Set, error) { return c.get(ctx, false) }
+// Keys returns the cached set, fetching it when it is older than TTL. With a
+// fresh set it takes no lock and allocates nothing: it is on the path of
+// every token verification.
+func (c *Cache) Keys(ctx context.Context) (Set, error) { return c.value().Get(ctx) }
 
-// Refresh returns the set as Secrets Manager has it now, fetching it unless
-// the last fetch is less than RefreshEvery old. A verifier calls it when a
-// token names a key id the cached set lacks: the key may be newer than the
-// cache. A failed fetch keeps the cached set, as in Keys.
-func (c *Cache) Refresh(ctx context.Context) (Set, error) { return c.get(ctx, true) }
+// Refresh returns the set as Secrets Manager has it now: it waits for the
+// fetch in flight if there is one, else fetches unless the last fetch is less
+// than RefreshEvery old. A verifier calls it when a token names a key id the
+// cached set lacks: the key may be newer than the cache. A failed fetch keeps
+// the cached set, as in Keys.
+func (c *Cache) Refresh(ctx context.Context) (Set, error) { return c.value().Refresh(ctx) }
 
-func (c *Cache) get(ctx context.Context, refresh bool) (Set, error) {
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := now()
-	due := !c.have || !t.Before(c.nextFetch)
-	if refresh && !due {
-		every := c.RefreshEvery
-		if every <= 0 {
-			every = 5 * time.Second
-		}
-		due = !t.Before(c.lastFetch.Add(every))
-	}
-	if !due {
-		return c.set, nil
-	}
-	c.lastFetch = t
-	set, err := c.Fetch(ctx)
-	if err != nil {
-		if c.have {
-			retry := c.RetryAfter
-			if retry <= 0 {
-				retry = 10 * time.Second
-			}
-			c.nextFetch = t.Add(retry)
-			return c.set, nil
-		}
-		return Set{}, err
-	}
-	c.set, c.have, c.nextFetch = set, true, t.Add(c.TTL)
-	return set, nil
+func (c *Cache) value() *cached.Value[Set] {
+	c.once.Do(func() {
+		c.v.Fetch, c.v.TTL, c.v.RetryAfter, c.v.RefreshEvery, c.v.Now = c.Fetch, c.TTL, c.RetryAfter, c.RefreshEvery, c.Now
+	})
+	return &c.v
 }

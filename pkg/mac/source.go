@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/rotor-auth/rotor/pkg/cached"
 )
 
 // Source gives the keyring in force.
@@ -72,43 +74,22 @@ func fetchVersion(ctx context.Context, api SecretsAPI, secretID, stage string) (
 
 // Cache is a Source that calls Fetch at most once per TTL. A failed re-fetch
 // keeps the last good keyring and retries after RetryAfter; with none yet it
-// returns the error, so callers fail closed.
+// returns the error, so callers fail closed. It is a cached.Value: no lock is
+// held during a fetch, one fetch runs at a time, and while it runs a caller
+// holding a keyring (even one past TTL) gets it at once. Set the fields
+// before the first call; do not copy a Cache after.
 type Cache struct {
 	Fetch      func(ctx context.Context) (Keyring, error)
 	TTL        time.Duration
 	RetryAfter time.Duration    // default 10s
 	Now        func() time.Time // default time.Now
 
-	mu   sync.Mutex
-	ring Keyring
-	have bool
-	next time.Time
+	once sync.Once
+	v    cached.Value[Keyring]
 }
 
 // Keyring returns the cached keyring, fetching it when older than TTL.
 func (c *Cache) Keyring(ctx context.Context) (Keyring, error) {
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := now()
-	if c.have && t.Before(c.next) {
-		return c.ring, nil
-	}
-	ring, err := c.Fetch(ctx)
-	if err != nil {
-		if !c.have {
-			return Keyring{}, err
-		}
-		retry := c.RetryAfter
-		if retry <= 0 {
-			retry = 10 * time.Second
-		}
-		c.next = t.Add(retry)
-		return c.ring, nil
-	}
-	c.ring, c.have, c.next = ring, true, t.Add(c.TTL)
-	return ring, nil
+	c.once.Do(func() { c.v.Fetch, c.v.TTL, c.v.RetryAfter, c.v.Now = c.Fetch, c.TTL, c.RetryAfter, c.Now })
+	return c.v.Get(ctx)
 }
