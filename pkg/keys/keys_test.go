@@ -608,3 +608,31 @@ func TestCacheRefresh(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheFreshDoesNotAllocate: Keys of a fresh set is on the authorizer's
+// path of every token verification.
+func TestCacheFreshDoesNotAllocate(t *testing.T) {
+	c := &keys.Cache{Fetch: (&fetcher{set: keys.Set{Current: generate(t, "EdDSA")}}).Fetch, TTL: time.Hour}
+	ctx := context.Background()
+	if _, err := c.Keys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = c.Keys(ctx) }); n != 0 {
+		t.Fatalf("Keys of a fresh set: %v allocations; want 0", n)
+	}
+}
+
+// BenchmarkCacheKeys is Keys of a fresh set from many goroutines, as a warm
+// verifier calls it once per token.
+func BenchmarkCacheKeys(b *testing.B) {
+	c := &keys.Cache{Fetch: (&fetcher{set: keys.Set{Current: generate(b, "EdDSA")}}).Fetch, TTL: time.Hour}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Keys(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
