@@ -444,9 +444,10 @@ func TestCutFetch(t *testing.T) {
 	tests := []struct {
 		name    string
 		refresh bool
+		advance time.Duration // from the first read, with TTL 1m and RefreshEvery 1s
 	}{
-		{"Get: a cut re-fetch is not a failure, the next call fetches", false},
-		{"Refresh: a cut refresh is not a read, the next refresh fetches", true},
+		{"Get: a cut re-fetch is not a failure, the next call fetches", false, time.Minute},
+		{"Refresh: a cut refresh is not a read, the next refresh fetches", true, time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -459,7 +460,7 @@ func TestCutFetch(t *testing.T) {
 			if _, err := v.Get(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			clk.Advance(time.Minute)
+			clk.Advance(tc.advance)
 			src.answer("v2", nil)
 			cut, cancel := context.WithCancel(context.Background())
 			cancel()

@@ -609,6 +609,48 @@ func TestCacheRefresh(t *testing.T) {
 	}
 }
 
+// TestCacheStalledRefetch: while a re-fetch stalls (Secrets Manager hangs),
+// Keys answers at once from the set held, which is still genuine; the caller
+// that started the re-fetch gets the new set when it ends. A Keys call that
+// queued behind the stalled fetch would hang this test.
+func TestCacheStalledRefetch(t *testing.T) {
+	k1, k2 := generate(t, "EdDSA"), generate(t, "EdDSA")
+	clk := &clock{t: epoch}
+	started, release := make(chan struct{}), make(chan struct{})
+	calls := 0
+	c := &keys.Cache{TTL: time.Minute, Now: clk.Now, Fetch: func(context.Context) (keys.Set, error) {
+		if calls++; calls == 1 {
+			return keys.Set{Current: k1}, nil
+		}
+		close(started)
+		<-release
+		return keys.Set{Current: k2}, nil
+	}}
+	ctx := context.Background()
+	if _, err := c.Keys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	refetched := make(chan string, 1)
+	go func() {
+		s, _ := c.Keys(ctx)
+		refetched <- s.Current.ID
+	}()
+	<-started
+	for range 3 {
+		if s, err := c.Keys(ctx); err != nil || s.Current.ID != k1.ID {
+			t.Fatalf("Keys during a stalled re-fetch = %q, %v; want the held %q", s.Current.ID, err, k1.ID)
+		}
+	}
+	close(release)
+	if id := <-refetched; id != k2.ID {
+		t.Fatalf("the re-fetching caller got %q; want %q", id, k2.ID)
+	}
+	if s, _ := c.Keys(ctx); s.Current.ID != k2.ID || calls != 2 {
+		t.Fatalf("Keys after = %q with %d fetches; want %q from 2", s.Current.ID, calls, k2.ID)
+	}
+}
+
 // TestCacheFreshDoesNotAllocate: Keys of a fresh set is on the authorizer's
 // path of every token verification.
 func TestCacheFreshDoesNotAllocate(t *testing.T) {
