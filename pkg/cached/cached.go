@@ -27,14 +27,21 @@ var ErrFetchPanicked = errors.New("cached: fetch panicked")
 // No lock is held during a fetch and only one fetch runs at a time. The
 // caller that starts it waits for it, bounded by its own ctx; meanwhile a
 // caller that has a value, even one past TTL, gets it at once, and a caller
-// with none waits for the fetch or its ctx, whichever ends first.
+// with none waits for the fetch or its ctx, whichever ends first. A fetch
+// that failed only because its caller's ctx ended says nothing about the
+// source: it moves neither schedule, and a waiter whose ctx is live fetches
+// again.
 //
 // Set the fields before the first call; do not change them or copy the
 // Value afterwards.
 type Value[T any] struct {
-	Fetch      func(ctx context.Context) (T, error)
-	TTL        time.Duration
-	RetryAfter time.Duration // DefaultRetryAfter when 0
+	// Fetch reads the value from its source; it should return when ctx ends.
+	Fetch func(ctx context.Context) (T, error)
+	// TTL is how long a good value is used before Get reads it again.
+	TTL time.Duration
+	// RetryAfter is how long after a failed re-read the last good value is
+	// used before Get tries again (DefaultRetryAfter when 0).
+	RetryAfter time.Duration
 	// RefreshEvery is the least time between the start of one fetch and a
 	// fetch that Refresh asks for (DefaultRefreshEvery when 0): however many
 	// callers ask, they cause at most one read per interval.
