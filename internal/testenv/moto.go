@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,39 +52,58 @@ func Moto() (string, error) {
 	return shared.url, shared.err
 }
 
-func (m *moto) start() {
+func (m *moto) start() { m.cmd, m.url, m.err = startMoto() }
+
+// PrivateMoto starts a moto_server that only this test uses, so that it may
+// freeze it (SIGSTOP) without stalling the other tests' shared one, and ends
+// it (thawed first) at the end of the test. It fails, never skips, when moto
+// cannot start.
+func PrivateMoto(t testing.TB) (url string, proc *os.Process) {
+	t.Helper()
+	cmd, url, err := startMoto()
+	if err != nil {
+		t.Fatalf("testenv: private moto_server: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+	})
+	return url, cmd.Process
+}
+
+// startMoto starts a moto_server on a free loopback port and waits until it
+// answers.
+func startMoto() (*exec.Cmd, string, error) {
 	port, err := freePort()
 	if err != nil {
-		m.err = err
-		return
+		return nil, "", err
 	}
 	// scripts/moto-serial.py serves one request at a time: moto's threaded
 	// server does not apply conditional writes atomically, DynamoDB does.
 	bin := "python3"
 	if out, err := exec.Command(bin, "-c", "import moto.server, werkzeug").CombinedOutput(); err != nil {
-		m.err = fmt.Errorf("python moto is not installed (%v: %s); install it with: %s, or set ROTOR_MOTO_URL to a running moto_server",
+		return nil, "", fmt.Errorf("python moto is not installed (%v: %s); install it with: %s, or set ROTOR_MOTO_URL to a running moto_server",
 			err, strings.TrimSpace(lastLine(out)), PipInstallMoto)
-		return
 	}
-	m.cmd = exec.Command(bin, filepath.Join(RepoRoot(), "scripts", "moto-serial.py"), "-H", "127.0.0.1", "-p", port)
-	dieWithParent(m.cmd)
-	if err := m.cmd.Start(); err != nil {
-		m.err = fmt.Errorf("start %s: %w", bin, err)
-		return
+	cmd := exec.Command(bin, filepath.Join(RepoRoot(), "scripts", "moto-serial.py"), "-H", "127.0.0.1", "-p", port)
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, "", fmt.Errorf("start %s: %w", bin, err)
 	}
-	m.url = "http://127.0.0.1:" + port
+	url := "http://127.0.0.1:" + port
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(m.url + "/moto-api/")
+		resp, err := http.Get(url + "/moto-api/")
 		if err == nil {
 			resp.Body.Close()
-			return
+			return cmd, url, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	_ = m.cmd.Process.Kill()
-	_, _ = m.cmd.Process.Wait()
-	m.err = fmt.Errorf("moto_server (%s scripts/moto-serial.py) did not answer on %s within 30s", bin, m.url)
+	_ = cmd.Process.Kill()
+	_, _ = cmd.Process.Wait()
+	return nil, "", fmt.Errorf("moto_server (%s scripts/moto-serial.py) did not answer on %s within 30s", bin, url)
 }
 
 // PipInstallMoto is the command that installs the moto_server the tests start.

@@ -5,16 +5,12 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,17 +19,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/internal/testenv"
-	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
-	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
-	"github.com/rotor-auth/rotor/pkg/devserver"
-	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
-	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 	rstore "github.com/rotor-auth/rotor/pkg/store/redis"
 )
 
@@ -43,45 +35,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// clock is a settable clock shared by every part of one server.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is one running server.
 type env struct {
 	t      *testing.T
 	url    string
-	clock  *clock
+	clock  *testapi.Clock
 	store  apifn.Store
 	db     *dynamodb.Client // nil on the embedded store
 	tables dynamo.Tables
 	pg     *pgxpool.Pool   // nil unless on PostgreSQL
 	redis  *goredis.Client // nil unless on Redis
 	ns     string          // the Redis key namespace
-	logs   *syncBuffer
+	logs   *testapi.Logs
 	client *http.Client // http.DefaultClient when nil; see from
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // stores are the store kinds every flow runs on.
 var stores = []string{"memory", "dynamodb", "postgres", "redis"}
@@ -103,39 +70,20 @@ func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(apif
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: &clock{t: time.Now().UTC()}, logs: &syncBuffer{}}
-	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := &env{t: t, clock: testapi.NewClock(time.Now().UTC()), logs: &testapi.Logs{}}
 	var st apifn.Store
 	switch kind {
 	case "memory":
 		st = memory.New()
 	case "dynamodb":
 		e.db = testenv.DynamoDB(t)
-		e.tables = dynamo.Tables{Users: testenv.Name(t, "users"), Sessions: testenv.Name(t, "sessions"), Attempts: testenv.Name(t, "attempts")}
-		if err := dynamo.CreateTables(testenv.Context(t), e.db, e.tables); err != nil {
-			t.Fatal(err)
-		}
+		e.tables = testenv.DynamoTables(t, e.db)
 		st = dynamo.New(e.db, e.tables)
 	case "postgres":
-		url := testenv.PostgresSchema(t)
-		if err := schema.UpURL(testenv.Context(t), url); err != nil {
-			t.Fatal(err)
-		}
-		pool, err := pgxpool.New(testenv.Context(t), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		e.pg = pool
-		st = postgres.New(pool)
+		e.pg = testenv.PostgresPool(t, testenv.PostgresSchema(t))
+		st = postgres.New(e.pg)
 	case "redis":
-		opt, err := goredis.ParseURL(testenv.RedisURL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		opt.ContextTimeoutEnabled = true // as app.RedisStore: the request's deadline holds
-		e.redis = goredis.NewClient(opt)
-		t.Cleanup(func() { e.redis.Close() })
+		e.redis = testenv.RedisClient(t, testenv.RedisURL(t))
 		e.ns = testenv.RedisNamespace(t)
 		st = rstore.New(e.redis, e.ns)
 	default:
@@ -145,27 +93,8 @@ func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(apif
 	if wrap != nil {
 		st = wrap(st)
 	}
-	ks, err := app.DevKeys(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := mac.Generate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := apifn.Deps{Store: st, Keys: ks, MAC: mac.Static(ring), Log: log}
-	api, err := apifn.API(cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api.Auth.Now = e.clock.Now
-	api.Verifier.Now = e.clock.Now
-	authz := authorizerfn.New(cfg, d.Keys, d.Store, d.Log)
-	authz.Verifier.Now = e.clock.Now
-	authz.Now = e.clock.Now
-	srv := httptest.NewServer((&devserver.Server{API: api, Authorizer: authz, Log: log}).Handler())
-	t.Cleanup(srv.Close)
-	e.url = srv.URL
+	d := testapi.Deps(t, cfg, st, e.logs.Logger(slog.LevelDebug))
+	e.url = testapi.Serve(t, cfg, d, testapi.API(t, cfg, d), e.clock.Now)
 	return e
 }
 
@@ -182,28 +111,7 @@ func (r response) str(k string) string { s, _ := r.Body[k].(string); return s }
 // do sends a request; body may be a string (sent as is) or a value (JSON).
 func (e *env) do(method, path string, body any, headers ...string) response {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
+	req := testapi.Request(e.t, method, e.url+path, body, headers...)
 	c := e.client
 	if c == nil {
 		c = http.DefaultClient

@@ -54,7 +54,7 @@ func TestRefreshUnderStoreFaults(t *testing.T) {
 			if tc.land && e.store.land() != 1 {
 				t.Fatal("no write was held to land late")
 			}
-			e.clock.Jump(tc.wait)
+			e.clock.Advance(tc.wait)
 			if !tc.withTicket {
 				ticket = ""
 			}
@@ -206,7 +206,7 @@ func TestSecretsManagerDown(t *testing.T) {
 			t.Fatalf("/me with keys unavailable: %d %s", r.Status, r.Raw)
 		}
 		e.secrets.setDown(false)
-		e.clock.Jump(time.Minute) // the cache's retry interval
+		e.clock.Advance(time.Minute) // the cache's retry interval
 		p := e.login("alice")
 		if r := e.do("GET", "/.well-known/jwks.json", nil); r.Status != http.StatusOK {
 			t.Fatalf("JWKS once Secrets Manager is back: %d %s", r.Status, r.Raw)
@@ -218,7 +218,7 @@ func TestSecretsManagerDown(t *testing.T) {
 		e.signup("alice")
 		p := e.login("alice")
 		e.secrets.setDown(true)
-		e.clock.Jump(6 * time.Minute) // past the key cache's TTL: a re-read is due
+		e.clock.Advance(6 * time.Minute) // past the key cache's TTL: a re-read is due
 		before := e.secrets.n
 		p = e.alive(p)
 		if e.secrets.n == before {
@@ -256,7 +256,7 @@ func TestClockJumps(t *testing.T) {
 			e := newEnv(t, false)
 			e.signup("alice")
 			p := e.login("alice")
-			e.clock.Jump(tc.jump)
+			e.clock.Advance(tc.jump)
 			m := e.do("GET", "/me", nil, "Authorization", "Bearer "+p.Access)
 			if tc.accessOK && m.Status != http.StatusOK {
 				t.Fatalf("/me after the jump: %d %s", m.Status, m.Raw)
@@ -269,7 +269,7 @@ func TestClockJumps(t *testing.T) {
 				return
 			}
 			p = e.alive(p)
-			e.clock.Jump(time.Minute)
+			e.clock.Advance(time.Minute)
 			e.alive(p)
 		})
 	}

@@ -3,12 +3,7 @@ package faults
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,50 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/rotor-auth/rotor/internal/testapi"
+	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/app"
-	"github.com/rotor-auth/rotor/pkg/app/apifn"
-	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
-	"github.com/rotor-auth/rotor/pkg/devserver"
-	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 )
-
-// privateMoto starts a moto_server (scripts/moto-serial.py, one process)
-// that only this test uses, so it may freeze it. It fails, never skips,
-// when moto cannot start.
-func privateMoto(t *testing.T) (url string, proc *os.Process) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	l.Close()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("python3", filepath.Join(root, "scripts", "moto-serial.py"), "-H", "127.0.0.1", "-p", port)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server (pip install 'moto[server]'): %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-	})
-	url = "http://127.0.0.1:" + port
-	for range 300 {
-		if resp, err := http.Get(url + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return url, cmd.Process
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("moto_server did not answer on %s", url)
-	return "", nil
-}
 
 // TestFrozenDynamoDB freezes a real DynamoDB (moto_server stopped with
 // SIGSTOP) under the SDK client the functions build (app.LambdaAWS). Every route
@@ -69,7 +26,7 @@ func privateMoto(t *testing.T) (url string, proc *os.Process) {
 // hanging, and logs why; after SIGCONT the client's tokens still work and
 // its refresh, retried with the ticket of the 503, rotates.
 func TestFrozenDynamoDB(t *testing.T) {
-	url, moto := privateMoto(t)
+	url, moto := testenv.PrivateMoto(t)
 	cfg := config.Default()
 	cfg.StoreTimeout = time.Second
 	ctx := context.Background()
@@ -92,25 +49,9 @@ func TestFrozenDynamoDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := dynamodb.NewFromConfig(ac)
-	ks, err := app.DevKeys(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := mac.Generate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	d := apifn.Deps{Store: dynamo.New(db, tables), Keys: ks, MAC: mac.Static(ring), Log: log}
-	api, err := apifn.API(cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer((&devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log), Log: log}).Handler())
-	t.Cleanup(srv.Close)
-	e := &env{t: t, url: srv.URL, logs: logs}
+	logs := &testapi.Logs{}
+	d := testapi.Deps(t, cfg, dynamo.New(dynamodb.NewFromConfig(ac), tables), logs.Logger(slog.LevelInfo))
+	e := &env{t: t, url: testapi.Serve(t, cfg, d, testapi.API(t, cfg, d), nil), logs: logs}
 
 	e.signup("alice")
 	e.signup("carol")

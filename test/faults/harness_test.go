@@ -7,40 +7,22 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app/apifn"
-	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
+	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/pkg/config"
-	"github.com/rotor-auth/rotor/pkg/devserver"
 	"github.com/rotor-auth/rotor/pkg/keys"
-	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
-
-// clock is the one settable clock of a server.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Jump(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // secrets is Secrets Manager as the key cache sees it: up or down.
 type secrets struct {
@@ -68,23 +50,11 @@ func (s *secrets) setDown(down bool) { s.mu.Lock(); s.down = down; s.mu.Unlock()
 type env struct {
 	t       *testing.T
 	url     string
-	clock   *clock
+	clock   *testapi.Clock
 	store   *faulty
 	secrets *secrets
-	logs    *syncBuffer
+	logs    *testapi.Logs
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // newEnv starts a server on the embedded store, keys read through a
 // keys.Cache from a Secrets Manager that is up unless secretsDown.
@@ -95,31 +65,15 @@ func newEnv(t *testing.T, secretsDown bool) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: &clock{t: time.Now().UTC()}, logs: &syncBuffer{}, store: &faulty{Store: memory.New()}}
+	e := &env{t: t, clock: testapi.NewClock(time.Now().UTC()), logs: &testapi.Logs{}, store: &faulty{Store: memory.New()}}
 	k, err := keys.Generate(cfg.SigningAlg, nil, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.secrets = &secrets{set: keys.Set{Current: k}, down: secretsDown}
-	cache := &keys.Cache{Fetch: e.secrets.fetch, TTL: cfg.KeyCacheTTL, Now: e.clock.Now}
-	ring, err := mac.Generate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d := apifn.Deps{Store: e.store, Keys: cache, MAC: mac.Static(ring), Log: log}
-	api, err := apifn.API(cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api.Auth.Now = e.clock.Now
-	api.Verifier.Now = e.clock.Now
-	authz := authorizerfn.New(cfg, d.Keys, d.Store, d.Log)
-	authz.Verifier.Now = e.clock.Now
-	authz.Now = e.clock.Now
-	srv := httptest.NewServer((&devserver.Server{API: api, Authorizer: authz, Log: log}).Handler())
-	t.Cleanup(srv.Close)
-	e.url = srv.URL
+	d := testapi.Deps(t, cfg, e.store, e.logs.Logger(slog.LevelDebug))
+	d.Keys = &keys.Cache{Fetch: e.secrets.fetch, TTL: cfg.KeyCacheTTL, Now: e.clock.Now}
+	e.url = testapi.Serve(t, cfg, d, testapi.API(t, cfg, d), e.clock.Now)
 	return e
 }
 
@@ -134,24 +88,7 @@ func (r response) str(k string) string { s, _ := r.Body[k].(string); return s }
 
 func (e *env) do(method, path string, body any, headers ...string) response {
 	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, err := json.Marshal(body)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
+	req := testapi.Request(e.t, method, e.url+path, body, headers...)
 	resp, err := hangGuard.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)

@@ -3,41 +3,13 @@ package lambda_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
-)
 
-// privateMoto starts a moto_server that only this test uses, so it may
-// freeze it without stalling the other tests' shared one.
-func privateMoto(t *testing.T) (string, *exec.Cmd) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	l.Close()
-	cmd := exec.Command("python3", filepath.Join(env.root, "scripts", "moto-serial.py"), "-H", "127.0.0.1", "-p", port)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start a private moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-	})
-	url := "http://127.0.0.1:" + port
-	if err := waitHTTP(url+"/moto-api/", 30*time.Second); err != nil {
-		t.Fatalf("private moto_server: %v", err)
-	}
-	return url, cmd
-}
+	"github.com/rotor-auth/rotor/internal/testenv"
+)
 
 // TestFrozenDynamoDB runs the real login and refresh binaries under the
 // runtime emulator against a DynamoDB (a private moto_server) frozen with
@@ -46,7 +18,7 @@ func privateMoto(t *testing.T) (string, *exec.Cmd) {
 // ticket rotates and login works.
 func TestFrozenDynamoDB(t *testing.T) {
 	e := requireEnv(t)
-	url, moto := privateMoto(t)
+	url, moto := testenv.PrivateMoto(t)
 	vars, err := provision(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +47,7 @@ func TestFrozenDynamoDB(t *testing.T) {
 	r := invoke("RefreshFunction", request{method: "POST", path: "/auth/refresh", body: mustJSON(map[string]string{"refresh_token": p.Refresh})})
 	p = checkTokenResponse(t, "refresh", r)
 
-	if err := moto.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := moto.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	expectError(t, "login, DynamoDB frozen", invoke("LoginFunction", request{method: "POST", path: "/auth/login", body: creds}), http.StatusServiceUnavailable, "temporarily_unavailable")
@@ -85,7 +57,7 @@ func TestFrozenDynamoDB(t *testing.T) {
 	if ticket == "" {
 		t.Fatalf("the refresh's 503 carries no retry_ticket: %s", frozen.Body)
 	}
-	if err := moto.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := moto.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 
