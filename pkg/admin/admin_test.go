@@ -12,22 +12,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/jackc/pgx/v5/pgxpool"
-	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/admin"
 	"github.com/rotor-auth/rotor/pkg/apierr"
-	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
-	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
-	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 	rstore "github.com/rotor-auth/rotor/pkg/store/redis"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -57,56 +53,22 @@ type backend struct {
 
 var backends = []backend{
 	{"memory", func(*testing.T) apifn.Store { return memory.New() }},
-	{"dynamodb", func(t *testing.T) apifn.Store {
-		db := testenv.DynamoDB(t)
-		tables := dynamo.Tables{Users: testenv.Name(t, "users"), Sessions: testenv.Name(t, "sessions"), Attempts: testenv.Name(t, "attempts")}
-		if err := dynamo.CreateTables(testenv.Context(t), db, tables); err != nil {
-			t.Fatal(err)
-		}
-		return dynamo.New(db, tables)
-	}},
+	{"dynamodb", func(t *testing.T) apifn.Store { st, _ := testenv.DynamoStore(t); return st }},
 	{"postgres", func(t *testing.T) apifn.Store {
-		url := testenv.PostgresSchema(t)
-		if err := schema.UpURL(testenv.Context(t), url); err != nil {
-			t.Fatal(err)
-		}
-		pool, err := pgxpool.New(testenv.Context(t), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		return postgres.New(pool)
+		return postgres.New(testenv.PostgresPool(t, testenv.PostgresSchema(t)))
 	}},
 	{"redis", func(t *testing.T) apifn.Store {
-		opt, err := goredis.ParseURL(testenv.RedisURL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := goredis.NewClient(opt)
-		t.Cleanup(func() { c.Close() })
-		return rstore.New(c, testenv.RedisNamespace(t))
+		return rstore.New(testenv.RedisClient(t, testenv.RedisURL(t)), testenv.RedisNamespace(t))
 	}},
 }
 
 func newWorld(t *testing.T, st apifn.Store) *world {
 	t.Helper()
 	cfg := config.Default()
-	ks, err := app.DevKeys(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := mac.Generate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := &world{log: &bytes.Buffer{}, now: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return w.now }
-	w.svc, err = apifn.Service(cfg, apifn.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w.svc = testapi.Service(t, cfg, testapi.Deps(t, cfg, st, discard()))
 	w.svc.Now = clock
-	w.svc.Log = slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))
 	w.admin = &admin.Admin{Store: st.(admin.Store), Caller: "arn:aws:iam::123456789012:user/ops", Log: slog.New(slog.NewJSONHandler(w.log, nil)), Now: clock}
 	return w
 }
@@ -355,10 +317,7 @@ func (c *countingDB) total() int {
 // the watermark, however many sessions exist.
 func TestRevokeAllIsOneWrite(t *testing.T) {
 	db := &countingDB{API: testenv.DynamoDB(t), calls: map[string]int{}}
-	tables := dynamo.Tables{Users: testenv.Name(t, "users"), Sessions: testenv.Name(t, "sessions"), Attempts: testenv.Name(t, "attempts")}
-	if err := dynamo.CreateTables(testenv.Context(t), testenv.DynamoDB(t), tables); err != nil {
-		t.Fatal(err)
-	}
+	tables := testenv.DynamoTables(t, testenv.DynamoDB(t))
 	w := newWorld(t, dynamo.New(db, tables))
 	w.signup(t, "alice")
 	var pairs []auth.Pair

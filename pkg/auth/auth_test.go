@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -9,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app"
-	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
-	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -76,18 +73,7 @@ func (c *calls) count(f func()) int64 {
 func TestRoundTrips(t *testing.T) {
 	st := &calls{Store: memory.New()}
 	cfg := config.Default()
-	ks, err := app.DevKeys(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := mac.Generate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := apifn.Service(cfg, apifn.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := testapi.Service(t, cfg, testapi.Deps(t, cfg, st, nil))
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	svc.Now = func() time.Time { return now }
 	ctx := context.Background()
@@ -95,7 +81,10 @@ func TestRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var p auth.Pair
+	var (
+		p   auth.Pair
+		err error
+	)
 	if n := st.count(func() { p, err = svc.Login(ctx, "alice", "correct horse battery", "", auth.Client{}) }); err != nil || n != 2 {
 		t.Fatalf("login: %d store calls (%v), want 2", n, err)
 	}
@@ -115,13 +104,8 @@ func TestRoundTrips(t *testing.T) {
 // TestDefaultClock: a Service without Now runs on the wall clock, in UTC.
 func TestDefaultClock(t *testing.T) {
 	cfg := config.Default()
-	ks, _ := app.DevKeys(cfg)
-	ring, _ := mac.Generate(nil)
 	st := memory.New()
-	svc, err := apifn.Service(cfg, apifn.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := testapi.Service(t, cfg, testapi.Deps(t, cfg, st, nil))
 	svc.Now = nil
 	ctx := context.Background()
 	before := time.Now().Add(-time.Second)
@@ -141,13 +125,8 @@ func TestDefaultClock(t *testing.T) {
 func TestThrottleLogRoundsRetryAfter(t *testing.T) {
 	cfg := config.Default()
 	cfg.LoginMaxFailures, cfg.LoginBackoffBase = 1, 2*time.Second
-	ks, _ := app.DevKeys(cfg)
-	ring, _ := mac.Generate(nil)
-	var buf bytes.Buffer
-	svc, err := apifn.Service(cfg, apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: slog.New(slog.NewJSONHandler(&buf, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	logs := &testapi.Logs{}
+	svc := testapi.Service(t, cfg, testapi.Deps(t, cfg, memory.New(), logs.Logger(slog.LevelInfo)))
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	svc.Now = func() time.Time { return now }
 	ctx := context.Background()
@@ -156,7 +135,7 @@ func TestThrottleLogRoundsRetryAfter(t *testing.T) {
 	if _, err := svc.Login(ctx, "mallory", "wrong password", "", auth.Client{IP: "192.0.2.9"}); err == nil {
 		t.Fatal("a locked login went through")
 	}
-	if !strings.Contains(buf.String(), `"retry_after_s":2`) {
-		t.Fatalf("want retry_after_s 2 (1.6 s rounded); logs:\n%s", buf.String())
+	if !strings.Contains(logs.String(), `"retry_after_s":2`) {
+		t.Fatalf("want retry_after_s 2 (1.6 s rounded); logs:\n%s", logs.String())
 	}
 }

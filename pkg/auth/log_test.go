@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -12,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app"
-	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
-	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
 
@@ -52,21 +49,10 @@ func TestLoginLogNamesNoUsername(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs bytes.Buffer
+			logs := &testapi.Logs{}
 			cfg := config.Default()
 			cfg.LoginMaxFailures = 1
-			ks, err := app.DevKeys(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ring, err := mac.Generate(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			svc, err := apifn.Service(cfg, apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: slog.New(slog.NewJSONHandler(&logs, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
+			svc := testapi.Service(t, cfg, testapi.Deps(t, cfg, memory.New(), logs.Logger(slog.LevelInfo)))
 			svc.Fingerprint = tc.fingerprint
 			now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 			svc.Now = func() time.Time { return now }

@@ -6,13 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/pkg/apierr"
-	"github.com/rotor-auth/rotor/pkg/app"
-	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/device"
-	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
 
@@ -154,18 +152,7 @@ func newThrottled(t *testing.T) *auth.Service {
 	cfg := config.Default()
 	cfg.LoginMaxFailures, cfg.IPMaxFailures = 3, 6
 	cfg.LoginBackoffMax, cfg.IPBackoffMax = 16*time.Second, 16*time.Second
-	ks, err := app.DevKeys(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := mac.Generate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := apifn.Service(cfg, apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := testapi.Service(t, cfg, testapi.Deps(t, cfg, memory.New(), nil))
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	svc.Now = func() time.Time { return now }
 	for user, pw := range map[string]string{"alice": alicePW, "bob": bobPW} {

@@ -10,12 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rotor-auth/rotor/pkg/app"
-	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/keys"
-	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
 
@@ -27,18 +25,7 @@ func strictAPI(t *testing.T) *httpapi.API {
 	cfg := config.Default()
 	cfg.RefreshGrace = 0
 	cfg.CORSAllowOrigin = "https://app.example.com" // the cookie transport needs one origin
-	ks, err := app.DevKeys(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := mac.Generate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := apifn.API(cfg, apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := testapi.API(t, cfg, testapi.Deps(t, cfg, memory.New(), nil))
 	return api
 }
 

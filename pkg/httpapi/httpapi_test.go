@@ -10,11 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rotor-auth/rotor/pkg/app"
+	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
-	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -41,18 +40,7 @@ func event(t testing.TB, path, body string) httpapi.Request {
 func newAPI(t testing.TB, st apifn.Store) *httpapi.API {
 	t.Helper()
 	cfg := config.Default()
-	ks, err := app.DevKeys(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := mac.Generate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := apifn.API(cfg, apifn.Deps{Store: st, Keys: ks, MAC: mac.Static(ring)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := testapi.API(t, cfg, testapi.Deps(t, cfg, st, nil))
 	return api
 }
 
