@@ -74,13 +74,24 @@ func PrivatePostgres(t testing.TB) *Postgres {
 	return pg
 }
 
-// PrivateRedis starts a redis-server of the test's own (a one-node cluster
-// when cluster is set: see Redis.Cluster), which it may kill and restart, and
-// stops it at the end of the test. It fails the test when the server cannot
-// start: it never skips.
-func PrivateRedis(t testing.TB, cluster bool) *Redis {
+// PrivateRedis starts a redis-server of the test's own, which it may kill
+// and restart, and stops it at the end of the test. It fails the test when
+// the server cannot start: it never skips.
+func PrivateRedis(t testing.TB) *Redis {
 	t.Helper()
-	r, err := startRedis(cluster)
+	return privateRedis(t, StartRedis)
+}
+
+// PrivateRedisCluster is PrivateRedis for a one-node Redis Cluster (see
+// Redis.Cluster).
+func PrivateRedisCluster(t testing.TB) *Redis {
+	t.Helper()
+	return privateRedis(t, StartRedisCluster)
+}
+
+func privateRedis(t testing.TB, start func() (*Redis, error)) *Redis {
+	t.Helper()
+	r, err := start()
 	if err != nil {
 		t.Fatalf("redis-server is required: %v (install with: apt-get install -y redis-server)", err)
 	}

@@ -15,18 +15,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// NewStore creates fresh tables on moto_server for one test.
+// newStore creates fresh tables on moto_server for one test.
 func newStore(t *testing.T) *dynamo.Store {
-	db := testenv.DynamoDB(t)
-	tables := dynamo.Tables{
-		Users:    testenv.Name(t, "users"),
-		Sessions: testenv.Name(t, "sessions"),
-		Attempts: testenv.Name(t, "attempts"),
-	}
-	if err := dynamo.CreateTables(testenv.Context(t), db, tables); err != nil {
-		t.Fatal(err)
-	}
-	return dynamo.New(db, tables)
+	st, _ := testenv.DynamoStore(t)
+	return st
 }
 
 func TestContract(t *testing.T) {

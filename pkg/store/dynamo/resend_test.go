@@ -50,12 +50,8 @@ func TestRecordFailureResentCountsOnce(t *testing.T) {
 	cfg := testenv.AWSConfig(testenv.MotoURL(t))
 	cfg.HTTPClient = &http.Client{Transport: lossy}
 	db := dynamodb.NewFromConfig(cfg)
-	tables := dynamo.Tables{Users: testenv.Name(t, "users"), Sessions: testenv.Name(t, "sessions"), Attempts: testenv.Name(t, "attempts")}
+	st := dynamo.New(db, testenv.DynamoTables(t, db))
 	ctx := testenv.Context(t)
-	if err := dynamo.CreateTables(ctx, db, tables); err != nil {
-		t.Fatal(err)
-	}
-	st := dynamo.New(db, tables)
 	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
 	for i, lose := range []int{0, 1, 0, 1} { // answers lost: on the 2nd and 4th failure

@@ -8,7 +8,6 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
-	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 	"github.com/rotor-auth/rotor/pkg/store/storetest"
 )
 
@@ -22,16 +21,7 @@ func TestMain(m *testing.M) {
 // a store on a pool of connections to it; extra is appended to the URL.
 func newStore(t *testing.T, extra string) (*postgres.Store, *pgxpool.Pool) {
 	t.Helper()
-	url := testenv.PostgresSchema(t) + extra
-	ctx := testenv.Context(t)
-	if err := schema.UpURL(ctx, url); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := testenv.PostgresPool(t, testenv.PostgresSchema(t)+extra)
 	return postgres.New(pool), pool
 }
 

@@ -14,8 +14,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
 	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
-	"github.com/rotor-auth/rotor/pkg/throttle"
-	"github.com/rotor-auth/rotor/pkg/users"
+	"github.com/rotor-auth/rotor/pkg/store/storetest"
 )
 
 // statements counts what a pool sends: each query and each batch is one
@@ -34,24 +33,6 @@ func (c *statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 }
 func (c *statements) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 func (c *statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-func manager(t *testing.T, st sessions.Store, ring mac.Keyring) *sessions.Manager {
-	return &sessions.Manager{Store: st, MAC: mac.Static(ring), IdleTTL: time.Hour, MaxTTL: 24 * time.Hour, Grace: 10 * time.Second}
-}
-
-func owner(t *testing.T, st *postgres.Store, name string) sessions.Owner {
-	t.Helper()
-	ctx := testenv.Context(t)
-	now := time.Now().UTC()
-	if err := st.CreateUser(ctx, users.User{ID: "usr_" + name, Username: name, PasswordHash: "$argon2id$x", CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	u, _, err := st.GetLogin(ctx, name, []string{throttle.UserKey(name)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sessions.Owner{UserID: u.ID, Username: u.Username, Epoch: u.Epoch, Sessions: u.Sessions}
-}
 
 // TestRoundTrips holds the store to the design's budgets, counted at the
 // wire: a login's reads and its session insert are two round trips, a
@@ -75,11 +56,11 @@ func TestRoundTrips(t *testing.T) {
 	t.Cleanup(pool.Close)
 	st := postgres.New(pool)
 	ring, _ := mac.Generate(nil)
-	m := manager(t, st, ring)
+	m := storetest.Manager(st, ring)
 	now := time.Now()
 
 	count.n.Store(0)
-	o := owner(t, st, "alice") // CreateUser, then GetLogin
+	o := storetest.Owner(t, st, "alice") // CreateUser, then GetLogin
 	if got := count.n.Swap(0); got != 2 {
 		t.Fatalf("signup and login read: %d round trips, want 2", got)
 	}
@@ -120,25 +101,15 @@ func TestRoundTrips(t *testing.T) {
 // directory, and finds the last answered rotation there: the token it handed
 // out still refreshes.
 func TestAnsweredRefreshSurvivesKill9(t *testing.T) {
-	pg, err := testenv.StartPostgres()
-	if err != nil {
-		t.Fatalf("PostgreSQL is required: %v", err)
-	}
-	t.Cleanup(pg.Stop)
+	pg := testenv.PrivatePostgres(t)
 	ctx := testenv.Context(t)
 	url := testenv.NewSchema(t, pg.URL())
-	if err := schema.UpURL(ctx, url); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := testenv.PostgresPool(t, url)
 	st := postgres.New(pool)
 	ring, _ := mac.Generate(nil)
-	m := manager(t, st, ring)
+	m := storetest.Manager(st, ring)
 	now := time.Now()
-	iss, err := m.Start(ctx, owner(t, st, "crash"), sessions.Meta{}, now)
+	iss, err := m.Start(ctx, storetest.Owner(t, st, "crash"), sessions.Meta{}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,12 +124,7 @@ func TestAnsweredRefreshSurvivesKill9(t *testing.T) {
 	if err := pg.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pool, err = pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	m = manager(t, postgres.New(pool), ring)
+	m = storetest.Manager(postgres.New(testenv.PostgresPool(t, url)), ring)
 	s, err := m.Store.GetSession(ctx, iss.Session.ID)
 	if err != nil || s.Rotations != chain {
 		t.Fatalf("after kill -9 and restart: rotations %d, %v; want %d", s.Rotations, err, chain)
@@ -175,15 +141,15 @@ func TestPurge(t *testing.T) {
 	st, pool := newStore(t, "")
 	st.Purge = 3
 	ring, _ := mac.Generate(nil)
-	m := manager(t, st, ring)
+	m := storetest.Manager(st, ring)
 	now := time.Now()
-	o := owner(t, st, "old")
+	o := storetest.Owner(t, st, "old")
 	for range 5 {
 		if _, err := m.Start(ctx, o, sessions.Meta{}, now); err != nil {
 			t.Fatal(err)
 		}
 	}
-	live := owner(t, st, "new")
+	live := storetest.Owner(t, st, "new")
 	later := now.Add(2 * time.Hour) // past the old sessions' idle expiry
 	count := func() (n int) {
 		if err := pool.QueryRow(ctx, "SELECT count(*) FROM sessions").Scan(&n); err != nil {
@@ -195,7 +161,7 @@ func TestPurge(t *testing.T) {
 		if _, err := m.Start(ctx, live, sessions.Meta{}, later); err != nil {
 			t.Fatal(err)
 		}
-		live = owner(t, st, "new")
+		live = storetest.Owner(t, st, "new")
 		if got := count(); got != want {
 			t.Fatalf("after login %d: %d sessions stored, want %d", i+1, got, want)
 		}

@@ -23,12 +23,7 @@ func TestMain(m *testing.M) {
 // of the test's own.
 func newStore(t *testing.T) (*redis.Store, *goredis.Client) {
 	t.Helper()
-	opt, err := goredis.ParseURL(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := goredis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
+	c := testenv.RedisClient(t, testenv.RedisURL(t))
 	return redis.New(c, testenv.RedisNamespace(t)), c
 }
 
@@ -40,11 +35,7 @@ func TestContract(t *testing.T) {
 // a one-node Redis Cluster, which refuses a script whose keys span slots as
 // ElastiCache Serverless does: every key of the store shares one hash tag.
 func TestContractCluster(t *testing.T) {
-	srv, err := testenv.StartRedisCluster()
-	if err != nil {
-		t.Fatalf("redis-server is required: %v", err)
-	}
-	t.Cleanup(srv.Stop)
+	srv := testenv.PrivateRedisCluster(t)
 	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: []string{"127.0.0.1:" + srv.Port}, Password: srv.Password})
 	t.Cleanup(func() { c.Close() })
 	storetest.Run(t, func(t *testing.T) storetest.Store { return redis.New(c, testenv.RedisNamespace(t)) })
@@ -55,12 +46,7 @@ func TestContractCluster(t *testing.T) {
 // the scripts touch no other key and need no other command.
 func TestContractACLUser(t *testing.T) {
 	ctx := testenv.Context(t)
-	opt, err := goredis.ParseURL(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := goredis.NewClient(opt)
-	defer admin.Close()
+	admin := testenv.RedisClient(t, testenv.RedisURL(t))
 	const pw = "acl-user-password"
 	if err := admin.Do(ctx, "ACL", "SETUSER", "rotor-acl", "reset", "on", ">"+pw,
 		"~{acl-*}:*", "-@all", "+@read", "+@write", "+@scripting", "+@connection").Err(); err != nil {
@@ -71,12 +57,7 @@ func TestContractACLUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.User = url.UserPassword("rotor-acl", pw)
-	aclOpt, err := goredis.ParseURL(u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := goredis.NewClient(aclOpt)
-	t.Cleanup(func() { c.Close() })
+	c := testenv.RedisClient(t, u.String())
 	if err := c.Set(ctx, "{other}:x", "1", 0).Err(); err == nil {
 		t.Fatal("the ACL user wrote outside its keys: the test proves nothing")
 	}

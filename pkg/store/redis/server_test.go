@@ -12,8 +12,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/redis"
-	"github.com/rotor-auth/rotor/pkg/throttle"
-	"github.com/rotor-auth/rotor/pkg/users"
+	"github.com/rotor-auth/rotor/pkg/store/storetest"
 )
 
 // commands counts what a client sends: each command (EVALSHA included) is
@@ -34,24 +33,6 @@ func (c *commands) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 	}
 }
 
-func manager(st sessions.Store, ring mac.Keyring) *sessions.Manager {
-	return &sessions.Manager{Store: st, MAC: mac.Static(ring), IdleTTL: time.Hour, MaxTTL: 24 * time.Hour, Grace: 10 * time.Second}
-}
-
-func owner(t *testing.T, st *redis.Store, name string) sessions.Owner {
-	t.Helper()
-	ctx := testenv.Context(t)
-	now := time.Now().UTC()
-	if err := st.CreateUser(ctx, users.User{ID: "usr_" + name, Username: name, PasswordHash: "$argon2id$x", CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	u, _, err := st.GetLogin(ctx, name, []string{throttle.UserKey(name)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sessions.Owner{UserID: u.ID, Username: u.Username, Epoch: u.Epoch, Sessions: u.Sessions}
-}
-
 // TestRoundTrips holds the store to the design's budgets, counted at the
 // wire: a login's read and its session write are two round trips, a refresh
 // one (one EVALSHA), a grace replay one, a logout one.
@@ -64,11 +45,11 @@ func TestRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	ring, _ := mac.Generate(nil)
-	m := manager(st, ring)
+	m := storetest.Manager(st, ring)
 	now := time.Now()
 
 	count.n.Store(0)
-	o := owner(t, st, "alice")
+	o := storetest.Owner(t, st, "alice")
 	if got := count.n.Swap(0); got != 2 {
 		t.Fatalf("signup and login read: %d round trips, want 2", got)
 	}
@@ -110,23 +91,13 @@ func TestRoundTrips(t *testing.T) {
 // rotation there: the token it handed out still refreshes. The scripts are
 // gone with the server; the first call sends its script again by itself.
 func TestAnsweredRefreshSurvivesKill9(t *testing.T) {
-	srv, err := testenv.StartRedis()
-	if err != nil {
-		t.Fatalf("redis-server is required: %v", err)
-	}
-	t.Cleanup(srv.Stop)
+	srv := testenv.PrivateRedis(t)
 	ctx := testenv.Context(t)
-	opt, err := goredis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := goredis.NewClient(opt)
-	defer c.Close()
-	st := redis.New(c, "crash")
+	st := redis.New(testenv.RedisClient(t, srv.URL()), "crash")
 	ring, _ := mac.Generate(nil)
-	m := manager(st, ring)
+	m := storetest.Manager(st, ring)
 	now := time.Now()
-	iss, err := m.Start(ctx, owner(t, st, "crash"), sessions.Meta{}, now)
+	iss, err := m.Start(ctx, storetest.Owner(t, st, "crash"), sessions.Meta{}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,10 +127,10 @@ func TestSessionKeyExpiresWhenSessionDies(t *testing.T) {
 	ctx := testenv.Context(t)
 	st, c := newStore(t)
 	ring, _ := mac.Generate(nil)
-	m := manager(st, ring)
+	m := storetest.Manager(st, ring)
 	m.MaxTTL = 90 * time.Minute
 	now := time.Now()
-	iss, err := m.Start(ctx, owner(t, st, "ttl"), sessions.Meta{}, now)
+	iss, err := m.Start(ctx, storetest.Owner(t, st, "ttl"), sessions.Meta{}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
