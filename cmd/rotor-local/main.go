@@ -25,7 +25,6 @@ import (
 	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
-	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 )
 
 func main() {
@@ -43,7 +42,7 @@ func run(ctx context.Context) error {
 	}
 	logger := app.Logger()
 	if cfg.Store == "postgres" {
-		if err := schema.UpURL(ctx, cfg.DatabaseURL); err != nil {
+		if err := devserver.Migrate(ctx, cfg); err != nil {
 			return err
 		}
 	}

@@ -6,18 +6,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
-	"github.com/rotor-auth/rotor/pkg/app/serverstore"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
-	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 )
 
 func main() {
@@ -33,20 +28,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("rotor-migrate: set ROTOR_DATABASE_URL")
-	}
-	url := cfg.DatabaseURL
-	if cfg.DatabaseSecretID != "" {
-		ac, err := devserver.AWS(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		if url, err = serverstore.ConnectionURL(ctx, secretsmanager.NewFromConfig(ac), url, cfg.DatabaseSecretID); err != nil {
-			return err
-		}
-	}
-	if err := schema.UpURL(ctx, url); err != nil {
+	if err := devserver.Migrate(ctx, cfg); err != nil {
 		return err
 	}
 	log.Print("rotor-migrate: schema up to date")

@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,13 +18,14 @@ import (
 	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 	"github.com/rotor-auth/rotor/web"
 )
 
 // Local builds the local server's dependencies: development keys, or the
 // configured secret when ROTOR_SIGNING_SECRET_ID is set; the embedded store,
 // or DynamoDB (tables created if missing) when cfg.Store is "dynamodb", or
-// PostgreSQL (schema migrated by the caller: package schema) or Redis at the
+// PostgreSQL (schema migrated by the caller: Migrate) or Redis at the
 // configured URL, with development keys.
 func Local(ctx context.Context, cfg config.Config, log *slog.Logger) (apifn.Deps, error) {
 	switch cfg.Store {
@@ -105,4 +107,24 @@ func AWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("devserver: aws config: %w", err)
 	}
 	return c, nil
+}
+
+// Migrate applies the PostgreSQL store's schema migrations (package schema)
+// to cfg.DatabaseURL, with the credentials of cfg.DatabaseSecretID when set,
+// as the store will connect.
+func Migrate(ctx context.Context, cfg config.Config) error {
+	if cfg.DatabaseURL == "" {
+		return errors.New("devserver: migrate: ROTOR_DATABASE_URL is not set")
+	}
+	url := cfg.DatabaseURL
+	if cfg.DatabaseSecretID != "" {
+		ac, err := AWS(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if url, err = serverstore.ConnectionURL(ctx, secretsmanager.NewFromConfig(ac), url, cfg.DatabaseSecretID); err != nil {
+			return err
+		}
+	}
+	return schema.UpURL(ctx, url)
 }
