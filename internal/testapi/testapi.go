@@ -90,29 +90,6 @@ func (c *Clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// Logs captures a server's log lines; a test reads them while the server
-// writes.
-type Logs struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (l *Logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String is everything written so far.
-func (l *Logs) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-// Logger writes JSON lines at level and above to l, as the functions'
-// logger writes them to CloudWatch.
-func (l *Logs) Logger(level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: level}))
-}
-
 // Request is a request to url with body, a string sent as is or a value sent
 // as JSON (nil: none), and headers given as name, value pairs.
 func Request(t testing.TB, method, url string, body any, headers ...string) *http.Request {

@@ -127,6 +127,15 @@ func Stop() {
 	}
 }
 
+// Main runs a test binary's tests, then stops the servers they started, and
+// exits with their result: the whole TestMain of a package whose tests use
+// testenv.
+func Main(m *testing.M) {
+	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
 // RepoRoot is the module root: the nearest parent directory with go.mod.
 func RepoRoot() string {
 	dir, _ := os.Getwd()

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -29,11 +28,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 const pw = "correct horse battery"
 

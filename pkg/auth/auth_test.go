@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/internal/testapi"
+	"github.com/rotor-auth/rotor/internal/testlog"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/sessions"
@@ -125,7 +126,7 @@ func TestDefaultClock(t *testing.T) {
 func TestThrottleLogRoundsRetryAfter(t *testing.T) {
 	cfg := config.Default()
 	cfg.LoginMaxFailures, cfg.LoginBackoffBase = 1, 2*time.Second
-	logs := &testapi.Logs{}
+	logs := &testlog.Buffer{}
 	svc := testapi.Service(t, cfg, testapi.Deps(t, cfg, memory.New(), logs.Logger(slog.LevelInfo)))
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	svc.Now = func() time.Time { return now }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/internal/testapi"
+	"github.com/rotor-auth/rotor/internal/testlog"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
@@ -49,7 +50,7 @@ func TestLoginLogNamesNoUsername(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := &testapi.Logs{}
+			logs := &testlog.Buffer{}
 			cfg := config.Default()
 			cfg.LoginMaxFailures = 1
 			svc := testapi.Service(t, cfg, testapi.Deps(t, cfg, memory.New(), logs.Logger(slog.LevelInfo)))

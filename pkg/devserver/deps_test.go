@@ -1,7 +1,6 @@
 package devserver_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -11,11 +10,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/devserver"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // TestMigrate: Migrate (rotor-migrate, and rotor-local on PostgreSQL) refuses
 // a configuration without a database, and brings a fresh schema up to date

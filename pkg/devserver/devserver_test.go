@@ -10,25 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
 
 func newServer(t *testing.T) *devserver.Server {
 	t.Helper()
 	cfg := config.Default()
-	d, err := devserver.Memory(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := apifn.API(cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log)}
+	d := testapi.Deps(t, cfg, memory.New(), nil)
+	return &devserver.Server{API: testapi.API(t, cfg, d), Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log)}
 }
 
 // endless is a 10 MB request body (API Gateway's limit) that counts what was

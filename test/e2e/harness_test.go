@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/internal/testlog"
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
@@ -29,11 +29,7 @@ import (
 	rstore "github.com/rotor-auth/rotor/pkg/store/redis"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // env is one running server.
 type env struct {
@@ -46,7 +42,7 @@ type env struct {
 	pg     *pgxpool.Pool   // nil unless on PostgreSQL
 	redis  *goredis.Client // nil unless on Redis
 	ns     string          // the Redis key namespace
-	logs   *testapi.Logs
+	logs   *testlog.Buffer
 	client *http.Client // http.DefaultClient when nil; see from
 }
 
@@ -70,7 +66,7 @@ func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(apif
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: testapi.NewClock(time.Now().UTC()), logs: &testapi.Logs{}}
+	e := &env{t: t, clock: testapi.NewClock(time.Now().UTC()), logs: &testlog.Buffer{}}
 	var st apifn.Store
 	switch kind {
 	case "memory":

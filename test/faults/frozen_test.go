@@ -15,6 +15,7 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/internal/testlog"
 	"github.com/rotor-auth/rotor/pkg/app"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
@@ -49,7 +50,7 @@ func TestFrozenDynamoDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &testapi.Logs{}
+	logs := &testlog.Buffer{}
 	d := testapi.Deps(t, cfg, dynamo.New(dynamodb.NewFromConfig(ac), tables), logs.Logger(slog.LevelInfo))
 	e := &env{t: t, url: testapi.Serve(t, cfg, d, testapi.API(t, cfg, d), nil), logs: logs}
 

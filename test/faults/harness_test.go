@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/internal/testapi"
+	"github.com/rotor-auth/rotor/internal/testlog"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
@@ -53,7 +54,7 @@ type env struct {
 	clock   *testapi.Clock
 	store   *faulty
 	secrets *secrets
-	logs    *testapi.Logs
+	logs    *testlog.Buffer
 }
 
 // newEnv starts a server on the embedded store, keys read through a
@@ -65,7 +66,7 @@ func newEnv(t *testing.T, secretsDown bool) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: testapi.NewClock(time.Now().UTC()), logs: &testapi.Logs{}, store: &faulty{Store: memory.New()}}
+	e := &env{t: t, clock: testapi.NewClock(time.Now().UTC()), logs: &testlog.Buffer{}, store: &faulty{Store: memory.New()}}
 	k, err := keys.Generate(cfg.SigningAlg, nil, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)

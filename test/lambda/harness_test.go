@@ -46,6 +46,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/internal/testlog"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 )
 
@@ -286,7 +287,7 @@ type function struct {
 	id      string
 	url     string
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *testlog.Buffer
 	size    int64
 	started time.Time
 	// firstInvoke is the wall time from starting the emulator to the first
@@ -360,7 +361,7 @@ func (e *environment) startEnv(t *testing.T, id, key string, vars map[string]str
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	log := &syncBuffer{}
+	log := &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	f := &function{id: id, url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, log: log, size: st.Size(), started: time.Now()}
 	if err := cmd.Start(); err != nil {
@@ -522,22 +523,4 @@ func (e *environment) writeColdStarts(path string) error {
 		fmt.Fprintf(&b, "%-20s %10d %8.2f %9.2f %8.2f %7.2f %9.1f\n", r.id, r.size, r.initMS, r.firstMS, r.keysMS, ratio, float64(r.wall.Microseconds())/1000)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
-}
-
-// syncBuffer collects a process's output for concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }

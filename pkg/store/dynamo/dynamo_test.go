@@ -1,7 +1,6 @@
 package dynamo_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
@@ -9,11 +8,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/store/storetest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // newStore creates fresh tables on moto_server for one test.
 func newStore(t *testing.T) *dynamo.Store {

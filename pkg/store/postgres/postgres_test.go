@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -11,11 +10,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/store/storetest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // newStore migrates a fresh schema on the test's private server and returns
 // a store on a pool of connections to it; extra is appended to the URL.

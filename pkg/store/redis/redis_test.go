@@ -3,7 +3,6 @@ package redis_test
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -13,11 +12,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/store/storetest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // newStore returns a store on the test's private server, under a namespace
 // of the test's own.
