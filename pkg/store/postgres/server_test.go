@@ -34,9 +34,8 @@ func (c *statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 func (c *statements) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 func (c *statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
-// TestRoundTrips holds the store to the design's budgets, counted at the
-// wire: a login's reads and its session insert are two round trips, a
-// refresh one, a grace replay (the losing side of a race) one, a logout one.
+// TestRoundTrips holds the store to the design's budgets (see
+// storetest.RoundTrips), counted at the wire in exec mode.
 func TestRoundTrips(t *testing.T) {
 	ctx := testenv.Context(t)
 	url := testenv.PostgresSchema(t) + "&default_query_exec_mode=exec"
@@ -54,46 +53,7 @@ func TestRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	st := postgres.New(pool)
-	ring, _ := mac.Generate(nil)
-	m := storetest.Manager(st, ring)
-	now := time.Now()
-
-	count.n.Store(0)
-	o := storetest.Owner(t, st, "alice") // CreateUser, then GetLogin
-	if got := count.n.Swap(0); got != 2 {
-		t.Fatalf("signup and login read: %d round trips, want 2", got)
-	}
-	iss, err := m.Start(ctx, o, sessions.Meta{}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	steps := []struct {
-		name string
-		run  func() error
-	}{
-		{"refresh", func() error { _, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(time.Second)); return err }},
-		{"grace replay", func() error {
-			r, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(2*time.Second))
-			if err == nil && !r.Replayed {
-				t.Fatal("not a replay")
-			}
-			iss = r
-			return err
-		}},
-		{"logout", func() error { _, err := m.Revoke(ctx, iss.RefreshToken); return err }},
-	}
-	if got := count.n.Swap(0); got != 1 {
-		t.Fatalf("session insert: %d round trips, want 1", got)
-	}
-	for _, s := range steps {
-		if err := s.run(); err != nil {
-			t.Fatalf("%s: %v", s.name, err)
-		}
-		if got := count.n.Swap(0); got != 1 {
-			t.Fatalf("%s: %d round trips, want 1", s.name, got)
-		}
-	}
+	storetest.RoundTrips(t, postgres.New(pool), func() int64 { return count.n.Swap(0) })
 }
 
 // TestAnsweredRefreshSurvivesKill9 kills a private server with SIGKILL
@@ -102,36 +62,16 @@ func TestRoundTrips(t *testing.T) {
 // out still refreshes.
 func TestAnsweredRefreshSurvivesKill9(t *testing.T) {
 	pg := testenv.PrivatePostgres(t)
-	ctx := testenv.Context(t)
 	url := testenv.NewSchema(t, pg.URL())
 	pool := testenv.PostgresPool(t, url)
-	st := postgres.New(pool)
-	ring, _ := mac.Generate(nil)
-	m := storetest.Manager(st, ring)
-	now := time.Now()
-	iss, err := m.Start(ctx, storetest.Owner(t, st, "crash"), sessions.Meta{}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const chain = 25
-	for i := range chain {
-		if iss, err = m.Rotate(ctx, iss.RefreshToken, "", now.Add(time.Duration(i+1)*time.Minute)); err != nil {
+	storetest.AnsweredRefreshSurvives(t, postgres.New(pool), func() storetest.Store {
+		pg.Kill()
+		pool.Close()
+		if err := pg.Start(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	pg.Kill()
-	pool.Close()
-	if err := pg.Start(); err != nil {
-		t.Fatal(err)
-	}
-	m = storetest.Manager(postgres.New(testenv.PostgresPool(t, url)), ring)
-	s, err := m.Store.GetSession(ctx, iss.Session.ID)
-	if err != nil || s.Rotations != chain {
-		t.Fatalf("after kill -9 and restart: rotations %d, %v; want %d", s.Rotations, err, chain)
-	}
-	if _, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(time.Hour/2)); err != nil {
-		t.Fatalf("the last answered refresh token after the crash: %v", err)
-	}
+		return postgres.New(testenv.PostgresPool(t, url))
+	})
 }
 
 // TestPurge: a login deletes a bounded batch of dead sessions of anyone, so

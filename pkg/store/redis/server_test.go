@@ -33,9 +33,8 @@ func (c *commands) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 	}
 }
 
-// TestRoundTrips holds the store to the design's budgets, counted at the
-// wire: a login's read and its session write are two round trips, a refresh
-// one (one EVALSHA), a grace replay one, a logout one.
+// TestRoundTrips holds the store to the design's budgets (see
+// storetest.RoundTrips), counted at the wire: a refresh is one EVALSHA.
 func TestRoundTrips(t *testing.T) {
 	ctx := testenv.Context(t)
 	st, c := newStore(t)
@@ -44,45 +43,7 @@ func TestRoundTrips(t *testing.T) {
 	if err := st.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ring, _ := mac.Generate(nil)
-	m := storetest.Manager(st, ring)
-	now := time.Now()
-
-	count.n.Store(0)
-	o := storetest.Owner(t, st, "alice")
-	if got := count.n.Swap(0); got != 2 {
-		t.Fatalf("signup and login read: %d round trips, want 2", got)
-	}
-	iss, err := m.Start(ctx, o, sessions.Meta{}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := count.n.Swap(0); got != 1 {
-		t.Fatalf("session write: %d round trips, want 1", got)
-	}
-	steps := []struct {
-		name string
-		run  func() error
-	}{
-		{"refresh", func() error { _, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(time.Second)); return err }},
-		{"grace replay", func() error {
-			r, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(2*time.Second))
-			if err == nil && !r.Replayed {
-				t.Fatal("not a replay")
-			}
-			iss = r
-			return err
-		}},
-		{"logout", func() error { _, err := m.Revoke(ctx, iss.RefreshToken); return err }},
-	}
-	for _, s := range steps {
-		if err := s.run(); err != nil {
-			t.Fatalf("%s: %v", s.name, err)
-		}
-		if got := count.n.Swap(0); got != 1 {
-			t.Fatalf("%s: %d round trips, want 1", s.name, got)
-		}
-	}
+	storetest.RoundTrips(t, st, func() int64 { return count.n.Swap(0) })
 }
 
 // TestAnsweredRefreshSurvivesKill9 kills a private server with SIGKILL right
@@ -92,32 +53,14 @@ func TestRoundTrips(t *testing.T) {
 // gone with the server; the first call sends its script again by itself.
 func TestAnsweredRefreshSurvivesKill9(t *testing.T) {
 	srv := testenv.PrivateRedis(t)
-	ctx := testenv.Context(t)
 	st := redis.New(testenv.RedisClient(t, srv.URL()), "crash")
-	ring, _ := mac.Generate(nil)
-	m := storetest.Manager(st, ring)
-	now := time.Now()
-	iss, err := m.Start(ctx, storetest.Owner(t, st, "crash"), sessions.Meta{}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const chain = 25
-	for i := range chain {
-		if iss, err = m.Rotate(ctx, iss.RefreshToken, "", now.Add(time.Duration(i+1)*time.Second)); err != nil {
+	storetest.AnsweredRefreshSurvives(t, st, func() storetest.Store {
+		srv.Kill()
+		if err := srv.Start(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	srv.Kill()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := st.GetSession(ctx, iss.Session.ID)
-	if err != nil || s.Rotations != chain {
-		t.Fatalf("after kill -9 and restart: rotations %d, %v; want %d", s.Rotations, err, chain)
-	}
-	if _, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(time.Minute)); err != nil {
-		t.Fatalf("the last answered refresh token after the crash: %v", err)
-	}
+		return st
+	})
 }
 
 // TestSessionKeyExpiresWhenSessionDies: the session key carries a TTL that

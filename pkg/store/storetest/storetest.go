@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -642,27 +641,4 @@ func testGetLogin(t *testing.T, st Store) {
 		}
 		want(tc.name, s, tc.failures...)
 	}
-}
-
-// Manager is a session manager on st under ring, with an hour's idle and a
-// day's absolute lifetime and a 10 s grace window: what a store's own
-// tests (round trips at the wire, kill -9) drive it with.
-func Manager(st sessions.Store, ring mac.Keyring) *sessions.Manager {
-	return &sessions.Manager{Store: st, MAC: mac.Static(ring), IdleTTL: time.Hour, MaxTTL: 24 * time.Hour, Grace: 10 * time.Second}
-}
-
-// Owner creates the user name on st and returns it as a login reads it: the
-// owner of the sessions a test starts.
-func Owner(t testing.TB, st Store, name string) sessions.Owner {
-	t.Helper()
-	ctx := context.Background()
-	now := time.Now().UTC()
-	if err := st.CreateUser(ctx, users.User{ID: "usr_" + name, Username: name, PasswordHash: "$argon2id$x", CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	u, _, err := st.GetLogin(ctx, name, []string{throttle.UserKey(name)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sessions.Owner{UserID: u.ID, Username: u.Username, Epoch: u.Epoch, Sessions: u.Sessions}
 }
