@@ -20,23 +20,7 @@ func TestNothingSecretAtRestSQLAndRedis(t *testing.T) {
 	for _, kind := range []string{"postgres", "redis"} {
 		t.Run(kind, func(t *testing.T) {
 			e := newEnv(t, kind, nil, nil)
-			const pw = "correct horse battery"
-			e.signup("carol", pw)
-			p := e.login("carol", pw)
-			p2 := pairOf(t, e.refresh(p.Refresh))
-			e.do("POST", "/auth/login", map[string]string{"username": "carol", "password": "wrong password!"})
-			e.do("POST", "/auth/login", map[string]string{"username": "nobody", "password": pw})
-
-			secrets := map[string]string{"password": pw, "first refresh token": p.Refresh, "second refresh token": p2.Refresh}
-			for name, rt := range map[string]string{"first": p.Refresh, "second": p2.Refresh} {
-				tok, err := sessions.ParseRefreshToken(rt)
-				if err != nil {
-					t.Fatal(err)
-				}
-				secrets[name+" refresh secret"] = string(tok.Secret)
-				secrets[name+" refresh secret (hex)"] = hex.EncodeToString(tok.Secret)
-				secrets[name+" refresh token body"] = strings.TrimPrefix(rt, sessions.TokenPrefix)
-			}
+			secrets := flowSecrets(t, e)
 			var records []string // every stored thing, as "where | value"
 			if kind == "postgres" {
 				records = postgresRows(t, e)
@@ -57,6 +41,32 @@ func TestNothingSecretAtRestSQLAndRedis(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flowSecrets runs a full flow on e (signup, login, refresh, a wrong
+// password, an unknown user) and returns, by name, what must never be
+// stored: the password, both refresh tokens, their secrets (raw and hex)
+// and their bodies.
+func flowSecrets(t *testing.T, e *env) map[string]string {
+	t.Helper()
+	const pw = "correct horse battery"
+	e.signup("carol", pw)
+	p := e.login("carol", pw)
+	p2 := pairOf(t, e.refresh(p.Refresh))
+	e.do("POST", "/auth/login", map[string]string{"username": "carol", "password": "wrong password!"})
+	e.do("POST", "/auth/login", map[string]string{"username": "nobody", "password": pw})
+
+	secrets := map[string]string{"password": pw, "first refresh token": p.Refresh, "second refresh token": p2.Refresh}
+	for name, rt := range map[string]string{"first": p.Refresh, "second": p2.Refresh} {
+		tok, err := sessions.ParseRefreshToken(rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[name+" refresh secret"] = string(tok.Secret)
+		secrets[name+" refresh secret (hex)"] = hex.EncodeToString(tok.Secret)
+		secrets[name+" refresh token body"] = strings.TrimPrefix(rt, sessions.TokenPrefix)
+	}
+	return secrets
 }
 
 // postgresRows reads every row of every table of the test's schema as text.

@@ -115,23 +115,7 @@ func TestParallelRefresh(t *testing.T) {
 // token or password in any attribute, argon2id hashes only.
 func TestNothingSecretAtRest(t *testing.T) {
 	e := newEnv(t, "dynamodb", nil, nil)
-	const pw = "correct horse battery"
-	e.signup("carol", pw)
-	p := e.login("carol", pw)
-	r := e.refresh(p.Refresh)
-	p2 := pairOf(t, r)
-	e.do("POST", "/auth/login", map[string]string{"username": "carol", "password": "wrong password!"})
-	e.do("POST", "/auth/login", map[string]string{"username": "nobody", "password": pw})
-
-	secrets := map[string]string{"password": pw, "first refresh token": p.Refresh, "second refresh token": p2.Refresh}
-	for name, rt := range map[string]string{"first": p.Refresh, "second": p2.Refresh} {
-		tok, err := sessions.ParseRefreshToken(rt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		secrets[name+" refresh secret"] = string(tok.Secret)
-		secrets[name+" refresh token body"] = strings.TrimPrefix(rt, sessions.TokenPrefix)
-	}
+	secrets := flowSecrets(t, e)
 	hashes := 0
 	for _, table := range []string{e.tables.Users, e.tables.Sessions, e.tables.Attempts} {
 		out, err := e.db.Scan(testenv.Context(t), &dynamodb.ScanInput{TableName: aws.String(table)})
