@@ -11,13 +11,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/app"
@@ -27,19 +23,9 @@ import (
 	"github.com/rotor-auth/rotor/pkg/devserver"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { devserver.Main(run) }
 
-func run(ctx context.Context) error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
+func run(ctx context.Context, cfg config.Config) error {
 	logger := app.Logger()
 	if cfg.Store == "postgres" {
 		if err := devserver.Migrate(ctx, cfg); err != nil {
