@@ -116,13 +116,9 @@ func same(a, b *yaml.Node) bool {
 	return true
 }
 
-// TestStackOutputsAreTheFunctionsVariables holds template.yaml to what
-// --stack assumes: for each Store, with and without a connection secret,
-// every output the CLI reads is, when published, the very expression the
-// functions' variable has, and when not published the functions' variable is
-// empty; and the outputs the store needs are published. So the CLI reaches
-// the store the way the functions do.
-func TestStackOutputsAreTheFunctionsVariables(t *testing.T) {
+// template is template.yaml's top-level mapping.
+func template(t *testing.T) *yaml.Node {
+	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +127,17 @@ func TestStackOutputsAreTheFunctionsVariables(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	root := doc.Content[0]
+	return doc.Content[0]
+}
+
+// TestStackOutputsAreTheFunctionsVariables holds template.yaml to what
+// --stack assumes: for each Store, with and without a connection secret,
+// every output the CLI reads is, when published, the very expression the
+// functions' variable has, and when not published the functions' variable is
+// empty; and the outputs the store needs are published. So the CLI reaches
+// the store the way the functions do.
+func TestStackOutputsAreTheFunctionsVariables(t *testing.T) {
+	root := template(t)
 	env := mapValue(root, "Globals", "Function", "Environment", "Variables")
 	outputs := mapValue(root, "Outputs")
 	if env == nil || outputs == nil {
@@ -210,15 +216,7 @@ func refers(n *yaml.Node, resource string) bool {
 // stage logs to refers to the setting), and keeps both on delete; with
 // CreateApiGatewayLogsRole=false or without access logs it touches neither.
 func TestAccessLogsHaveTheAccountRole(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	root := doc.Content[0]
+	root := template(t)
 	res := mapValue(root, "Resources")
 	params := mapValue(root, "Parameters")
 	if d := mapValue(params, "EnableAccessLogs", "Default"); d == nil || d.Value != "true" {

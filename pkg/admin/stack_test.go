@@ -11,15 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/jackc/pgx/v5/pgxpool"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/admin"
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
-	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 	rstore "github.com/rotor-auth/rotor/pkg/store/redis"
 )
 
@@ -65,23 +62,13 @@ func TestStackOnEveryStore(t *testing.T) {
 	}{
 		{"dynamodb", func(t *testing.T, _ map[string]string) (apifn.Store, map[string]string) {
 			db := testenv.DynamoDB(t)
-			tables := dynamo.Tables{Users: testenv.Name(t, "users"), Sessions: testenv.Name(t, "sessions"), Attempts: testenv.Name(t, "attempts")}
-			if err := dynamo.CreateTables(testenv.Context(t), db, tables); err != nil {
-				t.Fatal(err)
-			}
+			tables := testenv.DynamoTables(t, db)
 			return dynamo.New(db, tables), map[string]string{"Store": "dynamodb",
 				"UsersTable": tables.Users, "SessionsTable": tables.Sessions, "LoginAttemptsTable": tables.Attempts}
 		}},
 		{"postgres", func(t *testing.T, _ map[string]string) (apifn.Store, map[string]string) {
 			full := testenv.PostgresSchema(t)
-			if err := schema.UpURL(testenv.Context(t), full); err != nil {
-				t.Fatal(err)
-			}
-			pool, err := pgxpool.New(testenv.Context(t), full)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(pool.Close)
+			pool := testenv.PostgresPool(t, full)
 			published, user, pw := withoutPassword(t, full)
 			creds, _ := json.Marshal(map[string]string{"username": user, "password": pw})
 			return postgres.New(pool), map[string]string{"Store": "postgres",
@@ -89,12 +76,7 @@ func TestStackOnEveryStore(t *testing.T) {
 		}},
 		{"redis", func(t *testing.T, env map[string]string) (apifn.Store, map[string]string) {
 			full := testenv.RedisURL(t)
-			opt, err := goredis.ParseURL(full)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := goredis.NewClient(opt)
-			t.Cleanup(func() { c.Close() })
+			c := testenv.RedisClient(t, full)
 			// The template sets no namespace (the default); a test's own
 			// comes from the environment, which fills what the stack omits.
 			env["ROTOR_REDIS_NAMESPACE"] = testenv.RedisNamespace(t)
