@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/big"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -97,11 +98,10 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkBareVerifyES256 is the floor: SHA-256 of the signing input and
-// one ECDSA P-256 verification by crypto/ecdsa, with the signature already
-// decoded and DER-encoded, the form ecdsa.VerifyASN1 takes without converting.
-func BenchmarkBareVerifyES256(b *testing.B) {
-	c := comparedToken(b)
+// bareVerify is the floor: SHA-256 of the signing input and one ECDSA P-256
+// verification by crypto/ecdsa, with the signature already decoded and
+// DER-encoded, the form ecdsa.VerifyASN1 takes without converting.
+func bareVerify(b *testing.B, c compared) func() {
 	raw := c.raw
 	dot := strings.LastIndexByte(raw, '.')
 	sig, err := base64.RawURLEncoding.DecodeString(raw[dot+1:])
@@ -114,9 +114,7 @@ func BenchmarkBareVerifyES256(b *testing.B) {
 	}
 	pub := c.key.Public.(*ecdsa.PublicKey)
 	input := []byte(raw[:dot])
-	b.ReportAllocs()
-	cpuPerOp(b)
-	for b.Loop() {
+	return func() {
 		h := sha256.Sum256(input)
 		if !ecdsa.VerifyASN1(pub, h[:], der) {
 			b.Fatal("signature refused")
@@ -124,15 +122,12 @@ func BenchmarkBareVerifyES256(b *testing.B) {
 	}
 }
 
-// BenchmarkGolangJWTParse is golang-jwt as its README uses it: a new parser
-// with Rotor's options and RegisteredClaims, per token.
-func BenchmarkGolangJWTParse(b *testing.B) {
-	c := comparedToken(b)
+// golangJWTParse is golang-jwt as its README uses it: a new parser with
+// Rotor's options and RegisteredClaims, per token.
+func golangJWTParse(b *testing.B, c compared) func() {
 	pub := c.key.Public
 	clock := func() time.Time { return c.now }
-	b.ReportAllocs()
-	cpuPerOp(b)
-	for b.Loop() {
+	return func() {
 		var claims jwt.RegisteredClaims
 		_, err := jwt.ParseWithClaims(c.raw, &claims, func(*jwt.Token) (any, error) { return pub, nil },
 			jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(c.issuer), jwt.WithAudience(c.audience),
@@ -143,20 +138,67 @@ func BenchmarkGolangJWTParse(b *testing.B) {
 	}
 }
 
-// BenchmarkRotorTokenEvent is Rotor's whole decision: a REST TOKEN event in,
-// the Allow policy out, no cache.
-func BenchmarkRotorTokenEvent(b *testing.B) {
-	c := comparedToken(b)
+// rotorDecision is Rotor's whole decision: a REST TOKEN event's JSON in, the
+// Allow policy's JSON out, no cache.
+func rotorDecision(b *testing.B, c compared) func() {
 	a := c.authorizer()
 	ev := c.event(b)
 	ctx := context.Background()
-	b.ReportAllocs()
-	cpuPerOp(b)
-	for b.Loop() {
+	return func() {
 		if _, err := a.Invoke(ctx, ev); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+func benchOp(b *testing.B, op func(*testing.B, compared) func()) {
+	f := op(b, comparedToken(b))
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		f()
+	}
+}
+
+// BenchmarkBareVerifyES256 times bareVerify.
+func BenchmarkBareVerifyES256(b *testing.B) { benchOp(b, bareVerify) }
+
+// BenchmarkGolangJWTParse times golangJWTParse.
+func BenchmarkGolangJWTParse(b *testing.B) { benchOp(b, golangJWTParse) }
+
+// BenchmarkRotorTokenEvent times rotorDecision.
+func BenchmarkRotorTokenEvent(b *testing.B) { benchOp(b, rotorDecision) }
+
+// BenchmarkPaired runs the three side by side, one of each per iteration in
+// a rotating order, and reports the median wall time of each and the ratios
+// of the medians. On a shared machine a preemption or a neighbour's burst
+// lands on a few operations, which the medians leave out, and a slow drift
+// of the machine's speed lands on all three alike: the ratios it reports are
+// the steadiest this machine gives. The figures are wall-clock nanoseconds.
+func BenchmarkPaired(b *testing.B) {
+	c := comparedToken(b)
+	ops := []func(){bareVerify(b, c), golangJWTParse(b, c), rotorDecision(b, c)}
+	times := make([][]time.Duration, len(ops))
+	i := 0
+	for b.Loop() {
+		for k := range ops {
+			j := (i + k) % len(ops)
+			start := time.Now()
+			ops[j]()
+			times[j] = append(times[j], time.Since(start))
+		}
+		i++
+	}
+	p50 := make([]float64, len(ops))
+	for j, t := range times {
+		slices.Sort(t)
+		p50[j] = float64(t[len(t)/2])
+	}
+	b.ReportMetric(p50[0], "bare-p50-ns")
+	b.ReportMetric(p50[1], "golang-jwt-p50-ns")
+	b.ReportMetric(p50[2], "rotor-p50-ns")
+	b.ReportMetric(p50[1]/p50[0], "golang-jwt/bare")
+	b.ReportMetric(p50[2]/p50[0], "rotor/bare")
 }
 
 // BenchmarkHandleTokenEventCached is a decision cache hit: the TOKEN event
