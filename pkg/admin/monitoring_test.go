@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -107,15 +105,7 @@ func node(n *yaml.Node, key string) *yaml.Node {
 
 func templateResources(t *testing.T) (filters []metricFilter, alarmMetrics []string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	res := node(doc.Content[0], "Resources")
+	res := node(testenv.Template(t), "Resources")
 	for i := 0; i+1 < len(res.Content); i += 2 {
 		name, r := res.Content[i].Value, res.Content[i+1]
 		props := node(r, "Properties")

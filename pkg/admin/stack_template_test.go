@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -117,18 +115,7 @@ func same(a, b *yaml.Node) bool {
 }
 
 // template is template.yaml's top-level mapping.
-func template(t *testing.T) *yaml.Node {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc.Content[0]
-}
+func template(t *testing.T) *yaml.Node { return testenv.Template(t) }
 
 // TestStackOutputsAreTheFunctionsVariables holds template.yaml to what
 // --stack assumes: for each Store, with and without a connection secret,
