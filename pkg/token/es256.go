@@ -10,8 +10,8 @@ import (
 // es256 verifies ES256 signatures (RFC 7518 §3.4) for golang-jwt as
 // jwt.SigningMethodES256 does, with crypto/ecdsa, but without its per-call
 // garbage: golang-jwt turns r and s into big.Ints, which crypto/ecdsa then
-// re-encodes as ASN.1 for VerifyASN1; es256 writes that DER once into a stack
-// buffer and hashes with sha256.Sum256. Verify's keyfunc hands it to golang-jwt
+// re-encodes as ASN.1 for VerifyASN1; es256 writes that DER once, beside
+// the signing input it hashes with sha256.Sum256. Verify's keyfunc hands it to golang-jwt
 // for ES256 keys; FuzzES256AgreesWithGolangJWT holds the two to the same
 // verdict on every input. Signing stays golang-jwt's.
 type es256 struct{}
@@ -36,9 +36,13 @@ func (es256) Verify(signingString string, sig []byte, key any) error {
 	if len(sig) != 64 {
 		return jwt.ErrECDSAVerification
 	}
-	var der [72]byte
-	h := sha256.Sum256([]byte(signingString))
-	if !ecdsa.VerifyASN1(pub, h[:], asn1Signature(der[:0], sig[:32], sig[32:])) {
+	// One buffer for the signing input's bytes and, after them, the DER
+	// signature (at most 72 bytes): VerifyASN1 keeps its argument, so either
+	// would be an allocation of its own.
+	buf := make([]byte, len(signingString), len(signingString)+72)
+	copy(buf, signingString)
+	h := sha256.Sum256(buf)
+	if !ecdsa.VerifyASN1(pub, h[:], asn1Signature(buf[len(buf):], sig[:32], sig[32:])) {
 		return jwt.ErrECDSAVerification
 	}
 	return nil

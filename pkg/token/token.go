@@ -196,7 +196,8 @@ func (v *Verifier) verify(raw string, set keys.Set) (*Claims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	aud, err := c.audience()
+	out := new(verified)
+	aud, err := c.audience(&out.aud)
 	if err == nil {
 		err = v.checkClaims(&c, aud, now())
 	}
@@ -206,7 +207,7 @@ func (v *Verifier) verify(raw string, set keys.Set) (*Claims, error) {
 	if c.Sub == "" || c.Sid == "" {
 		return nil, fmt.Errorf("%w: missing sub or sid", ErrInvalid)
 	}
-	return c.claims(aud), nil
+	return c.claims(out, aud), nil
 }
 
 // checkClaims applies jwt.Validator's rules for the options Rotor pins
@@ -278,13 +279,15 @@ func (d numericDate) jwt() *jwt.NumericDate {
 // audience returns the aud claim, one string or an array of strings (RFC
 // 7519 §4.1.3), as a list; any other JSON there is a wrong type. aud is
 // decoded as any, once with the rest of the claims: a type with its own
-// UnmarshalJSON would scan and decode its bytes a second time.
-func (c *wireClaims) audience() ([]string, error) {
+// UnmarshalJSON would scan and decode its bytes a second time. The one-string
+// form is returned in one.
+func (c *wireClaims) audience(one *[1]string) ([]string, error) {
 	switch aud := c.Aud.(type) {
 	case nil:
 		return nil, nil
 	case string:
-		return []string{aud}, nil
+		one[0] = aud
+		return one[:], nil
 	case []any:
 		out := make([]string, len(aud))
 		for i, a := range aud {
@@ -313,12 +316,17 @@ type wireClaims struct {
 	Username string      `json:"preferred_username"`
 }
 
-// claims returns c as Claims, with its three dates in the same allocation.
-func (c *wireClaims) claims(aud []string) *Claims {
-	out := &struct {
-		claims        Claims
-		exp, nbf, iat jwt.NumericDate
-	}{}
+// verified is what Verify returns, in one allocation: the Claims, their
+// three dates and a one-string audience.
+type verified struct {
+	claims        Claims
+	exp, nbf, iat jwt.NumericDate
+	aud           [1]string
+}
+
+// claims fills out with c as Claims (aud as audience returned it) and
+// returns them.
+func (c *wireClaims) claims(out *verified, aud []string) *Claims {
 	date := func(d numericDate, into *jwt.NumericDate) *jwt.NumericDate {
 		t, ok, _ := d.time("")
 		if !ok {
@@ -352,7 +360,7 @@ func (c *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.Ia
 func (c *wireClaims) GetIssuer() (string, error)                   { return c.Iss, nil }
 func (c *wireClaims) GetSubject() (string, error)                  { return c.Sub, nil }
 func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error) {
-	aud, err := c.audience()
+	aud, err := c.audience(new([1]string))
 	return jwt.ClaimStrings(aud), err
 }
 
