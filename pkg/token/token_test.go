@@ -695,3 +695,51 @@ func TestVerifyAudienceForms(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyDateBounds: a NumericDate is a date from 0 (the epoch, which
+// RFC 7519 allows) up to, not including, 2^53 seconds, the largest range
+// float64 and int64 both hold exactly; outside it a date is a wrong type,
+// never a time read from a rounded or wrapped number.
+func TestVerifyDateBounds(t *testing.T) {
+	k := generate(t, "ES256")
+	v := verifier(keys.Static{Current: k}, "ES256")
+	const last = float64(1<<53 - 1)
+	tests := []struct {
+		name  string
+		dates map[string]any // over exp, iat: now+TTL, now
+		want  error          // nil: accepted
+	}{
+		{"iat and nbf at the epoch", map[string]any{"iat": 0, "nbf": 0}, nil},
+		{"exp at the last date", map[string]any{"exp": last}, nil},
+		{"exp at 2^53", map[string]any{"exp": float64(1 << 53)}, jwt.ErrInvalidType},
+		{"iat at 2^53", map[string]any{"iat": float64(1 << 53)}, jwt.ErrInvalidType},
+		{"iat before the epoch", map[string]any{"iat": -1}, jwt.ErrInvalidType},
+		{"nbf before the epoch", map[string]any{"nbf": -0.5}, jwt.ErrInvalidType},
+		{"exp at the epoch", map[string]any{"exp": 0, "iat": 0}, jwt.ErrTokenExpired},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := jwt.MapClaims{"iss": testIssuer, "sub": "user-1", "sid": "session-1", "aud": testAudience,
+				"exp": now.Add(testTTL).Unix(), "iat": now.Unix(), "jti": "j"}
+			for name, d := range tc.dates {
+				c[name] = d
+			}
+			tok := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+			tok.Header["kid"], tok.Header["typ"] = k.ID, token.Type
+			raw, err := tok.SignedString(k.Private)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := v.Verify(context.Background(), raw)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, token.ErrInvalid) || !errors.Is(err, tc.want) || got != nil {
+				t.Errorf("Verify = %+v, %v; want ErrInvalid wrapping %v", got, err, tc.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,10 @@ package dynamo_test
 import (
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/storetest"
@@ -29,4 +33,28 @@ func TestContractSmallBatches(t *testing.T) {
 		st.BatchSize = 2
 		return st
 	})
+}
+
+// TestCreateTablesTTL: the sessions and attempts tables expire their items
+// by expires_at; the users table keeps its items.
+func TestCreateTablesTTL(t *testing.T) {
+	db := testenv.DynamoDB(t)
+	tables := testenv.DynamoTables(t, db)
+	for _, tc := range []struct {
+		table string
+		want  types.TimeToLiveStatus
+	}{
+		{tables.Sessions, types.TimeToLiveStatusEnabled},
+		{tables.Attempts, types.TimeToLiveStatusEnabled},
+		{tables.Users, types.TimeToLiveStatusDisabled},
+	} {
+		out, err := db.DescribeTimeToLive(testenv.Context(t), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(tc.table)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := out.TimeToLiveDescription
+		if d == nil || d.TimeToLiveStatus != tc.want || tc.want == types.TimeToLiveStatusEnabled && aws.ToString(d.AttributeName) != "expires_at" {
+			t.Errorf("%s: TTL %+v; want %s", tc.table, d, tc.want)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -20,8 +21,34 @@ type fake struct {
 	transact  func(n int) error
 	nTransact int
 	user      map[string]types.AttributeValue
-	batchKeys []int // keys per BatchGetItem call
-	unprocess int   // how many calls leave their last key unprocessed
+	batchKeys []int       // keys per BatchGetItem call
+	unprocess int         // how many calls leave their last key unprocessed
+	stuck     func(n int) // when set, BatchGetItem processes no key; called with the call's number
+	writes    []int       // requests per BatchWriteItem call
+	stuckW    func(n int) // when set, BatchWriteItem processes no request; called with the call's number
+}
+
+// UpdateItem answers EndUserSessions: the user item as it is (the epoch's
+// ADD returns it) and nothing for the list's REMOVE.
+func (f *fake) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if in.ReturnValues == types.ReturnValueAllNew {
+		return &dynamodb.UpdateItemOutput{Attributes: f.user}, nil
+	}
+	return &dynamodb.UpdateItemOutput{}, nil
+}
+
+func (f *fake) BatchWriteItem(_ context.Context, in *dynamodb.BatchWriteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	for _, reqs := range in.RequestItems {
+		f.writes = append(f.writes, len(reqs))
+	}
+	if f.stuckW != nil {
+		f.stuckW(len(f.writes))
+		if len(f.writes) > 50 {
+			return nil, fmt.Errorf("fake: %d batch writes of unprocessed items: no bound", len(f.writes))
+		}
+		return &dynamodb.BatchWriteItemOutput{UnprocessedItems: in.RequestItems}, nil
+	}
+	return &dynamodb.BatchWriteItemOutput{}, nil
 }
 
 func (f *fake) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
@@ -39,6 +66,17 @@ func (f *fake) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _
 		f.batchKeys = append(f.batchKeys, len(ka.Keys))
 		if !aws.ToBool(ka.ConsistentRead) {
 			panic("a batch read that is not strongly consistent")
+		}
+		if ka.ProjectionExpression != nil && *ka.ProjectionExpression == "" {
+			panic("an empty ProjectionExpression, which DynamoDB refuses")
+		}
+		if f.stuck != nil {
+			f.stuck(len(f.batchKeys))
+			if len(f.batchKeys) > 50 {
+				return nil, fmt.Errorf("fake: %d batch reads of unprocessed keys: no bound", len(f.batchKeys))
+			}
+			out.UnprocessedKeys = map[string]types.KeysAndAttributes{table: ka}
+			continue
 		}
 		keys := ka.Keys
 		if f.unprocess > 0 && len(keys) > 1 {
@@ -86,6 +124,7 @@ func TestTransactConflicts(t *testing.T) {
 		}, false, 3},
 		{"conflict for ever", func(int) error { return cancelled("TransactionConflict", "None") }, true, 5},
 		{"cancelled without reasons", func(int) error { return cancelled() }, true, 1},
+		{"fewer reasons than items", func(int) error { return cancelled("None") }, true, 1},
 		{"cancelled for another reason", func(int) error { return cancelled("None", "ValidationError") }, true, 1},
 		{"another error", func(int) error { return fmt.Errorf("throttled") }, true, 1},
 	}
@@ -126,6 +165,94 @@ func TestListPagesBatchReads(t *testing.T) {
 				if n > tc.max {
 					t.Fatalf("a batch of %d keys; at most %d", n, tc.max)
 				}
+			}
+		})
+	}
+}
+
+// heavyUser is alice's user item, listing n sessions.
+func heavyUser(n int) map[string]types.AttributeValue {
+	ids := map[string]types.AttributeValue{}
+	for i := range n {
+		ids[fmt.Sprintf("%022d", i)] = &types.AttributeValueMemberN{Value: "1"}
+	}
+	return map[string]types.AttributeValue{
+		"username": &types.AttributeValueMemberS{Value: "alice"}, "user_id": &types.AttributeValueMemberS{Value: "usr_1"},
+		"sessions": &types.AttributeValueMemberM{Value: ids},
+	}
+}
+
+// TestEndUserSessionsBatches: ending a heavy user's sessions deletes every
+// one of them in writes of at most 25 requests (BatchSize when smaller),
+// after reads of at most 100 keys.
+func TestEndUserSessionsBatches(t *testing.T) {
+	const n = 250
+	for _, tc := range []struct {
+		batch, maxRead, maxWrite int
+	}{{0, 100, 25}, {250, 100, 25}, {7, 7, 7}} {
+		t.Run(fmt.Sprint("batch ", tc.batch), func(t *testing.T) {
+			f := &fake{user: heavyUser(n)}
+			st := dynamo.New(f, dynamo.Tables{Users: "u", Sessions: "s"})
+			st.BatchSize = tc.batch
+			live, err := st.EndUserSessions(context.Background(), "alice", "usr_1")
+			if err != nil || live != n {
+				t.Fatalf("EndUserSessions = %d, %v; want %d", live, err, n)
+			}
+			deleted := 0
+			for _, w := range f.writes {
+				if w > tc.maxWrite {
+					t.Fatalf("a batch write of %d requests; at most %d", w, tc.maxWrite)
+				}
+				deleted += w
+			}
+			if deleted != n {
+				t.Fatalf("%d deletes sent; want %d", deleted, n)
+			}
+			for _, r := range f.batchKeys {
+				if r > tc.maxRead {
+					t.Fatalf("a batch read of %d keys; at most %d", r, tc.maxRead)
+				}
+			}
+		})
+	}
+}
+
+// TestStuckBatchEndsWithContext: keys or requests DynamoDB never processes
+// are re-sent after a backoff that watches ctx, so a caller whose ctx ends
+// (a Lambda's deadline) gets its error, not a loop.
+func TestStuckBatchEndsWithContext(t *testing.T) {
+	tables := dynamo.Tables{Users: "u", Sessions: "s", Attempts: "a"}
+	for _, tc := range []struct {
+		name  string
+		stuck func(f *fake, onCall func(n int))
+		call  func(ctx context.Context, st *dynamo.Store) error
+		calls func(f *fake) int
+	}{
+		{"ListSessions read", func(f *fake, on func(int)) { f.stuck = on }, func(ctx context.Context, st *dynamo.Store) error {
+			_, err := st.ListSessions(ctx, "alice", "usr_1")
+			return err
+		}, func(f *fake) int { return len(f.batchKeys) }},
+		{"GetLogin read", func(f *fake, on func(int)) { f.stuck = on }, func(ctx context.Context, st *dynamo.Store) error {
+			_, _, err := st.GetLogin(ctx, "alice", []string{"alice", "ip"})
+			return err
+		}, func(f *fake) int { return len(f.batchKeys) }},
+		{"EndUserSessions deletes", func(f *fake, on func(int)) { f.stuckW = on }, func(ctx context.Context, st *dynamo.Store) error {
+			_, err := st.EndUserSessions(ctx, "alice", "usr_1")
+			return err
+		}, func(f *fake) int { return len(f.writes) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			f := &fake{user: heavyUser(3)}
+			tc.stuck(f, func(n int) {
+				if n == 3 {
+					cancel()
+				}
+			})
+			err := tc.call(ctx, dynamo.New(f, tables))
+			if !errors.Is(err, context.Canceled) || tc.calls(f) != 3 {
+				t.Fatalf("%v after %d calls; want context.Canceled after 3", err, tc.calls(f))
 			}
 		})
 	}
