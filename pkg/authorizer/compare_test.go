@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/rotor-auth/rotor/pkg/authorizer"
@@ -231,6 +233,48 @@ func BenchmarkCacheHit(b *testing.B) {
 	for b.Loop() {
 		if _, ok := cache.Get(authorizer.KeyOf(c.raw), c.now); !ok {
 			b.Fatal("miss")
+		}
+	}
+}
+
+// BenchmarkLambdaHandlerTyped is the same decision written the usual
+// aws-lambda-go way, for comparison with BenchmarkLambdaHandlerInvoke: typed
+// events through lambda.NewHandler's reflection (the payload decoded into the
+// request type, the response with a map context encoded by reflection).
+func BenchmarkLambdaHandlerTyped(b *testing.B) {
+	c := comparedToken(b)
+	a := c.authorizer()
+	h := lambda.NewHandler(func(ctx context.Context, e events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		id, err := a.Authorize(ctx, e.AuthorizationToken)
+		if err != nil {
+			return events.APIGatewayCustomAuthorizerResponse{}, err
+		}
+		return events.APIGatewayCustomAuthorizerResponse{
+			PrincipalID: id.UserID,
+			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{
+				{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{authorizer.APIWildcard(e.MethodArn)}},
+			}},
+			Context: id.Context(),
+		}, nil
+	})
+	benchHandler(b, c, h)
+}
+
+// BenchmarkLambdaHandlerInvoke is Rotor's decision as Lambda runs it:
+// Authorizer is the lambda.Handler, bytes in and out.
+func BenchmarkLambdaHandlerInvoke(b *testing.B) {
+	c := comparedToken(b)
+	benchHandler(b, c, lambda.NewHandler(c.authorizer()))
+}
+
+func benchHandler(b *testing.B, c compared, h lambda.Handler) {
+	ev := c.event(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		if _, err := h.Invoke(ctx, ev); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
