@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/rotor-auth/rotor/pkg/authorizer"
+	"github.com/rotor-auth/rotor/pkg/deadline"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 )
 
@@ -117,7 +118,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h httpapi.Handler
 		return
 	}
 	if protected {
-		actx, cancel := httpapi.Bound(r.Context(), s.API.StoreTimeout)
+		actx, cancel := deadline.Bound(r.Context(), s.API.StoreTimeout)
 		id, err := s.Authorizer.Authorize(actx, req.Headers["Authorization"])
 		cancel()
 		switch {

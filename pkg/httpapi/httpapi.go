@@ -19,6 +19,7 @@ import (
 
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/deadline"
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/token"
 )
@@ -81,7 +82,7 @@ func (a *API) serve(ctx context.Context, req Request, route func(context.Context
 		}
 		return resp, nil
 	}
-	rctx, cancel := Bound(ctx, a.StoreTimeout)
+	rctx, cancel := deadline.Bound(ctx, a.StoreTimeout)
 	r, err := route(rctx)
 	expired := rctx.Err() != nil
 	cancel()
