@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -66,42 +64,28 @@ func fetchVersion(ctx context.Context, api SecretsAPI, secretID, stage string) (
 	return k, nil
 }
 
-// Cache is a Source that calls Fetch at most once per TTL. When a re-fetch
-// fails it keeps serving the last good set (they are still genuine keys) and
-// tries again after RetryAfter; with no good set it returns the error, so
-// callers fail closed. Refresh re-reads sooner, at most once per RefreshEvery.
-// It is a cached.Value: no lock is held during a fetch, one fetch runs at a
-// time, and while it runs a caller holding a set (even one past TTL) gets it
-// at once. Set the fields before the first call; do not copy a Cache after.
-type Cache struct {
-	Fetch      func(ctx context.Context) (Set, error)
-	TTL        time.Duration
-	RetryAfter time.Duration // default 10s
-	// RefreshEvery is the least time between a fetch and one that Refresh
-	// asks for (default 5s): however many tokens name unknown key ids, they
-	// cause at most one Secrets Manager read per interval.
-	RefreshEvery time.Duration
-	Now          func() time.Time // default time.Now
-
-	once sync.Once
-	v    cached.Value[Set]
-}
+// Cache is a Source that calls Fetch at most once per TTL: a cached.Value of
+// the key set, whose fields it has. When a re-fetch fails it keeps serving
+// the last good set (they are still genuine keys) and tries again after
+// RetryAfter; with no good set it returns the error, so callers fail closed.
+// Refresh re-reads sooner, at most once per RefreshEvery (default 5 s):
+// however many tokens name unknown key ids, they cause at most one Secrets
+// Manager read per interval. No lock is held during a fetch, one fetch runs
+// at a time, and while it runs a caller holding a set (even one past TTL)
+// gets it at once. Set the fields before the first call; do not copy a Cache
+// after.
+type Cache cached.Value[Set]
 
 // Keys returns the cached set, fetching it when it is older than TTL. With a
 // fresh set it takes no lock and allocates nothing: it is on the path of
 // every token verification.
-func (c *Cache) Keys(ctx context.Context) (Set, error) { return c.value().Get(ctx) }
+func (c *Cache) Keys(ctx context.Context) (Set, error) { return (*cached.Value[Set])(c).Get(ctx) }
 
 // Refresh returns the set as Secrets Manager has it now: it waits for the
 // fetch in flight if there is one, else fetches unless the last fetch is less
 // than RefreshEvery old. A verifier calls it when a token names a key id the
 // cached set lacks: the key may be newer than the cache. A failed fetch keeps
 // the cached set, as in Keys.
-func (c *Cache) Refresh(ctx context.Context) (Set, error) { return c.value().Refresh(ctx) }
-
-func (c *Cache) value() *cached.Value[Set] {
-	c.once.Do(func() {
-		c.v.Fetch, c.v.TTL, c.v.RetryAfter, c.v.RefreshEvery, c.v.Now = c.Fetch, c.TTL, c.RetryAfter, c.RefreshEvery, c.Now
-	})
-	return &c.v
+func (c *Cache) Refresh(ctx context.Context) (Set, error) {
+	return (*cached.Value[Set])(c).Refresh(ctx)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -72,24 +70,16 @@ func fetchVersion(ctx context.Context, api SecretsAPI, secretID, stage string) (
 	return k, nil
 }
 
-// Cache is a Source that calls Fetch at most once per TTL. A failed re-fetch
-// keeps the last good keyring and retries after RetryAfter; with none yet it
-// returns the error, so callers fail closed. It is a cached.Value: no lock is
-// held during a fetch, one fetch runs at a time, and while it runs a caller
-// holding a keyring (even one past TTL) gets it at once. Set the fields
-// before the first call; do not copy a Cache after.
-type Cache struct {
-	Fetch      func(ctx context.Context) (Keyring, error)
-	TTL        time.Duration
-	RetryAfter time.Duration    // default 10s
-	Now        func() time.Time // default time.Now
-
-	once sync.Once
-	v    cached.Value[Keyring]
-}
+// Cache is a Source that calls Fetch at most once per TTL: a cached.Value of
+// the keyring, whose fields it has. A failed re-fetch keeps the last good
+// keyring and retries after RetryAfter; with none yet it returns the error,
+// so callers fail closed. No lock is held during a fetch, one fetch runs at
+// a time, and while it runs a caller holding a keyring (even one past TTL)
+// gets it at once. Set the fields before the first call; do not copy a Cache
+// after.
+type Cache cached.Value[Keyring]
 
 // Keyring returns the cached keyring, fetching it when older than TTL.
 func (c *Cache) Keyring(ctx context.Context) (Keyring, error) {
-	c.once.Do(func() { c.v.Fetch, c.v.TTL, c.v.RetryAfter, c.v.Now = c.Fetch, c.TTL, c.RetryAfter, c.Now })
-	return c.v.Get(ctx)
+	return (*cached.Value[Keyring])(c).Get(ctx)
 }
