@@ -268,6 +268,37 @@ func TestRevokeAll(t *testing.T) {
 	})
 }
 
+// TestRevokeAllHoldsInsideGrace: after a revoke-all, neither the current
+// refresh token sent again and again inside the grace window (the DynamoDB
+// store writes the first refused rotation, so the next attempts meet a
+// changed item) nor the token it replaced (a grace replay) gets a token.
+func TestRevokeAllHoldsInsideGrace(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		w.signup(t, "alice")
+		prev := w.login(t, "alice")
+		cur := prev
+		if !w.refreshes(t, &cur) {
+			t.Fatal("a fresh session does not refresh")
+		}
+		w.now = w.now.Add(time.Second)
+		if _, err := w.admin.RevokeAll(ctx, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 {
+			w.now = w.now.Add(time.Second) // inside the grace window
+			if np, err := w.svc.Refresh(ctx, cur.RefreshToken, ""); err == nil {
+				t.Fatalf("attempt %d with the current token after revoke-all: got %+v", i+1, np.SessionID)
+			}
+		}
+		// Last: on a store that wrote a refused rotation, the replaced token
+		// is reuse by now, which ends the session.
+		if np, err := w.svc.Refresh(ctx, prev.RefreshToken, ""); err == nil {
+			t.Fatalf("the replaced token after revoke-all: got %+v", np.SessionID)
+		}
+	})
+}
+
 // countingDB counts DynamoDB requests by operation.
 type countingDB struct {
 	dynamo.API

@@ -419,3 +419,52 @@ func TestLostRaceLooksAgainOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestRevokeAllStopsResentAndReplayedRotations: after a revoke-all, neither
+// answer Rotate gives without a write of its own (a grace replay of the
+// previous token, a re-sent rotation with its ticket) hands out a token for a
+// session created before the watermark; a session that has ended since gets
+// none either.
+func TestRevokeAllStopsResentAndReplayedRotations(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		after func(t *testing.T, m *sessions.Manager, id string) // what happens after the rotation
+		want  error
+	}{
+		{"revoke-all", func(t *testing.T, m *sessions.Manager, _ string) {
+			if _, err := m.RevokeAll(ctx, time.Time{}, t0.Add(2*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}, sessions.ErrRevoked},
+		{"logout of the session", func(t *testing.T, m *sessions.Manager, id string) {
+			if err := m.Store.DeleteSession(ctx, id, ""); err != nil {
+				t.Fatal(err)
+			}
+		}, sessions.ErrUnknown},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := manager(t, 10*time.Second)
+			iss := start(t, m)
+			first, err := m.Rotate(ctx, iss.RefreshToken, "", t0.Add(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Before: both paths answer with the successor.
+			if got, err := m.Rotate(ctx, iss.RefreshToken, "", t0.Add(time.Minute+time.Second)); err != nil || got.RefreshToken != first.RefreshToken {
+				t.Fatalf("grace replay before: %v", err)
+			}
+			if got, err := m.Rotate(ctx, iss.RefreshToken, first.Ticket, t0.Add(time.Hour)); err != nil || got.RefreshToken != first.RefreshToken {
+				t.Fatalf("re-sent rotation before: %v", err)
+			}
+			tc.after(t, m, iss.Session.ID)
+			if got, err := m.Rotate(ctx, iss.RefreshToken, "", t0.Add(time.Minute+3*time.Second)); !errors.Is(err, tc.want) || got.RefreshToken != "" {
+				t.Errorf("grace replay after %s: token %q, %v; want %v", tc.name, got.RefreshToken, err, tc.want)
+			}
+			if got, err := m.Rotate(ctx, iss.RefreshToken, first.Ticket, t0.Add(72*time.Hour)); !errors.Is(err, tc.want) || got.RefreshToken != "" {
+				t.Errorf("re-sent rotation after %s: token %q, %v; want %v", tc.name, got.RefreshToken, err, tc.want)
+			}
+		})
+	}
+}
