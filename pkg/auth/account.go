@@ -105,9 +105,12 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		// The retry of a change whose new hash was stored but whose sessions
 		// were not all ended (the store failed in between, the client got a
 		// 503): finish ending them instead of refusing the retry, or every
-		// other session would outlive the change. It tells a guesser nothing
-		// that guessing the current password would not.
-		if s.Passwords.Verify(ctx, next, u.PasswordHash) == nil {
+		// other session would outlive the change. Such a retry carries an
+		// access token from before the change, so it comes at most one
+		// access-token lifetime after it. Only then is new_password tried:
+		// at any other time it would be a second guess at the password that
+		// counts as none.
+		if s.changedWithin(u, now) && s.Passwords.Verify(ctx, next, u.PasswordHash) == nil {
 			return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)
 		}
 		if _, rerr := s.Attempts.RecordFailure(ctx, key, now, now.Add(s.Throttle.Forget())); rerr != nil {
@@ -124,6 +127,12 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		return storeError(err)
 	}
 	return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)
+}
+
+// changedWithin reports whether u's password was set (UpdatedAt) no longer
+// than an access-token lifetime before now: when a retried change can come.
+func (s *Service) changedWithin(u users.User, now time.Time) bool {
+	return s.Tokens != nil && now.Sub(u.UpdatedAt) <= s.Tokens.TTL
 }
 
 // endAllAfterPasswordChange ends every session of a user whose password was

@@ -308,3 +308,26 @@ func TestPasswordChangeThrottle(t *testing.T) {
 		})
 	}
 }
+
+// TestPasswordChangeOneGuessPerRequest: new_password is never a free second
+// guess at the current one. Outside the window in which a retried change can
+// come (an access-token lifetime after the password was set), a request whose
+// new_password is the real password is refused and counted like any other.
+func TestPasswordChangeOneGuessPerRequest(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, throttled, nil)
+			const pw = "correct horse battery"
+			e.signup("heidi", pw)
+			e.clock.Advance(time.Hour)
+			stolen := e.login("heidi", pw)
+			guess := func(current string) response {
+				return e.do("POST", "/auth/password", map[string]string{"current_password": current, "new_password": pw}, bearer(stolen.Access)...)
+			}
+			for i := range 3 {
+				wantError(t, guess(fmt.Sprintf("guess number %d", i)), http.StatusUnauthorized, "invalid_credentials")
+			}
+			wantError(t, guess("one more guess"), http.StatusTooManyRequests, "too_many_attempts")
+		})
+	}
+}
