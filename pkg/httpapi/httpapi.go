@@ -204,6 +204,27 @@ func header(req Request, name string) string {
 	return ""
 }
 
+// bodyOf returns the request body, base64-decoded when API Gateway encoded
+// it, refused with TooLarge past MaxBodyBytes (checked before decoding too,
+// so an oversized body is never decoded).
+func bodyOf(req Request) ([]byte, error) {
+	raw := req.Body
+	if len(raw) > base64.StdEncoding.EncodedLen(MaxBodyBytes) {
+		return nil, apierr.TooLarge
+	}
+	body := []byte(raw)
+	if req.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(raw); err != nil {
+			return nil, apierr.InvalidRequest.Describe("The body is not valid base64.")
+		}
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, apierr.TooLarge
+	}
+	return body, nil
+}
+
 // decode reads the JSON body into dst: bounded in size, application/json
 // only (a form post from another site cannot reach it without a preflight),
 // one object, no unknown fields, right types.
@@ -214,19 +235,9 @@ func decode(req Request, dst any) error {
 			return apierr.InvalidRequest.Describe("Content-Type must be application/json.")
 		}
 	}
-	raw := req.Body
-	if len(raw) > base64.StdEncoding.EncodedLen(MaxBodyBytes) {
-		return apierr.TooLarge
-	}
-	body := []byte(raw)
-	if req.IsBase64Encoded {
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(raw); err != nil {
-			return apierr.InvalidRequest.Describe("The body is not valid base64.")
-		}
-	}
-	if len(body) > MaxBodyBytes {
-		return apierr.TooLarge
+	body, err := bodyOf(req)
+	if err != nil {
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apierr.InvalidRequest.Describe("The body must be a JSON object.")

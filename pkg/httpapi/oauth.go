@@ -54,18 +54,9 @@ func parseForm(req Request) (form, error) {
 	if err != nil || mt != formContentType {
 		return nil, apierr.InvalidRequest.Describe("Content-Type must be %s (RFC 6749 §4.3.2, RFC 7009 §2.1).", formContentType)
 	}
-	raw := req.Body
-	if len(raw) > base64.StdEncoding.EncodedLen(MaxBodyBytes) {
-		return nil, apierr.TooLarge
-	}
-	body := []byte(raw)
-	if req.IsBase64Encoded {
-		if body, err = base64.StdEncoding.DecodeString(raw); err != nil {
-			return nil, apierr.InvalidRequest.Describe("The body is not valid base64.")
-		}
-	}
-	if len(body) > MaxBodyBytes {
-		return nil, apierr.TooLarge
+	body, err := bodyOf(req)
+	if err != nil {
+		return nil, err
 	}
 	vals, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -187,15 +178,9 @@ func (a *API) Token(ctx context.Context, req Request) (Response, error) {
 			return reply{}, oauthError(err)
 		}
 		a.log().DebugContext(ctx, "oauth token issued", "event", "oauth_token", "grant_type", f["grant_type"], "client_id", cid, "session_id", p.SessionID)
-		r := reply{status: http.StatusOK, headers: oauthHeaders(), body: &tokenResponse{
-			AccessToken:           p.AccessToken,
-			TokenType:             "Bearer",
-			ExpiresIn:             int64(p.AccessExpiresIn.Seconds()),
-			RefreshToken:          p.RefreshToken,
-			RefreshTokenExpiresIn: int64(p.RefreshExpiresIn.Seconds()),
-			DeviceToken:           p.DeviceToken,
-		}}
-		return r, nil
+		r, err := a.tokens(req, p, false, "")
+		r.headers = oauthHeaders()
+		return r, err
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/token"
 )
 
@@ -190,7 +191,7 @@ func (a *API) Sessions(ctx context.Context, req Request) (Response, error) {
 			return reply{status: http.StatusOK, body: map[string]any{"sessions": list}}, nil
 		case http.MethodDelete:
 			id := req.PathParameters["id"]
-			if !validSessionID(id) {
+			if !sessions.ValidSessionID(id) {
 				return reply{}, apierr.NotFound
 			}
 			return reply{status: http.StatusNoContent}, a.Auth.EndSession(ctx, c, id)
