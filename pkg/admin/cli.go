@@ -338,7 +338,7 @@ func (c *CLI) events(ctx context.Context, o options, file string, since time.Dur
 	w := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "EVENT\tCOUNT\tFIRST\tLAST\tMOST FREQUENT\n")
 	for _, e := range counts {
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", e.Event, e.Count, e.First.Format(time.RFC3339), e.Last.Format(time.RFC3339), printable(e.Top, 60))
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", printable(e.Event, 40), e.Count, e.First.Format(time.RFC3339), e.Last.Format(time.RFC3339), printable(e.Top, 60))
 	}
 	if len(counts) == 0 {
 		fmt.Fprintf(w, "(no events since %s)\n", start.Format(time.RFC3339))

@@ -163,7 +163,8 @@ func fromEnv(ctx context.Context) (config.Config, Deps, error) {
 // the REST API's id (config.IssuerAPIID), and keeps it: one issuer for the
 // function's lifetime, taken from what API Gateway put in the request
 // context, never from anything the client sent. Later events from another
-// API id are refused. Without the placeholder it builds the API at once.
+// API id are refused. Without the placeholder the issuer is the configured
+// one; the API is still built on the first request and kept.
 type PinnedAPI struct {
 	Config config.Config
 	Deps   Deps
