@@ -107,23 +107,7 @@ func (a *Admin) Sessions(ctx context.Context, name string) ([]sessions.Session, 
 	if err != nil {
 		return nil, err
 	}
-	list, err := a.manager().List(ctx, u.Username, u.ID, a.now())
-	if err != nil || len(list) == 0 {
-		return list, err
-	}
-	// Leave out the sessions a revoke-all ended: the watermark is read
-	// with any session.
-	_, before, err := a.Store.GetSessionAndWatermark(ctx, list[0].ID)
-	if err != nil && !errors.Is(err, sessions.ErrNotFound) {
-		return nil, fmt.Errorf("admin: read the revocation watermark: %w", err)
-	}
-	live := list[:0]
-	for _, s := range list {
-		if !s.CreatedAt.Before(before) {
-			live = append(live, s)
-		}
-	}
-	return live, nil
+	return a.manager().List(ctx, u.Username, u.ID, a.now())
 }
 
 // RevokeUser ends every session of the named user (strongly consistent: the

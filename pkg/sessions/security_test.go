@@ -468,3 +468,30 @@ func TestRevokeAllStopsResentAndReplayedRotations(t *testing.T) {
 		})
 	}
 }
+
+// TestListLeavesOutRevokedSessions: after a revoke-all, the sessions it ended
+// are not listed as live (the user's device list and `rotor sessions list`
+// share List); a session started after it is.
+func TestListLeavesOutRevokedSessions(t *testing.T) {
+	ctx := context.Background()
+	m, _ := manager(t, 10*time.Second)
+	start(t, m)
+	start(t, m)
+	if got, err := m.List(ctx, "alice", "usr_1", t0.Add(time.Minute)); err != nil || len(got) != 2 {
+		t.Fatalf("before revoke-all: %d sessions, %v; want 2", len(got), err)
+	}
+	if _, err := m.RevokeAll(ctx, time.Time{}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.List(ctx, "alice", "usr_1", t0.Add(2*time.Minute)); err != nil || len(got) != 0 {
+		t.Fatalf("after revoke-all: %d sessions, %v; want none", len(got), err)
+	}
+	after, err := m.Start(ctx, owner(t, m.Store.(users.Store)), sessions.Meta{IP: "192.0.2.1"}, t0.Add(3*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.List(ctx, "alice", "usr_1", t0.Add(4*time.Minute))
+	if err != nil || len(got) != 1 || got[0].ID != after.Session.ID {
+		t.Fatalf("a session after revoke-all: %+v, %v; want it alone", got, err)
+	}
+}

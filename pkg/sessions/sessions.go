@@ -349,7 +349,8 @@ func (m *Manager) EndAll(ctx context.Context, username, userID string) (int, err
 	return n, nil
 }
 
-// List returns the user's live sessions, newest first.
+// List returns the user's live sessions, newest first: alive, and not
+// created before the revocation watermark (a revoke-all ended those).
 func (m *Manager) List(ctx context.Context, username, userID string, now time.Time) ([]Session, error) {
 	all, err := m.Store.ListSessions(ctx, username, userID)
 	if err != nil {
@@ -360,6 +361,20 @@ func (m *Manager) List(ctx context.Context, username, userID string, now time.Ti
 		if s.Alive(now) && s.UserID == userID {
 			live = append(live, s)
 		}
+	}
+	if len(live) > 0 {
+		// The watermark is read with a session; any of the user's will do.
+		_, before, err := m.Store.GetSessionAndWatermark(ctx, live[0].ID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("sessions: list %s: watermark: %w", userID, err)
+		}
+		kept := live[:0]
+		for _, s := range live {
+			if !s.CreatedAt.Before(before) {
+				kept = append(kept, s)
+			}
+		}
+		live = kept
 	}
 	sort.Slice(live, func(i, j int) bool { return live[i].CreatedAt.After(live[j].CreatedAt) })
 	return live, nil
