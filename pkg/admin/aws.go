@@ -154,10 +154,7 @@ func ConnectAWS(ctx context.Context, ac aws.Config, lookup func(string) (string,
 		if err != nil {
 			return nil, err
 		}
-		var ok bool
-		if st, ok = server.(Store); !ok {
-			return nil, fmt.Errorf("admin: the %s store cannot lock users", cfg.Store)
-		}
+		st = server
 	default:
 		return nil, fmt.Errorf("admin: ROTOR_STORE=%q: the CLI works on dynamodb, postgres or redis (the embedded store lives inside rotor-local)", cfg.Store)
 	}

@@ -21,16 +21,11 @@ import (
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/token"
-	"github.com/rotor-auth/rotor/pkg/users"
 )
 
-// Store is everything Rotor keeps.
-type Store interface {
-	users.Store
-	sessions.Store
-	throttle.Store
-	auth.LoginStore
-}
+// Store is everything Rotor keeps (the server stores' interface, which the
+// DynamoDB and embedded stores meet too).
+type Store = serverstore.Store
 
 // Deps are the outside world: where state lives and where keys come from.
 type Deps struct {

@@ -24,10 +24,12 @@ import (
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
-// Store is every store interface Rotor's flows use (apifn.Store; the login
-// read spelled out, so the authorizer need not link pkg/auth).
+// Store is every store interface Rotor's flows and its operator CLI use
+// (apifn.Store; the login read spelled out, so the authorizer need not link
+// pkg/auth).
 type Store interface {
 	users.Store
+	users.Locker
 	sessions.Store
 	throttle.Store
 	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
