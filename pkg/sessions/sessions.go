@@ -246,9 +246,6 @@ func (m *Manager) Rotate(ctx context.Context, raw, ticket string, now time.Time)
 		// SDK's retry of a request whose answer was lost, or a client's retry
 		// with the ticket of an attempt whose write landed late.
 		if subtle.ConstantTimeCompare(s.TokenHash, r.NewHash) == 1 {
-			if err := m.notRevoked(ctx, s); err != nil {
-				return Issued{Session: s}, err
-			}
 			return Issued{Session: s, RefreshToken: next.String(), Ticket: ticket}, nil
 		}
 		if bytes.Equal(s.TokenHash, r.PresentedHash) {
@@ -262,9 +259,6 @@ func (m *Manager) Rotate(ctx context.Context, raw, ticket string, now time.Time)
 			continue
 		}
 		if iss, ok := m.replay(ring, t, s, now); ok {
-			if err := m.notRevoked(ctx, s); err != nil {
-				return Issued{Session: s}, err
-			}
 			return iss, nil
 		}
 		// A genuine token of this session that is no longer current: theft or
@@ -275,23 +269,6 @@ func (m *Manager) Rotate(ctx context.Context, raw, ticket string, now time.Time)
 		return Issued{Session: s}, ErrReused
 	}
 	return Issued{Ticket: ticket}, fmt.Errorf("sessions: rotate %s: %w", t.SessionID, ErrConflict)
-}
-
-// notRevoked checks s against the revocation watermark for the answers
-// Rotate gives from a write that did not apply (a re-sent rotation, a grace
-// replay): only a write that applies is checked by the store, and a
-// revoke-all must stop these too. It costs a read on those rare paths only.
-func (m *Manager) notRevoked(ctx context.Context, s Session) error {
-	_, before, err := m.Store.GetSessionAndWatermark(ctx, s.ID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return ErrUnknown // ended since (logout, password change)
-	case err != nil:
-		return fmt.Errorf("sessions: rotate %s: watermark: %w", s.ID, err)
-	case s.CreatedAt.Before(before):
-		return ErrRevoked
-	}
-	return nil
 }
 
 // replay answers a superseded token presented inside the grace window with the

@@ -90,8 +90,9 @@ type Store interface {
 	// at r.Now and r.ExpiresAt is not past its AbsoluteExpiresAt. On success it
 	// returns the updated session; otherwise ErrNotFound, or ErrConflict with
 	// the session as it was. A session created before the revocation
-	// watermark (RevokeBefore) never rotates successfully: ErrRevoked, with
-	// the session.
+	// watermark (RevokeBefore) never rotates and never conflicts: ErrRevoked,
+	// with the session (Rotate answers a conflict with a grace replay or a
+	// re-sent rotation, which a revoked session must not get).
 	RotateSession(ctx context.Context, r Rotation) (Session, error)
 	// RevokeBefore moves the revocation watermark to t, unless it is already
 	// later, and returns the watermark in force: every session created before

@@ -391,7 +391,14 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		if len(c.Item) == 0 {
 			return sessions.Session{}, sessions.ErrNotFound
 		}
-		return sessionFrom(c.Item), sessions.ErrConflict
+		// A conflict is answered from the session as it was (a grace
+		// replay, a re-sent rotation): a revoked session must not reach
+		// those answers. The read costs only on this rare path.
+		x := sessionFrom(c.Item)
+		if err := st.revoked(ctx, x); err != nil {
+			return x, err
+		}
+		return x, sessions.ErrConflict
 	}
 	if err != nil {
 		return sessions.Session{}, fmt.Errorf("dynamo: rotate session: %w", err)
@@ -403,14 +410,23 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	// successful transaction returns no item, so reading the session's owner
 	// would cost the same second call; and every refresh would write-lock the
 	// one watermark item, so concurrent refreshes would cancel each other.)
-	before, err := st.watermark(ctx)
-	if err != nil {
-		return sessions.Session{}, err
-	}
-	if x.CreatedAt.Before(before) {
-		return x, sessions.ErrRevoked
+	if err := st.revoked(ctx, x); err != nil {
+		return x, err
 	}
 	return x, nil
+}
+
+// revoked reads the watermark (strongly consistent) and returns ErrRevoked
+// when x was created before it.
+func (st *Store) revoked(ctx context.Context, x sessions.Session) error {
+	before, err := st.watermark(ctx)
+	if err != nil {
+		return err
+	}
+	if x.CreatedAt.Before(before) {
+		return sessions.ErrRevoked
+	}
+	return nil
 }
 
 // watermarkKey is the sessions-table item holding the revocation watermark;

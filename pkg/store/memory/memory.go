@@ -125,11 +125,11 @@ func (m *Store) RotateSession(_ context.Context, r sessions.Rotation) (sessions.
 	if !ok {
 		return sessions.Session{}, sessions.ErrNotFound
 	}
-	if !bytes.Equal(s.TokenHash, r.PresentedHash) || !s.Alive(r.Now) || r.ExpiresAt.After(s.AbsoluteExpiresAt) {
-		return clone(s), sessions.ErrConflict
-	}
 	if s.CreatedAt.Before(m.revokedBefore) {
 		return clone(s), sessions.ErrRevoked
+	}
+	if !bytes.Equal(s.TokenHash, r.PresentedHash) || !s.Alive(r.Now) || r.ExpiresAt.After(s.AbsoluteExpiresAt) {
+		return clone(s), sessions.ErrConflict
 	}
 	s.PrevHash, s.TokenHash, s.Salt = s.TokenHash, r.NewHash, r.Salt
 	s.RotatedAt, s.LastUsedAt, s.ExpiresAt = r.Now, r.Now, r.ExpiresAt

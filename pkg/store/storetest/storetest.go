@@ -411,6 +411,11 @@ func testWatermark(t *testing.T, st Store) {
 	if got, err := rot(old); !errors.Is(err, sessions.ErrRevoked) || got.UserID != old.UserID {
 		t.Fatalf("rotate a session created before the watermark: %+v, %v; want ErrRevoked with the session", got.UserID, err)
 	}
+	stale := old
+	stale.TokenHash = random(t, 32) // a superseded or replayed token: a conflict anywhere else
+	if got, err := rot(stale); !errors.Is(err, sessions.ErrRevoked) || got.UserID != old.UserID {
+		t.Fatalf("a conflicting rotation of a session created before the watermark: %+v, %v; want ErrRevoked, not ErrConflict", got.UserID, err)
+	}
 	if _, err := rot(young); err != nil {
 		t.Fatalf("rotate a session created at the watermark: %v", err)
 	}
