@@ -56,7 +56,9 @@ Commands:
   events --file PATH --since 1h  ... or of a local log file (rotor-local's
                                  JSON lines), as a table.
 
-Flags (anywhere after the command too):
+Flags (anywhere after the command too, up to "--"; every argument after
+"--" is a name, never a flag: rotor users lock --yes -- -help locks the user
+named -help, and a flag the command does not know is an error, exit 2):
   --stack NAME  read the store (DynamoDB tables, or the PostgreSQL or Redis
                 URL and credentials secret) and the signing secret from the
                 CloudFormation stack's outputs; without it they come from
@@ -185,9 +187,6 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	}
 	pos, err := parseInterspersed(sub, rest[1:])
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
 		return usagef("%s: %v", cmd, err)
 	}
 	switch cmd {
@@ -358,20 +357,49 @@ func (c *CLI) openFile(name string) (io.ReadCloser, error) {
 }
 
 // parseInterspersed parses flags that may come before, between or after the
-// positional arguments (users lock NAME --yes).
+// positional arguments (users lock NAME --yes). Every argument after "--"
+// is positional, whatever it looks like, and is never parsed as a flag: a
+// user named -help or --yes is named after it (users lock --yes -- -help).
+// Before "--", an argument starting with "-" is a flag, and one this command
+// does not define is a usage error, -h and -help included: a help request
+// after a command that changes something must not end as a success that
+// changed nothing (rotor --help is the help).
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			return append(pos, args[i+1:]...), nil
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
+		if len(arg) < 2 || arg[0] != '-' {
+			pos = append(pos, arg)
+			continue
 		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		name := strings.TrimPrefix(arg[1:], "-")
+		value, hasValue := "", false
+		if j := strings.IndexByte(name, '='); j >= 0 {
+			name, value, hasValue = name[:j], name[j+1:], true
+		}
+		f := fs.Lookup(name)
+		if name == "" || strings.HasPrefix(name, "-") || f == nil {
+			return nil, fmt.Errorf("unknown flag %q (a name that starts with - goes after --: users lock --yes -- -name; rotor --help for usage)", arg)
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			if !hasValue {
+				value = "true"
+			}
+		} else if !hasValue {
+			if i+1 == len(args) {
+				return nil, fmt.Errorf("flag %s needs a value", arg)
+			}
+			i++
+			value = args[i]
+		}
+		if err := fs.Set(name, value); err != nil {
+			return nil, fmt.Errorf("invalid value %q for flag %s: %v", value, arg, err)
+		}
 	}
+	return pos, nil
 }
 
 // confirm asks on the terminal unless --yes; without a terminal it refuses.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +241,59 @@ func TestCaller(t *testing.T) {
 	}
 	if got := admin.Caller(context.Background(), fakeSTS{err: errors.New("no route")}, discard()); got != "unknown" {
 		t.Fatalf("caller without STS %q", got)
+	}
+}
+
+// TestCLINamesThatLookLikeFlags: users named -help and --yes exist (the
+// username rules allow them). A name is never parsed as a flag: after "--"
+// every argument is a name; before it, an argument starting with - is a flag,
+// and one the command does not define (-help, -h included) is a usage error.
+// So "users lock -help --yes" never exits 0 without locking (it printed the
+// help and exited 0 before), and "-- -help --yes" is two names, not a flag.
+func TestCLINamesThatLookLikeFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		locked []string // the users locked after
+	}{
+		{"lock -help --yes", []string{"users", "lock", "-help", "--yes"}, admin.ExitUsage, nil},
+		{"lock --yes -help", []string{"users", "lock", "--yes", "-help"}, admin.ExitUsage, nil},
+		{"lock bob -h --yes", []string{"users", "lock", "bob", "-h", "--yes"}, admin.ExitUsage, nil},
+		{"lock bob --help --yes", []string{"users", "lock", "bob", "--help", "--yes"}, admin.ExitUsage, nil},
+		{"lock -- -help --yes is two names", []string{"users", "lock", "--", "-help", "--yes"}, admin.ExitUsage, nil},
+		{"lock --yes -- --yes", []string{"users", "lock", "--yes", "--", "--yes"}, admin.ExitOK, []string{"--yes"}},
+		{"lock --yes -- -help", []string{"users", "lock", "--yes", "--", "-help"}, admin.ExitOK, []string{"-help"}},
+		{"lock -- -help without --yes refuses", []string{"users", "lock", "--", "-help"}, admin.ExitUsage, nil},
+		{"unlock -help", []string{"users", "unlock", "-help"}, admin.ExitUsage, nil},
+		{"revoke --user with a value that looks like a flag", []string{"sessions", "revoke", "--user", "--yes"}, admin.ExitUsage, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newCLIWorld(t)
+			w.signup(t, "-help", "--yes")
+			w.login(t, "-help")
+			w.login(t, "--yes")
+			code, stdout, stderr := w.run(tc.args, false, "")
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, tc.code, stdout, stderr)
+			}
+			if code != admin.ExitOK && strings.Contains(stdout, "Usage:") {
+				t.Fatalf("printed the help: %q", stdout)
+			}
+			ctx := context.Background()
+			for _, name := range []string{"-help", "--yes", "bob"} {
+				u, err := w.admin.Store.GetUser(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := slices.Contains(tc.locked, name); u.Locked != want {
+					t.Fatalf("user %q locked=%v, want %v; stdout %q stderr %q", name, u.Locked, want, stdout, stderr)
+				}
+				live, _ := w.admin.Sessions(ctx, name)
+				if (len(live) == 0) != slices.Contains(tc.locked, name) {
+					t.Fatalf("user %q has %d live sessions, locked=%v", name, len(live), u.Locked)
+				}
+			}
+		})
 	}
 }
