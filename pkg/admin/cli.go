@@ -3,7 +3,6 @@ package admin
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -332,7 +331,7 @@ func (c *CLI) events(ctx context.Context, o options, file string, since time.Dur
 		}
 	}
 	if o.json {
-		return json.NewEncoder(c.Stdout).Encode(counts)
+		return writeJSON(c.Stdout, counts)
 	}
 	w := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "EVENT\tCOUNT\tFIRST\tLAST\tMOST FREQUENT\n")
@@ -441,37 +440,20 @@ func (c *CLI) printSessions(o options, list []sessions.Session) error {
 		views = append(views, sessionView{ID: s.ID, Created: s.CreatedAt.UTC(), LastUsed: s.LastUsedAt.UTC(), IP: s.IP, UserAgent: s.UserAgent, Expires: exp.UTC()})
 	}
 	if o.json {
-		return json.NewEncoder(c.Stdout).Encode(views)
+		return writeJSON(c.Stdout, views)
 	}
 	w := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SESSION\tCREATED\tLAST USED\tIP\tUSER AGENT\tEXPIRES")
 	for _, v := range views {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Created.Format(time.RFC3339), v.LastUsed.Format(time.RFC3339), v.IP, printable(v.UserAgent, 40), v.Expires.Format(time.RFC3339))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(v.ID, 40), v.Created.Format(time.RFC3339), v.LastUsed.Format(time.RFC3339), printable(v.IP, 45), printable(v.UserAgent, 40), v.Expires.Format(time.RFC3339))
 	}
 	return w.Flush()
 }
 
 func (c *CLI) printResult(o options, v any, text string) error {
 	if o.json {
-		return json.NewEncoder(c.Stdout).Encode(v)
+		return writeJSON(c.Stdout, v)
 	}
 	_, err := fmt.Fprintln(c.Stdout, text)
 	return err
-}
-
-// printable shortens s and replaces control characters, so a user agent a
-// client chose cannot rewrite the operator's terminal.
-func printable(s string, n int) string {
-	var b strings.Builder
-	for i, r := range s {
-		if i >= n {
-			b.WriteString("…")
-			break
-		}
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			r = '?'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

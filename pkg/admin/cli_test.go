@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rotor-auth/rotor/pkg/admin"
+	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
@@ -295,5 +296,44 @@ func TestCLINamesThatLookLikeFlags(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSessionsListEscapes: a user agent and an address are what a client
+// sent. rotor sessions list prints none of their control or format
+// characters to the operator's terminal: not ESC (escape sequences), NUL,
+// DEL or C1, not the bidi override U+202E nor the isolate U+2066 (which make
+// "evil\u202Egnp.exe" read as "evilexe.png"), not a zero-width space, in the
+// table or in --json (where they are \u escapes: the same string to a JSON
+// reader).
+func TestSessionsListEscapes(t *testing.T) {
+	const ua = "evil\u202egnp.exe \x1b]0;owned\x07 \x1b[2J nul\x00 del\x7f csi\u009b iso\u2066x\u2069 zw\u200b bom\ufeff tag\U000e0001"
+	const ip = "203.0.113.7\u202e\x1b[1A"
+	unsafe := []string{"\u202e", "\x1b", "\x00", "\x07", "\x7f", "\u009b", "\u2066", "\u2069", "\u200b", "\ufeff", "\U000e0001"}
+	w := newWorld(t, memory.New())
+	w.signup(t, "mallory")
+	if _, err := w.svc.Login(context.Background(), "mallory", pw, "", auth.Client{IP: ip, UserAgent: ua}); err != nil {
+		t.Fatal(err)
+	}
+	cw := &cliWorld{world: w}
+	for _, args := range [][]string{{"sessions", "list", "--user", "mallory"}, {"sessions", "list", "--user", "mallory", "--json"}} {
+		code, out, stderr := cw.run(args, false, "")
+		if code != admin.ExitOK {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+		for _, c := range unsafe {
+			if strings.Contains(out, c) {
+				t.Errorf("%v printed %U to the terminal: %q", args, []rune(c)[0], out)
+			}
+		}
+		if !strings.Contains(out, "evil") || !strings.Contains(out, "203.0.113.7") {
+			t.Fatalf("%v lost the text around the escapes: %q", args, out)
+		}
+		if slices.Contains(args, "--json") {
+			var list []map[string]any
+			if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0]["user_agent"] != ua || list[0]["ip"] != ip {
+				t.Fatalf("--json is not the stored strings: %q (%v)", out, err)
+			}
+		}
 	}
 }
