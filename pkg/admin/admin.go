@@ -59,6 +59,11 @@ type Admin struct {
 	Stack string
 	Now   func() time.Time // time.Now when nil
 	Rand  io.Reader        // crypto/rand when nil
+	// AWSNow reads the present from AWS (AWSClock: the Date of a response
+	// of a call the CLI makes anyway), not from the operator's clock:
+	// revoke-all's default time and its check of --before come from it.
+	// Nil: Now (rotor-local, tests).
+	AWSNow func(ctx context.Context) (time.Time, error)
 }
 
 func (a *Admin) now() time.Time {
@@ -168,15 +173,27 @@ func (a *Admin) RevokeSession(ctx context.Context, id string) (sessions.Session,
 // authorizer refuses them once its cache lets it see them again. Each
 // session is logged as "session_revoked" (reason revoke_all) by the refresh
 // that finds it revoked.
+//
+// "Now" is AWS's time (AWSNow), never the operator's clock alone: with a
+// laptop two minutes slow, the sessions of the last two minutes would
+// otherwise survive. Without an answer from AWS it refuses to run.
 func (a *Admin) RevokeAll(ctx context.Context, t time.Time) (time.Time, error) {
-	w, err := a.manager().RevokeAll(ctx, t, a.now())
+	local := a.now()
+	now := local
+	if a.AWSNow != nil {
+		var err error
+		if now, err = a.AWSNow(ctx); err != nil {
+			return time.Time{}, fmt.Errorf("admin: revoke-all takes the time from AWS: %w", err)
+		}
+	}
+	w, err := a.manager().RevokeAll(ctx, t, now)
 	if errors.Is(err, sessions.ErrFutureWatermark) {
 		return time.Time{}, fmt.Errorf("%w: %v", ErrBadTime, err)
 	}
 	if err != nil {
 		return time.Time{}, err
 	}
-	a.audit(ctx, "sessions_revoke_all", "before", w, "sessions", "all")
+	a.audit(ctx, "sessions_revoke_all", "before", w, "sessions", "all", "aws_time", now, "local_time", local)
 	return w, nil
 }
 

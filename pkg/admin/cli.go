@@ -35,8 +35,10 @@ Commands:
                                  refresh tokens stop working immediately).
   sessions revoke --session ID   End one session, whoever owns it.
   revoke-all [--before TIME]     End every session in the system created
-                                 before TIME (RFC 3339; default now) in one
-                                 write: none of them refreshes any more.
+                                 before TIME (RFC 3339; default now, by AWS's
+                                 clock, never this machine's: refuses to run
+                                 without an answer from AWS) in one write:
+                                 none of them refreshes any more.
                                  Access tokens: see keys rotate --emergency.
   users lock NAME                Lock the account: its logins fail as with a
                                  wrong password, and every session ends.
