@@ -168,11 +168,14 @@ func ConnectAWS(ctx context.Context, ac aws.Config, lookup func(string) (string,
 		Secrets:  sm,
 		SecretID: cfg.SigningSecretID,
 		Alg:      cfg.SigningAlg,
-		Caller:   Caller(ctx, identity, log),
-		AWSNow:   func(ctx context.Context) (time.Time, error) { return clock.NowFrom(ctx, identity) },
-		Log:      log,
-		Logs:     cloudwatchlogs.NewFromConfig(ac),
-		Stack:    stack,
+		// The MAC key and its cache lifetime (keys rotate --mac).
+		MACSecretID: cfg.MACSecretID,
+		KeyCacheTTL: cfg.KeyCacheTTL,
+		Caller:      Caller(ctx, identity, log),
+		AWSNow:      func(ctx context.Context) (time.Time, error) { return clock.NowFrom(ctx, identity) },
+		Log:         log,
+		Logs:        cloudwatchlogs.NewFromConfig(ac),
+		Stack:       stack,
 	}, nil
 }
 

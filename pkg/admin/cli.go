@@ -49,6 +49,12 @@ Commands:
   keys rotate --emergency        A new key that signs at once, and the old key
                                  retired: every access token signed before stops
                                  verifying within ROTOR_KEY_CACHE_TTL.
+  keys rotate --mac              A new server MAC key (tags refresh and device
+                                 tokens); the old one still verifies.
+  keys rotate --mac --emergency  The MAC key leaked: a new key, and every older
+                                 one retired at once. Within ROTOR_KEY_CACHE_TTL
+                                 every refresh token and device token issued
+                                 before is refused: every user logs in again.
 
   events --since 1h              Summarise the security events (failed and
                                  throttled logins, reuse, forged and refused
@@ -158,7 +164,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	}
 	sub := c.flags("rotor "+cmd, &o)
 	var user, session string
-	var emergency bool
+	var emergency, macKey bool
 	var before time.Time
 	var since time.Duration
 	var file string
@@ -170,6 +176,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		}
 	case "keys rotate":
 		sub.BoolVar(&emergency, "emergency", false, "")
+		sub.BoolVar(&macKey, "mac", false, "")
 	case "revoke-all":
 		sub.Func("before", "", func(v string) error {
 			t, err := time.Parse(time.RFC3339, v)
@@ -229,7 +236,12 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		err = c.confirm(o, what)
 	case "keys rotate":
 		what := "Rotate the signing key"
-		if emergency {
+		switch {
+		case macKey && emergency:
+			what = "EMERGENCY-rotate the MAC key: every refresh token and device token now outstanding stops verifying (every user logs in again)"
+		case macKey:
+			what = "Rotate the MAC key"
+		case emergency:
 			what = "EMERGENCY-rotate the signing key: every access token now outstanding stops verifying"
 		}
 		err = c.confirm(o, what)
@@ -290,6 +302,9 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		}
 		return c.printResult(o, map[string]any{"unlocked": pos[0]}, fmt.Sprintf("Unlocked %s.", pos[0]))
 	case "keys rotate":
+		if macKey {
+			return c.rotateMAC(ctx, o, a, emergency)
+		}
 		r, err := a.RotateKeys(ctx, emergency)
 		if err != nil {
 			return err
@@ -301,6 +316,21 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		return c.printResult(o, r, msg)
 	}
 	return nil
+}
+
+// rotateMAC runs keys rotate --mac and says what it ends and by when.
+func (c *CLI) rotateMAC(ctx context.Context, o options, a *Admin, emergency bool) error {
+	r, err := a.RotateMAC(ctx, emergency)
+	if err != nil {
+		return err
+	}
+	if !emergency {
+		return c.printResult(o, map[string]any{"emergency": false, "version_id": r.VersionID},
+			fmt.Sprintf("New MAC key (version %s) tags from now on; the previous key still verifies what it tagged, until the next rotation.", r.VersionID))
+	}
+	return c.printResult(o, map[string]any{"emergency": true, "version_id": r.VersionID, "retired_versions": r.RetiredVersions, "refused_within": r.RefusedWithin.String()},
+		fmt.Sprintf("Emergency MAC key (version %s) tags now; retired version(s) %q. Within %s (ROTOR_KEY_CACHE_TTL, once each warm function re-reads the secret) no function accepts the old key: every refresh token and device token it tagged is invalid, so every user logs in again.",
+			r.VersionID, r.RetiredVersions, r.RefusedWithin))
 }
 
 // events prints the summary of a local log file or of the stack's logs.

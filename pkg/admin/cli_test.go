@@ -88,6 +88,8 @@ func TestCLIExitCodes(t *testing.T) {
 		{"revoke-all --yes", []string{"revoke-all", "--yes"}, false, "", admin.ExitOK, true, 0, 0},
 		{"keys rotate without --yes refuses", []string{"keys", "rotate", "--emergency"}, false, "", admin.ExitUsage, false, 2, 1},
 		{"keys rotate without a secret", []string{"keys", "rotate", "--yes"}, false, "", admin.ExitError, true, 2, 1},
+		{"keys rotate --mac --emergency without --yes refuses", []string{"keys", "rotate", "--mac", "--emergency"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"keys rotate --mac without a MAC secret", []string{"keys", "rotate", "--mac", "--emergency", "--yes"}, false, "", admin.ExitError, true, 2, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newCLIWorld(t)
@@ -110,7 +112,7 @@ func TestCLIExitCodes(t *testing.T) {
 
 func TestCLIHelpNamesEveryCommand(t *testing.T) {
 	_, out, _ := newCLIWorld(t).run([]string{"--help"}, false, "")
-	for _, cmd := range []string{"sessions list", "sessions revoke --user", "sessions revoke --session", "users lock", "users unlock", "keys rotate", "--emergency", "revoke-all", "--before", "--stack", "--json", "--yes", "Exit codes"} {
+	for _, cmd := range []string{"sessions list", "sessions revoke --user", "sessions revoke --session", "users lock", "users unlock", "keys rotate", "--emergency", "--mac", "revoke-all", "--before", "--stack", "--json", "--yes", "Exit codes"} {
 		if !strings.Contains(out, cmd) {
 			t.Errorf("rotor --help does not mention %q", cmd)
 		}
