@@ -25,6 +25,8 @@ var (
 	ErrNotFound = errors.New("admin: not found")
 	ErrNoSecret = errors.New("admin: no signing secret configured")
 	ErrBadTime  = errors.New("admin: bad time")
+	// ErrNoMACSecret means the MAC key secret is not configured.
+	ErrNoMACSecret = errors.New("admin: no MAC secret configured")
 )
 
 // Store is the part of a Rotor store the admin commands use.
@@ -50,6 +52,12 @@ type Admin struct {
 	Secrets  Secrets // nil: key commands fail with ErrNoSecret
 	SecretID string  // the signing key secret
 	Alg      string  // the signing algorithm of new keys
+	// MACSecretID is the server MAC key secret (ROTOR_MAC_SECRET_ID).
+	MACSecretID string
+	// KeyCacheTTL is how long a warm function keeps the keys and the MAC
+	// keyring it read (ROTOR_KEY_CACHE_TTL): how long a retired key may
+	// still be accepted somewhere.
+	KeyCacheTTL time.Duration
 	// Caller names who runs the commands: the AWS identity (STS
 	// GetCallerIdentity ARN), or "local".
 	Caller string
@@ -59,6 +67,11 @@ type Admin struct {
 	Stack string
 	Now   func() time.Time // time.Now when nil
 	Rand  io.Reader        // crypto/rand when nil
+	// AWSNow reads the present from AWS (AWSClock: the Date of a response
+	// of a call the CLI makes anyway), not from the operator's clock:
+	// revoke-all's default time and its check of --before come from it.
+	// Nil: Now (rotor-local, tests).
+	AWSNow func(ctx context.Context) (time.Time, error)
 }
 
 func (a *Admin) now() time.Time {
@@ -168,15 +181,27 @@ func (a *Admin) RevokeSession(ctx context.Context, id string) (sessions.Session,
 // authorizer refuses them once its cache lets it see them again. Each
 // session is logged as "session_revoked" (reason revoke_all) by the refresh
 // that finds it revoked.
+//
+// "Now" is AWS's time (AWSNow), never the operator's clock alone: with a
+// laptop two minutes slow, the sessions of the last two minutes would
+// otherwise survive. Without an answer from AWS it refuses to run.
 func (a *Admin) RevokeAll(ctx context.Context, t time.Time) (time.Time, error) {
-	w, err := a.manager().RevokeAll(ctx, t, a.now())
+	local := a.now()
+	now := local
+	if a.AWSNow != nil {
+		var err error
+		if now, err = a.AWSNow(ctx); err != nil {
+			return time.Time{}, fmt.Errorf("admin: revoke-all takes the time from AWS: %w", err)
+		}
+	}
+	w, err := a.manager().RevokeAll(ctx, t, now)
 	if errors.Is(err, sessions.ErrFutureWatermark) {
 		return time.Time{}, fmt.Errorf("%w: %v", ErrBadTime, err)
 	}
 	if err != nil {
 		return time.Time{}, err
 	}
-	a.audit(ctx, "sessions_revoke_all", "before", w, "sessions", "all")
+	a.audit(ctx, "sessions_revoke_all", "before", w, "sessions", "all", "aws_time", now, "local_time", local)
 	return w, nil
 }
 
@@ -291,4 +316,71 @@ func (a *Admin) rand() io.Reader {
 		return a.Rand
 	}
 	return rand.Reader
+}
+
+// MACRotation is the outcome of a MAC key rotation.
+type MACRotation struct {
+	Emergency bool   `json:"emergency"`
+	VersionID string `json:"version_id"`
+	// RetiredVersions are the versions whose keys no longer verify.
+	RetiredVersions []string `json:"retired_versions,omitempty"`
+	// RefusedWithin bounds when every warm function refuses what the
+	// retired keys tagged: the key cache lifetime, counted from the return
+	// of RotateMAC (a function whose re-read of the secret fails keeps its
+	// keyring and retries every 10 s until one succeeds).
+	RefusedWithin time.Duration `json:"refused_within_ns,omitempty"`
+}
+
+// RotateMAC puts a new random server MAC key in the MAC secret. Normally
+// the key it replaces stays as AWSPREVIOUS and still verifies, so nobody is
+// logged out. An emergency rotation (the key leaked) then removes
+// AWSPREVIOUS, so that the secret holds the new key alone: every refresh
+// token and device token tagged before stops verifying once the functions'
+// keyring caches expire (KeyCacheTTL) — every user logs in again, which is
+// the price of ending what the leaked key can forge.
+func (a *Admin) RotateMAC(ctx context.Context, emergency bool) (MACRotation, error) {
+	if a.Secrets == nil || a.MACSecretID == "" {
+		return MACRotation{}, ErrNoMACSecret
+	}
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(a.rand(), key); err != nil {
+		return MACRotation{}, fmt.Errorf("admin: MAC key: %w", err)
+	}
+	token := make([]byte, 16)
+	if _, err := io.ReadFull(a.rand(), token); err != nil {
+		return MACRotation{}, fmt.Errorf("admin: version id: %w", err)
+	}
+	version := hex.EncodeToString(token)
+	// AWSCURRENT moves to the new version; Secrets Manager moves
+	// AWSPREVIOUS to the version that was current (the key before it, if
+	// any, loses its label at once).
+	if _, err := a.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(a.MACSecretID), ClientRequestToken: aws.String(version),
+		SecretString: aws.String(hex.EncodeToString(key)), VersionStages: []string{"AWSCURRENT"},
+	}); err != nil {
+		return MACRotation{}, fmt.Errorf("admin: put MAC key: %w", err)
+	}
+	r := MACRotation{Emergency: emergency, VersionID: version}
+	if !emergency {
+		a.audit(ctx, "mac_rotate", "version", version, "emergency", false)
+		return r, nil
+	}
+	desc, err := a.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(a.MACSecretID)})
+	if err != nil {
+		return r, fmt.Errorf("admin: describe MAC secret (the new key tags, the old one still verifies): %w", err)
+	}
+	for id, stages := range desc.VersionIdsToStages {
+		if id == version || !slices.Contains(stages, "AWSPREVIOUS") {
+			continue
+		}
+		if _, err := a.Secrets.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
+			SecretId: aws.String(a.MACSecretID), VersionStage: aws.String("AWSPREVIOUS"), RemoveFromVersionId: aws.String(id),
+		}); err != nil {
+			return r, fmt.Errorf("admin: retire the previous MAC key (the new key tags, the old one still verifies): %w", err)
+		}
+		r.RetiredVersions = append(r.RetiredVersions, id)
+	}
+	r.RefusedWithin = a.KeyCacheTTL
+	a.audit(ctx, "mac_rotate", "version", version, "retired_versions", r.RetiredVersions, "emergency", true, "refused_within", r.RefusedWithin.String())
+	return r, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -144,6 +145,10 @@ func ConnectAWS(ctx context.Context, ac aws.Config, lookup func(string) (string,
 	if err != nil {
 		return nil, err
 	}
+	// Every AWS response tells the time: revoke-all takes it from there.
+	clock := &AWSClock{}
+	ac.HTTPClient = clock.HTTPClient(ac.HTTPClient)
+	identity := sts.NewFromConfig(ac)
 	sm := secretsmanager.NewFromConfig(ac)
 	var st Store
 	switch cfg.Store {
@@ -163,10 +168,14 @@ func ConnectAWS(ctx context.Context, ac aws.Config, lookup func(string) (string,
 		Secrets:  sm,
 		SecretID: cfg.SigningSecretID,
 		Alg:      cfg.SigningAlg,
-		Caller:   Caller(ctx, sts.NewFromConfig(ac), log),
-		Log:      log,
-		Logs:     cloudwatchlogs.NewFromConfig(ac),
-		Stack:    stack,
+		// The MAC key and its cache lifetime (keys rotate --mac).
+		MACSecretID: cfg.MACSecretID,
+		KeyCacheTTL: cfg.KeyCacheTTL,
+		Caller:      Caller(ctx, identity, log),
+		AWSNow:      func(ctx context.Context) (time.Time, error) { return clock.NowFrom(ctx, identity) },
+		Log:         log,
+		Logs:        cloudwatchlogs.NewFromConfig(ac),
+		Stack:       stack,
 	}, nil
 }
 

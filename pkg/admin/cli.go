@@ -3,7 +3,6 @@ package admin
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,8 +35,10 @@ Commands:
                                  refresh tokens stop working immediately).
   sessions revoke --session ID   End one session, whoever owns it.
   revoke-all [--before TIME]     End every session in the system created
-                                 before TIME (RFC 3339; default now) in one
-                                 write: none of them refreshes any more.
+                                 before TIME (RFC 3339; default now, by AWS's
+                                 clock, never this machine's: refuses to run
+                                 without an answer from AWS) in one write:
+                                 none of them refreshes any more.
                                  Access tokens: see keys rotate --emergency.
   users lock NAME                Lock the account: its logins fail as with a
                                  wrong password, and every session ends.
@@ -48,6 +49,12 @@ Commands:
   keys rotate --emergency        A new key that signs at once, and the old key
                                  retired: every access token signed before stops
                                  verifying within ROTOR_KEY_CACHE_TTL.
+  keys rotate --mac              A new server MAC key (tags refresh and device
+                                 tokens); the old one still verifies.
+  keys rotate --mac --emergency  The MAC key leaked: a new key, and every older
+                                 one retired at once. Within ROTOR_KEY_CACHE_TTL
+                                 every refresh token and device token issued
+                                 before is refused: every user logs in again.
 
   events --since 1h              Summarise the security events (failed and
                                  throttled logins, reuse, forged and refused
@@ -56,7 +63,9 @@ Commands:
   events --file PATH --since 1h  ... or of a local log file (rotor-local's
                                  JSON lines), as a table.
 
-Flags (anywhere after the command too):
+Flags (anywhere after the command too, up to "--"; every argument after
+"--" is a name, never a flag: rotor users lock --yes -- -help locks the user
+named -help, and a flag the command does not know is an error, exit 2):
   --stack NAME  read the store (DynamoDB tables, or the PostgreSQL or Redis
                 URL and credentials secret) and the signing secret from the
                 CloudFormation stack's outputs; without it they come from
@@ -155,7 +164,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	}
 	sub := c.flags("rotor "+cmd, &o)
 	var user, session string
-	var emergency bool
+	var emergency, macKey bool
 	var before time.Time
 	var since time.Duration
 	var file string
@@ -167,6 +176,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		}
 	case "keys rotate":
 		sub.BoolVar(&emergency, "emergency", false, "")
+		sub.BoolVar(&macKey, "mac", false, "")
 	case "revoke-all":
 		sub.Func("before", "", func(v string) error {
 			t, err := time.Parse(time.RFC3339, v)
@@ -185,9 +195,6 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	}
 	pos, err := parseInterspersed(sub, rest[1:])
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
 		return usagef("%s: %v", cmd, err)
 	}
 	switch cmd {
@@ -229,7 +236,12 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		err = c.confirm(o, what)
 	case "keys rotate":
 		what := "Rotate the signing key"
-		if emergency {
+		switch {
+		case macKey && emergency:
+			what = "EMERGENCY-rotate the MAC key: every refresh token and device token now outstanding stops verifying (every user logs in again)"
+		case macKey:
+			what = "Rotate the MAC key"
+		case emergency:
 			what = "EMERGENCY-rotate the signing key: every access token now outstanding stops verifying"
 		}
 		err = c.confirm(o, what)
@@ -290,6 +302,9 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		}
 		return c.printResult(o, map[string]any{"unlocked": pos[0]}, fmt.Sprintf("Unlocked %s.", pos[0]))
 	case "keys rotate":
+		if macKey {
+			return c.rotateMAC(ctx, o, a, emergency)
+		}
 		r, err := a.RotateKeys(ctx, emergency)
 		if err != nil {
 			return err
@@ -301,6 +316,21 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		return c.printResult(o, r, msg)
 	}
 	return nil
+}
+
+// rotateMAC runs keys rotate --mac and says what it ends and by when.
+func (c *CLI) rotateMAC(ctx context.Context, o options, a *Admin, emergency bool) error {
+	r, err := a.RotateMAC(ctx, emergency)
+	if err != nil {
+		return err
+	}
+	if !emergency {
+		return c.printResult(o, map[string]any{"emergency": false, "version_id": r.VersionID},
+			fmt.Sprintf("New MAC key (version %s) tags from now on; the previous key still verifies what it tagged, until the next rotation.", r.VersionID))
+	}
+	return c.printResult(o, map[string]any{"emergency": true, "version_id": r.VersionID, "retired_versions": r.RetiredVersions, "refused_within": r.RefusedWithin.String()},
+		fmt.Sprintf("Emergency MAC key (version %s) tags now; retired version(s) %q. Within %s (ROTOR_KEY_CACHE_TTL, once each warm function re-reads the secret) no function accepts the old key: every refresh token and device token it tagged is invalid, so every user logs in again.",
+			r.VersionID, r.RetiredVersions, r.RefusedWithin))
 }
 
 // events prints the summary of a local log file or of the stack's logs.
@@ -333,7 +363,7 @@ func (c *CLI) events(ctx context.Context, o options, file string, since time.Dur
 		}
 	}
 	if o.json {
-		return json.NewEncoder(c.Stdout).Encode(counts)
+		return writeJSON(c.Stdout, counts)
 	}
 	w := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "EVENT\tCOUNT\tFIRST\tLAST\tMOST FREQUENT\n")
@@ -358,20 +388,49 @@ func (c *CLI) openFile(name string) (io.ReadCloser, error) {
 }
 
 // parseInterspersed parses flags that may come before, between or after the
-// positional arguments (users lock NAME --yes).
+// positional arguments (users lock NAME --yes). Every argument after "--"
+// is positional, whatever it looks like, and is never parsed as a flag: a
+// user named -help or --yes is named after it (users lock --yes -- -help).
+// Before "--", an argument starting with "-" is a flag, and one this command
+// does not define is a usage error, -h and -help included: a help request
+// after a command that changes something must not end as a success that
+// changed nothing (rotor --help is the help).
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			return append(pos, args[i+1:]...), nil
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
+		if len(arg) < 2 || arg[0] != '-' {
+			pos = append(pos, arg)
+			continue
 		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		name := strings.TrimPrefix(arg[1:], "-")
+		value, hasValue := "", false
+		if j := strings.IndexByte(name, '='); j >= 0 {
+			name, value, hasValue = name[:j], name[j+1:], true
+		}
+		f := fs.Lookup(name)
+		if name == "" || strings.HasPrefix(name, "-") || f == nil {
+			return nil, fmt.Errorf("unknown flag %q (a name that starts with - goes after --: users lock --yes -- -name; rotor --help for usage)", arg)
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			if !hasValue {
+				value = "true"
+			}
+		} else if !hasValue {
+			if i+1 == len(args) {
+				return nil, fmt.Errorf("flag %s needs a value", arg)
+			}
+			i++
+			value = args[i]
+		}
+		if err := fs.Set(name, value); err != nil {
+			return nil, fmt.Errorf("invalid value %q for flag %s: %v", value, arg, err)
+		}
 	}
+	return pos, nil
 }
 
 // confirm asks on the terminal unless --yes; without a terminal it refuses.
@@ -413,37 +472,20 @@ func (c *CLI) printSessions(o options, list []sessions.Session) error {
 		views = append(views, sessionView{ID: s.ID, Created: s.CreatedAt.UTC(), LastUsed: s.LastUsedAt.UTC(), IP: s.IP, UserAgent: s.UserAgent, Expires: exp.UTC()})
 	}
 	if o.json {
-		return json.NewEncoder(c.Stdout).Encode(views)
+		return writeJSON(c.Stdout, views)
 	}
 	w := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SESSION\tCREATED\tLAST USED\tIP\tUSER AGENT\tEXPIRES")
 	for _, v := range views {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Created.Format(time.RFC3339), v.LastUsed.Format(time.RFC3339), v.IP, printable(v.UserAgent, 40), v.Expires.Format(time.RFC3339))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(v.ID, 40), v.Created.Format(time.RFC3339), v.LastUsed.Format(time.RFC3339), printable(v.IP, 45), printable(v.UserAgent, 40), v.Expires.Format(time.RFC3339))
 	}
 	return w.Flush()
 }
 
 func (c *CLI) printResult(o options, v any, text string) error {
 	if o.json {
-		return json.NewEncoder(c.Stdout).Encode(v)
+		return writeJSON(c.Stdout, v)
 	}
 	_, err := fmt.Fprintln(c.Stdout, text)
 	return err
-}
-
-// printable shortens s and replaces control characters, so a user agent a
-// client chose cannot rewrite the operator's terminal.
-func printable(s string, n int) string {
-	var b strings.Builder
-	for i, r := range s {
-		if i >= n {
-			b.WriteString("…")
-			break
-		}
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			r = '?'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rotor-auth/rotor/pkg/admin"
+	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
@@ -86,6 +88,8 @@ func TestCLIExitCodes(t *testing.T) {
 		{"revoke-all --yes", []string{"revoke-all", "--yes"}, false, "", admin.ExitOK, true, 0, 0},
 		{"keys rotate without --yes refuses", []string{"keys", "rotate", "--emergency"}, false, "", admin.ExitUsage, false, 2, 1},
 		{"keys rotate without a secret", []string{"keys", "rotate", "--yes"}, false, "", admin.ExitError, true, 2, 1},
+		{"keys rotate --mac --emergency without --yes refuses", []string{"keys", "rotate", "--mac", "--emergency"}, false, "", admin.ExitUsage, false, 2, 1},
+		{"keys rotate --mac without a MAC secret", []string{"keys", "rotate", "--mac", "--emergency", "--yes"}, false, "", admin.ExitError, true, 2, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newCLIWorld(t)
@@ -108,7 +112,7 @@ func TestCLIExitCodes(t *testing.T) {
 
 func TestCLIHelpNamesEveryCommand(t *testing.T) {
 	_, out, _ := newCLIWorld(t).run([]string{"--help"}, false, "")
-	for _, cmd := range []string{"sessions list", "sessions revoke --user", "sessions revoke --session", "users lock", "users unlock", "keys rotate", "--emergency", "revoke-all", "--before", "--stack", "--json", "--yes", "Exit codes"} {
+	for _, cmd := range []string{"sessions list", "sessions revoke --user", "sessions revoke --session", "users lock", "users unlock", "keys rotate", "--emergency", "--mac", "revoke-all", "--before", "--stack", "--json", "--yes", "Exit codes"} {
 		if !strings.Contains(out, cmd) {
 			t.Errorf("rotor --help does not mention %q", cmd)
 		}
@@ -240,5 +244,98 @@ func TestCaller(t *testing.T) {
 	}
 	if got := admin.Caller(context.Background(), fakeSTS{err: errors.New("no route")}, discard()); got != "unknown" {
 		t.Fatalf("caller without STS %q", got)
+	}
+}
+
+// TestCLINamesThatLookLikeFlags: users named -help and --yes exist (the
+// username rules allow them). A name is never parsed as a flag: after "--"
+// every argument is a name; before it, an argument starting with - is a flag,
+// and one the command does not define (-help, -h included) is a usage error.
+// So "users lock -help --yes" never exits 0 without locking (it printed the
+// help and exited 0 before), and "-- -help --yes" is two names, not a flag.
+func TestCLINamesThatLookLikeFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		locked []string // the users locked after
+	}{
+		{"lock -help --yes", []string{"users", "lock", "-help", "--yes"}, admin.ExitUsage, nil},
+		{"lock --yes -help", []string{"users", "lock", "--yes", "-help"}, admin.ExitUsage, nil},
+		{"lock bob -h --yes", []string{"users", "lock", "bob", "-h", "--yes"}, admin.ExitUsage, nil},
+		{"lock bob --help --yes", []string{"users", "lock", "bob", "--help", "--yes"}, admin.ExitUsage, nil},
+		{"lock -- -help --yes is two names", []string{"users", "lock", "--", "-help", "--yes"}, admin.ExitUsage, nil},
+		{"lock --yes -- --yes", []string{"users", "lock", "--yes", "--", "--yes"}, admin.ExitOK, []string{"--yes"}},
+		{"lock --yes -- -help", []string{"users", "lock", "--yes", "--", "-help"}, admin.ExitOK, []string{"-help"}},
+		{"lock -- -help without --yes refuses", []string{"users", "lock", "--", "-help"}, admin.ExitUsage, nil},
+		{"unlock -help", []string{"users", "unlock", "-help"}, admin.ExitUsage, nil},
+		{"revoke --user with a value that looks like a flag", []string{"sessions", "revoke", "--user", "--yes"}, admin.ExitUsage, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newCLIWorld(t)
+			w.signup(t, "-help", "--yes")
+			w.login(t, "-help")
+			w.login(t, "--yes")
+			code, stdout, stderr := w.run(tc.args, false, "")
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, tc.code, stdout, stderr)
+			}
+			if code != admin.ExitOK && strings.Contains(stdout, "Usage:") {
+				t.Fatalf("printed the help: %q", stdout)
+			}
+			ctx := context.Background()
+			for _, name := range []string{"-help", "--yes", "bob"} {
+				u, err := w.admin.Store.GetUser(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := slices.Contains(tc.locked, name); u.Locked != want {
+					t.Fatalf("user %q locked=%v, want %v; stdout %q stderr %q", name, u.Locked, want, stdout, stderr)
+				}
+				live, _ := w.admin.Sessions(ctx, name)
+				if (len(live) == 0) != slices.Contains(tc.locked, name) {
+					t.Fatalf("user %q has %d live sessions, locked=%v", name, len(live), u.Locked)
+				}
+			}
+		})
+	}
+}
+
+// TestSessionsListEscapes: a user agent and an address are what a client
+// sent. rotor sessions list prints none of their control or format
+// characters to the operator's terminal: not ESC (escape sequences), NUL,
+// DEL or C1, not the bidi override U+202E nor the isolate U+2066 (which make
+// "evil\u202Egnp.exe" read as "evilexe.png"), not a zero-width space, in the
+// table or in --json (where they are \u escapes: the same string to a JSON
+// reader).
+func TestSessionsListEscapes(t *testing.T) {
+	const ua = "evil\u202egnp.exe \x1b]0;owned\x07 \x1b[2J nul\x00 del\x7f csi\u009b iso\u2066x\u2069 zw\u200b bom\ufeff tag\U000e0001"
+	const ip = "203.0.113.7\u202e\x1b[1A"
+	unsafe := []string{"\u202e", "\x1b", "\x00", "\x07", "\x7f", "\u009b", "\u2066", "\u2069", "\u200b", "\ufeff", "\U000e0001"}
+	w := newWorld(t, memory.New())
+	w.signup(t, "mallory")
+	if _, err := w.svc.Login(context.Background(), "mallory", pw, "", auth.Client{IP: ip, UserAgent: ua}); err != nil {
+		t.Fatal(err)
+	}
+	cw := &cliWorld{world: w}
+	for _, args := range [][]string{{"sessions", "list", "--user", "mallory"}, {"sessions", "list", "--user", "mallory", "--json"}} {
+		code, out, stderr := cw.run(args, false, "")
+		if code != admin.ExitOK {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+		for _, c := range unsafe {
+			if strings.Contains(out, c) {
+				t.Errorf("%v printed %U to the terminal: %q", args, []rune(c)[0], out)
+			}
+		}
+		if !strings.Contains(out, "evil") || !strings.Contains(out, "203.0.113.7") {
+			t.Fatalf("%v lost the text around the escapes: %q", args, out)
+		}
+		if slices.Contains(args, "--json") {
+			var list []map[string]any
+			if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0]["user_agent"] != ua || list[0]["ip"] != ip {
+				t.Fatalf("--json is not the stored strings: %q (%v)", out, err)
+			}
+		}
 	}
 }

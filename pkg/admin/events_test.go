@@ -118,14 +118,14 @@ func TestEventsFromCloudWatch(t *testing.T) {
 // function chooses some of what it logs); the table never writes its control
 // characters, an event name's included, to the operator's terminal.
 func TestEventsTableEscapes(t *testing.T) {
-	line := `{"time":"2030-01-01T00:00:00Z","event":"evil\u001b]0;owned\u0007","username":"x\u001b[2J"}`
+	line := `{"time":"2030-01-01T00:00:00Z","event":"evil\u001b]0;owned\u0007\u202e","username":"x\u001b[2J"}`
 	var out bytes.Buffer
 	c := &admin.CLI{Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard,
 		OpenFile: func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(line)), nil }}
 	if code := c.Run(context.Background(), []string{"events", "--file", "rotor.log", "--since", "87600h"}); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	if strings.ContainsAny(out.String(), "\x1b\x07") || !strings.Contains(out.String(), "evil?]0;owned?") {
+	if strings.ContainsAny(out.String(), "\x1b\x07\u202e") || !strings.Contains(out.String(), "evil?]0;owned??") {
 		t.Fatalf("table wrote control characters or lost the event: %q", out.String())
 	}
 }

@@ -129,10 +129,11 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)
 }
 
-// changedWithin reports whether u's password was set (UpdatedAt) no longer
-// than an access-token lifetime before now: when a retried change can come.
+// changedWithin reports whether u's password was changed (PasswordChangedAt,
+// which only a change sets: not signup, not lock or unlock) no longer than an
+// access-token lifetime before now: when a retried change can come.
 func (s *Service) changedWithin(u users.User, now time.Time) bool {
-	return s.Tokens != nil && now.Sub(u.UpdatedAt) <= s.Tokens.TTL
+	return s.Tokens != nil && !u.PasswordChangedAt.IsZero() && now.Sub(u.PasswordChangedAt) <= s.Tokens.TTL
 }
 
 // endAllAfterPasswordChange ends every session of a user whose password was

@@ -28,6 +28,11 @@ type User struct {
 	PasswordHash string // argon2id PHC string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// PasswordChangedAt is when the password was last changed
+	// (SetPasswordHash), zero if never since signup. Unlike UpdatedAt, which
+	// signup and lock/unlock move too, only a real change sets it: it opens
+	// the window in which /auth/password may finish a retried change.
+	PasswordChangedAt time.Time
 	// Epoch is the credential epoch: every password change and every
 	// "end all sessions" moves it, and a session is only ever created while
 	// the epoch its login read is still current.
@@ -50,7 +55,8 @@ type Store interface {
 	GetUser(ctx context.Context, username string) (User, error)
 	// SetPasswordHash replaces the hash of an existing user whose id is userID
 	// and moves the user's credential epoch in the same write, so no login
-	// that checked the old password can start a session afterwards.
+	// that checked the old password can start a session afterwards. It sets
+	// UpdatedAt and PasswordChangedAt to now; nothing else sets the latter.
 	SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error
 }
 

@@ -161,6 +161,9 @@ func userFrom(it item) users.User {
 		Sessions:     map[string]time.Time{},
 		Locked:       it.num("locked") != 0,
 	}
+	if _, ok := it["password_changed_at"]; ok {
+		u.PasswordChangedAt = it.ms("password_changed_at")
+	}
 	if m, ok := it["sessions"].(*types.AttributeValueMemberM); ok {
 		for id := range m.Value {
 			u.Sessions[id] = item(m.Value).ms(id)
@@ -178,7 +181,7 @@ func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash str
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Tables.Users),
 		Key:                       item{"username": s(username)},
-		UpdateExpression:          aws.String("SET password_hash = :h, updated_at = :now ADD epoch :one"),
+		UpdateExpression:          aws.String("SET password_hash = :h, updated_at = :now, password_changed_at = :now ADD epoch :one"),
 		ConditionExpression:       aws.String("user_id = :id"),
 		ExpressionAttributeValues: item{":h": s(hash), ":now": ms(now), ":id": s(userID), ":one": n(1)},
 	})

@@ -48,7 +48,7 @@ func (m *Store) CreateUser(_ context.Context, u users.User) error {
 		}
 		return nil // a retried request: keep what the first one stored
 	}
-	u.Epoch, u.Sessions = 0, map[string]time.Time{}
+	u.Epoch, u.Sessions, u.PasswordChangedAt = 0, map[string]time.Time{}, time.Time{}
 	m.users[u.Username] = u
 	return nil
 }
@@ -72,7 +72,7 @@ func (m *Store) SetPasswordHash(_ context.Context, username, userID, hash string
 	if !ok || u.ID != userID {
 		return users.ErrNotFound
 	}
-	u.PasswordHash, u.UpdatedAt = hash, now
+	u.PasswordHash, u.UpdatedAt, u.PasswordChangedAt = hash, now, now
 	u.Epoch++
 	m.users[username] = u
 	return nil

@@ -129,10 +129,11 @@ type userRow struct {
 	sessionIDs         []string
 	sessionCreated     []time.Time
 	locked             bool
+	passwordChanged    *time.Time // NULL until the first change
 }
 
 func (r *userRow) dest() []any {
-	return []any{&r.id, &r.username, &r.hash, &r.created, &r.updated, &r.epoch, &r.sessionIDs, &r.sessionCreated, &r.locked}
+	return []any{&r.id, &r.username, &r.hash, &r.created, &r.updated, &r.epoch, &r.sessionIDs, &r.sessionCreated, &r.locked, &r.passwordChanged}
 }
 
 func (r *userRow) user() users.User {
@@ -141,6 +142,9 @@ func (r *userRow) user() users.User {
 		CreatedAt: r.created.UTC(), UpdatedAt: r.updated.UTC(), Epoch: *r.epoch,
 		Sessions: make(map[string]time.Time, len(r.sessionIDs)),
 		Locked:   r.locked,
+	}
+	if r.passwordChanged != nil {
+		u.PasswordChangedAt = r.passwordChanged.UTC()
 	}
 	for i, id := range r.sessionIDs {
 		u.Sessions[id] = r.sessionCreated[i].UTC()

@@ -154,6 +154,9 @@ func userFrom(username string, v []any) (users.User, error) {
 		CreatedAt: msTime(f, "cat"), UpdatedAt: msTime(f, "uat"), Epoch: num(f, "epoch"),
 		Sessions: map[string]time.Time{}, Locked: f["locked"] == "1",
 	}
+	if f["pwat"] != "" {
+		u.PasswordChangedAt = msTime(f, "pwat")
+	}
 	for id, created := range fields(v[1]) {
 		n, _ := strconv.ParseInt(created, 10, 64)
 		u.Sessions[id] = time.UnixMilli(n).UTC()

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("evict", func(t *testing.T) { testEvict(t, newStore(t)) })
 	t.Run("attempts", func(t *testing.T) { testAttempts(t, newStore(t)) })
 	t.Run("login read", func(t *testing.T) { testGetLogin(t, newStore(t)) })
+	t.Run("password changed at", func(t *testing.T) { testPasswordChangedAt(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
