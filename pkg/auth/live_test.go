@@ -2,7 +2,9 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,8 +91,25 @@ func TestOldEpochTokenCannotTouchNewerSessions(t *testing.T) {
 	if n := strings.Count(logs.String(), `"event":"dead_session_token"`); n != len(cases) {
 		t.Errorf("%d dead_session_token events; want %d:\n%s", n, len(cases), logs.String())
 	}
-	if !strings.Contains(logs.String(), `"reason":"old_epoch"`) {
-		t.Errorf("no old_epoch reason in the log:\n%s", logs.String())
+	// One event per refusal, in order, naming the route and the reason.
+	var routes []string
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var ev struct {
+			Event     string `json:"event"`
+			Route     string `json:"route"`
+			Reason    string `json:"reason"`
+			SessionID string `json:"session_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Event != "dead_session_token" {
+			continue
+		}
+		if ev.Reason != "old_epoch" || ev.SessionID != old.SessionID {
+			t.Errorf("dead_session_token with reason %q, session %q; want old_epoch, %s", ev.Reason, ev.SessionID, old.SessionID)
+		}
+		routes = append(routes, ev.Route)
+	}
+	if want := []string{"list_sessions", "end_session", "logout", "logout_all", "password"}; !slices.Equal(routes, want) {
+		t.Errorf("dead_session_token routes %v; want %v", routes, want)
 	}
 	for i, p := range newer {
 		if _, err := svc.Refresh(ctx, p.RefreshToken, ""); err != nil {
@@ -105,6 +124,11 @@ func TestOldEpochTokenCannotTouchNewerSessions(t *testing.T) {
 	list, err := svc.ListSessions(ctx, owner)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, v := range list {
+		if v.Current != (v.ID == owner.SessionID) {
+			t.Errorf("session %s listed with current=%v; the caller's is %s", v.ID, v.Current, owner.SessionID)
+		}
 	}
 	if err := svc.EndSession(ctx, owner, newer[0].SessionID); err != nil {
 		t.Fatalf("the owner ending a session: %v (listed %d)", err, len(list))
