@@ -16,6 +16,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/users"
 )
 
 // TestOldEpochTokenCannotTouchNewerSessions: a session left behind with an
@@ -274,5 +275,64 @@ func TestAccountRoundTrips(t *testing.T) {
 	// check, user, end all
 	if n := st.count(func() { err = svc.LogoutAll(ctx, caller(p)) }); err != nil || n != 3 {
 		t.Fatalf("bearer logout all: %d store calls (%v), want 3", n, err)
+	}
+}
+
+// failing fails one store read with a timeout.
+type failing struct {
+	*memory.Store
+	read string // "session" or "user"
+}
+
+func (f *failing) GetSessionAndWatermark(ctx context.Context, id string) (sessions.Session, time.Time, error) {
+	if f.read == "session" {
+		return sessions.Session{}, time.Time{}, context.DeadlineExceeded
+	}
+	return f.Store.GetSessionAndWatermark(ctx, id)
+}
+
+func (f *failing) GetUser(ctx context.Context, name string) (users.User, error) {
+	if f.read == "user" {
+		return users.User{}, context.DeadlineExceeded
+	}
+	return f.Store.GetUser(ctx, name)
+}
+
+// TestLiveStoreFailureIsNotADeadSession: when the store cannot tell whether
+// the caller's session is alive, the answer is 503 (try again), never 401
+// (which would tell the client its session has ended).
+func TestLiveStoreFailureIsNotADeadSession(t *testing.T) {
+	const pw = "correct horse battery"
+	for _, read := range []string{"session", "user"} {
+		t.Run(read, func(t *testing.T) {
+			st := &failing{Store: memory.New()}
+			cfg := config.Default()
+			svc := testapi.Service(t, cfg, testapi.Deps(t, cfg, st, nil))
+			ctx := context.Background()
+			if _, err := svc.Signup(ctx, "alice", pw); err != nil {
+				t.Fatal(err)
+			}
+			p, err := svc.Login(ctx, "alice", pw, "", auth.Client{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := auth.Caller{UserID: p.UserID, Username: "alice", SessionID: p.SessionID}
+			st.read = read
+			for name, run := range map[string]func() error{
+				"list":       func() error { _, err := svc.ListSessions(ctx, c); return err },
+				"end":        func() error { return svc.EndSession(ctx, c, c.SessionID) },
+				"logout all": func() error { return svc.LogoutAll(ctx, c) },
+			} {
+				if err := run(); apierr.From(err).Code != apierr.Unavailable.Code {
+					t.Errorf("%s: %v; want temporarily_unavailable", name, err)
+				}
+			}
+			if read == "session" {
+				// The password change reads the user itself, then the session.
+				if err := svc.ChangePassword(ctx, c, pw, "a whole new password"); apierr.From(err).Code != apierr.Unavailable.Code {
+					t.Errorf("password: %v; want temporarily_unavailable", err)
+				}
+			}
+		})
 	}
 }
