@@ -31,9 +31,16 @@ type SessionView struct {
 	Current    bool      `json:"current"`
 }
 
-// Sessions lists the caller's live sessions, marking the caller's own.
+// ListSessions lists the caller's live sessions, marking the caller's own.
+// The caller's session must be alive (live); the revocation watermark read
+// with it filters the list.
 func (s *Service) ListSessions(ctx context.Context, c Caller) ([]SessionView, error) {
-	list, err := s.Sessions.List(ctx, c.Username, c.UserID, s.now())
+	now := s.now()
+	l, err := s.live(ctx, "list_sessions", c, nil, now)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.Sessions.ListWithWatermark(ctx, l.User.Username, c.UserID, l.Watermark, now)
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -47,8 +54,16 @@ func (s *Service) ListSessions(ctx context.Context, c Caller) ([]SessionView, er
 	return out, nil
 }
 
-// EndSession ends one of the caller's sessions; any other id is not found.
+// EndSession ends one of the caller's sessions (the caller's own too); any
+// other id is not found. The caller's session must be alive (live).
 func (s *Service) EndSession(ctx context.Context, c Caller, sessionID string) error {
+	route := "end_session"
+	if sessionID == c.SessionID {
+		route = "logout"
+	}
+	if _, err := s.live(ctx, route, c, nil, s.now()); err != nil {
+		return err
+	}
 	err := s.Sessions.End(ctx, c.UserID, sessionID)
 	switch {
 	case errors.Is(err, sessions.ErrUnknown):
@@ -60,9 +75,15 @@ func (s *Service) EndSession(ctx context.Context, c Caller, sessionID string) er
 	return nil
 }
 
-// LogoutAll ends every session of the caller.
+// LogoutAll ends every session of the caller, whose own session must be
+// alive (live): a token of an ended session never ends the sessions that
+// came after it.
 func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
-	n, err := s.Sessions.EndAll(ctx, c.Username, c.UserID)
+	l, err := s.live(ctx, "logout_all", c, nil, s.now())
+	if err != nil {
+		return err
+	}
+	n, err := s.Sessions.EndAll(ctx, l.User.Username, c.UserID)
 	if err != nil {
 		return storeError(err)
 	}
@@ -88,6 +109,14 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	}
 	if u.ID != c.UserID {
 		return apierr.InvalidToken.With(errors.New("auth: token subject does not own the username"))
+	}
+	// The caller's session must be alive (live), with one exception: a
+	// session of an older epoch, which the retry of a change that stored
+	// the new hash but failed to end the sessions carries (see below), may
+	// finish that change (it proves the current password), and only that.
+	_, stale := s.checkLive(ctx, c, &u, s.now())
+	if stale != nil && !errors.Is(stale, errOldEpoch) {
+		return s.refuseDead(ctx, "password", c, stale)
 	}
 	// The current password is guessable through this route too, by whoever
 	// holds an access token, so each session gets the login's few guesses.
@@ -118,6 +147,11 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		}
 		s.log().WarnContext(ctx, "password change refused", "event", "password_change_failed", "user_id", u.ID, "session_id", c.SessionID)
 		return apierr.InvalidCredentials.Describe("The current password is incorrect.").With(err)
+	}
+	if stale != nil {
+		// The current password is right, but an older epoch's token may
+		// not change it again (and end the sessions started since).
+		return s.deadToken(ctx, "password", c, stale)
 	}
 	hash, err := s.Passwords.Hash(ctx, next)
 	if err != nil {

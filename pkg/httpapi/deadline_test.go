@@ -43,6 +43,10 @@ func (stalled) ListSessions(ctx context.Context, _, _ string) ([]sessions.Sessio
 	return nil, stall(ctx)
 }
 
+func (stalled) GetSessionAndWatermark(ctx context.Context, _ string) (sessions.Session, time.Time, error) {
+	return sessions.Session{}, time.Time{}, stall(ctx)
+}
+
 // stalledOpaque hides the context error the way a transport timeout can:
 // only the request's deadline says what happened.
 type stalledOpaque struct{ *memory.Store }

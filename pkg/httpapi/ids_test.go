@@ -22,9 +22,12 @@ func (k keyLimited) DeleteSession(ctx context.Context, id, userID string) error 
 }
 
 // TestSessionIDValidated: DELETE /auth/sessions/{id} answers 404 for an id
-// that is not a session id's one spelling, before the store sees it.
+// that is not a session id's one spelling, before the store sees it, and
+// for a well-formed id of no session of the (live) caller's.
 func TestSessionIDValidated(t *testing.T) {
 	api := newAPI(t, keyLimited{memory.New()})
+	signUp(t, api)
+	u := logIn(t, api)
 	tests := []struct {
 		name, id string
 		want     int
@@ -43,7 +46,7 @@ func TestSessionIDValidated(t *testing.T) {
 			req := event(t, "/auth/sessions/x", "")
 			req.HTTPMethod = http.MethodDelete
 			req.PathParameters = map[string]string{"id": tc.id}
-			req.RequestContext.Authorizer = map[string]any{"user_id": "usr_AAAAAAAAAAAAAAAAAAAAAA", "username": "alice", "session_id": "AAAAAAAAAAAAAAAAAAAAAA"}
+			req.RequestContext.Authorizer = u.context
 			resp, err := api.Sessions(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)

@@ -327,8 +327,21 @@ func (m *Manager) EndAll(ctx context.Context, username, userID string) (int, err
 }
 
 // List returns the user's live sessions, newest first: alive, and not
-// created before the revocation watermark (a revoke-all ended those).
+// created before the revocation watermark (a revoke-all ended those). It
+// reads the watermark with one of the listed sessions; a caller that has
+// it already (Live) uses ListWithWatermark instead.
 func (m *Manager) List(ctx context.Context, username, userID string, now time.Time) ([]Session, error) {
+	return m.list(ctx, username, userID, now, nil)
+}
+
+// ListWithWatermark is List with the revocation watermark before already
+// read (by Live, which checked the caller's own session with it): one store
+// call fewer.
+func (m *Manager) ListWithWatermark(ctx context.Context, username, userID string, before, now time.Time) ([]Session, error) {
+	return m.list(ctx, username, userID, now, &before)
+}
+
+func (m *Manager) list(ctx context.Context, username, userID string, now time.Time, watermark *time.Time) ([]Session, error) {
 	all, err := m.Store.ListSessions(ctx, username, userID)
 	if err != nil {
 		return nil, fmt.Errorf("sessions: list %s: %w", userID, err)
@@ -340,10 +353,15 @@ func (m *Manager) List(ctx context.Context, username, userID string, now time.Ti
 		}
 	}
 	if len(live) > 0 {
-		// The watermark is read with a session; any of the user's will do.
-		_, before, err := m.Store.GetSessionAndWatermark(ctx, live[0].ID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("sessions: list %s: watermark: %w", userID, err)
+		var before time.Time
+		if watermark != nil {
+			before = *watermark
+		} else {
+			// The watermark is read with a session; any of the user's will do.
+			_, before, err = m.Store.GetSessionAndWatermark(ctx, live[0].ID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("sessions: list %s: watermark: %w", userID, err)
+			}
 		}
 		kept := live[:0]
 		for _, s := range live {
@@ -360,20 +378,34 @@ func (m *Manager) List(ctx context.Context, username, userID string, now time.Ti
 // Check reports whether a session exists, is alive and was not created
 // before the revocation watermark (the strict authorizer).
 func (m *Manager) Check(ctx context.Context, sessionID string, now time.Time) error {
+	_, _, err := m.Live(ctx, "", sessionID, now)
+	return err
+}
+
+// Live returns a session of userID (any user's when userID is empty) and
+// the revocation watermark in force, read together in one store call, if
+// the session exists and belongs to userID (ErrUnknown otherwise), is alive
+// at now (ErrExpired) and was not created before the watermark
+// (ErrRevoked). Whether it is of its owner's current credential epoch is
+// for the caller, who reads the owner, to tell (Session.Epoch).
+func (m *Manager) Live(ctx context.Context, userID, sessionID string, now time.Time) (Session, time.Time, error) {
 	s, before, err := m.Store.GetSessionAndWatermark(ctx, sessionID)
 	if errors.Is(err, ErrNotFound) {
-		return ErrUnknown
+		return Session{}, time.Time{}, ErrUnknown
 	}
 	if err != nil {
-		return fmt.Errorf("sessions: check %s: %w", sessionID, err)
+		return Session{}, time.Time{}, fmt.Errorf("sessions: check %s: %w", sessionID, err)
+	}
+	if userID != "" && s.UserID != userID {
+		return Session{}, time.Time{}, ErrUnknown
 	}
 	if !s.Alive(now) {
-		return ErrExpired
+		return s, before, ErrExpired
 	}
 	if s.CreatedAt.Before(before) {
-		return ErrRevoked
+		return s, before, ErrRevoked
 	}
-	return nil
+	return s, before, nil
 }
 
 // RevokeAll ends every session created before t (zero: now) by moving the

@@ -40,7 +40,10 @@ func Owner(t testing.TB, st Store, name string) sessions.Owner {
 // RoundTrips holds st to the design's budget; sent returns the round trips
 // st made to its server since sent was last called, counted at the wire. A
 // signup and a login's read are two, the session's write one, a refresh
-// one, a grace replay (the losing side of a race) one, a logout one.
+// one, a grace replay (the losing side of a race) one, a logout one; for
+// the account routes (docs/ARCHITECTURE.md), the check of the caller's
+// session (with the watermark) one, the user's read one, the list one,
+// ending one session one, ending them all one.
 func RoundTrips(t *testing.T, st Store, sent func() int64) {
 	t.Helper()
 	ctx := context.Background()
@@ -59,6 +62,12 @@ func RoundTrips(t *testing.T, st Store, sent func() int64) {
 	if got := sent(); got != 1 {
 		t.Fatalf("session write: %d round trips, want 1", got)
 	}
+	other, err := m.Start(ctx, o, sessions.Meta{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent()
+	var before time.Time
 	steps := []struct {
 		name string
 		run  func() error
@@ -72,7 +81,21 @@ func RoundTrips(t *testing.T, st Store, sent func() int64) {
 			iss = r
 			return err
 		}},
+		{"account check", func() error {
+			_, before, err = m.Live(ctx, o.UserID, iss.Session.ID, now.Add(3*time.Second))
+			return err
+		}},
+		{"account user read", func() error { _, err := st.GetUser(ctx, o.Username); return err }},
+		{"list sessions", func() error {
+			l, err := m.ListWithWatermark(ctx, o.Username, o.UserID, before, now.Add(3*time.Second))
+			if err == nil && len(l) != 2 {
+				t.Fatalf("listed %d sessions, want 2", len(l))
+			}
+			return err
+		}},
+		{"end one session", func() error { return m.End(ctx, o.UserID, other.Session.ID) }},
 		{"logout", func() error { _, err := m.Revoke(ctx, iss.RefreshToken); return err }},
+		{"end all sessions", func() error { _, err := m.EndAll(ctx, o.Username, o.UserID); return err }},
 	}
 	for _, s := range steps {
 		if err := s.run(); err != nil {
