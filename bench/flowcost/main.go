@@ -101,15 +101,19 @@ func run() error {
 	}
 	mgr := &sessions.Manager{Store: st, MAC: mac.Static(ring), IdleTTL: cfg.RefreshTokenTTL, MaxTTL: cfg.SessionMaxTTL,
 		Grace: cfg.RefreshGrace, MaxPerUser: cfg.MaxSessionsPerUser}
+	ip56, ip48 := cfg.IPv6Budgets()
 	svc := &auth.Service{
 		Users: st, Logins: st, Attempts: st,
-		Throttle:   throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-		IPThrottle: throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		MAC:        mac.Static(ring),
-		Sessions:   mgr,
-		Passwords:  hasher,
-		Tokens:     &token.Issuer{Keys: keys.Static{Current: k}, Issuer: "urn:rotor:my-stack", Audience: "urn:rotor:my-stack:api", TTL: cfg.AccessTokenTTL},
-		Log:        slog.New(slog.DiscardHandler),
+		Throttle:       throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		IPThrottle:     throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		IP56Throttle:   throttle.Policy{MaxFailures: ip56, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		IP48Throttle:   throttle.Policy{MaxFailures: ip48, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		DeviceThrottle: throttle.Policy{MaxFailures: cfg.DeviceBudget(), Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		MAC:            mac.Static(ring),
+		Sessions:       mgr,
+		Passwords:      hasher,
+		Tokens:         &token.Issuer{Keys: keys.Static{Current: k}, Issuer: "urn:rotor:my-stack", Audience: "urn:rotor:my-stack:api", TTL: cfg.AccessTokenTTL},
+		Log:            slog.New(slog.DiscardHandler),
 	}
 	// A realistic client: an e-mail address as username, a browser's user agent.
 	const username, pw = "ada.lovelace@example.com", "correct horse battery staple"

@@ -1,6 +1,7 @@
 package throttle_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -51,6 +52,33 @@ func TestKeys(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("key %q; want %q", tc.got, tc.want)
 		}
+	}
+}
+
+// TestIPKeys: an IPv6 address counts under its /64, /56 and /48 at once,
+// an IPv4 (or IPv4-mapped) address under itself alone.
+func TestIPKeys(t *testing.T) {
+	cases := []struct {
+		ip   string
+		want []string
+	}{
+		{"203.0.113.7", []string{"ip#203.0.113.7"}},
+		{"::ffff:203.0.113.7", []string{"ip#203.0.113.7"}},
+		{"2001:db8:1:2:3:4:5:6", []string{"ip#2001:db8:1:2::/64", "ip#2001:db8:1::/56", "ip#2001:db8:1::/48"}},
+		{"2001:db8:1:ff02::1", []string{"ip#2001:db8:1:ff02::/64", "ip#2001:db8:1:ff00::/56", "ip#2001:db8:1::/48"}},
+		{"fe80::1%eth0", []string{"ip#fe80::/64", "ip#fe80::/56", "ip#fe80::/48"}},
+		{"", []string{"ip#"}},
+		{"not an address", []string{"ip#not an address"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.ip, func(t *testing.T) {
+			if got := throttle.IPKeys(tc.ip); !slices.Equal(got, tc.want) {
+				t.Fatalf("IPKeys(%q) = %q; want %q", tc.ip, got, tc.want)
+			}
+			if got := throttle.IPKeys(tc.ip)[0]; got != throttle.IPKey(tc.ip) {
+				t.Fatalf("first key %q is not IPKey's %q", got, throttle.IPKey(tc.ip))
+			}
+		})
 	}
 }
 

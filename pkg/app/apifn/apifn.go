@@ -74,13 +74,17 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	ip56, ip48 := cfg.IPv6Budgets()
 	return &auth.Service{
-		Users:      d.Store,
-		Logins:     d.Store,
-		Attempts:   d.Store,
-		Throttle:   throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-		IPThrottle: throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		MAC:        d.MAC,
+		Users:          d.Store,
+		Logins:         d.Store,
+		Attempts:       d.Store,
+		Throttle:       throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		IPThrottle:     throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		IP56Throttle:   throttle.Policy{MaxFailures: ip56, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		IP48Throttle:   throttle.Policy{MaxFailures: ip48, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		DeviceThrottle: throttle.Policy{MaxFailures: cfg.DeviceBudget(), Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		MAC:            d.MAC,
 		Sessions: &sessions.Manager{
 			Store:      d.Store,
 			MAC:        d.MAC,
