@@ -152,10 +152,13 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 	if trusted && (err != nil || dev.Epoch() != u.Epoch || dev.IssuedAt().Before(revokedBefore)) {
 		// A device token of the username under the server key, issued
 		// before the credentials changed (a password change or reset, a
-		// lock, an end-all) or before a revoke-all: untrusted, so its
-		// client is throttled as a stranger. The slots it took under the
-		// device counters are given back (they were not its to take); the
-		// guess is counted again under the stranger's.
+		// lock, an end-all) or before a revoke-all: no longer trusted with
+		// a budget of its own. Its client is throttled, with every other
+		// stale token of the username, on one counter under the username
+		// limit: not on the username's own, or a stranger who locked that
+		// would lock the owner's devices out after every password change.
+		// The slots it took under the device counters are given back; the
+		// guess is reserved again.
 		trusted = false
 		s.log().InfoContext(ctx, "stale device token", append([]any{"event", "device_token_stale"}, attrs(u.ID)...)...)
 		if res.OK {
@@ -163,7 +166,7 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 				return Pair{}, storeError(rerr)
 			}
 		}
-		counters = s.strangerCounters(name, c)
+		counters = []throttle.Counter{{Key: throttle.StaleDevicesKey(name), Policy: s.Throttle}}
 		if res, err = s.reserve(ctx, counters, now, attrs(u.ID)...); err != nil {
 			return Pair{}, err
 		}

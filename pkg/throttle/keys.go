@@ -15,6 +15,14 @@ func UserKey(username string) string { return "user#" + username }
 // count under it, and its budget bounds what collecting tokens is worth.
 func DevicesKey(username string) string { return "devices#" + username }
 
+// StaleDevicesKey counts the failures of clients whose device token for a
+// normalised username was issued before the account's credentials changed
+// (or before a revoke-all): all such tokens together, under the username
+// limit. Only a client that once logged in as the username can hold one, so
+// a stranger who locked the username cannot lock the owner's devices out
+// after a password change, and collecting tokens before it buys nothing.
+func StaleDevicesKey(username string) string { return "stale#" + username }
+
 // SessionKey counts wrong current passwords given by one session on the
 // password change route.
 func SessionKey(sessionID string) string { return "session#" + sessionID }

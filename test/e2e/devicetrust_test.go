@@ -35,9 +35,11 @@ func (e *env) guessRound(user string, tokens []string, n int) []int {
 // TestStaleDeviceTokensGetNoBudget, as whoever once knew the password: 20
 // device tokens collected with it. Then the owner changes the password, or
 // an operator locks and unlocks the account, or runs revoke-all. Each old
-// token is then untrusted: its client is throttled as a stranger, on the
-// username, so the 6th guess across all 20 is refused (the right password
-// too). Before, each token kept a fresh budget of its own: 100 guesses.
+// token then has no budget of its own: all the username's stale tokens
+// share one, under the username limit, so the 6th guess across all 20 is
+// refused (the right password too). Before, each token kept a fresh budget
+// of its own: 100 guesses. (Not the username's own counter, which strangers
+// can lock: TestStrangerCannotLockOwnerOut.)
 func TestStaleDeviceTokensGetNoBudget(t *testing.T) {
 	const pw, next = "correct horse battery", "a brand new passphrase"
 	events := []struct {
