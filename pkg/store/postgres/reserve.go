@@ -78,14 +78,28 @@ func (st *Store) reserve(ctx context.Context, username *string, counters []throt
 	return u, w, r, nil
 }
 
-// Release implements throttle.Store in one statement.
-func (st *Store) Release(ctx context.Context, reset, giveBack []string) error {
+// Release implements throttle.Store in one round trip: a batch (one
+// implicit transaction) that takes the keys' advisory locks, as Reserve
+// does, then changes their rows (release.sql). Both take the rows of several
+// keys only under their advisory locks, taken in one order, so a release and
+// a reservation of the same keys never deadlock on the rows.
+func (st *Store) Release(ctx context.Context, reset, giveBack []string) (err error) {
 	if len(reset)+len(giveBack) == 0 {
 		return nil
 	}
-	_, err := st.DB.Exec(ctx, st.q("release"), pgx.NamedArgs{"reset": append([]string{}, reset...), "give_back": append([]string{}, giveBack...)})
-	if err != nil {
-		return fmt.Errorf("postgres: release: %w", err)
+	b := &pgx.Batch{}
+	b.Queue(st.q("reserve_lock"), pgx.NamedArgs{"keys": append(append([]string{}, reset...), giveBack...)})
+	b.Queue(st.q("release"), pgx.NamedArgs{"reset": append([]string{}, reset...), "give_back": append([]string{}, giveBack...)})
+	res := st.DB.SendBatch(ctx, b)
+	defer func() {
+		if cerr := res.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("postgres: release: %w", cerr)
+		}
+	}()
+	for range 2 {
+		if _, err := res.Exec(); err != nil {
+			return fmt.Errorf("postgres: release: %w", err)
+		}
 	}
 	return nil
 }
