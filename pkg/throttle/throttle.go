@@ -96,8 +96,14 @@ func (p Policy) LockFor(n int) time.Duration {
 }
 
 // RetryAfter returns how long the caller must wait at now; 0 means go ahead.
+// Below the limit nothing waits, whatever the clocks: a last failure
+// stamped by a clock ahead of now's is no lock.
 func (p Policy) RetryAfter(s State, now time.Time) time.Duration {
-	until := s.LastFailure.Add(p.LockFor(s.Failures))
+	lock := p.LockFor(s.Failures)
+	if lock <= 0 {
+		return 0
+	}
+	until := s.LastFailure.Add(lock)
 	if !now.Before(until) {
 		return 0
 	}

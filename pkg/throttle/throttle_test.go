@@ -108,3 +108,46 @@ func TestLongest(t *testing.T) {
 		})
 	}
 }
+
+// TestReservationArithmetic: what every store stores for a reservation and a
+// give-back, and when it refuses.
+func TestReservationArithmetic(t *testing.T) {
+	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	p := throttle.Policy{MaxFailures: 2, Base: time.Second, Max: time.Minute}
+	cases := []struct {
+		name    string
+		in      throttle.State
+		now     time.Time
+		locked  bool
+		counted throttle.State
+		back    throttle.State
+	}{
+		{"fresh", throttle.State{}, t0, false, throttle.State{Failures: 1, LastFailure: t0}, throttle.State{}},
+		{"below the limit", throttle.State{Failures: 1, LastFailure: t0}, t0, false, throttle.State{Failures: 2, LastFailure: t0}, throttle.State{LastFailure: t0}},
+		{"at the limit, locked", throttle.State{Failures: 2, LastFailure: t0}, t0.Add(time.Second - time.Millisecond), true, throttle.State{Failures: 3, LastFailure: t0.Add(time.Second - time.Millisecond)}, throttle.State{Failures: 1, LastFailure: t0}},
+		{"at the limit, lock over", throttle.State{Failures: 2, LastFailure: t0}, t0.Add(time.Second), false, throttle.State{Failures: 3, LastFailure: t0.Add(time.Second)}, throttle.State{Failures: 1, LastFailure: t0}},
+		{"an earlier clock keeps the last failure", throttle.State{Failures: 1, LastFailure: t0}, t0.Add(-time.Second), false, throttle.State{Failures: 2, LastFailure: t0}, throttle.State{LastFailure: t0}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := p.Locked(tc.in, tc.now); got != tc.locked {
+				t.Errorf("Locked = %v; want %v", got, tc.locked)
+			}
+			if got := throttle.Counted(tc.in, tc.now); got != tc.counted {
+				t.Errorf("Counted = %+v; want %+v", got, tc.counted)
+			}
+			if got := throttle.Uncounted(tc.in); got != tc.back {
+				t.Errorf("Uncounted = %+v; want %+v", got, tc.back)
+			}
+		})
+	}
+	if got := throttle.Keys([]throttle.Counter{{Key: "user#a"}, {Key: "ip#b"}}); !slices.Equal(got, []string{"user#a", "ip#b"}) {
+		t.Errorf("Keys = %q", got)
+	}
+	if got := throttle.DevicesKey("a"); got != "devices#a" {
+		t.Errorf("DevicesKey = %q", got)
+	}
+	if got := throttle.StaleDevicesKey("a"); got != "stale#a" {
+		t.Errorf("StaleDevicesKey = %q", got)
+	}
+}

@@ -124,7 +124,7 @@ func (st *Store) unreserve(ctx context.Context, key, id string, was throttle.Sta
 
 // reserveOne counts a failure under c unless c is locked at now, in one
 // conditional UpdateItem on the fast path: not yet at the limit, or the last
-// failure longer ago than the longest lock. Otherwise the lock is computed
+// failure longer ago than the longest lock (and not after now). Otherwise the lock is computed
 // here from the item as it was (the doubling is not expressible in a
 // condition), and a lock that is over is counted by a compare-and-set on the
 // failures read. id marks the item: a resend whose first send was applied
@@ -136,7 +136,8 @@ func (st *Store) reserveOne(ctx context.Context, c throttle.Counter, now time.Ti
 		Key:              item{"username": s(c.Key)},
 		UpdateExpression: aws.String("ADD failures :one SET last_failure = :now, expires_at = :exp, last_attempt = :id"),
 		ConditionExpression: aws.String("(attribute_not_exists(last_attempt) OR last_attempt <> :id)" +
-			" AND (attribute_not_exists(failures) OR failures < :max OR last_failure <= :free)"),
+			" AND (attribute_not_exists(failures) OR failures < :max OR last_failure <= :free)" +
+			" AND (attribute_not_exists(last_failure) OR last_failure <= :now)"),
 		ExpressionAttributeValues: item{
 			":one": n(1), ":now": ms(now), ":exp": sec(now.Add(c.Policy.Forget())), ":id": s(id),
 			":max": n(int64(c.Policy.MaxFailures)), ":free": ms(now.Add(-c.Policy.Max)),
@@ -152,8 +153,7 @@ func (st *Store) reserveOne(ctx context.Context, c throttle.Counter, now time.Ti
 				return was, is, false, fmt.Errorf("dynamo: reserve %s: %w", c.Key, err)
 			}
 			was = attemptsFrom(out.Attributes)
-			is = throttle.State{Failures: was.Failures + 1, LastFailure: now}
-			return was, is, true, nil
+			return was, throttle.Counted(was, now), true, nil
 		}
 		old := item(failed.Item)
 		if old.str("last_attempt") == id {
@@ -170,11 +170,17 @@ func (st *Store) reserveOne(ctx context.Context, c throttle.Counter, now time.Ti
 		if attempt == maxReserveAttempts {
 			return was, is, false, fmt.Errorf("dynamo: reserve %s: still contended after %d attempts", c.Key, attempt)
 		}
-		// The lock is over: count on condition that nobody counted since.
+		// The lock is over (or the last failure was stamped by a clock
+		// ahead of ours, which the update must not move back): count on
+		// condition that nobody counted since.
+		last := now
+		if seen.LastFailure.After(now) {
+			last = seen.LastFailure
+		}
 		in.ConditionExpression = aws.String("(attribute_not_exists(last_attempt) OR last_attempt <> :id)" +
 			" AND failures = :seen AND last_failure = :seen_last")
 		in.ExpressionAttributeValues = item{
-			":one": n(1), ":now": ms(now), ":exp": sec(now.Add(c.Policy.Forget())), ":id": s(id),
+			":one": n(1), ":now": ms(last), ":exp": sec(last.Add(c.Policy.Forget())), ":id": s(id),
 			":seen": n(int64(seen.Failures)), ":seen_last": ms(seen.LastFailure),
 		}
 	}

@@ -113,3 +113,21 @@ func testReserveLogin(t *testing.T, st Store) {
 		t.Fatalf("no counters: %+v %v", r, err)
 	}
 }
+
+// testReserveSkewedClock: Lambdas' clocks differ a little. A counter below
+// its limit is never locked, even when its last failure was stamped by a
+// clock ahead of this one; at the limit, the lock runs from that stamp.
+func testReserveSkewedClock(t *testing.T, st Store) {
+	ctx := context.Background()
+	c := throttle.Counter{Key: throttle.UserKey("skew"), Policy: throttle.Policy{MaxFailures: 2, Base: time.Minute, Max: time.Hour}}
+	if r, err := st.Reserve(ctx, []throttle.Counter{c}, t0.Add(time.Second)); err != nil || !r.OK {
+		t.Fatalf("first guess: %+v, %v", r, err)
+	}
+	r, err := st.Reserve(ctx, []throttle.Counter{c}, t0)
+	if err != nil || !r.OK || r.States[0].Failures != 2 {
+		t.Fatalf("a guess on a clock a second behind, below the limit: %+v, %v; want a slot", r, err)
+	}
+	if r, err := st.Reserve(ctx, []throttle.Counter{c}, t0.Add(time.Minute)); err != nil || r.OK {
+		t.Fatalf("at the limit, within the lock from the later stamp: %+v, %v; want refused", r, err)
+	}
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("login read", func(t *testing.T) { testGetLogin(t, newStore(t)) })
 	t.Run("reserve burst", func(t *testing.T) { testReserveBurst(t, newStore(t)) })
 	t.Run("reserve login", func(t *testing.T) { testReserveLogin(t, newStore(t)) })
+	t.Run("reserve on a skewed clock", func(t *testing.T) { testReserveSkewedClock(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)

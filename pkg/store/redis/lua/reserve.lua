@@ -29,7 +29,8 @@ for i = first, #KEYS do
 	local p = 4 + (i - first) * 4
 	local s = redis.call('HMGET', KEYS[i], 'n', 'last')
 	local n, last = tonumber(s[1] or '0'), tonumber(s[2] or '0')
-	if not resent and now < last + lock_for(n, tonumber(ARGV[p]), tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2])) then
+	local lock = lock_for(n, tonumber(ARGV[p]), tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]))
+	if not resent and lock > 0 and now < last + lock then
 		ok = 0
 	end
 	states[#states + 1] = {n, last}
