@@ -76,15 +76,12 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 	}
 	ip56, ip48 := cfg.IPv6Budgets()
 	return &auth.Service{
-		Users:          d.Store,
-		Logins:         d.Store,
-		Attempts:       d.Store,
-		Throttle:       throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-		IPThrottle:     throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		IP56Throttle:   throttle.Policy{MaxFailures: ip56, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		IP48Throttle:   throttle.Policy{MaxFailures: ip48, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		DeviceThrottle: throttle.Policy{MaxFailures: cfg.DeviceBudget(), Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-		MAC:            d.MAC,
+		Users:      d.Store,
+		Logins:     d.Store,
+		Attempts:   d.Store,
+		Throttle:   throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		IPThrottle: throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		MAC:        d.MAC,
 		Sessions: &sessions.Manager{
 			Store:      d.Store,
 			MAC:        d.MAC,
@@ -97,6 +94,11 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 		Tokens:      &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL},
 		Log:         d.Log,
 		Fingerprint: usernameFingerprint(d.MAC),
+
+		// The wider IPv6 blocks and the username's device tokens together.
+		IP56Throttle:   throttle.Policy{MaxFailures: ip56, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		IP48Throttle:   throttle.Policy{MaxFailures: ip48, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		DeviceThrottle: throttle.Policy{MaxFailures: cfg.DeviceBudget(), Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
 	}, nil
 }
 
