@@ -101,6 +101,7 @@ func run() error {
 	}
 	mgr := &sessions.Manager{Store: st, MAC: mac.Static(ring), IdleTTL: cfg.RefreshTokenTTL, MaxTTL: cfg.SessionMaxTTL,
 		Grace: cfg.RefreshGrace, MaxPerUser: cfg.MaxSessionsPerUser}
+	ip56, ip48 := cfg.IPv6Budgets()
 	svc := &auth.Service{
 		Users: st, Logins: st, Attempts: st,
 		Throttle:   throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
@@ -110,6 +111,11 @@ func run() error {
 		Passwords:  hasher,
 		Tokens:     &token.Issuer{Keys: keys.Static{Current: k}, Issuer: "urn:rotor:my-stack", Audience: "urn:rotor:my-stack:api", TTL: cfg.AccessTokenTTL},
 		Log:        slog.New(slog.DiscardHandler),
+
+		// The wider IPv6 blocks and the username's device tokens together.
+		IP56Throttle:   throttle.Policy{MaxFailures: ip56, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		IP48Throttle:   throttle.Policy{MaxFailures: ip48, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		DeviceThrottle: throttle.Policy{MaxFailures: cfg.DeviceBudget(), Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
 	}
 	// A realistic client: an e-mail address as username, a browser's user agent.
 	const username, pw = "ada.lovelace@example.com", "correct horse battery staple"

@@ -381,14 +381,14 @@ type lockDuringLogin struct {
 	lock func()
 }
 
-func (s *lockDuringLogin) GetLogin(ctx context.Context, name string, keys []string) (users.User, []throttle.State, error) {
-	u, st, err := s.Store.GetLogin(ctx, name, keys)
+func (s *lockDuringLogin) ReserveLogin(ctx context.Context, name string, cs []throttle.Counter, now time.Time) (users.User, time.Time, throttle.Reservation, error) {
+	u, w, r, err := s.Store.ReserveLogin(ctx, name, cs, now)
 	if s.lock != nil {
 		lock := s.lock
 		s.lock = nil
 		lock()
 	}
-	return u, st, err
+	return u, w, r, err
 }
 
 // TestLockRacingLogin: a login that read the user before the lock, with

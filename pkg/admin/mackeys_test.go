@@ -52,7 +52,7 @@ func TestMACEmergencyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deviceToken, err := device.Issue(leaked, "alice", nil) // forged at will
+	deviceToken, err := device.Issue(leaked, "alice", owner.Epoch, now, nil) // forged at will
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestMACEmergencyRotation(t *testing.T) {
 	}
 	refresh = next.RefreshToken // tagged with the key now current: the one that leaks next
 	leaked = ring
-	deviceToken, _ = device.Issue(leaked, "alice", nil)
+	deviceToken, _ = device.Issue(leaked, "alice", owner.Epoch, now, nil)
 
 	// A warm function read the keyring just before the emergency.
 	clock := now

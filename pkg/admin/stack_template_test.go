@@ -257,3 +257,30 @@ func TestAccessLogsHaveTheAccountRole(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordGuessRoutesHaveAMethodThrottle: every route that checks a
+// password with argon2id has a gateway method throttle of its own in the
+// stage's MethodSettings, tighter than the stage's: a burst of guesses is
+// cut at the gateway before the store's per-key reservation refuses it.
+func TestPasswordGuessRoutesHaveAMethodThrottle(t *testing.T) {
+	settings := mapValue(template(t), "Resources", "RotorApi", "Properties", "MethodSettings")
+	if settings == nil || settings.Kind != yaml.SequenceNode {
+		t.Fatal("template.yaml: RotorApi has no MethodSettings")
+	}
+	for _, path := range []string{"/~1auth~1login", "/~1oauth~1token", "/~1auth~1password"} {
+		found := false
+		for _, s := range settings.Content {
+			if v := mapValue(s, "ResourcePath"); v == nil || v.Value != path {
+				continue
+			}
+			rate, burst := mapValue(s, "ThrottlingRateLimit"), mapValue(s, "ThrottlingBurstLimit")
+			if m := mapValue(s, "HttpMethod"); m == nil || m.Value != "POST" || rate == nil || burst == nil || rate.Value == "ApiThrottleRate" || burst.Value == "ApiThrottleBurst" {
+				t.Fatalf("%s: %+v; want POST with a rate and burst of its own", path, s)
+			}
+			found = true
+		}
+		if !found {
+			t.Errorf("no method throttle for POST %s", path)
+		}
+	}
+}

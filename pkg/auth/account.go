@@ -122,9 +122,11 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	// holds an access token, so each session gets the login's few guesses.
 	// Counted per session, not per username: a stranger who locked the
 	// username's untrusted logins cannot keep the owner from this route.
+	// The guess is counted before it is checked, so a burst of them
+	// verifies no more than the limit.
 	now := s.now()
-	key := throttle.SessionKey(c.SessionID)
-	if err := s.throttled(ctx, key, now, "user_id", c.UserID, "session_id", c.SessionID); err != nil {
+	guess := []throttle.Counter{{Key: throttle.SessionKey(c.SessionID), Policy: s.Throttle}}
+	if _, err := s.reserve(ctx, guess, now, "user_id", c.UserID, "session_id", c.SessionID); err != nil {
 		return err
 	}
 	if err := s.Passwords.Verify(ctx, current, u.PasswordHash); err != nil {
@@ -141,9 +143,6 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		// counts as none.
 		if s.changedWithin(u, now) && s.Passwords.Verify(ctx, next, u.PasswordHash) == nil {
 			return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)
-		}
-		if _, rerr := s.Attempts.RecordFailure(ctx, key, now, now.Add(s.Throttle.Forget())); rerr != nil {
-			return storeError(rerr)
 		}
 		s.log().WarnContext(ctx, "password change refused", "event", "password_change_failed", "user_id", u.ID, "session_id", c.SessionID)
 		return apierr.InvalidCredentials.Describe("The current password is incorrect.").With(err)

@@ -23,11 +23,13 @@ import (
 	"github.com/rotor-auth/rotor/pkg/users/names"
 )
 
-// LoginStore reads, in one round trip, what a login needs: the user (or
-// users.ErrNotFound) and the throttle state under each attempt key (in the
-// order of keys), known user or not.
+// LoginStore starts a login in one round trip: it reserves the guess's slot
+// under every counter (throttle.Store.Reserve: refused while any is locked,
+// else counted before the password is checked) and reads the user (or
+// users.ErrNotFound; known user or not, the reservation is made) and the
+// revocation watermark (zero when none).
 type LoginStore interface {
-	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
+	ReserveLogin(ctx context.Context, username string, counters []throttle.Counter, now time.Time) (users.User, time.Time, throttle.Reservation, error)
 }
 
 // Service runs the flows. Build it once per cold start.
@@ -39,8 +41,15 @@ type Service struct {
 	// device token, and a session's password-change guesses.
 	Throttle throttle.Policy
 	// IPThrottle locks a source address for clients without a device token,
-	// across usernames.
+	// across usernames: an IPv4 address, an IPv6 /64.
 	IPThrottle throttle.Policy
+	// IP56Throttle and IP48Throttle lock the IPv6 /56 and /48 of such a
+	// client, counted at the same time as its /64, each with its own budget
+	// (zero: not counted).
+	IP56Throttle, IP48Throttle throttle.Policy
+	// DeviceThrottle locks all of a username's device tokens together, on
+	// top of each token's own Throttle (zero: not counted).
+	DeviceThrottle throttle.Policy
 	// MAC is the server MAC key that tags device tokens.
 	MAC       mac.Source
 	Sessions  *sessions.Manager
@@ -133,27 +142,46 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 	if err != nil {
 		return Pair{}, err
 	}
-	counters, trusted := s.loginCounters(ring, name, deviceToken, c)
-	keys := make([]string, len(counters))
-	for i, k := range counters {
-		keys[i] = k.Key
-	}
-	u, states, err := s.Logins.GetLogin(ctx, name, keys)
+	counters, dev := s.loginCounters(ring, name, deviceToken, c)
+	attrs := func(userID string) []any { return append(s.who(ctx, name, userID), "ip", c.IP) }
+	u, revokedBefore, res, err := s.Logins.ReserveLogin(ctx, name, counters, now)
 	if err != nil && !errors.Is(err, users.ErrNotFound) {
 		return Pair{}, storeError(err)
 	}
-	for i := range counters {
-		counters[i].State = states[i]
-	}
-	if err := s.locked(ctx, counters, now, append(s.who(ctx, name, u.ID), "ip", c.IP)...); err != nil {
+	trusted := dev != nil
+	if trusted && (err != nil || dev.Epoch() != u.Epoch || dev.IssuedAt().Before(revokedBefore)) {
+		// A device token of the username under the server key, issued
+		// before the credentials changed (a password change or reset, a
+		// lock, an end-all) or before a revoke-all: no longer trusted with
+		// a budget of its own. Its client is throttled, with every other
+		// stale token of the username, on one counter under the username
+		// limit: not on the username's own, or a stranger who locked that
+		// would lock the owner's devices out after every password change.
+		// The slots it took under the device counters are given back; the
+		// guess is reserved again.
+		trusted = false
+		s.log().InfoContext(ctx, "stale device token", append([]any{"event", "device_token_stale"}, attrs(u.ID)...)...)
+		if res.OK {
+			if rerr := s.Attempts.Release(ctx, nil, throttle.Keys(counters)); rerr != nil {
+				return Pair{}, storeError(rerr)
+			}
+		}
+		counters = []throttle.Counter{{Key: throttle.StaleDevicesKey(name), Policy: s.Throttle}}
+		if res, err = s.reserve(ctx, counters, now, attrs(u.ID)...); err != nil {
+			return Pair{}, err
+		}
+	} else if err := s.refused(ctx, counters, res, now, attrs(u.ID)...); err != nil {
 		return Pair{}, err
 	}
+	for i := range counters {
+		counters[i].State = res.States[i]
+	}
 	switch {
-	case errors.Is(err, users.ErrNotFound):
+	case u.ID == "":
 		if err := s.Passwords.VerifyDummy(ctx, pw); !errors.Is(err, password.ErrMismatch) {
 			return Pair{}, storeError(err)
 		}
-		return Pair{}, s.loginFailed(ctx, name, "", counters, c, now)
+		return Pair{}, s.loginFailed(ctx, name, "", counters, c)
 	}
 	if err := s.Passwords.Verify(ctx, pw, u.PasswordHash); err != nil {
 		if ctx.Err() != nil {
@@ -162,36 +190,40 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 		if !errors.Is(err, password.ErrMismatch) {
 			s.log().ErrorContext(ctx, "stored password hash unreadable", "event", "hash_malformed", "user_id", u.ID)
 		}
-		return Pair{}, s.loginFailed(ctx, name, u.ID, counters, c, now)
+		return Pair{}, s.loginFailed(ctx, name, u.ID, counters, c)
 	}
 	if u.Locked {
 		// Refused after the same argon2id work and with the same answer and
 		// counting as a wrong password, so a lock reveals nothing.
 		s.log().WarnContext(ctx, "login of a locked user", "event", "login_locked", "user_id", u.ID, "ip", c.IP)
-		return Pair{}, s.loginFailed(ctx, name, u.ID, counters, c, now)
+		return Pair{}, s.loginFailed(ctx, name, u.ID, counters, c)
 	}
-	// The right password clears the username's (or this device's) failures;
-	// never the source address's, or one account of its own would let an
-	// attacker reset the limit it guesses other accounts under.
-	if k := counters[0]; k.State.Failures > 0 {
-		if err := s.Attempts.ResetAttempts(ctx, k.Key); err != nil {
-			return Pair{}, storeError(err)
-		}
-	}
-	dev, err := device.Issue(ring, name, s.Rand)
-	if err != nil {
-		return Pair{}, apierr.Internal.With(err)
-	}
+	// The right password gives the guess's slots back, concurrently with
+	// the session's write (one round trip of latency): it clears the
+	// username's (or this device's) failures, and gives back the one slot
+	// it took under every other counter; never more, or one account of its
+	// own would let an attacker reset the limit of the address it guesses
+	// other accounts from.
+	released := make(chan error, 1)
+	go func() { released <- s.Attempts.Release(ctx, []string{counters[0].Key}, throttle.Keys(counters[1:])) }()
 	iss, err := s.startSession(ctx, u, c, now)
+	if rerr := <-released; rerr != nil {
+		// Not worth failing a login for: the slot stays counted.
+		s.log().WarnContext(ctx, "guess not given back", "event", "throttle_release_failed", "user_id", u.ID, "error", rerr.Error())
+	}
 	if err != nil {
 		return Pair{}, err
+	}
+	token, err := device.Issue(ring, name, iss.Session.Epoch, now, s.Rand)
+	if err != nil {
+		return Pair{}, apierr.Internal.With(err)
 	}
 	s.log().InfoContext(ctx, "login", "event", "login_succeeded", "user_id", u.ID, "session_id", iss.Session.ID, "ip", c.IP, "trusted_device", trusted)
 	p, err := s.pair(ctx, iss, now)
 	if err != nil {
 		return Pair{}, err
 	}
-	p.DeviceToken = dev
+	p.DeviceToken = token
 	return p, nil
 }
 
@@ -230,20 +262,36 @@ func (s *Service) startSession(ctx context.Context, u users.User, c Client, now 
 }
 
 // loginCounters are the attempt keys a login is throttled on, first the one
-// a success resets. A client with a valid device token for the username is
-// throttled on that token alone. Any other client (no token, a malformed
-// one, one made up or issued for another username) is throttled on the
-// username, shared by all such clients, and on its source address.
-func (s *Service) loginCounters(ring mac.Keyring, name, deviceToken string, c Client) (counters []throttle.Counter, trusted bool) {
+// a success resets. A client with a device token issued for the username
+// under the server key is throttled on that token and on all of the
+// username's device tokens together (dev is the token; whether it is still
+// trusted is decided on the user's record). Any other client (no token, a
+// malformed one, one made up or issued for another username) is a stranger.
+func (s *Service) loginCounters(ring mac.Keyring, name, deviceToken string, c Client) ([]throttle.Counter, *device.Token) {
 	if deviceToken != "" {
-		if key, err := device.Check(ring, name, deviceToken); err == nil {
-			return []throttle.Counter{{Key: key, Policy: s.Throttle}}, true
+		if t, err := device.Check(ring, name, deviceToken); err == nil {
+			counters := []throttle.Counter{{Key: t.Key(), Policy: s.Throttle}}
+			if s.DeviceThrottle.MaxFailures > 0 {
+				counters = append(counters, throttle.Counter{Key: throttle.DevicesKey(name), Policy: s.DeviceThrottle})
+			}
+			return counters, &t
 		}
 	}
-	return []throttle.Counter{
-		{Key: throttle.UserKey(name), Policy: s.Throttle},
-		{Key: throttle.IPKey(c.IP), Policy: s.IPThrottle},
-	}, false
+	return s.strangerCounters(name, c), nil
+}
+
+// strangerCounters throttle a client without a trusted device token on the
+// username, shared by all such clients, and on its source address: an IPv4
+// address, or an IPv6 /64, /56 and /48 together.
+func (s *Service) strangerCounters(name string, c Client) []throttle.Counter {
+	counters := []throttle.Counter{{Key: throttle.UserKey(name), Policy: s.Throttle}}
+	policies := []throttle.Policy{s.IPThrottle, s.IP56Throttle, s.IP48Throttle}
+	for i, k := range throttle.IPKeys(c.IP) {
+		if i == 0 || policies[i].MaxFailures > 0 {
+			counters = append(counters, throttle.Counter{Key: k, Policy: policies[i]})
+		}
+	}
+	return counters
 }
 
 func (s *Service) keyring(ctx context.Context) (mac.Keyring, error) {
@@ -257,46 +305,65 @@ func (s *Service) keyring(ctx context.Context) (mac.Keyring, error) {
 	return ring, nil
 }
 
-// locked returns 429 too_many_attempts while any of counters is locked,
-// with the longest wait.
-func (s *Service) locked(ctx context.Context, counters []throttle.Counter, now time.Time, attrs ...any) error {
-	wait, at := throttle.Longest(counters, now)
-	if wait <= 0 {
+// reserve takes a guess's slot under every counter before the guess is
+// checked (throttle.Store.Reserve), and returns 429 too_many_attempts with
+// the longest wait when any counter is locked. Every guess at a secret goes
+// through it: the login's password, the password change's current password,
+// and the codes of the flows to come.
+func (s *Service) reserve(ctx context.Context, counters []throttle.Counter, now time.Time, attrs ...any) (throttle.Reservation, error) {
+	res, err := s.Attempts.Reserve(ctx, counters, now)
+	if err != nil {
+		return throttle.Reservation{}, storeError(err)
+	}
+	return res, s.refused(ctx, counters, res, now, attrs...)
+}
+
+// refused is nil for a reservation that was made, else the 429 with the
+// longest wait, logged.
+func (s *Service) refused(ctx context.Context, counters []throttle.Counter, res throttle.Reservation, now time.Time, attrs ...any) error {
+	if res.OK {
 		return nil
 	}
+	for i := range counters {
+		counters[i].State = res.States[i]
+	}
+	wait, at := throttle.Longest(counters, now)
+	if at < 0 {
+		// A store that reserves per counter (DynamoDB) refused on a lock
+		// that ended since: the client may try again at once.
+		wait, at = time.Second, 0
+	}
 	k := counters[at]
-	attrs = append([]any{"event", "login_throttled", "throttle", kind(k.Key), "failures", k.State.Failures, "retry_after_s", int(wait.Seconds() + 0.5)}, attrs...)
+	attrs = append([]any{"event", "login_throttled", "throttle", label(k.Key), "failures", k.State.Failures, "retry_after_s", int(wait.Seconds() + 0.5)}, attrs...)
 	s.log().WarnContext(ctx, "login throttled", attrs...)
 	e := *apierr.TooManyAttempts
 	e.RetryAfter = wait
 	return &e
 }
 
-// kind is the kind of an attempt key (user, ip, device, session), for logs.
+// kind is the kind of an attempt key (user, ip, device, devices, session),
+// for logs.
 func kind(key string) string {
 	k, _, _ := strings.Cut(key, "#")
 	return k
 }
 
-// throttled reads one attempt key's state and applies locked, for a caller
-// who is already authenticated (the password change).
-func (s *Service) throttled(ctx context.Context, key string, now time.Time, attrs ...any) error {
-	state, err := s.Attempts.GetAttempts(ctx, key)
-	if err != nil {
-		return storeError(err)
+// label names an attempt key's counter in the log: its kind, and for the
+// wider IPv6 blocks their size (ip56, ip48; the /64 is plain ip).
+func label(key string) string {
+	k := kind(key)
+	if _, bits, ok := strings.Cut(key, "/"); ok && k == "ip" && bits != "64" {
+		return k + bits
 	}
-	return s.locked(ctx, []throttle.Counter{{Key: key, Policy: s.Throttle, State: state}}, now, attrs...)
+	return k
 }
 
-// loginFailed counts a failure under every counter of the attempt.
-func (s *Service) loginFailed(ctx context.Context, name, userID string, counters []throttle.Counter, c Client, now time.Time) error {
+// loginFailed logs a failed login with the failures its reservation counted
+// under every counter of the attempt; nothing more is written.
+func (s *Service) loginFailed(ctx context.Context, name, userID string, counters []throttle.Counter, c Client) error {
 	attrs := append(s.who(ctx, name, userID), "event", "login_failed", "ip", c.IP)
 	for _, k := range counters {
-		state, err := s.Attempts.RecordFailure(ctx, k.Key, now, now.Add(k.Policy.Forget()))
-		if err != nil {
-			return storeError(err)
-		}
-		attrs = append(attrs, kind(k.Key)+"_failures", state.Failures)
+		attrs = append(attrs, label(k.Key)+"_failures", k.State.Failures)
 	}
 	s.log().WarnContext(ctx, "login failed", attrs...)
 	return apierr.InvalidCredentials

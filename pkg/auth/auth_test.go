@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,16 +19,67 @@ import (
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
-// calls counts the store calls a flow makes: each is one DynamoDB round trip
-// in production.
+// calls counts the sequential round trips a flow makes: each store call is
+// one DynamoDB round trip in production, except that calls made at the same
+// time share one. A login gives the guess's slot back (Release) while it
+// writes the session (CreateSession): each of the two waits for the other
+// to start before going on, so that when the flow makes them concurrently
+// they always overlap and count once; made one after the other, the first
+// waits in vain (a minute at most), and they count twice.
 type calls struct {
 	*memory.Store
-	n atomic.Int64
+	n        atomic.Int64
+	inflight atomic.Int64
+	mu       sync.Mutex
+	entered  map[string]chan struct{}
+}
+
+// call runs f as one store call: a new round trip unless another call is in
+// flight. pair names the call it may overlap with (empty: none).
+func (c *calls) call(name, pair string, f func()) {
+	if c.inflight.Add(1) == 1 {
+		c.n.Add(1)
+	}
+	defer c.inflight.Add(-1)
+	if pair != "" {
+		close(c.signal(name))
+		select {
+		case <-c.signal(pair):
+		case <-time.After(time.Minute):
+		}
+	}
+	f()
+}
+
+func (c *calls) signal(name string) chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entered == nil {
+		c.entered = map[string]chan struct{}{}
+	}
+	ch, ok := c.entered[name]
+	if !ok {
+		ch = make(chan struct{})
+		c.entered[name] = ch
+	}
+	return ch
 }
 
 func (c *calls) GetLogin(ctx context.Context, u string, keys []string) (users.User, []throttle.State, error) {
 	c.n.Add(1)
 	return c.Store.GetLogin(ctx, u, keys)
+}
+func (c *calls) ReserveLogin(ctx context.Context, u string, cs []throttle.Counter, now time.Time) (users.User, time.Time, throttle.Reservation, error) {
+	c.n.Add(1)
+	return c.Store.ReserveLogin(ctx, u, cs, now)
+}
+func (c *calls) Reserve(ctx context.Context, cs []throttle.Counter, now time.Time) (throttle.Reservation, error) {
+	c.n.Add(1)
+	return c.Store.Reserve(ctx, cs, now)
+}
+func (c *calls) Release(ctx context.Context, reset, giveBack []string) (err error) {
+	c.call("release", "create", func() { err = c.Store.Release(ctx, reset, giveBack) })
+	return err
 }
 func (c *calls) RecordFailure(ctx context.Context, k string, now, exp time.Time) (throttle.State, error) {
 	c.n.Add(1)
@@ -45,9 +97,9 @@ func (c *calls) ResetAttempts(ctx context.Context, u string) error {
 	c.n.Add(1)
 	return c.Store.ResetAttempts(ctx, u)
 }
-func (c *calls) CreateSession(ctx context.Context, s sessions.Session, evict []string) error {
-	c.n.Add(1)
-	return c.Store.CreateSession(ctx, s, evict)
+func (c *calls) CreateSession(ctx context.Context, s sessions.Session, evict []string) (err error) {
+	c.call("create", "release", func() { err = c.Store.CreateSession(ctx, s, evict) })
+	return err
 }
 func (c *calls) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
 	c.n.Add(1)
@@ -62,15 +114,19 @@ func (c *calls) DeleteSessionByToken(ctx context.Context, id string, h []byte) e
 	return c.Store.DeleteSessionByToken(ctx, id, h)
 }
 
-// count returns how many store calls f made.
+// count returns how many sequential round trips f made.
 func (c *calls) count(f func()) int64 {
+	c.mu.Lock()
+	c.entered = nil
+	c.mu.Unlock()
 	before := c.n.Load()
 	f()
 	return c.n.Load() - before
 }
 
 // TestRoundTrips holds the happy paths to DESIGN.md's budget: login 2 (read
-// user, write session), refresh 1 (one conditional update), logout 1.
+// the user while reserving the guess; write the session while giving the
+// guess back), refresh 1 (one conditional update), logout 1.
 func TestRoundTrips(t *testing.T) {
 	st := &calls{Store: memory.New()}
 	cfg := config.Default()

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -183,5 +184,32 @@ func TestDeviceTokenNeedsTheKey(t *testing.T) {
 	p, err := svc.Login(context.Background(), "alice", alicePW, "", auth.Client{IP: ipA})
 	if err == nil || apierr.From(err).Status != http.StatusInternalServerError || p.DeviceToken != "" {
 		t.Fatalf("login without a MAC key source: %+v, %v", p, err)
+	}
+}
+
+// TestIPv6BlocksCountTogether, as an attacker holding one /48: 300 guesses,
+// each from a fresh /64 (and spread over its /56s), each at another
+// username. Each /64 and /56 stays under its budget, but the /48 counts them
+// all: from the /48's budget on, every guess is refused before its hash is
+// checked. Counted per /64 alone, the /48 was 65,536 fresh budgets.
+func TestIPv6BlocksCountTogether(t *testing.T) {
+	svc := newThrottled(t) // address budget 6 per /64, so 24 per /56, 96 per /48
+	ctx := context.Background()
+	const budget48 = 96
+	verified := 0
+	for i := range 300 {
+		ip := fmt.Sprintf("2001:db8:77:%02x%02x::%x", i%256, i/256, i+1)
+		_, err := svc.Login(ctx, fmt.Sprintf("target-%d", i), wrongPW, "", auth.Client{IP: ip})
+		switch got := apierr.From(err).Status; {
+		case got == http.StatusUnauthorized && i < budget48:
+			verified++
+		case got == http.StatusTooManyRequests && i >= budget48:
+		default:
+			t.Fatalf("guess %d from %s: %d (%v); want 401 for the first %d, then 429", i, ip, got, err, budget48)
+		}
+	}
+	// Another /48 is not held back.
+	if _, err := svc.Login(ctx, "alice", alicePW, "", auth.Client{IP: "2001:db8:78::1"}); err != nil {
+		t.Fatalf("from another /48: %v", err)
 	}
 }

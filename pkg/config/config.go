@@ -73,6 +73,16 @@ type Config struct {
 	IPMaxFailures int           // ROTOR_IP_MAX_FAILURES: failures from one address before throttling starts
 	IPBackoffBase time.Duration // ROTOR_IP_BACKOFF_BASE: first lock of an address, doubled per further failure
 	IPBackoffMax  time.Duration // ROTOR_IP_BACKOFF_MAX: cap of an address's lock
+	// An IPv6 address counts under its /64 (IPMaxFailures), its /56 and its
+	// /48 at once, each with its own larger budget, the same locks: one /48
+	// is 65,536 /64s. 0 means 4 and 16 times IPMaxFailures (see IPv6Budgets).
+	IP56MaxFailures int // ROTOR_IP56_MAX_FAILURES
+	IP48MaxFailures int // ROTOR_IP48_MAX_FAILURES
+	// DeviceMaxFailures is the budget all of one username's device tokens
+	// share (on top of each token's own LoginMaxFailures): whoever once
+	// knew the password cannot collect tokens for fresh guesses. 0 means 4
+	// times LoginMaxFailures (see DeviceBudget). ROTOR_DEVICE_MAX_FAILURES.
+	DeviceMaxFailures int
 
 	CORSAllowOrigin string // ROTOR_CORS_ALLOW_ORIGIN
 
@@ -169,6 +179,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.integer("ROTOR_IP_MAX_FAILURES", &c.IPMaxFailures)
 	r.dur("ROTOR_IP_BACKOFF_BASE", &c.IPBackoffBase)
 	r.dur("ROTOR_IP_BACKOFF_MAX", &c.IPBackoffMax)
+	r.integer("ROTOR_IP56_MAX_FAILURES", &c.IP56MaxFailures)
+	r.integer("ROTOR_IP48_MAX_FAILURES", &c.IP48MaxFailures)
+	r.integer("ROTOR_DEVICE_MAX_FAILURES", &c.DeviceMaxFailures)
 	r.str("ROTOR_CORS_ALLOW_ORIGIN", &c.CORSAllowOrigin)
 	r.str("ROTOR_ADDR", &c.Addr)
 	if _, ok := r.get("ROTOR_ISSUER"); !ok {
@@ -185,6 +198,29 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// IPv6Budgets returns the failures an IPv6 /56 and /48 may make before
+// their locks start: IP56MaxFailures and IP48MaxFailures, or 4 and 16 times
+// IPMaxFailures when unset.
+func (c Config) IPv6Budgets() (m56, m48 int) {
+	m56, m48 = c.IP56MaxFailures, c.IP48MaxFailures
+	if m56 <= 0 {
+		m56 = 4 * c.IPMaxFailures
+	}
+	if m48 <= 0 {
+		m48 = 16 * c.IPMaxFailures
+	}
+	return m56, m48
+}
+
+// DeviceBudget returns the failures all of one username's device tokens may
+// make together: DeviceMaxFailures, or 4 times LoginMaxFailures when unset.
+func (c Config) DeviceBudget() int {
+	if c.DeviceMaxFailures > 0 {
+		return c.DeviceMaxFailures
+	}
+	return 4 * c.LoginMaxFailures
 }
 
 // Validate reports every setting that is out of range.
@@ -242,6 +278,12 @@ func (c Config) Validate() error {
 	}
 	if c.IPMaxFailures < c.LoginMaxFailures {
 		bad("ROTOR_IP_MAX_FAILURES=%d: want at least ROTOR_LOGIN_MAX_FAILURES=%d", c.IPMaxFailures, c.LoginMaxFailures)
+	}
+	if m56, m48 := c.IPv6Budgets(); m56 < c.IPMaxFailures || m48 < m56 {
+		bad("ROTOR_IP56_MAX_FAILURES=%d and ROTOR_IP48_MAX_FAILURES=%d: want ROTOR_IP_MAX_FAILURES <= /56 <= /48", m56, m48)
+	}
+	if c.DeviceBudget() < c.LoginMaxFailures {
+		bad("ROTOR_DEVICE_MAX_FAILURES=%d: want at least ROTOR_LOGIN_MAX_FAILURES=%d", c.DeviceBudget(), c.LoginMaxFailures)
 	}
 	if c.IPBackoffBase <= 0 || c.IPBackoffMax < c.IPBackoffBase {
 		bad("ROTOR_IP_BACKOFF_BASE=%s and ROTOR_IP_BACKOFF_MAX=%s: want 0 < base <= max", c.IPBackoffBase, c.IPBackoffMax)

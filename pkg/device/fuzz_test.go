@@ -14,7 +14,7 @@ import (
 func FuzzCheck(f *testing.F) {
 	r := ring(f, 2)
 	// A fixed nonce: every fuzzing process must hold the same issued token.
-	tok, err := device.Issue(r, "alice", bytes.NewReader(bytes.Repeat([]byte{9}, 64)))
+	tok, err := device.Issue(r, "alice", 7, t0, bytes.NewReader(bytes.Repeat([]byte{9}, 64)))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -23,15 +23,15 @@ func FuzzCheck(f *testing.F) {
 	f.Add(device.Prefix)
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
-		key, err := device.Check(r, "alice", s)
+		parsed, err := device.Check(r, "alice", s)
 		if err != nil {
 			return
 		}
 		if s != tok {
-			t.Fatalf("%q trusted as alice's device (key %s); only %q was issued", s, key, tok)
+			t.Fatalf("%q trusted as alice's device (key %s); only %q was issued", s, parsed.Key(), tok)
 		}
-		if !strings.HasPrefix(key, "device#") {
-			t.Fatalf("throttle key %q", key)
+		if !strings.HasPrefix(parsed.Key(), "device#") || parsed.Epoch() != 7 || !parsed.IssuedAt().Equal(t0) {
+			t.Fatalf("throttle key %q, epoch %d, issued %v", parsed.Key(), parsed.Epoch(), parsed.IssuedAt())
 		}
 	})
 }

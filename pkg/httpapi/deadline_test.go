@@ -35,8 +35,8 @@ func stall(ctx context.Context) error {
 // stalled never answers the store calls it overrides.
 type stalled struct{ *memory.Store }
 
-func (stalled) GetLogin(ctx context.Context, _ string, _ []string) (users.User, []throttle.State, error) {
-	return users.User{}, nil, stall(ctx)
+func (stalled) ReserveLogin(ctx context.Context, _ string, _ []throttle.Counter, _ time.Time) (users.User, time.Time, throttle.Reservation, error) {
+	return users.User{}, time.Time{}, throttle.Reservation{}, stall(ctx)
 }
 
 func (stalled) ListSessions(ctx context.Context, _, _ string) ([]sessions.Session, error) {
@@ -51,11 +51,11 @@ func (stalled) GetSessionAndWatermark(ctx context.Context, _ string) (sessions.S
 // only the request's deadline says what happened.
 type stalledOpaque struct{ *memory.Store }
 
-func (stalledOpaque) GetLogin(ctx context.Context, _ string, _ []string) (users.User, []throttle.State, error) {
+func (stalledOpaque) ReserveLogin(ctx context.Context, _ string, _ []throttle.Counter, _ time.Time) (users.User, time.Time, throttle.Reservation, error) {
 	if err := stall(ctx); errors.Is(err, errNoDeadline) {
-		return users.User{}, nil, err
+		return users.User{}, time.Time{}, throttle.Reservation{}, err
 	}
-	return users.User{}, nil, errors.New("operation error DynamoDB: GetItem: exceeded maximum number of attempts")
+	return users.User{}, time.Time{}, throttle.Reservation{}, errors.New("operation error DynamoDB: GetItem: exceeded maximum number of attempts")
 }
 
 // TestFrozenStoreAnswers503: a store that never answers gets 503

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
@@ -95,8 +96,8 @@ func TestCookiePathIncludesStage(t *testing.T) {
 // broken fails every login read with an internal error.
 type broken struct{ *memory.Store }
 
-func (broken) GetLogin(context.Context, string, []string) (users.User, []throttle.State, error) {
-	return users.User{}, nil, errors.New("dynamo: get login: AccessDeniedException: arn:aws:iam::123456789012:role/x")
+func (broken) ReserveLogin(context.Context, string, []throttle.Counter, time.Time) (users.User, time.Time, throttle.Reservation, error) {
+	return users.User{}, time.Time{}, throttle.Reservation{}, errors.New("dynamo: reserve: AccessDeniedException: arn:aws:iam::123456789012:role/x")
 }
 
 func TestInternalErrorsStayInside(t *testing.T) {

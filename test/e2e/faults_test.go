@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/sessions"
@@ -25,11 +26,11 @@ func (f *flaky) fail() error {
 	return fmt.Errorf("operation error DynamoDB: UpdateItem: %w", context.DeadlineExceeded)
 }
 
-func (f *flaky) GetLogin(ctx context.Context, name string, keys []string) (users.User, []throttle.State, error) {
+func (f *flaky) ReserveLogin(ctx context.Context, name string, cs []throttle.Counter, now time.Time) (users.User, time.Time, throttle.Reservation, error) {
 	if f.down.Load() {
-		return users.User{}, nil, f.fail()
+		return users.User{}, time.Time{}, throttle.Reservation{}, f.fail()
 	}
-	return f.Store.GetLogin(ctx, name, keys)
+	return f.Store.ReserveLogin(ctx, name, cs, now)
 }
 
 func (f *flaky) CreateSession(ctx context.Context, s sessions.Session, evict []string) error {

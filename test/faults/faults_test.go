@@ -78,8 +78,8 @@ func TestLoginUnderStoreFaults(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"GetLogin", stall, 503, "temporarily_unavailable"},
-		{"GetLogin", fail, 500, "server_error"},
+		{"ReserveLogin", stall, 503, "temporarily_unavailable"},
+		{"ReserveLogin", fail, 500, "server_error"},
 		{"CreateSession", stall, 503, "temporarily_unavailable"},
 		{"CreateSession", fail, 500, "server_error"},
 		{"CreateSession", loseAnswer, 503, "temporarily_unavailable"},

@@ -121,12 +121,12 @@ func (s *faulty) SetPasswordHash(ctx context.Context, username, userID, hash str
 	})
 }
 
-func (s *faulty) GetLogin(ctx context.Context, username string, keys []string) (u users.User, st []throttle.State, err error) {
-	err = s.call(ctx, "GetLogin", func(ctx context.Context) (err error) {
-		u, st, err = s.Store.GetLogin(ctx, username, keys)
+func (s *faulty) ReserveLogin(ctx context.Context, username string, cs []throttle.Counter, now time.Time) (u users.User, w time.Time, r throttle.Reservation, err error) {
+	err = s.call(ctx, "ReserveLogin", func(ctx context.Context) (err error) {
+		u, w, r, err = s.Store.ReserveLogin(ctx, username, cs, now)
 		return err
 	})
-	return u, st, err
+	return u, w, r, err
 }
 
 func (s *faulty) CreateSession(ctx context.Context, ss sessions.Session, evict []string) error {

@@ -74,6 +74,7 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	ip56, ip48 := cfg.IPv6Budgets()
 	return &auth.Service{
 		Users:      d.Store,
 		Logins:     d.Store,
@@ -93,6 +94,11 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 		Tokens:      &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL},
 		Log:         d.Log,
 		Fingerprint: usernameFingerprint(d.MAC),
+
+		// The wider IPv6 blocks and the username's device tokens together.
+		IP56Throttle:   throttle.Policy{MaxFailures: ip56, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		IP48Throttle:   throttle.Policy{MaxFailures: ip48, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		DeviceThrottle: throttle.Policy{MaxFailures: cfg.DeviceBudget(), Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
 	}, nil
 }
 

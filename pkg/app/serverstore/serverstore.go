@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -33,6 +34,7 @@ type Store interface {
 	sessions.Store
 	throttle.Store
 	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
+	ReserveLogin(ctx context.Context, username string, counters []throttle.Counter, now time.Time) (users.User, time.Time, throttle.Reservation, error)
 }
 
 // SecretValueAPI is the Secrets Manager call that reads connection credentials.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+	"github.com/rotor-auth/rotor/pkg/throttle"
 )
 
 // loseAnswers delivers every request to moto but, for the operations named
@@ -79,5 +80,52 @@ func TestRecordFailureResentCountsOnce(t *testing.T) {
 		if stored.Failures != i+1 {
 			t.Fatalf("after failure %d (%d sends): %d failures stored; want %d", i+1, sends, stored.Failures, i+1)
 		}
+	}
+}
+
+// TestReserveResentCountsOnce: when the answer to a reservation's write is
+// lost and the SDK resends it, the guess still takes one slot (the resend
+// finds its own reservation id on the item), and a give-back whose answer is
+// lost gives back once.
+func TestReserveResentCountsOnce(t *testing.T) {
+	const updateItem = "DynamoDB_20120810.UpdateItem"
+	lossy := &loseAnswers{lose: map[string]int{}, sends: map[string]int{}}
+	cfg := testenv.AWSConfig(testenv.MotoURL(t))
+	cfg.HTTPClient = &http.Client{Transport: lossy}
+	db := dynamodb.NewFromConfig(cfg)
+	st := dynamo.New(db, testenv.DynamoTables(t, db))
+	ctx := testenv.Context(t)
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	c := throttle.Counter{Key: throttle.IPKey("198.51.100.9"), Policy: throttle.Policy{MaxFailures: 10, Base: time.Second, Max: time.Minute}}
+	send := func(lose int, f func() error) int {
+		t.Helper()
+		lossy.mu.Lock()
+		lossy.lose[updateItem], lossy.sends[updateItem] = lose, 0
+		lossy.mu.Unlock()
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+		lossy.mu.Lock()
+		defer lossy.mu.Unlock()
+		return lossy.sends[updateItem]
+	}
+	for i, lose := range []int{0, 1, 0, 1} {
+		var r throttle.Reservation
+		sends := send(lose, func() (err error) { r, err = st.Reserve(ctx, []throttle.Counter{c}, t0); return err })
+		if sends != 1+lose {
+			t.Fatalf("reservation %d: %d UpdateItem sends; want %d (the SDK must resend a lost answer)", i+1, sends, 1+lose)
+		}
+		if !r.OK || r.States[0].Failures != i+1 {
+			t.Fatalf("reservation %d returned %+v; want a slot, %d failures", i+1, r, i+1)
+		}
+		if stored, err := st.GetAttempts(ctx, c.Key); err != nil || stored.Failures != i+1 {
+			t.Fatalf("after reservation %d (%d sends): %+v, %v; want %d failures", i+1, sends, stored, err, i+1)
+		}
+	}
+	if sends := send(1, func() error { return st.Release(ctx, nil, []string{c.Key}) }); sends != 2 {
+		t.Fatalf("give-back: %d sends; want 2", sends)
+	}
+	if stored, err := st.GetAttempts(ctx, c.Key); err != nil || stored.Failures != 3 {
+		t.Fatalf("after a resent give-back: %+v, %v; want 3 failures", stored, err)
 	}
 }

@@ -40,7 +40,8 @@ func Owner(t testing.TB, st Store, name string) sessions.Owner {
 // RoundTrips holds st to the design's budget; sent returns the round trips
 // st made to its server since sent was last called, counted at the wire. A
 // signup and a login's read are two, the session's write one, a refresh
-// one, a grace replay (the losing side of a race) one, a logout one; for
+// one, a grace replay (the losing side of a race) one, a logout one; a
+// login's reservation with its read one, giving the guess back one; for
 // the account routes (docs/ARCHITECTURE.md), the check of the caller's
 // session (with the watermark) one, the user's read one, the list one,
 // ending one session one, ending them all one.
@@ -54,6 +55,25 @@ func RoundTrips(t *testing.T, st Store, sent func() int64) {
 	o := Owner(t, st, "alice") // CreateUser, then GetLogin
 	if got := sent(); got != 2 {
 		t.Fatalf("signup and login read: %d round trips, want 2", got)
+	}
+	// The login's store operation proper: the guess reserved under its
+	// counters with the user and the watermark read, one round trip; a right
+	// password gives the guess back, one more (sent with the session write).
+	counters := []throttle.Counter{
+		{Key: throttle.UserKey("alice"), Policy: throttle.Policy{MaxFailures: 5, Base: time.Second, Max: time.Minute}},
+		{Key: throttle.IPKey("203.0.113.1"), Policy: throttle.Policy{MaxFailures: 20, Base: time.Second, Max: time.Minute}},
+	}
+	if _, _, r, err := st.ReserveLogin(ctx, "alice", counters, now); err != nil || !r.OK {
+		t.Fatalf("reserve login: %+v, %v", r, err)
+	}
+	if got := sent(); got != 1 {
+		t.Fatalf("login reservation and read: %d round trips, want 1", got)
+	}
+	if err := st.Release(ctx, []string{counters[0].Key}, []string{counters[1].Key}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sent(); got != 1 {
+		t.Fatalf("giving the guess back: %d round trips, want 1", got)
 	}
 	iss, err := m.Start(ctx, o, sessions.Meta{}, now)
 	if err != nil {

@@ -23,6 +23,9 @@ type Store interface {
 	users.Locker
 	// GetLogin is auth.LoginStore: the user and the attempts under each key at once.
 	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
+	// ReserveLogin is auth.LoginStore: the guess reserved, the user and the
+	// revocation watermark read, at once.
+	ReserveLogin(ctx context.Context, username string, counters []throttle.Counter, now time.Time) (users.User, time.Time, throttle.Reservation, error)
 }
 
 // Run runs the contract against stores made by newStore, one per subtest.
@@ -41,6 +44,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("attempts", func(t *testing.T) { testAttempts(t, newStore(t)) })
 	t.Run("login read", func(t *testing.T) { testGetLogin(t, newStore(t)) })
 	t.Run("password changed at", func(t *testing.T) { testPasswordChangedAt(t, newStore(t)) })
+	t.Run("reserve burst", func(t *testing.T) { testReserveBurst(t, newStore(t)) })
+	t.Run("reserve login", func(t *testing.T) { testReserveLogin(t, newStore(t)) })
+	t.Run("reserve on a skewed clock", func(t *testing.T) { testReserveSkewedClock(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
