@@ -42,7 +42,17 @@ func (c *calls) call(name, pair string, f func()) {
 	}
 	defer c.inflight.Add(-1)
 	if pair != "" {
-		close(c.signal(name))
+		ch := c.signal(name)
+		select {
+		case <-ch:
+			// Left closed by a login made outside count: start afresh.
+			c.mu.Lock()
+			c.entered = nil
+			c.mu.Unlock()
+			ch = c.signal(name)
+		default:
+		}
+		close(ch)
 		select {
 		case <-c.signal(pair):
 		case <-time.After(time.Minute):
