@@ -10,7 +10,10 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rotor-auth/rotor/pkg/mac"
 )
@@ -46,6 +49,16 @@ const maxPrunePerLogin = 10
 type Meta struct {
 	IP        string
 	UserAgent string
+}
+
+// Sanitized returns m as a session keeps it: each field valid UTF-8 without
+// control characters (each byte that is not UTF-8, and each control, becomes
+// U+FFFD), at most 64 bytes of IP and 256 of user agent, cut on a rune
+// boundary. Both come from the request, where a client sends any bytes:
+// PostgreSQL refuses text that is not UTF-8 (or holds NUL), and every store
+// must keep and list the same value, so Start stores only this.
+func (m Meta) Sanitized() Meta {
+	return Meta{IP: sanitize(m.IP, maxIPLen), UserAgent: sanitize(m.UserAgent, maxUserAgentLen)}
 }
 
 // Manager runs the session lifecycle on a Store.
@@ -147,9 +160,9 @@ func (m *Manager) Start(ctx context.Context, owner Owner, meta Meta, now time.Ti
 		LastUsedAt:        now,
 		ExpiresAt:         minTime(now.Add(m.IdleTTL).Truncate(time.Second), abs),
 		AbsoluteExpiresAt: abs,
-		IP:                truncate(meta.IP, maxIPLen),
-		UserAgent:         truncate(meta.UserAgent, maxUserAgentLen),
 	}
+	meta = meta.Sanitized()
+	s.IP, s.UserAgent = meta.IP, meta.UserAgent
 	if err := m.Store.CreateSession(ctx, s, m.evictions(owner, now)); err != nil {
 		return Issued{}, fmt.Errorf("sessions: start: %w", err)
 	}
@@ -406,13 +419,31 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
+// sanitize returns s as valid UTF-8 without controls, at most n bytes: each
+// invalid byte and each control rune becomes U+FFFD, and the text ends
+// before the first rune that would pass n. It reads at most n+1 runes of s,
+// however long s is, and returns s itself when it is already clean.
+func sanitize(s string, n int) string {
+	clean := len(s) <= n
+	for _, r := range s {
+		if !clean {
+			break
+		}
+		clean = r != utf8.RuneError && !unicode.IsControl(r)
+	}
+	if clean {
 		return s
 	}
-	// Cut on a rune boundary.
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
-		n--
+	var b strings.Builder
+	b.Grow(min(len(s), n))
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			r = utf8.RuneError
+		}
+		if b.Len()+utf8.RuneLen(r) > n {
+			break
+		}
+		b.WriteRune(r)
 	}
-	return s[:n]
+	return b.String()
 }
