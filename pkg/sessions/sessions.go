@@ -163,16 +163,28 @@ func (m *Manager) Start(ctx context.Context, owner Owner, meta Meta, now time.Ti
 	}
 	meta = meta.Sanitized()
 	s.IP, s.UserAgent = meta.IP, meta.UserAgent
-	if err := m.Store.CreateSession(ctx, s, m.evictions(owner, now)); err != nil {
+	evict, err := m.evictions(ctx, owner, now)
+	if err != nil {
+		return Issued{}, err
+	}
+	if err := m.Store.CreateSession(ctx, s, evict); err != nil {
 		return Issued{}, fmt.Errorf("sessions: start: %w", err)
 	}
 	return Issued{Session: s, RefreshToken: t.String()}, nil
 }
 
 // evictions returns the sessions a new one of owner's displaces: listed
-// sessions that are certainly dead (older than MaxTTL), a few at a time, and
-// the oldest ones beyond MaxPerUser-1, so the list never grows past the cap.
-func (m *Manager) evictions(owner Owner, now time.Time) []string {
+// sessions that are dead, a few at a time, and the oldest live ones beyond
+// MaxPerUser-1, so the user never has more than MaxPerUser live sessions.
+// Only live sessions count against the cap (alive, not ended, not before the
+// revocation watermark): the list also names sessions that ended or expired
+// since (on DynamoDB and the embedded store a logout leaves its entry; an
+// idle session's row or key outlives it), and counting them would end a
+// live session of a user below the cap. The list alone tells only which
+// entries are certainly dead (older than MaxTTL); when the others reach the
+// cap, the sessions themselves are read (List) to tell the live ones: a
+// login below the cap makes no extra read.
+func (m *Manager) evictions(ctx context.Context, owner Owner, now time.Time) ([]string, error) {
 	type entry struct {
 		id      string
 		created time.Time
@@ -185,6 +197,29 @@ func (m *Manager) evictions(owner Owner, now time.Time) []string {
 			live = append(live, entry{id, created})
 		}
 	}
+	limit := m.MaxPerUser
+	if limit <= 0 {
+		limit = DefaultMaxPerUser
+	}
+	if len(live) > limit-1 {
+		alive, err := m.List(ctx, owner.Username, owner.UserID, now)
+		if err != nil {
+			return nil, fmt.Errorf("sessions: start: count live sessions: %w", err)
+		}
+		isAlive := make(map[string]bool, len(alive))
+		for _, s := range alive {
+			isAlive[s.ID] = true
+		}
+		listed := live
+		live = live[:0:0]
+		for _, e := range listed {
+			if isAlive[e.id] {
+				live = append(live, e)
+			} else {
+				dead = append(dead, e)
+			}
+		}
+	}
 	byAge := func(a, b entry) int { return a.created.Compare(b.created) }
 	slices.SortFunc(dead, byAge)
 	slices.SortFunc(live, byAge)
@@ -192,16 +227,12 @@ func (m *Manager) evictions(owner Owner, now time.Time) []string {
 	for _, e := range dead[:min(len(dead), maxPrunePerLogin)] {
 		out = append(out, e.id)
 	}
-	limit := m.MaxPerUser
-	if limit <= 0 {
-		limit = DefaultMaxPerUser
-	}
 	if over := len(live) - (limit - 1); over > 0 {
 		for _, e := range live[:over] {
 			out = append(out, e.id)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // Rotate exchanges a refresh token for its successor. Exactly one of any number
