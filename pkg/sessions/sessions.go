@@ -452,23 +452,16 @@ func minTime(a, b time.Time) time.Time {
 
 // sanitize returns s as valid UTF-8 without controls, at most n bytes: each
 // invalid byte and each control rune becomes U+FFFD, and the text ends
-// before the first rune that would pass n. It reads at most n+1 runes of s,
+// before the first rune that would pass n. It writes at most n bytes,
 // however long s is, and returns s itself when it is already clean.
 func sanitize(s string, n int) string {
-	clean := len(s) <= n
-	for _, r := range s {
-		if !clean {
-			break
-		}
-		clean = r != utf8.RuneError && !unicode.IsControl(r)
-	}
-	if clean {
+	if len(s) <= n && strings.IndexFunc(s, unsafeRune) < 0 {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(min(len(s), n))
 	for _, r := range s {
-		if r == utf8.RuneError || unicode.IsControl(r) {
+		if unsafeRune(r) {
 			r = utf8.RuneError
 		}
 		if b.Len()+utf8.RuneLen(r) > n {
@@ -478,3 +471,7 @@ func sanitize(s string, n int) string {
 	}
 	return b.String()
 }
+
+// unsafeRune reports whether r stands for a byte that is not UTF-8 (ranging
+// over a string yields U+FFFD for one) or is a control character.
+func unsafeRune(r rune) bool { return r == utf8.RuneError || unicode.IsControl(r) }
