@@ -91,6 +91,11 @@ var (
 	Unavailable        = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The service is temporarily unavailable; try again."}
 )
 
+// UnsupportedMediaType refuses a JSON route's body sent as anything but
+// application/json: without the header a browser posts it cross-origin as a
+// CORS "simple" request, with no preflight to refuse it.
+var UnsupportedMediaType = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Description: "The body must be sent with Content-Type: application/json."}
+
 // From returns err as an *Error; anything that is not one becomes Internal
 // wrapping err, so internal details never reach a client.
 func From(err error) *Error {

@@ -126,6 +126,7 @@ func TestContractStatuses(t *testing.T) {
 		{apierr.InvalidToken, 401, "invalid_token"},
 		{apierr.UsernameTaken, 409, "username_taken"},
 		{apierr.TooManyAttempts, 429, "too_many_attempts"},
+		{apierr.UnsupportedMediaType, 415, "unsupported_media_type"},
 		{apierr.Internal, 500, "server_error"},
 	}
 	for _, tc := range tests {

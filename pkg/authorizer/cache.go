@@ -19,15 +19,25 @@ func KeyOf(raw string) CacheKey { return sha256.Sum256([]byte(raw)) }
 // Cache is a warm container's memory of its own allow decisions, for the
 // events API Gateway does not cache itself (REQUEST authorizers without
 // identity sources, HTTP API authorizers with caching off) and for requests
-// that miss API Gateway's cache. A decision is kept until the earliest of the
-// token's exp and TTL after it was made; with strict sessions TTL is the
-// session recheck interval, so a logout is seen within TTL, as with API
-// Gateway's own cache. Refusals are never cached. It holds at most Size
-// decisions, evicting with the CLOCK algorithm (an approximation of least
-// recently used that needs no list). Safe for concurrent use.
+// that miss API Gateway's cache. Refusals are never cached. It holds at most
+// Size decisions, evicting with the CLOCK algorithm (an approximation of
+// least recently used that needs no list). Safe for concurrent use.
+//
+// TTL bounds how stale a decision may be wherever it is served from: this
+// cache, or API Gateway's cache of an answer this cache gave. A gateway node
+// that misses its own cache at the last moment of an entry keeps the answer
+// GatewayTTL more, so an entry is served only for TTL - GatewayTTL after the
+// decision (and never at or past the token's exp): with strict sessions a
+// logout is then refused everywhere within TTL of it, and after a key
+// rotation no answer outlives the key's removal by more than TTL, however
+// many gateway nodes there are. When GatewayTTL >= TTL the cache keeps
+// nothing: API Gateway's cache already spends the whole bound.
 type Cache struct {
-	TTL  time.Duration // how long a decision may be reused; 0 caches nothing
-	Size int           // DefaultCacheSize when 0
+	TTL time.Duration // the staleness bound of a decision; 0 caches nothing
+	// GatewayTTL is how long API Gateway may keep an answer of this
+	// authorizer (its authorizer result TTL; 0 when it caches nothing).
+	GatewayTTL time.Duration
+	Size       int // DefaultCacheSize when 0
 
 	mu    sync.Mutex
 	index map[CacheKey]int // slot of each cached key
@@ -62,9 +72,9 @@ func (c *Cache) Get(key CacheKey, now time.Time) (Identity, bool) {
 }
 
 // Put records that key's token was allowed as id at now; the decision
-// stands until the token's exp or now+TTL, whichever comes first.
+// stands until the token's exp or now+TTL-GatewayTTL, whichever comes first.
 func (c *Cache) Put(key CacheKey, id Identity, exp, now time.Time) {
-	until := now.Add(c.TTL)
+	until := now.Add(c.TTL - c.GatewayTTL)
 	if exp.Before(until) {
 		until = exp
 	}

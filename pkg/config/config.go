@@ -57,11 +57,21 @@ type Config struct {
 	// StrictSessions makes the authorizer check that the token's session still
 	// exists (one read per uncached authorization). ROTOR_STRICT_SESSIONS.
 	StrictSessions bool
-	// AuthorizerCacheTTL is how long a warm authorizer reuses its own allow
-	// decision for the same token, never past the token's exp; 0 turns the
-	// cache off. ROTOR_AUTHORIZER_CACHE_TTL; template.yaml sets it to API
-	// Gateway's own authorizer cache TTL, so it adds no staleness.
+	// AuthorizerCacheTTL bounds how stale an authorizer decision may be,
+	// wherever it is served from: a warm authorizer's own cache, or API
+	// Gateway's cache of an answer that cache gave. The warm cache keeps a
+	// decision for AuthorizerCacheTTL - GatewayCacheTTL, never past the
+	// token's exp; 0 turns it off. ROTOR_AUTHORIZER_CACHE_TTL; template.yaml
+	// sets it to API Gateway's own authorizer cache TTL.
 	AuthorizerCacheTTL time.Duration
+	// GatewayCacheTTL is how long API Gateway may keep an answer of the
+	// authorizer (its authorizer result TTL, ReauthorizeEvery in the
+	// template): the part of AuthorizerCacheTTL the warm cache must leave to
+	// it. ROTOR_GATEWAY_CACHE_TTL; when unset it is AuthorizerCacheTTL, the
+	// safe assumption (the warm cache then keeps nothing); 0 for gateways
+	// that cache nothing (REQUEST authorizers without identity sources, HTTP
+	// APIs with caching off).
+	GatewayCacheTTL time.Duration
 
 	LoginMaxFailures int           // ROTOR_LOGIN_MAX_FAILURES: failures before throttling starts
 	LoginBackoffBase time.Duration // ROTOR_LOGIN_BACKOFF_BASE: first lock, doubled per further failure
@@ -173,6 +183,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.dur("ROTOR_STORE_TIMEOUT", &c.StoreTimeout)
 	r.boolean("ROTOR_STRICT_SESSIONS", &c.StrictSessions)
 	r.dur("ROTOR_AUTHORIZER_CACHE_TTL", &c.AuthorizerCacheTTL)
+	c.GatewayCacheTTL = c.AuthorizerCacheTTL // unless set: the gateway may keep an answer as long
+	r.dur("ROTOR_GATEWAY_CACHE_TTL", &c.GatewayCacheTTL)
 	r.integer("ROTOR_LOGIN_MAX_FAILURES", &c.LoginMaxFailures)
 	r.dur("ROTOR_LOGIN_BACKOFF_BASE", &c.LoginBackoffBase)
 	r.dur("ROTOR_LOGIN_BACKOFF_MAX", &c.LoginBackoffMax)
@@ -258,6 +270,9 @@ func (c Config) Validate() error {
 	}
 	if c.AuthorizerCacheTTL < 0 || c.AuthorizerCacheTTL > time.Hour {
 		bad("ROTOR_AUTHORIZER_CACHE_TTL=%s: want between 0 (off) and 1h", c.AuthorizerCacheTTL)
+	}
+	if c.GatewayCacheTTL < 0 || c.GatewayCacheTTL > time.Hour {
+		bad("ROTOR_GATEWAY_CACHE_TTL=%s: want between 0 (API Gateway caches nothing) and 1h", c.GatewayCacheTTL)
 	}
 	if c.ClockLeeway < 0 || c.ClockLeeway > 5*time.Minute {
 		bad("ROTOR_CLOCK_LEEWAY=%s: want between 0 and 5m", c.ClockLeeway)

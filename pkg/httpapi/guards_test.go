@@ -352,12 +352,12 @@ func TestRefusals(t *testing.T) {
 			req := event(t, "/auth/login", creds)
 			req.Headers["Content-Type"] = "text/plain"
 			return req
-		}(), 400, "invalid_request", "application/json"},
+		}(), 415, "unsupported_media_type", "application/json"},
 		{"malformed Content-Type", api.Login, func() httpapi.Request {
 			req := event(t, "/auth/login", creds)
 			req.Headers["Content-Type"] = "application/json; charset"
 			return req
-		}(), 400, "invalid_request", "application/json"},
+		}(), 415, "unsupported_media_type", "application/json"},
 		{"logout with a bad bearer token", api.Logout, func() httpapi.Request {
 			req := event(t, "/auth/logout", `{"all":true}`)
 			req.Headers["Authorization"] = "Bearer " + u.access + "x"
@@ -481,20 +481,26 @@ func TestHeadersFromEitherMap(t *testing.T) {
 	}
 	t.Run("Content-Type only in multiValueHeaders", func(t *testing.T) {
 		resp, _ := api.Login(ctx, bare("/auth/login", creds, map[string][]string{"content-type": {"text/plain"}}))
-		if code, _ := apiError(t, resp); resp.StatusCode != http.StatusBadRequest || code != "invalid_request" {
-			t.Fatalf("got %d %s; want 400: a text/plain body is refused", resp.StatusCode, resp.Body)
+		if code, _ := apiError(t, resp); resp.StatusCode != http.StatusUnsupportedMediaType || code != "unsupported_media_type" {
+			t.Fatalf("got %d %s; want 415: a text/plain body is refused", resp.StatusCode, resp.Body)
+		}
+	})
+	t.Run("application/json only in multiValueHeaders", func(t *testing.T) {
+		resp, _ := api.Login(ctx, bare("/auth/login", creds, map[string][]string{"content-type": {"application/json"}}))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("got %d %s; want 200", resp.StatusCode, resp.Body)
 		}
 	})
 	t.Run("no Content-Type at all", func(t *testing.T) {
 		resp, _ := api.Login(ctx, bare("/auth/login", creds, nil))
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("got %d %s; want 200: Content-Type is checked only when present", resp.StatusCode, resp.Body)
+		if code, _ := apiError(t, resp); resp.StatusCode != http.StatusUnsupportedMediaType || code != "unsupported_media_type" {
+			t.Fatalf("got %d %s; want 415: a JSON route needs application/json", resp.StatusCode, resp.Body)
 		}
 	})
 	t.Run("empty value list", func(t *testing.T) {
 		resp, _ := api.Login(ctx, bare("/auth/login", creds, map[string][]string{"Content-Type": {}}))
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("got %d %s; want 200", resp.StatusCode, resp.Body)
+		if code, _ := apiError(t, resp); resp.StatusCode != http.StatusUnsupportedMediaType || code != "unsupported_media_type" {
+			t.Fatalf("got %d %s; want 415: an empty value list is no Content-Type", resp.StatusCode, resp.Body)
 		}
 	})
 	t.Run("another header is not the CSRF header", func(t *testing.T) {
@@ -511,6 +517,7 @@ func TestHeadersFromEitherMap(t *testing.T) {
 		}
 		req := bare("/auth/refresh", `{}`, map[string][]string{"X-Anything": {jar[httpapi.CSRFCookie]}})
 		req.Headers[httpapi.TransportHeader] = "cookie"
+		req.Headers["Content-Type"] = "application/json"
 		req.Headers["Cookie"] = httpapi.RefreshCookie + "=" + jar[httpapi.RefreshCookie] + "; " + httpapi.CSRFCookie + "=" + jar[httpapi.CSRFCookie]
 		resp, _ = api.Refresh(ctx, req)
 		if code, _ := apiError(t, resp); resp.StatusCode != http.StatusForbidden || code != "csrf_failed" {

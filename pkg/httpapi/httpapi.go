@@ -229,11 +229,8 @@ func bodyOf(req Request) ([]byte, error) {
 // only (a form post from another site cannot reach it without a preflight),
 // one object, no unknown fields, right types.
 func decode(req Request, dst any) error {
-	if ct := header(req, "Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return apierr.InvalidRequest.Describe("Content-Type must be application/json.")
-		}
+	if err := jsonContentType(header(req, "Content-Type")); err != nil {
+		return err
 	}
 	body, err := bodyOf(req)
 	if err != nil {
@@ -254,6 +251,26 @@ func decode(req Request, dst any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apierr.InvalidRequest.Describe("The body must be exactly one JSON object.")
+	}
+	return nil
+}
+
+// jsonContentType refuses, with 415, a JSON route's body whose Content-Type
+// is missing or not application/json (parameters allowed, a charset only if
+// it is UTF-8, RFC 8259 §8.1). A missing one is refused too: a browser sends
+// a body without it, or as text/plain, cross-origin with no preflight (a
+// CORS "simple" request), and only the preflight lets the CORS policy refuse
+// another site.
+func jsonContentType(ct string) error {
+	if ct == "" {
+		return apierr.UnsupportedMediaType.Describe("Content-Type is missing; send application/json.")
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return apierr.UnsupportedMediaType
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return apierr.UnsupportedMediaType.Describe("A JSON body is UTF-8 (RFC 8259 §8.1); send charset=utf-8 or no charset.")
 	}
 	return nil
 }

@@ -10,7 +10,10 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rotor-auth/rotor/pkg/mac"
 )
@@ -46,6 +49,16 @@ const maxPrunePerLogin = 10
 type Meta struct {
 	IP        string
 	UserAgent string
+}
+
+// Sanitized returns m as a session keeps it: each field valid UTF-8 without
+// control characters (each byte that is not UTF-8, and each control, becomes
+// U+FFFD), at most 64 bytes of IP and 256 of user agent, cut on a rune
+// boundary. Both come from the request, where a client sends any bytes:
+// PostgreSQL refuses text that is not UTF-8 (or holds NUL), and every store
+// must keep and list the same value, so Start stores only this.
+func (m Meta) Sanitized() Meta {
+	return Meta{IP: sanitize(m.IP, maxIPLen), UserAgent: sanitize(m.UserAgent, maxUserAgentLen)}
 }
 
 // Manager runs the session lifecycle on a Store.
@@ -147,19 +160,31 @@ func (m *Manager) Start(ctx context.Context, owner Owner, meta Meta, now time.Ti
 		LastUsedAt:        now,
 		ExpiresAt:         minTime(now.Add(m.IdleTTL).Truncate(time.Second), abs),
 		AbsoluteExpiresAt: abs,
-		IP:                truncate(meta.IP, maxIPLen),
-		UserAgent:         truncate(meta.UserAgent, maxUserAgentLen),
 	}
-	if err := m.Store.CreateSession(ctx, s, m.evictions(owner, now)); err != nil {
+	meta = meta.Sanitized()
+	s.IP, s.UserAgent = meta.IP, meta.UserAgent
+	evict, err := m.evictions(ctx, owner, now)
+	if err != nil {
+		return Issued{}, err
+	}
+	if err := m.Store.CreateSession(ctx, s, evict); err != nil {
 		return Issued{}, fmt.Errorf("sessions: start: %w", err)
 	}
 	return Issued{Session: s, RefreshToken: t.String()}, nil
 }
 
 // evictions returns the sessions a new one of owner's displaces: listed
-// sessions that are certainly dead (older than MaxTTL), a few at a time, and
-// the oldest ones beyond MaxPerUser-1, so the list never grows past the cap.
-func (m *Manager) evictions(owner Owner, now time.Time) []string {
+// sessions that are dead, a few at a time, and the oldest live ones beyond
+// MaxPerUser-1, so the user never has more than MaxPerUser live sessions.
+// Only live sessions count against the cap (alive, not ended, not before the
+// revocation watermark): the list also names sessions that ended or expired
+// since (on DynamoDB and the embedded store a logout leaves its entry; an
+// idle session's row or key outlives it), and counting them would end a
+// live session of a user below the cap. The list alone tells only which
+// entries are certainly dead (older than MaxTTL); when the others reach the
+// cap, the sessions themselves are read (List) to tell the live ones: a
+// login below the cap makes no extra read.
+func (m *Manager) evictions(ctx context.Context, owner Owner, now time.Time) ([]string, error) {
 	type entry struct {
 		id      string
 		created time.Time
@@ -172,6 +197,29 @@ func (m *Manager) evictions(owner Owner, now time.Time) []string {
 			live = append(live, entry{id, created})
 		}
 	}
+	limit := m.MaxPerUser
+	if limit <= 0 {
+		limit = DefaultMaxPerUser
+	}
+	if len(live) > limit-1 {
+		alive, err := m.List(ctx, owner.Username, owner.UserID, now)
+		if err != nil {
+			return nil, fmt.Errorf("sessions: start: count live sessions: %w", err)
+		}
+		isAlive := make(map[string]bool, len(alive))
+		for _, s := range alive {
+			isAlive[s.ID] = true
+		}
+		listed := live
+		live = live[:0:0]
+		for _, e := range listed {
+			if isAlive[e.id] {
+				live = append(live, e)
+			} else {
+				dead = append(dead, e)
+			}
+		}
+	}
 	byAge := func(a, b entry) int { return a.created.Compare(b.created) }
 	slices.SortFunc(dead, byAge)
 	slices.SortFunc(live, byAge)
@@ -179,16 +227,12 @@ func (m *Manager) evictions(owner Owner, now time.Time) []string {
 	for _, e := range dead[:min(len(dead), maxPrunePerLogin)] {
 		out = append(out, e.id)
 	}
-	limit := m.MaxPerUser
-	if limit <= 0 {
-		limit = DefaultMaxPerUser
-	}
 	if over := len(live) - (limit - 1); over > 0 {
 		for _, e := range live[:over] {
 			out = append(out, e.id)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // Rotate exchanges a refresh token for its successor. Exactly one of any number
@@ -438,13 +482,28 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
+// sanitize returns s as valid UTF-8 without controls, at most n bytes: each
+// invalid byte and each control rune becomes U+FFFD, and the text ends
+// before the first rune that would pass n. It writes at most n bytes,
+// however long s is, and returns s itself when it is already clean.
+func sanitize(s string, n int) string {
+	if len(s) <= n && strings.IndexFunc(s, unsafeRune) < 0 {
 		return s
 	}
-	// Cut on a rune boundary.
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
-		n--
+	var b strings.Builder
+	b.Grow(min(len(s), n))
+	for _, r := range s {
+		if unsafeRune(r) {
+			r = utf8.RuneError
+		}
+		if b.Len()+utf8.RuneLen(r) > n {
+			break
+		}
+		b.WriteRune(r)
 	}
-	return s[:n]
+	return b.String()
 }
+
+// unsafeRune reports whether r stands for a byte that is not UTF-8 (ranging
+// over a string yields U+FFFD for one) or is a control character.
+func unsafeRune(r rune) bool { return r == utf8.RuneError || unicode.IsControl(r) }

@@ -96,6 +96,11 @@ func TestES256AgreesWithGolangJWT(t *testing.T) {
 		{"s + n, 33 bytes", msg, append(good[:32:32], new(big.Int).Add(sOf(good), n).Bytes()...), &k.PublicKey, false},
 		{"63 bytes", msg, good[:63], &k.PublicKey, false},
 		{"65 bytes", msg, append(append([]byte(nil), good...), 0), &k.PublicKey, false},
+		// A second spelling of the genuine signature: s with a leading zero
+		// byte is still s once its INTEGER is made minimal, so only the exact
+		// length check refuses it (RFC 7518 §3.4: exactly 64 bytes).
+		{"65 bytes r‖0x00‖s", msg, spliced(good[:32], []byte{0}, good[32:]), &k.PublicKey, false},
+		{"66 bytes r‖0x00 0x00‖s", msg, spliced(good[:32], []byte{0, 0}, good[32:]), &k.PublicKey, false},
 		{"empty", msg, nil, &k.PublicKey, false},
 		{"the ASN.1 form golang-jwt never takes", msg, mustASN1(t, good), &k.PublicKey, false},
 		{"P-384 key", msg, good, &p384.PublicKey, false},
@@ -119,6 +124,15 @@ func TestES256AgreesWithGolangJWT(t *testing.T) {
 			}
 		})
 	}
+}
+
+// spliced returns the concatenation of parts in a new slice.
+func spliced(parts ...[]byte) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
 }
 
 func mustASN1(t *testing.T, sig []byte) []byte {

@@ -212,6 +212,15 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 		{name: "missing sid", raw: func(t *testing.T) string {
 			return good(t, func(c *token.Claims) { c.SessionID = "" })
 		}},
+		{name: "ES256 signature respelt as 65 bytes r‖0x00‖s", raw: func(t *testing.T) string {
+			parts := strings.Split(good(t, nil), ".")
+			sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+			if err != nil || len(sig) != 64 {
+				t.Fatalf("signature %q: %d bytes, %v", parts[2], len(sig), err)
+			}
+			long := append(append(append([]byte(nil), sig[:32]...), 0), sig[32:]...)
+			return parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(long)
+		}, also: jwt.ErrTokenSignatureInvalid},
 		{name: "refresh token used as bearer", raw: func(*testing.T) string {
 			return "rtr_" + base64.RawURLEncoding.EncodeToString(make([]byte, 48))
 		}, also: jwt.ErrTokenMalformed},

@@ -34,8 +34,9 @@ func (w *writeCounter) RotateSession(ctx context.Context, r sessions.Rotation) (
 	return w.Store.RotateSession(ctx, r)
 }
 
-// TestBadBodies: malformed, mistyped, incomplete, oversized or mislabelled
-// bodies get 400 invalid_request, never a 5xx, and nothing is stored.
+// TestBadBodies: malformed, mistyped, incomplete or oversized bodies get 400
+// invalid_request, mislabelled ones 415 unsupported_media_type, never a 5xx,
+// and nothing is stored.
 func TestBadBodies(t *testing.T) {
 	huge := strings.Repeat("p", 1<<20)
 	bodies := []struct {
@@ -71,6 +72,10 @@ func TestBadBodies(t *testing.T) {
 							ct = "application/json"
 						}
 						r := e.do("POST", route, b.body, "Content-Type", ct)
+						if b.contentType != "" {
+							wantError(t, r, http.StatusUnsupportedMediaType, "unsupported_media_type")
+							return
+						}
 						if route == "/auth/refresh" || route == "/auth/logout" {
 							// These routes do not read username/password: some bodies are
 							// well-formed objects with unknown fields, still a 400.

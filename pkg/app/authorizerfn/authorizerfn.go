@@ -20,12 +20,13 @@ import (
 )
 
 // New returns the Lambda authorizer for cfg: it verifies with ks, caches its
-// decisions when cfg.AuthorizerCacheTTL is set and, in strict mode, checks
-// the session in st (nil is fine otherwise).
+// decisions when cfg.AuthorizerCacheTTL leaves room beyond API Gateway's own
+// cache (cfg.GatewayCacheTTL) and, in strict mode, checks the session in st
+// (nil is fine otherwise).
 func New(cfg config.Config, ks keys.Source, st sessions.Store, log *slog.Logger) *authorizer.Authorizer {
 	a := &authorizer.Authorizer{Verifier: app.Verifier(cfg, ks), Log: log}
-	if cfg.AuthorizerCacheTTL > 0 {
-		a.Cache = &authorizer.Cache{TTL: cfg.AuthorizerCacheTTL}
+	if cfg.AuthorizerCacheTTL > cfg.GatewayCacheTTL {
+		a.Cache = &authorizer.Cache{TTL: cfg.AuthorizerCacheTTL, GatewayTTL: cfg.GatewayCacheTTL}
 	}
 	if cfg.StrictSessions {
 		a.Sessions = &sessions.Manager{Store: st}
