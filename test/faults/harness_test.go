@@ -113,18 +113,34 @@ type pair struct{ Access, Refresh string }
 
 func (e *env) signup(user string) {
 	e.t.Helper()
-	if r := e.do("POST", "/auth/signup", map[string]string{"username": user, "password": password}); r.Status != http.StatusCreated {
+	if r := e.retry503(func() response {
+		return e.do("POST", "/auth/signup", map[string]string{"username": user, "password": password})
+	}); r.Status != http.StatusCreated {
 		e.t.Fatalf("signup %s: %d %s", user, r.Status, r.Raw)
 	}
 }
 
 func (e *env) login(user string) pair {
 	e.t.Helper()
-	r := e.do("POST", "/auth/login", map[string]string{"username": user, "password": password})
+	r := e.retry503(func() response {
+		return e.do("POST", "/auth/login", map[string]string{"username": user, "password": password})
+	})
 	if r.Status != http.StatusOK {
 		e.t.Fatalf("login %s: %d %s", user, r.Status, r.Raw)
 	}
 	return pairOf(e.t, r)
+}
+
+// retry503 sends a setup request again after a 503, as a client does: the
+// fault tests give the store a short deadline, which a loaded machine (the
+// whole suite on two cores) can overrun before any fault is injected. Only
+// the steps before the fault retry; what the tests assert never does.
+func (e *env) retry503(send func() response) response {
+	r := send()
+	for i := 0; i < 5 && r.Status == http.StatusServiceUnavailable; i++ {
+		r = send()
+	}
+	return r
 }
 
 func pairOf(t *testing.T, r response) pair {
