@@ -46,9 +46,9 @@ type Store struct {
 	// Namespace is the hash tag of every key: {Namespace}:u:<username> (user
 	// hash), {Namespace}:l:<username> (the user's session list, a sorted
 	// set), {Namespace}:s:<session id> (session hash), {Namespace}:a:<attempt key>
-	// (failed logins), {Namespace}:sk:<skeleton> (the id of the user whose
-	// username has that UTS #39 skeleton). Two deployments can share a server
-	// under two names.
+	// (failed logins), {Namespace}:sk:<skeleton> (a hash whose id is the user
+	// whose username has that UTS #39 skeleton). Two deployments can share a
+	// server under two names.
 	Namespace string
 	scripts   map[string]*goredis.Script
 }
