@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -10,6 +11,32 @@ import (
 	"syscall"
 	"time"
 )
+
+// HangGuard bounds every wait of this package (a server starting, a killed
+// server going away) and Context. It is no measurement: each wait ends as soon
+// as what it waits for happens (or, for a server starting, at once when its
+// process exits), and a loaded machine may use all of the guard. It only turns
+// a server that never answers into a failure instead of a hung test binary.
+const HangGuard = 5 * time.Minute
+
+// await calls ready until it succeeds. It gives up at once when the process
+// pid has exited (the caller's error names its log), and after HangGuard.
+func await(pid int, ready func() error) error {
+	start := time.Now()
+	for {
+		err := ready()
+		if err == nil {
+			return nil
+		}
+		if !running(pid) {
+			return fmt.Errorf("the process exited before it answered (last try: %v)", err)
+		}
+		if time.Since(start) > HangGuard {
+			return fmt.Errorf("no answer after %v (last try: %v)", HangGuard, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 // killGroup ends cmd (started with Setpgid) as a crash would: SIGKILL to its
 // process group and to its direct children at once (PostgreSQL's backends
@@ -22,7 +49,7 @@ func killGroup(cmd *exec.Cmd) {
 		_ = syscall.Kill(k, syscall.SIGKILL)
 	}
 	_, _ = cmd.Process.Wait()
-	for i := 0; i < 400; i++ {
+	for start := time.Now(); time.Since(start) < HangGuard; {
 		alive := running(-pid)
 		for _, k := range kids {
 			alive = alive || running(k)
