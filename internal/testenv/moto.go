@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -74,7 +75,18 @@ func PrivateMoto(t testing.TB) (url string, proc *os.Process) {
 
 // startMoto starts a moto_server on a free loopback port and waits until it
 // answers.
-func startMoto() (*exec.Cmd, string, error) {
+func startMoto() (cmd *exec.Cmd, url string, err error) {
+	for try := 0; try < portTries; try++ {
+		cmd, url, err = startMotoOnce()
+		if !errors.Is(err, errExited) {
+			break
+		}
+	}
+	return cmd, url, err
+}
+
+// startMotoOnce starts a moto_server on one free port.
+func startMotoOnce() (*exec.Cmd, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,8 +20,18 @@ import (
 // a server that never answers into a failure instead of a hung test binary.
 const HangGuard = 5 * time.Minute
 
+// errExited is await's error when the server's process ended first: on a
+// busy machine, most often because another process took the port freePort
+// chose before the server could bind it.
+var errExited = errors.New("the process exited before it answered")
+
+// portTries is how many free ports a server is started on before its start
+// fails (see errExited).
+const portTries = 3
+
 // await calls ready until it succeeds. It gives up at once when the process
-// pid has exited (the caller's error names its log), and after HangGuard.
+// pid has exited (errExited; the caller's error names its log), and after
+// HangGuard.
 func await(pid int, ready func() error) error {
 	start := time.Now()
 	for {
@@ -29,7 +40,7 @@ func await(pid int, ready func() error) error {
 			return nil
 		}
 		if !running(pid) {
-			return fmt.Errorf("the process exited before it answered (last try: %v)", err)
+			return fmt.Errorf("%w (last try: %v)", errExited, err)
 		}
 		if time.Since(start) > HangGuard {
 			return fmt.Errorf("no answer after %v (last try: %v)", HangGuard, err)

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,14 +77,19 @@ func startRedis(cluster bool) (*Redis, error) {
 		return nil, err
 	}
 	r := &Redis{Dir: dir, Password: randomHex(16), Cluster: cluster}
-	if r.Port, err = freePort(); err != nil {
-		return nil, err
+	for try := 0; ; try++ {
+		if r.Port, err = freePort(); err != nil {
+			return nil, err
+		}
+		err = r.Start()
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, errExited) || try+1 == portTries {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
 	}
-	if err := r.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	return r, nil
 }
 
 // URL is the server's redis:// URL with its password.
