@@ -107,10 +107,14 @@ func startMotoOnce() (*exec.Cmd, string, error) {
 	// Importing moto takes seconds of CPU: on a loaded machine, many more.
 	err = await(cmd.Process.Pid, func() error {
 		resp, err := http.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
+		if err != nil {
+			return err
 		}
-		return err
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !listens(cmd.Process.Pid, port) {
+			return fmt.Errorf("%s answered %s, but not from moto_server's own socket", url, resp.Status)
+		}
+		return nil
 	})
 	if err == nil {
 		return cmd, url, nil

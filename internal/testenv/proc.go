@@ -126,3 +126,33 @@ func portOpen(port string) bool {
 	c.Close()
 	return true
 }
+
+// listens reports whether process pid itself holds the listening TCP socket
+// of 127.0.0.1:port (/proc/net/tcp names the socket's inode, /proc/<pid>/fd
+// the process's sockets). An answer on the port proves nothing alone: on a
+// busy machine another test's server may have taken the port freePort chose.
+func listens(pid int, port string) bool {
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return false
+	}
+	tcp, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return false
+	}
+	local := fmt.Sprintf("0100007F:%04X", n)
+	inodes := map[string]bool{}
+	for _, line := range strings.Split(string(tcp), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 9 && f[1] == local && f[3] == "0A" { // 0A: LISTEN
+			inodes["socket:["+f[9]+"]"] = true
+		}
+	}
+	fds, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/fd/*")
+	for _, fd := range fds {
+		if target, err := os.Readlink(fd); err == nil && inodes[target] {
+			return true
+		}
+	}
+	return false
+}

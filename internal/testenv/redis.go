@@ -127,6 +127,9 @@ func (r *Redis) Start() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		err := c.Ping(ctx).Err()
+		if err == nil && !listens(r.cmd.Process.Pid, r.Port) {
+			err = fmt.Errorf("port %s answered, but not from redis-server's own socket", r.Port)
+		}
 		if err == nil && r.Cluster {
 			err = r.ownAllSlots(ctx, c)
 		}
