@@ -59,10 +59,14 @@ echo "moto_server at $ROTOR_MOTO_URL"
 
 step "go test (every package but the emulator tests)"
 pkgs=$(go list ./... | grep -v '/test/lambda$')
-go test -count=1 $pkgs
+# go test's default -timeout (10m per test binary) is a wall clock: test/e2e
+# alone took 7m45s beside three busy loops and four other builds (issue 19).
+# The bound is a hang guard, not a budget: see docs/TESTING.md, "Under load".
+GO_TEST_TIMEOUT=${GO_TEST_TIMEOUT:-60m}
+go test -count=1 -timeout "$GO_TEST_TIMEOUT" $pkgs
 
 step "go test -race (the concurrent parts)"
-go test -count=1 -race ./pkg/sessions/... ./pkg/store/... ./pkg/client/... ./pkg/keys/...
+go test -count=1 -timeout "$GO_TEST_TIMEOUT" -race ./pkg/sessions/... ./pkg/store/... ./pkg/client/... ./pkg/keys/...
 
 step "fuzz targets, briefly (make fuzz runs them for minutes)"
 FUZZTIME=3s bash scripts/fuzz.sh

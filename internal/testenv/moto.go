@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -74,7 +75,18 @@ func PrivateMoto(t testing.TB) (url string, proc *os.Process) {
 
 // startMoto starts a moto_server on a free loopback port and waits until it
 // answers.
-func startMoto() (*exec.Cmd, string, error) {
+func startMoto() (cmd *exec.Cmd, url string, err error) {
+	for try := 0; try < portTries; try++ {
+		cmd, url, err = startMotoOnce()
+		if !errors.Is(err, errExited) {
+			break
+		}
+	}
+	return cmd, url, err
+}
+
+// startMotoOnce starts a moto_server on one free port.
+func startMotoOnce() (*exec.Cmd, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -92,18 +104,24 @@ func startMoto() (*exec.Cmd, string, error) {
 		return nil, "", fmt.Errorf("start %s: %w", bin, err)
 	}
 	url := "http://127.0.0.1:" + port
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	// Importing moto takes seconds of CPU: on a loaded machine, many more.
+	err = await(cmd.Process.Pid, func() error {
 		resp, err := http.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return cmd, url, nil
+		if err != nil {
+			return err
 		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !listens(cmd.Process.Pid, port) {
+			return fmt.Errorf("%s answered %s, but not from moto_server's own socket", url, resp.Status)
+		}
+		return nil
+	})
+	if err == nil {
+		return cmd, url, nil
 	}
 	_ = cmd.Process.Kill()
 	_, _ = cmd.Process.Wait()
-	return nil, "", fmt.Errorf("moto_server (%s scripts/moto-serial.py) did not answer on %s within 30s", bin, url)
+	return nil, "", fmt.Errorf("moto_server (%s scripts/moto-serial.py) on %s: %w", bin, url, err)
 }
 
 // PipInstallMoto is the command that installs the moto_server the tests start.
@@ -189,9 +207,10 @@ func Name(t testing.TB, kind string) string {
 	return fmt.Sprintf("rotor-%s-%s-%d", kind, strings.ToLower(n), time.Now().UnixNano())
 }
 
-// Context returns a context cancelled at the end of the test.
+// Context returns a context cancelled at the end of the test, or after
+// HangGuard: a hang guard, not a measurement.
 func Context(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), HangGuard)
 	t.Cleanup(cancel)
 	return ctx
 }

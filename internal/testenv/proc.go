@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -10,6 +12,42 @@ import (
 	"syscall"
 	"time"
 )
+
+// HangGuard bounds every wait of this package (a server starting, a killed
+// server going away) and Context. It is no measurement: each wait ends as soon
+// as what it waits for happens (or, for a server starting, at once when its
+// process exits), and a loaded machine may use all of the guard. It only turns
+// a server that never answers into a failure instead of a hung test binary.
+const HangGuard = 5 * time.Minute
+
+// errExited is await's error when the server's process ended first: on a
+// busy machine, most often because another process took the port freePort
+// chose before the server could bind it.
+var errExited = errors.New("the process exited before it answered")
+
+// portTries is how many free ports a server is started on before its start
+// fails (see errExited).
+const portTries = 3
+
+// await calls ready until it succeeds. It gives up at once when the process
+// pid has exited (errExited; the caller's error names its log), and after
+// HangGuard.
+func await(pid int, ready func() error) error {
+	start := time.Now()
+	for {
+		err := ready()
+		if err == nil {
+			return nil
+		}
+		if !running(pid) {
+			return fmt.Errorf("%w (last try: %v)", errExited, err)
+		}
+		if time.Since(start) > HangGuard {
+			return fmt.Errorf("no answer after %v (last try: %v)", HangGuard, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 // killGroup ends cmd (started with Setpgid) as a crash would: SIGKILL to its
 // process group and to its direct children at once (PostgreSQL's backends
@@ -22,7 +60,7 @@ func killGroup(cmd *exec.Cmd) {
 		_ = syscall.Kill(k, syscall.SIGKILL)
 	}
 	_, _ = cmd.Process.Wait()
-	for i := 0; i < 400; i++ {
+	for start := time.Now(); time.Since(start) < HangGuard; {
 		alive := running(-pid)
 		for _, k := range kids {
 			alive = alive || running(k)
@@ -87,4 +125,34 @@ func portOpen(port string) bool {
 	}
 	c.Close()
 	return true
+}
+
+// listens reports whether process pid itself holds the listening TCP socket
+// of 127.0.0.1:port (/proc/net/tcp names the socket's inode, /proc/<pid>/fd
+// the process's sockets). An answer on the port proves nothing alone: on a
+// busy machine another test's server may have taken the port freePort chose.
+func listens(pid int, port string) bool {
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return false
+	}
+	tcp, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return false
+	}
+	local := fmt.Sprintf("0100007F:%04X", n)
+	inodes := map[string]bool{}
+	for _, line := range strings.Split(string(tcp), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 9 && f[1] == local && f[3] == "0A" { // 0A: LISTEN
+			inodes["socket:["+f[9]+"]"] = true
+		}
+	}
+	fds, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/fd/*")
+	for _, fd := range fds {
+		if target, err := os.Readlink(fd); err == nil && inodes[target] {
+			return true
+		}
+	}
+	return false
 }

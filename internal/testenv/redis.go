@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,14 +77,19 @@ func startRedis(cluster bool) (*Redis, error) {
 		return nil, err
 	}
 	r := &Redis{Dir: dir, Password: randomHex(16), Cluster: cluster}
-	if r.Port, err = freePort(); err != nil {
-		return nil, err
+	for try := 0; ; try++ {
+		if r.Port, err = freePort(); err != nil {
+			return nil, err
+		}
+		err = r.Start()
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, errExited) || try+1 == portTries {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
 	}
-	if err := r.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	return r, nil
 }
 
 // URL is the server's redis:// URL with its password.
@@ -116,22 +122,25 @@ func (r *Redis) Start() error {
 	}
 	c := goredis.NewClient(opt)
 	defer c.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	err = await(r.cmd.Process.Pid, func() error {
+		// Each try gets a second; a loaded machine just tries more often.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
 		err := c.Ping(ctx).Err()
+		if err == nil && !listens(r.cmd.Process.Pid, r.Port) {
+			err = fmt.Errorf("port %s answered, but not from redis-server's own socket", r.Port)
+		}
 		if err == nil && r.Cluster {
 			err = r.ownAllSlots(ctx, c)
 		}
-		cancel()
-		if err == nil {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err
+	})
+	if err == nil {
+		return nil
 	}
 	log, _ := os.ReadFile(filepath.Join(r.Dir, "server.log"))
 	r.Kill()
-	return fmt.Errorf("redis-server did not answer on port %s within 30s:\n%s", r.Port, log)
+	return fmt.Errorf("redis-server on port %s: %w:\n%s", r.Port, err, log)
 }
 
 // ownAllSlots gives a one-node cluster every slot and reports whether the
@@ -156,7 +165,7 @@ func (r *Redis) ownAllSlots(ctx context.Context, c *goredis.Client) error {
 func (r *Redis) Kill() {
 	if r.cmd != nil && r.cmd.Process != nil {
 		killGroup(r.cmd)
-		for i := 0; i < 100 && portOpen(r.Port); i++ {
+		for start := time.Now(); portOpen(r.Port) && time.Since(start) < HangGuard; {
 			time.Sleep(25 * time.Millisecond)
 		}
 	}

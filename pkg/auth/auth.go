@@ -113,7 +113,8 @@ func (s *Service) Signup(ctx context.Context, username, pw string) (string, erro
 		return "", apierr.Internal.With(err)
 	}
 	now := s.now()
-	err = s.Users.CreateUser(ctx, users.User{ID: id, Username: name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
+	// A look-alike of a taken name (one UTS #39 skeleton) is that name: taken.
+	err = s.Users.CreateUser(ctx, users.User{ID: id, Username: name, Skeleton: names.Skeleton(name), PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
 	switch {
 	case errors.Is(err, users.ErrTaken):
 		return "", apierr.UsernameTaken.With(err)

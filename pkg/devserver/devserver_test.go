@@ -21,6 +21,7 @@ import (
 func newServer(t *testing.T) *devserver.Server {
 	t.Helper()
 	cfg := config.Default()
+	cfg.StoreTimeout = time.Minute // a hang guard: no wall clock decides a test (docs/TESTING.md)
 	d := testapi.Deps(t, cfg, memory.New(), nil)
 	return &devserver.Server{API: testapi.API(t, cfg, d), Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log)}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/pkg/config"
@@ -23,6 +24,7 @@ import (
 func strictAPI(t *testing.T) *httpapi.API {
 	t.Helper()
 	cfg := config.Default()
+	cfg.StoreTimeout = time.Minute // a hang guard: no wall clock decides a test (docs/TESTING.md)
 	cfg.RefreshGrace = 0
 	cfg.CORSAllowOrigin = "https://app.example.com" // the cookie transport needs one origin
 	api := testapi.API(t, cfg, testapi.Deps(t, cfg, memory.New(), nil))

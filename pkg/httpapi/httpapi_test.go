@@ -41,6 +41,7 @@ func event(t testing.TB, path, body string) httpapi.Request {
 func newAPI(t testing.TB, st apifn.Store) *httpapi.API {
 	t.Helper()
 	cfg := config.Default()
+	cfg.StoreTimeout = time.Minute // a hang guard: no wall clock decides a test (docs/TESTING.md)
 	api := testapi.API(t, cfg, testapi.Deps(t, cfg, st, nil))
 	return api
 }

@@ -44,12 +44,19 @@ type User struct {
 	// Locked is set by an operator (rotor users lock): a locked user cannot
 	// log in, and locking ended every session, so none can refresh.
 	Locked bool
+	// Skeleton is the UTS #39 skeleton of Username (names.Skeleton): no two
+	// users share one, so a look-alike of a name is that name, taken. Empty
+	// means Username itself (a caller that never takes a typed name).
+	// CreateUser keeps it; GetUser need not read it back.
+	Skeleton string
 }
 
 // Store keeps users, keyed by normalised username.
 type Store interface {
-	// CreateUser stores u unless its username belongs to another user id
-	// (ErrTaken); re-sending the same user (a retried request) succeeds.
+	// CreateUser stores u unless its username or its skeleton belongs to
+	// another user id (ErrTaken), in one atomic step, so of two racing
+	// look-alikes one wins; re-sending the same user (a retried request)
+	// succeeds.
 	CreateUser(ctx context.Context, u User) error
 	// GetUser returns the user or ErrNotFound.
 	GetUser(ctx context.Context, username string) (User, error)
@@ -58,6 +65,15 @@ type Store interface {
 	// that checked the old password can start a session afterwards. It sets
 	// UpdatedAt and PasswordChangedAt to now; nothing else sets the latter.
 	SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error
+}
+
+// SkeletonOf is the skeleton a store keys u under: u.Skeleton, or its
+// username when that is empty.
+func SkeletonOf(u User) string {
+	if u.Skeleton == "" {
+		return u.Username
+	}
+	return u.Skeleton
 }
 
 // Locker locks and unlocks accounts (the admin CLI).

@@ -14,7 +14,12 @@ import (
 //     would be wrong, and login with it is refused the same way);
 //   - "ADMIN" is "admin" (PRECIS lower-cases): the same account, login works;
 //   - "straße" and "strasse" are two names: PRECIS UsernameCaseMapped maps
-//     case (ToLower), it does not fold ß to ss, and the two look different.
+//     case (ToLower), it does not fold ß to ss, and the two look different;
+//   - look-alikes within one script have the name's UTS #39 skeleton
+//     (names.Skeleton): "ADMİN" (which lower-cases to "admi̇n"), "admı̇n",
+//     "ɑdmin" are "admin", "ɡoogle" is "google", all-Cyrillic "аре" is "ape":
+//     409 username_taken, and login with one is an unknown username, 401;
+//   - look-alikes signing up at once: one wins, on every store.
 func TestLookAlikeUsernames(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
@@ -47,6 +52,31 @@ func TestLookAlikeUsernames(t *testing.T) {
 				t.Fatalf("login as Strasse: %s; want the strasse account", r.Raw)
 			}
 			wantError(t, e.do("POST", "/auth/login", map[string]string{"username": "strasse", "password": pw}), http.StatusUnauthorized, "invalid_credentials")
+
+			e.signup("google", pw)
+			e.signup("ape", pw)
+			for _, name := range []string{"ADMİN", "admı̇n", "ɑdmin", "admın", "ɡoogle", "аре"} {
+				wantError(t, e.do("POST", "/auth/signup", map[string]string{"username": name, "password": "another password 1"}), http.StatusConflict, "username_taken")
+				wantError(t, e.do("POST", "/auth/login", map[string]string{"username": name, "password": pw}), http.StatusUnauthorized, "invalid_credentials")
+			}
+
+			racers := []string{"martin", "rnartin", "mɑrtin", "martın"}
+			rs := together(len(racers), func(i int) response {
+				return e.do("POST", "/auth/signup", map[string]string{"username": racers[i], "password": pw})
+			})
+			created := 0
+			for i, r := range rs {
+				switch r.Status {
+				case http.StatusCreated:
+					created++
+				case http.StatusConflict:
+				default:
+					t.Fatalf("signup %q: %d %s", racers[i], r.Status, r.Raw)
+				}
+			}
+			if created != 1 {
+				t.Fatalf("%d of the look-alikes %q signed up at once; want 1", created, racers)
+			}
 		})
 	}
 }

@@ -47,14 +47,21 @@ func (s *secrets) fetch(context.Context) (keys.Set, error) {
 
 func (s *secrets) setDown(down bool) { s.mu.Lock(); s.down = down; s.mu.Unlock() }
 
-// env is one running server.
+// env is one running server, seen through two request deadlines.
 type env struct {
-	t       *testing.T
-	url     string
-	clock   *testapi.Clock
-	store   *faulty
-	secrets *secrets
-	logs    *testlog.Buffer
+	t   *testing.T
+	url string
+	// tightURL is the same server (store, keys, clock, log) with a short
+	// request deadline: do sends a request there while a call is set to
+	// stall or apply late, so that it runs into the deadline soon. Every
+	// other request goes to url, whose deadline is only a hang guard: its
+	// argon2id work took 380 ms a call beside three busy loops, and no wall
+	// clock may decide whether a healthy request passes (issue 19).
+	tightURL string
+	clock    *testapi.Clock
+	store    *faulty
+	secrets  *secrets
+	logs     *testlog.Buffer
 }
 
 // newEnv starts a server on the embedded store, keys read through a
@@ -62,9 +69,13 @@ type env struct {
 func newEnv(t *testing.T, secretsDown bool) *env {
 	t.Helper()
 	cfg := config.Default()
-	cfg.StoreTimeout = 200 * time.Millisecond // the deadline every stalled call runs into
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
+	cfg.StoreTimeout = time.Minute // the most Validate allows: a hang guard
+	tight := cfg
+	tight.StoreTimeout = 200 * time.Millisecond // the deadline every stalled call runs into
+	for _, c := range []config.Config{cfg, tight} {
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e := &env{t: t, clock: testapi.NewClock(time.Now().UTC()), logs: &testlog.Buffer{}, store: &faulty{Store: memory.New()}}
 	k, err := keys.Generate(cfg.SigningAlg, nil, e.clock.Now())
@@ -75,6 +86,7 @@ func newEnv(t *testing.T, secretsDown bool) *env {
 	d := testapi.Deps(t, cfg, e.store, e.logs.Logger(slog.LevelDebug))
 	d.Keys = &keys.Cache{Fetch: e.secrets.fetch, TTL: cfg.KeyCacheTTL, Now: e.clock.Now}
 	e.url = testapi.Serve(t, cfg, d, testapi.API(t, cfg, d), e.clock.Now)
+	e.tightURL = testapi.Serve(t, tight, d, testapi.API(t, tight, d), e.clock.Now)
 	return e
 }
 
@@ -89,7 +101,11 @@ func (r response) str(k string) string { s, _ := r.Body[k].(string); return s }
 
 func (e *env) do(method, path string, body any, headers ...string) response {
 	e.t.Helper()
-	req := testapi.Request(e.t, method, e.url+path, body, headers...)
+	url := e.url
+	if e.store != nil && e.store.stalls() {
+		url = e.tightURL
+	}
+	req := testapi.Request(e.t, method, url+path, body, headers...)
 	resp, err := hangGuard.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)

@@ -64,6 +64,19 @@ func (s *faulty) set(method string, f fault) {
 	s.plan[method] = f
 }
 
+// stalls reports whether some call is set to wait for its deadline (stall,
+// applyLate).
+func (s *faulty) stalls() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.plan {
+		if f == stall || f == applyLate {
+			return true
+		}
+	}
+	return false
+}
+
 // land applies the writes held by applyLate, in order.
 func (s *faulty) land() int {
 	s.mu.Lock()

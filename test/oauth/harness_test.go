@@ -66,6 +66,7 @@ func start(t *testing.T, tls bool, alg string) *server {
 		scheme = "https"
 	}
 	cfg := config.Default()
+	cfg.StoreTimeout = time.Minute // a hang guard: no wall clock decides a test (docs/TESTING.md)
 	cfg.Issuer = scheme + "://" + ln.Addr().String()
 	cfg.SigningAlg = alg
 	cfg.Audience = "https://api.example.com"

@@ -104,35 +104,63 @@ func isConditionFailed(err error) (*types.ConditionalCheckFailedException, bool)
 
 // ---- users ----
 
-// CreateUser implements users.Store.
+// CreateUser implements users.Store with one transaction: the user item, and
+// beside it in the same table an item keyed skelPrefix+skeleton naming the
+// user, each on condition that its key is free. Usernames never contain '#'
+// (names.Normalize), so the two kinds of key cannot meet. The user id is the
+// transaction's idempotency token.
 func (st *Store) CreateUser(ctx context.Context, u users.User) error {
-	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(st.Tables.Users),
-		Item: item{
-			"username":      s(u.Username),
-			"user_id":       s(u.ID),
-			"password_hash": s(u.PasswordHash),
-			"created_at":    ms(u.CreatedAt),
-			"updated_at":    ms(u.UpdatedAt),
-			"epoch":         n(0),
-			"sessions":      &types.AttributeValueMemberM{Value: item{}},
-		},
-		ConditionExpression:                 aws.String("attribute_not_exists(username)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if c, ok := isConditionFailed(err); ok {
-		// Our own earlier write seen by the SDK's retry of a request whose
-		// answer was lost is a success; it is never overwritten.
-		if item(c.Item).str("user_id") == u.ID {
-			return nil
-		}
-		return users.ErrTaken
+	ops := []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName: aws.String(st.Tables.Users),
+			Item: item{
+				"username":      s(u.Username),
+				"user_id":       s(u.ID),
+				"password_hash": s(u.PasswordHash),
+				"created_at":    ms(u.CreatedAt),
+				"updated_at":    ms(u.UpdatedAt),
+				"epoch":         n(0),
+				"sessions":      &types.AttributeValueMemberM{Value: item{}},
+				"skeleton":      s(users.SkeletonOf(u)),
+			},
+			ConditionExpression:                 aws.String("attribute_not_exists(username)"),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		{Put: &types.Put{
+			TableName:                           aws.String(st.Tables.Users),
+			Item:                                item{"username": s(skelPrefix + users.SkeletonOf(u)), "user_id": s(u.ID), "holder": s(u.Username)},
+			ConditionExpression:                 aws.String("attribute_not_exists(username)"),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
 	}
-	if err != nil {
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: ops, ClientRequestToken: aws.String(u.ID)}
+	err := st.transact(ctx, in, func(reasons []types.CancellationReason) (bool, error) {
+		taken := false
+		for _, r := range reasons {
+			if aws.ToString(r.Code) != "ConditionalCheckFailed" {
+				continue
+			}
+			// Our own earlier write seen by a retry of a request whose answer
+			// was lost is a success (both items were written together); it
+			// is never overwritten.
+			if item(r.Item).str("user_id") == u.ID {
+				return true, nil
+			}
+			taken = true
+		}
+		if taken {
+			return true, users.ErrTaken
+		}
+		return false, nil
+	})
+	if err != nil && !errors.Is(err, users.ErrTaken) {
 		return fmt.Errorf("dynamo: create user: %w", err)
 	}
-	return nil
+	return err
 }
+
+// skelPrefix starts the key of a skeleton's item in the users table.
+const skelPrefix = "skel#"
 
 // GetUser implements users.Store.
 func (st *Store) GetUser(ctx context.Context, username string) (users.User, error) {

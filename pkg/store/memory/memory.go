@@ -23,6 +23,7 @@ var (
 type Store struct {
 	mu       sync.Mutex
 	users    map[string]users.User
+	skels    map[string]string // skeleton → user id
 	sessions map[string]sessions.Session
 	attempts map[string]throttle.State
 	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
@@ -33,6 +34,7 @@ type Store struct {
 func New() *Store {
 	return &Store{
 		users:    map[string]users.User{},
+		skels:    map[string]string{},
 		sessions: map[string]sessions.Session{},
 		attempts: map[string]throttle.State{},
 	}
@@ -48,8 +50,13 @@ func (m *Store) CreateUser(_ context.Context, u users.User) error {
 		}
 		return nil // a retried request: keep what the first one stored
 	}
+	skel := users.SkeletonOf(u)
+	if _, ok := m.skels[skel]; ok {
+		return users.ErrTaken // a look-alike's: ours would hold the username
+	}
 	u.Epoch, u.Sessions, u.PasswordChangedAt = 0, map[string]time.Time{}, time.Time{}
 	m.users[u.Username] = u
+	m.skels[skel] = u.ID
 	return nil
 }
 

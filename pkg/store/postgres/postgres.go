@@ -86,9 +86,9 @@ func (st *Store) purge() int {
 func (st *Store) CreateUser(ctx context.Context, u users.User) error {
 	args := pgx.NamedArgs{
 		"username": u.Username, "user_id": u.ID, "password_hash": u.PasswordHash,
-		"created_at": u.CreatedAt, "updated_at": u.UpdatedAt,
+		"created_at": u.CreatedAt, "updated_at": u.UpdatedAt, "skeleton": users.SkeletonOf(u),
 	}
-	// The username's holder is read from the statement's snapshot: a create
+	// The username's (or skeleton's) holder is read from the statement's snapshot: a create
 	// racing ours may have committed after it, and then neither branch
 	// answers. Asking once more sees it.
 	for attempt := 0; attempt < 2; attempt++ {

@@ -46,7 +46,9 @@ type Store struct {
 	// Namespace is the hash tag of every key: {Namespace}:u:<username> (user
 	// hash), {Namespace}:l:<username> (the user's session list, a sorted
 	// set), {Namespace}:s:<session id> (session hash), {Namespace}:a:<attempt key>
-	// (failed logins). Two deployments can share a server under two names.
+	// (failed logins), {Namespace}:sk:<skeleton> (a hash whose id is the user
+	// whose username has that UTS #39 skeleton). Two deployments can share a
+	// server under two names.
 	Namespace string
 	scripts   map[string]*goredis.Script
 }
@@ -120,7 +122,7 @@ func msTime(m map[string]string, k string) time.Time { return time.UnixMilli(num
 
 // CreateUser implements users.Store.
 func (st *Store) CreateUser(ctx context.Context, u users.User) error {
-	holder, err := st.run(ctx, "create_user", []string{st.key("u", u.Username)},
+	holder, err := st.run(ctx, "create_user", []string{st.key("u", u.Username), st.key("sk", users.SkeletonOf(u))},
 		u.ID, u.PasswordHash, ms(u.CreatedAt), ms(u.UpdatedAt)).Text()
 	if err != nil {
 		return fmt.Errorf("redis: create user: %w", err)

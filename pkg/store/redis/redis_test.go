@@ -1,7 +1,6 @@
 package redis_test
 
 import (
-	"fmt"
 	"net/url"
 	"testing"
 
@@ -56,9 +55,9 @@ func TestContractACLUser(t *testing.T) {
 	if err := c.Set(ctx, "{other}:x", "1", 0).Err(); err == nil {
 		t.Fatal("the ACL user wrote outside its keys: the test proves nothing")
 	}
-	n := 0
+	// A fresh namespace per store, also across runs of one test binary
+	// (go test -count, scripts/stress.sh), under the ACL's key pattern.
 	storetest.Run(t, func(t *testing.T) storetest.Store {
-		n++
-		return redis.New(c, fmt.Sprintf("acl-%d", n))
+		return redis.New(c, "acl-"+testenv.RedisNamespace(t))
 	})
 }

@@ -31,6 +31,7 @@ type Store interface {
 // Run runs the contract against stores made by newStore, one per subtest.
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("users", func(t *testing.T) { testUsers(t, newStore(t)) })
+	t.Run("skeletons", func(t *testing.T) { testSkeletons(t, newStore(t)) })
 	t.Run("sessions round trip", func(t *testing.T) { testSessionRoundTrip(t, newStore(t)) })
 	t.Run("rotate", func(t *testing.T) { testRotate(t, newStore(t)) })
 	t.Run("rotate conditions", func(t *testing.T) { testRotateConditions(t, newStore(t)) })

@@ -23,8 +23,9 @@ import (
 //     and Inherited aside), so a Cyrillic "а" cannot stand in a Latin name;
 //   - the result is 3 to 64 bytes long.
 //
-// Names made wholly of another script's look-alikes (all-Cyrillic "аре")
-// pass: catching those needs the Unicode confusables data (UTS #39).
+// Names made wholly of one script's look-alikes of another name (all-Cyrillic
+// "аре", Latin "ɑdmin") pass here: they are told apart by their Skeleton,
+// which the stores keep unique.
 func Normalize(username string) (string, error) {
 	in := strings.TrimSpace(username)
 	if !utf8.ValidString(in) || len(in) > 4*users.MaxUsernameLen {

@@ -74,7 +74,7 @@ func TestNormalizeLookAlikes(t *testing.T) {
 		}
 	}
 	// Cyrillic а, Ukrainian і, Greek α. (Latin ɑ is one script with "dmin":
-	// only confusables data would catch it.)
+	// its Skeleton catches it, TestSkeletonLookAlikes.)
 	for _, in := range []string{"аdmin", "admіn", "αdmin"} {
 		if got, err := names.Normalize(in); err == nil && got != admin {
 			t.Errorf("Normalize(%q) = %q: a second account that looks like %q", in, got, admin)

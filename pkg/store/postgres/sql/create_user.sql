@@ -1,12 +1,13 @@
 -- CreateUser: insert the user, or name the id that already holds the
--- username (the caller tells a retried request from a taken name).
+-- username or the skeleton (the caller tells a retried request from a taken
+-- name: a retry finds its own row under both).
 WITH inserted AS (
-	INSERT INTO users (username, user_id, password_hash, created_at, updated_at)
-	VALUES (@username, @user_id, @password_hash, @created_at, @updated_at)
-	ON CONFLICT (username) DO NOTHING
+	INSERT INTO users (username, user_id, password_hash, created_at, updated_at, skeleton)
+	VALUES (@username, @user_id, @password_hash, @created_at, @updated_at, @skeleton)
+	ON CONFLICT DO NOTHING
 	RETURNING user_id
 )
 SELECT user_id FROM inserted
 UNION ALL
-SELECT user_id FROM users WHERE username = @username
+SELECT user_id FROM users WHERE username = @username OR skeleton = @skeleton
 LIMIT 1
