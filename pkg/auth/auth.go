@@ -40,7 +40,8 @@ type Service struct {
 	// Throttle locks a username (for clients without a device token), a
 	// device token, and a session's password-change guesses.
 	Throttle throttle.Policy
-	// IPThrottle locks a source address for clients without a device token,
+	// IPThrottle locks a source address for clients without a trusted device
+	// token (none, or a stale one),
 	// across usernames: an IPv4 address, an IPv6 /64.
 	IPThrottle throttle.Policy
 	// IP56Throttle and IP48Throttle lock the IPv6 /56 and /48 of such a
@@ -153,12 +154,14 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 		// A device token of the username under the server key, issued
 		// before the credentials changed (a password change or reset, a
 		// lock, an end-all) or before a revoke-all: no longer trusted with
-		// a budget of its own. Its client is throttled, with every other
-		// stale token of the username, on one counter under the username
-		// limit: not on the username's own, or a stranger who locked that
-		// would lock the owner's devices out after every password change.
-		// The slots it took under the device counters are given back; the
-		// guess is reserved again.
+		// a budget of its own. Its client is throttled as a stranger is,
+		// on its source address too (or whoever kept the tokens of
+		// breached accounts would guess at all of them from one address),
+		// but, with every other stale token of the username, on one counter
+		// under the username limit: not on the username's own, or a
+		// stranger who locked that would lock the owner's devices out after
+		// every password change. The slots it took under the device
+		// counters are given back; the guess is reserved again.
 		trusted = false
 		s.log().InfoContext(ctx, "stale device token", append([]any{"event", "device_token_stale"}, attrs(u.ID)...)...)
 		if res.OK {
@@ -166,7 +169,8 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 				return Pair{}, storeError(rerr)
 			}
 		}
-		counters = []throttle.Counter{{Key: throttle.StaleDevicesKey(name), Policy: s.Throttle}}
+		counters = s.strangerCounters(name, c)
+		counters[0].Key = throttle.StaleDevicesKey(name)
 		if res, err = s.reserve(ctx, counters, now, attrs(u.ID)...); err != nil {
 			return Pair{}, err
 		}
