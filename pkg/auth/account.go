@@ -163,7 +163,13 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if err != nil {
 		return storeError(err)
 	}
-	if err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, hash, now); err != nil {
+	switch err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, u.Epoch, hash, now); {
+	case errors.Is(err, users.ErrStale), errors.Is(err, users.ErrNotFound):
+		// The credentials this change checked were replaced while it ran
+		// (the owner's change, an end-all, a lock): the caller's session
+		// ended with them, and the change never lands after theirs.
+		return s.deadToken(ctx, "password", c, errOldEpoch)
+	case err != nil:
 		return storeError(err)
 	}
 	return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)

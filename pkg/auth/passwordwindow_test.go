@@ -190,7 +190,7 @@ func halfChange(t *testing.T, svc *auth.Service, st *memory.Store, next string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetPasswordHash(ctx, "alice", u.ID, hash, svc.Now()); err != nil {
+	if err := st.SetPasswordHash(ctx, "alice", u.ID, u.Epoch, hash, svc.Now()); err != nil {
 		t.Fatal(err)
 	}
 }

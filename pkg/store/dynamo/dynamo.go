@@ -177,15 +177,19 @@ func attemptsFrom(it item) throttle.State {
 }
 
 // SetPasswordHash implements users.Store.
-func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error {
+func (st *Store) SetPasswordHash(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(st.Tables.Users),
-		Key:                       item{"username": s(username)},
-		UpdateExpression:          aws.String("SET password_hash = :h, updated_at = :now, password_changed_at = :now ADD epoch :one"),
-		ConditionExpression:       aws.String("user_id = :id"),
-		ExpressionAttributeValues: item{":h": s(hash), ":now": ms(now), ":id": s(userID), ":one": n(1)},
+		TableName:                           aws.String(st.Tables.Users),
+		Key:                                 item{"username": s(username)},
+		UpdateExpression:                    aws.String("SET password_hash = :h, updated_at = :now, password_changed_at = :now ADD epoch :one"),
+		ConditionExpression:                 aws.String("user_id = :id AND epoch = :epoch"),
+		ExpressionAttributeValues:           item{":h": s(hash), ":now": ms(now), ":id": s(userID), ":one": n(1), ":epoch": n(epoch)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if _, ok := isConditionFailed(err); ok {
+	if failed, ok := isConditionFailed(err); ok {
+		if item(failed.Item).str("user_id") == userID {
+			return users.ErrStale
+		}
 		return users.ErrNotFound
 	}
 	if err != nil {

@@ -65,12 +65,15 @@ func (m *Store) GetUser(_ context.Context, username string) (users.User, error) 
 }
 
 // SetPasswordHash implements users.Store.
-func (m *Store) SetPasswordHash(_ context.Context, username, userID, hash string, now time.Time) error {
+func (m *Store) SetPasswordHash(_ context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[username]
 	if !ok || u.ID != userID {
 		return users.ErrNotFound
+	}
+	if u.Epoch != epoch {
+		return users.ErrStale
 	}
 	u.PasswordHash, u.UpdatedAt, u.PasswordChangedAt = hash, now, now
 	u.Epoch++

@@ -153,17 +153,20 @@ func (r *userRow) user() users.User {
 }
 
 // SetPasswordHash implements users.Store.
-func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error {
-	tag, err := st.DB.Exec(ctx, st.q("set_password_hash"), pgx.NamedArgs{
-		"username": username, "user_id": userID, "password_hash": hash, "updated_at": now,
-	})
-	if err != nil {
+func (st *Store) SetPasswordHash(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
+	var set, found bool
+	err := st.DB.QueryRow(ctx, st.q("set_password_hash"), pgx.NamedArgs{
+		"username": username, "user_id": userID, "epoch": epoch, "password_hash": hash, "updated_at": now,
+	}).Scan(&set, &found)
+	switch {
+	case err != nil:
 		return fmt.Errorf("postgres: set password: %w", err)
+	case set:
+		return nil
+	case found:
+		return users.ErrStale
 	}
-	if tag.RowsAffected() == 0 {
-		return users.ErrNotFound
-	}
-	return nil
+	return users.ErrNotFound
 }
 
 // ---- sessions ----

@@ -165,13 +165,15 @@ func userFrom(username string, v []any) (users.User, error) {
 }
 
 // SetPasswordHash implements users.Store.
-func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error {
-	n, err := st.run(ctx, "set_password_hash", []string{st.key("u", username)}, userID, hash, ms(now)).Int()
-	if err != nil {
+func (st *Store) SetPasswordHash(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
+	n, err := st.run(ctx, "set_password_hash", []string{st.key("u", username)}, userID, hash, ms(now), epoch).Int()
+	switch {
+	case err != nil:
 		return fmt.Errorf("redis: set password: %w", err)
-	}
-	if n == 0 {
+	case n == 0:
 		return users.ErrNotFound
+	case n == 2:
+		return users.ErrStale
 	}
 	return nil
 }
