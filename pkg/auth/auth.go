@@ -41,8 +41,8 @@ type Service struct {
 	// device token, and a session's password-change guesses.
 	Throttle throttle.Policy
 	// IPThrottle locks a source address for clients without a trusted device
-	// token (none, or a stale one),
-	// across usernames: an IPv4 address, an IPv6 /64.
+	// token (none, or a stale one), across usernames: an IPv4 address, an
+	// IPv6 /64.
 	IPThrottle throttle.Policy
 	// IP56Throttle and IP48Throttle lock the IPv6 /56 and /48 of such a
 	// client, counted at the same time as its /64, each with its own budget
