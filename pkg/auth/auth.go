@@ -407,6 +407,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ticket string) (Pai
 	case errors.Is(err, sessions.ErrRevoked):
 		s.log().InfoContext(ctx, "refresh of a session ended by revoke-all", "event", "session_revoked", "reason", "revoke_all", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
 		return Pair{}, apierr.InvalidGrant.With(err)
+	case errors.Is(err, sessions.ErrSuperseded):
+		// Left behind by a password change, an end-all or a lock whose
+		// deletes failed: it ended with its owner's old credentials.
+		s.log().WarnContext(ctx, "refresh of a session of an older credential epoch", "event", "session_revoked", "reason", "old_epoch", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
+		return Pair{}, apierr.InvalidGrant.With(err)
 	case err != nil:
 		return Pair{}, retryable(storeError(err), iss.Ticket)
 	}

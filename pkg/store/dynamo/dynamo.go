@@ -411,8 +411,9 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		return sessions.Session{}, fmt.Errorf("dynamo: rotate session: %w", err)
 	}
 	x := sessionFrom(out.Attributes)
-	// Then the watermark, read strongly consistently after the write: if the
-	// read misses a revoke-all, the rotation was before it. (A transaction
+	// Then the watermark and the owner's epoch, read strongly consistently
+	// after the write: if the read misses a revoke-all (or a change of
+	// credentials), the rotation was before it. (A transaction
 	// with a ConditionCheck on the watermark would be one call, but a
 	// successful transaction returns no item, so reading the session's owner
 	// would cost the same second call; and every refresh would write-lock the
@@ -423,15 +424,20 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	return x, nil
 }
 
-// revoked reads the watermark (strongly consistent) and returns ErrRevoked
-// when x was created before it.
+// revoked reads the watermark and x's owner (one BatchGetItem, strongly
+// consistent) and returns ErrRevoked when x was created before the
+// watermark, ErrSuperseded when x is of an older credential epoch than its
+// owner's (a password change, end-all or lock left it behind).
 func (st *Store) revoked(ctx context.Context, x sessions.Session) error {
-	before, err := st.watermark(ctx)
+	u, before, err := st.userAndWatermark(ctx, x.Username)
 	if err != nil {
 		return err
 	}
 	if x.CreatedAt.Before(before) {
 		return sessions.ErrRevoked
+	}
+	if u == nil || u.ID != x.UserID || u.Epoch != x.Epoch {
+		return sessions.ErrSuperseded
 	}
 	return nil
 }

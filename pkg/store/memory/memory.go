@@ -131,6 +131,9 @@ func (m *Store) RotateSession(_ context.Context, r sessions.Rotation) (sessions.
 	if s.CreatedAt.Before(m.revokedBefore) {
 		return clone(s), sessions.ErrRevoked
 	}
+	if u, ok := m.users[s.Username]; !ok || u.ID != s.UserID || u.Epoch != s.Epoch {
+		return clone(s), sessions.ErrSuperseded
+	}
 	if !bytes.Equal(s.TokenHash, r.PresentedHash) || !s.Alive(r.Now) || r.ExpiresAt.After(s.AbsoluteExpiresAt) {
 		return clone(s), sessions.ErrConflict
 	}

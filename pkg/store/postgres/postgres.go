@@ -253,10 +253,11 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	var rotated bool
 	var row sessionRow
 	var before *time.Time
+	var superseded bool
 	err := st.DB.QueryRow(ctx, st.q("rotate_session"), pgx.NamedArgs{
 		"session_id": r.SessionID, "presented_hash": r.PresentedHash, "new_hash": r.NewHash,
 		"salt": r.Salt, "now": r.Now, "expires_at": r.ExpiresAt,
-	}).Scan(append(append([]any{&rotated}, row.dest()...), &before)...)
+	}).Scan(append(append([]any{&rotated}, row.dest()...), &before, &superseded)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sessions.Session{}, sessions.ErrNotFound
 	}
@@ -266,6 +267,9 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	s := row.session()
 	if before != nil && s.CreatedAt.Before(*before) {
 		return s, sessions.ErrRevoked
+	}
+	if superseded {
+		return s, sessions.ErrSuperseded
 	}
 	if !rotated {
 		return s, sessions.ErrConflict

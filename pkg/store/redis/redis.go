@@ -241,7 +241,7 @@ func (st *Store) CreateSession(ctx context.Context, s sessions.Session, evict []
 // returns the rotated session, or the session as it is when a condition failed.
 func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
 	v, err := st.run(ctx, "rotate_session", []string{st.key("s", r.SessionID), st.watermark()},
-		r.PresentedHash, r.NewHash, r.Salt, ms(r.Now), ms(r.ExpiresAt)).Slice()
+		r.PresentedHash, r.NewHash, r.Salt, ms(r.Now), ms(r.ExpiresAt), st.prefix("u")).Slice()
 	if errors.Is(err, goredis.Nil) {
 		return sessions.Session{}, sessions.ErrNotFound
 	}
@@ -257,6 +257,8 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		return s, nil
 	case 2:
 		return s, sessions.ErrRevoked
+	case 3:
+		return s, sessions.ErrSuperseded
 	}
 	return s, sessions.ErrConflict
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("login read", func(t *testing.T) { testGetLogin(t, newStore(t)) })
 	t.Run("password changed at", func(t *testing.T) { testPasswordChangedAt(t, newStore(t)) })
 	t.Run("password change from a stale epoch", func(t *testing.T) { testPasswordFromStaleEpoch(t, newStore(t)) })
+	t.Run("rotate a session of an older epoch", func(t *testing.T) { testSuperseded(t, newStore(t)) })
 	t.Run("reserve burst", func(t *testing.T) { testReserveBurst(t, newStore(t)) })
 	t.Run("reserve login", func(t *testing.T) { testReserveLogin(t, newStore(t)) })
 	t.Run("reserve on a skewed clock", func(t *testing.T) { testReserveSkewedClock(t, newStore(t)) })
