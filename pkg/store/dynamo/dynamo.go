@@ -446,18 +446,6 @@ func (st *Store) revoked(ctx context.Context, x sessions.Session) error {
 // no session id (base64url) can contain '#'.
 const watermarkKey = "#revoked-before"
 
-func (st *Store) watermark(ctx context.Context) (time.Time, error) {
-	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(st.Tables.Sessions),
-		Key:            item{"session_id": s(watermarkKey)},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return time.Time{}, fmt.Errorf("dynamo: read the revocation watermark: %w", err)
-	}
-	return watermarkFrom(out.Item), nil
-}
-
 func watermarkFrom(it item) time.Time {
 	if it == nil {
 		return time.Time{}
