@@ -136,13 +136,20 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		// The retry of a change whose new hash was stored but whose sessions
 		// were not all ended (the store failed in between, the client got a
 		// 503): finish ending them instead of refusing the retry, or every
-		// other session would outlive the change. Such a retry carries an
-		// access token from before the change, so it comes at most one
-		// access-token lifetime after it. Only then is new_password tried:
-		// at any other time it would be a second guess at the password that
-		// counts as none.
-		if s.changedWithin(u, now) && s.Passwords.Verify(ctx, next, u.PasswordHash) == nil {
-			return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)
+		// other session would outlive the change. Such a retry carries the
+		// access token of the session that made the change, which the change
+		// left in an older epoch (stale), so it comes at most one
+		// access-token lifetime after it. Only then is new_password tried,
+		// and as the second guess at the password it is: counted before it
+		// is checked, like current_password. Tried for any session, or for
+		// free, it doubled what each slot verifies.
+		if stale != nil && s.changedWithin(u, now) {
+			if _, err := s.reserve(ctx, guess, now, "user_id", c.UserID, "session_id", c.SessionID); err != nil {
+				return err
+			}
+			if s.Passwords.Verify(ctx, next, u.PasswordHash) == nil {
+				return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)
+			}
 		}
 		s.log().WarnContext(ctx, "password change refused", "event", "password_change_failed", "user_id", u.ID, "session_id", c.SessionID)
 		return apierr.InvalidCredentials.Describe("The current password is incorrect.").With(err)
@@ -156,7 +163,13 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if err != nil {
 		return storeError(err)
 	}
-	if err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, hash, now); err != nil {
+	switch err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, u.Epoch, hash, now); {
+	case errors.Is(err, users.ErrStale), errors.Is(err, users.ErrNotFound):
+		// The credentials this change checked were replaced while it ran
+		// (the owner's change, an end-all, a lock): the caller's session
+		// ended with them, and the change never lands after theirs.
+		return s.deadToken(ctx, "password", c, errOldEpoch)
+	case err != nil:
 		return storeError(err)
 	}
 	return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)

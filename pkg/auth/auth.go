@@ -40,8 +40,9 @@ type Service struct {
 	// Throttle locks a username (for clients without a device token), a
 	// device token, and a session's password-change guesses.
 	Throttle throttle.Policy
-	// IPThrottle locks a source address for clients without a device token,
-	// across usernames: an IPv4 address, an IPv6 /64.
+	// IPThrottle locks a source address for clients without a trusted device
+	// token (none, or a stale one), across usernames: an IPv4 address, an
+	// IPv6 /64.
 	IPThrottle throttle.Policy
 	// IP56Throttle and IP48Throttle lock the IPv6 /56 and /48 of such a
 	// client, counted at the same time as its /64, each with its own budget
@@ -154,12 +155,14 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 		// A device token of the username under the server key, issued
 		// before the credentials changed (a password change or reset, a
 		// lock, an end-all) or before a revoke-all: no longer trusted with
-		// a budget of its own. Its client is throttled, with every other
-		// stale token of the username, on one counter under the username
-		// limit: not on the username's own, or a stranger who locked that
-		// would lock the owner's devices out after every password change.
-		// The slots it took under the device counters are given back; the
-		// guess is reserved again.
+		// a budget of its own. Its client is throttled as a stranger is,
+		// on its source address too (or whoever kept the tokens of
+		// breached accounts would guess at all of them from one address),
+		// but, with every other stale token of the username, on one counter
+		// under the username limit: not on the username's own, or a
+		// stranger who locked that would lock the owner's devices out after
+		// every password change. The slots it took under the device
+		// counters are given back; the guess is reserved again.
 		trusted = false
 		s.log().InfoContext(ctx, "stale device token", append([]any{"event", "device_token_stale"}, attrs(u.ID)...)...)
 		if res.OK {
@@ -167,7 +170,8 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 				return Pair{}, storeError(rerr)
 			}
 		}
-		counters = []throttle.Counter{{Key: throttle.StaleDevicesKey(name), Policy: s.Throttle}}
+		counters = s.strangerCounters(name, c)
+		counters[0].Key = throttle.StaleDevicesKey(name)
 		if res, err = s.reserve(ctx, counters, now, attrs(u.ID)...); err != nil {
 			return Pair{}, err
 		}
@@ -403,6 +407,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ticket string) (Pai
 		return Pair{}, apierr.InvalidGrant.With(err)
 	case errors.Is(err, sessions.ErrRevoked):
 		s.log().InfoContext(ctx, "refresh of a session ended by revoke-all", "event", "session_revoked", "reason", "revoke_all", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
+		return Pair{}, apierr.InvalidGrant.With(err)
+	case errors.Is(err, sessions.ErrSuperseded):
+		// Left behind by a password change, an end-all or a lock whose
+		// deletes failed: it ended with its owner's old credentials.
+		s.log().WarnContext(ctx, "refresh of a session of an older credential epoch", "event", "session_revoked", "reason", "old_epoch", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
 		return Pair{}, apierr.InvalidGrant.With(err)
 	case err != nil:
 		return Pair{}, retryable(storeError(err), iss.Ticket)

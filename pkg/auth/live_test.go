@@ -51,7 +51,7 @@ func TestOldEpochTokenCannotTouchNewerSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetPasswordHash(ctx, "alice", uid, hash, now); err != nil {
+	if err := st.SetPasswordHash(ctx, "alice", uid, 0, hash, now); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := st.GetSession(ctx, old.SessionID); s.Epoch != 0 {
@@ -217,9 +217,9 @@ func (c *calls) EndUserSessions(ctx context.Context, username, userID string) (i
 	c.n.Add(1)
 	return c.Store.EndUserSessions(ctx, username, userID)
 }
-func (c *calls) SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error {
+func (c *calls) SetPasswordHash(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
 	c.n.Add(1)
-	return c.Store.SetPasswordHash(ctx, username, userID, hash, now)
+	return c.Store.SetPasswordHash(ctx, username, userID, epoch, hash, now)
 }
 
 // TestAccountRoundTrips holds the account routes to the store calls

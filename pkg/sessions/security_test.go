@@ -271,7 +271,11 @@ func TestStartAfterEpochMoved(t *testing.T) {
 		do   func(m *sessions.Manager, st *memory.Store) error
 	}{
 		{"password change", func(_ *sessions.Manager, st *memory.Store) error {
-			return st.SetPasswordHash(ctx, "alice", "usr_1", "new", t0)
+			u, err := st.GetUser(ctx, "alice")
+			if err != nil {
+				return err
+			}
+			return st.SetPasswordHash(ctx, "alice", "usr_1", u.Epoch, "new", t0)
 		}},
 		{"end all", func(m *sessions.Manager, _ *memory.Store) error {
 			_, err := m.EndAll(ctx, "alice", "usr_1")

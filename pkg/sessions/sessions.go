@@ -27,6 +27,10 @@ var (
 	// ErrRevoked means the session was created before the revocation
 	// watermark an operator set (rotor revoke-all).
 	ErrRevoked = errors.New("sessions: session revoked by revoke-all")
+	// ErrSuperseded means the session is of an older credential epoch than
+	// its owner's: a password change, an end-all or a lock moved the epoch
+	// and the store failed before deleting the session.
+	ErrSuperseded = errors.New("sessions: session of an older credential epoch")
 	// ErrMalformedTicket means a retry ticket is not one this server hands out.
 	ErrMalformedTicket = errors.New("sessions: malformed retry ticket")
 )
@@ -277,8 +281,8 @@ func (m *Manager) Rotate(ctx context.Context, raw, ticket string, now time.Time)
 			return Issued{Session: s, RefreshToken: next.String(), Ticket: ticket}, nil
 		case errors.Is(err, ErrNotFound):
 			return Issued{}, ErrUnknown
-		case errors.Is(err, ErrRevoked):
-			return Issued{Session: s}, ErrRevoked
+		case errors.Is(err, ErrRevoked), errors.Is(err, ErrSuperseded):
+			return Issued{Session: s}, err
 		case !errors.Is(err, ErrConflict):
 			return Issued{Ticket: ticket}, fmt.Errorf("sessions: rotate %s: %w", t.SessionID, err)
 		}

@@ -92,7 +92,10 @@ type Store interface {
 	// the session as it was. A session created before the revocation
 	// watermark (RevokeBefore) never rotates and never conflicts: ErrRevoked,
 	// with the session (Rotate answers a conflict with a grace replay or a
-	// re-sent rotation, which a revoked session must not get).
+	// re-sent rotation, which a revoked session must not get). Likewise a
+	// session whose Epoch is no longer its owner's (a password change, an
+	// end-all or a lock left it behind when the store failed before deleting
+	// it): ErrSuperseded, with the session, so it never outlives the change.
 	RotateSession(ctx context.Context, r Rotation) (Session, error)
 	// RevokeBefore moves the revocation watermark to t, unless it is already
 	// later, and returns the watermark in force: every session created before

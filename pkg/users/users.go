@@ -19,6 +19,9 @@ var (
 	ErrTaken        = errors.New("users: username taken")
 	ErrBadUsername  = fmt.Errorf("users: username must be %d to %d characters, letters of one script, digits and . _ - @ +", MinUsernameLen, MaxUsernameLen)
 	ErrMixedScripts = fmt.Errorf("%w (letters from more than one script)", ErrBadUsername)
+	// ErrStale means the user's credential epoch is no longer the one a
+	// change read: a password change, an end-all or a lock came in between.
+	ErrStale = errors.New("users: credentials changed meanwhile")
 )
 
 // User is a stored account.
@@ -62,9 +65,13 @@ type Store interface {
 	GetUser(ctx context.Context, username string) (User, error)
 	// SetPasswordHash replaces the hash of an existing user whose id is userID
 	// and moves the user's credential epoch in the same write, so no login
-	// that checked the old password can start a session afterwards. It sets
-	// UpdatedAt and PasswordChangedAt to now; nothing else sets the latter.
-	SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error
+	// that checked the old password can start a session afterwards. It does
+	// so only while the epoch is still epoch, the one of the record whose
+	// password the change checked (ErrStale otherwise): a change that checked
+	// credentials replaced meanwhile (another change, an end-all, a lock)
+	// never lands after them. It sets UpdatedAt and PasswordChangedAt to now;
+	// nothing else sets the latter.
+	SetPasswordHash(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time) error
 }
 
 // SkeletonOf is the skeleton a store keys u under: u.Skeleton, or its

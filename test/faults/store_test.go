@@ -128,9 +128,9 @@ func (s *faulty) CreateUser(ctx context.Context, u users.User) error {
 	return s.call(ctx, "CreateUser", func(ctx context.Context) error { return s.Store.CreateUser(ctx, u) })
 }
 
-func (s *faulty) SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error {
+func (s *faulty) SetPasswordHash(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
 	return s.call(ctx, "SetPasswordHash", func(ctx context.Context) error {
-		return s.Store.SetPasswordHash(ctx, username, userID, hash, now)
+		return s.Store.SetPasswordHash(ctx, username, userID, epoch, hash, now)
 	})
 }
 

@@ -205,15 +205,19 @@ func attemptsFrom(it item) throttle.State {
 }
 
 // SetPasswordHash implements users.Store.
-func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error {
+func (st *Store) SetPasswordHash(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(st.Tables.Users),
-		Key:                       item{"username": s(username)},
-		UpdateExpression:          aws.String("SET password_hash = :h, updated_at = :now, password_changed_at = :now ADD epoch :one"),
-		ConditionExpression:       aws.String("user_id = :id"),
-		ExpressionAttributeValues: item{":h": s(hash), ":now": ms(now), ":id": s(userID), ":one": n(1)},
+		TableName:                           aws.String(st.Tables.Users),
+		Key:                                 item{"username": s(username)},
+		UpdateExpression:                    aws.String("SET password_hash = :h, updated_at = :now, password_changed_at = :now ADD epoch :one"),
+		ConditionExpression:                 aws.String("user_id = :id AND epoch = :epoch"),
+		ExpressionAttributeValues:           item{":h": s(hash), ":now": ms(now), ":id": s(userID), ":one": n(1), ":epoch": n(epoch)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if _, ok := isConditionFailed(err); ok {
+	if failed, ok := isConditionFailed(err); ok {
+		if item(failed.Item).str("user_id") == userID {
+			return users.ErrStale
+		}
 		return users.ErrNotFound
 	}
 	if err != nil {
@@ -435,8 +439,9 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		return sessions.Session{}, fmt.Errorf("dynamo: rotate session: %w", err)
 	}
 	x := sessionFrom(out.Attributes)
-	// Then the watermark, read strongly consistently after the write: if the
-	// read misses a revoke-all, the rotation was before it. (A transaction
+	// Then the watermark and the owner's epoch, read strongly consistently
+	// after the write: if the read misses a revoke-all (or a change of
+	// credentials), the rotation was before it. (A transaction
 	// with a ConditionCheck on the watermark would be one call, but a
 	// successful transaction returns no item, so reading the session's owner
 	// would cost the same second call; and every refresh would write-lock the
@@ -447,15 +452,20 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	return x, nil
 }
 
-// revoked reads the watermark (strongly consistent) and returns ErrRevoked
-// when x was created before it.
+// revoked reads the watermark and x's owner (one BatchGetItem, strongly
+// consistent) and returns ErrRevoked when x was created before the
+// watermark, ErrSuperseded when x is of an older credential epoch than its
+// owner's (a password change, end-all or lock left it behind).
 func (st *Store) revoked(ctx context.Context, x sessions.Session) error {
-	before, err := st.watermark(ctx)
+	u, before, err := st.userAndWatermark(ctx, x.Username)
 	if err != nil {
 		return err
 	}
 	if x.CreatedAt.Before(before) {
 		return sessions.ErrRevoked
+	}
+	if u == nil || u.ID != x.UserID || u.Epoch != x.Epoch {
+		return sessions.ErrSuperseded
 	}
 	return nil
 }
@@ -463,18 +473,6 @@ func (st *Store) revoked(ctx context.Context, x sessions.Session) error {
 // watermarkKey is the sessions-table item holding the revocation watermark;
 // no session id (base64url) can contain '#'.
 const watermarkKey = "#revoked-before"
-
-func (st *Store) watermark(ctx context.Context) (time.Time, error) {
-	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(st.Tables.Sessions),
-		Key:            item{"session_id": s(watermarkKey)},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return time.Time{}, fmt.Errorf("dynamo: read the revocation watermark: %w", err)
-	}
-	return watermarkFrom(out.Item), nil
-}
 
 func watermarkFrom(it item) time.Time {
 	if it == nil {

@@ -72,12 +72,15 @@ func (m *Store) GetUser(_ context.Context, username string) (users.User, error) 
 }
 
 // SetPasswordHash implements users.Store.
-func (m *Store) SetPasswordHash(_ context.Context, username, userID, hash string, now time.Time) error {
+func (m *Store) SetPasswordHash(_ context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[username]
 	if !ok || u.ID != userID {
 		return users.ErrNotFound
+	}
+	if u.Epoch != epoch {
+		return users.ErrStale
 	}
 	u.PasswordHash, u.UpdatedAt, u.PasswordChangedAt = hash, now, now
 	u.Epoch++
@@ -134,6 +137,9 @@ func (m *Store) RotateSession(_ context.Context, r sessions.Rotation) (sessions.
 	}
 	if s.CreatedAt.Before(m.revokedBefore) {
 		return clone(s), sessions.ErrRevoked
+	}
+	if u, ok := m.users[s.Username]; !ok || u.ID != s.UserID || u.Epoch != s.Epoch {
+		return clone(s), sessions.ErrSuperseded
 	}
 	if !bytes.Equal(s.TokenHash, r.PresentedHash) || !s.Alive(r.Now) || r.ExpiresAt.After(s.AbsoluteExpiresAt) {
 		return clone(s), sessions.ErrConflict

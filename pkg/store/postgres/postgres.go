@@ -153,17 +153,20 @@ func (r *userRow) user() users.User {
 }
 
 // SetPasswordHash implements users.Store.
-func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error {
-	tag, err := st.DB.Exec(ctx, st.q("set_password_hash"), pgx.NamedArgs{
-		"username": username, "user_id": userID, "password_hash": hash, "updated_at": now,
-	})
-	if err != nil {
+func (st *Store) SetPasswordHash(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
+	var set, found bool
+	err := st.DB.QueryRow(ctx, st.q("set_password_hash"), pgx.NamedArgs{
+		"username": username, "user_id": userID, "epoch": epoch, "password_hash": hash, "updated_at": now,
+	}).Scan(&set, &found)
+	switch {
+	case err != nil:
 		return fmt.Errorf("postgres: set password: %w", err)
+	case set:
+		return nil
+	case found:
+		return users.ErrStale
 	}
-	if tag.RowsAffected() == 0 {
-		return users.ErrNotFound
-	}
-	return nil
+	return users.ErrNotFound
 }
 
 // ---- sessions ----
@@ -250,10 +253,11 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	var rotated bool
 	var row sessionRow
 	var before *time.Time
+	var superseded bool
 	err := st.DB.QueryRow(ctx, st.q("rotate_session"), pgx.NamedArgs{
 		"session_id": r.SessionID, "presented_hash": r.PresentedHash, "new_hash": r.NewHash,
 		"salt": r.Salt, "now": r.Now, "expires_at": r.ExpiresAt,
-	}).Scan(append(append([]any{&rotated}, row.dest()...), &before)...)
+	}).Scan(append(append([]any{&rotated}, row.dest()...), &before, &superseded)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sessions.Session{}, sessions.ErrNotFound
 	}
@@ -263,6 +267,9 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	s := row.session()
 	if before != nil && s.CreatedAt.Before(*before) {
 		return s, sessions.ErrRevoked
+	}
+	if superseded {
+		return s, sessions.ErrSuperseded
 	}
 	if !rotated {
 		return s, sessions.ErrConflict

@@ -167,13 +167,15 @@ func userFrom(username string, v []any) (users.User, error) {
 }
 
 // SetPasswordHash implements users.Store.
-func (st *Store) SetPasswordHash(ctx context.Context, username, userID, hash string, now time.Time) error {
-	n, err := st.run(ctx, "set_password_hash", []string{st.key("u", username)}, userID, hash, ms(now)).Int()
-	if err != nil {
+func (st *Store) SetPasswordHash(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
+	n, err := st.run(ctx, "set_password_hash", []string{st.key("u", username)}, userID, hash, ms(now), epoch).Int()
+	switch {
+	case err != nil:
 		return fmt.Errorf("redis: set password: %w", err)
-	}
-	if n == 0 {
+	case n == 0:
 		return users.ErrNotFound
+	case n == 2:
+		return users.ErrStale
 	}
 	return nil
 }
@@ -241,7 +243,7 @@ func (st *Store) CreateSession(ctx context.Context, s sessions.Session, evict []
 // returns the rotated session, or the session as it is when a condition failed.
 func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
 	v, err := st.run(ctx, "rotate_session", []string{st.key("s", r.SessionID), st.watermark()},
-		r.PresentedHash, r.NewHash, r.Salt, ms(r.Now), ms(r.ExpiresAt)).Slice()
+		r.PresentedHash, r.NewHash, r.Salt, ms(r.Now), ms(r.ExpiresAt), st.prefix("u")).Slice()
 	if errors.Is(err, goredis.Nil) {
 		return sessions.Session{}, sessions.ErrNotFound
 	}
@@ -257,6 +259,8 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		return s, nil
 	case 2:
 		return s, sessions.ErrRevoked
+	case 3:
+		return s, sessions.ErrSuperseded
 	}
 	return s, sessions.ErrConflict
 }

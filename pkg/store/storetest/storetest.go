@@ -45,6 +45,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("attempts", func(t *testing.T) { testAttempts(t, newStore(t)) })
 	t.Run("login read", func(t *testing.T) { testGetLogin(t, newStore(t)) })
 	t.Run("password changed at", func(t *testing.T) { testPasswordChangedAt(t, newStore(t)) })
+	t.Run("password change from a stale epoch", func(t *testing.T) { testPasswordFromStaleEpoch(t, newStore(t)) })
+	t.Run("rotate a session of an older epoch", func(t *testing.T) { testSuperseded(t, newStore(t)) })
 	t.Run("reserve burst", func(t *testing.T) { testReserveBurst(t, newStore(t)) })
 	t.Run("reserve login", func(t *testing.T) { testReserveLogin(t, newStore(t)) })
 	t.Run("reserve on a skewed clock", func(t *testing.T) { testReserveSkewedClock(t, newStore(t)) })
@@ -120,10 +122,10 @@ func testUsers(t *testing.T, st Store) {
 	if _, err := st.GetUser(ctx, "bob"); !errors.Is(err, users.ErrNotFound) {
 		t.Fatalf("get unknown: %v", err)
 	}
-	if err := st.SetPasswordHash(ctx, "alice", "usr_other", "stolen", t0); !errors.Is(err, users.ErrNotFound) {
+	if err := st.SetPasswordHash(ctx, "alice", "usr_other", 0, "stolen", t0); !errors.Is(err, users.ErrNotFound) {
 		t.Fatalf("set password with the wrong id: %v", err)
 	}
-	if err := st.SetPasswordHash(ctx, "alice", "usr_1", "new-hash", t0.Add(time.Minute)); err != nil {
+	if err := st.SetPasswordHash(ctx, "alice", "usr_1", 0, "new-hash", t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := st.GetUser(ctx, "alice"); got.PasswordHash != "new-hash" || !got.UpdatedAt.Equal(t0.Add(time.Minute)) {
@@ -483,7 +485,11 @@ func testEpoch(t *testing.T, st Store) {
 		move func(t *testing.T) error
 	}{
 		{"password change", func(*testing.T) error {
-			return st.SetPasswordHash(ctx, "name-of-usr_e", "usr_e", "new-hash", t0.Add(time.Minute))
+			u, err := st.GetUser(ctx, "name-of-usr_e")
+			if err != nil {
+				return err
+			}
+			return st.SetPasswordHash(ctx, "name-of-usr_e", "usr_e", u.Epoch, "new-hash", t0.Add(time.Minute))
 		}},
 		{"end all sessions", func(*testing.T) error {
 			_, err := st.EndUserSessions(ctx, "name-of-usr_e", "usr_e")

@@ -2,8 +2,8 @@
 -- KEYS[2]: the revocation watermark (rotor revoke-all; Unix ms): a session
 -- created before it returns {2, fields} and never rotates.
 -- ARGV: presented hash, new hash, salt, now (Unix ms), new idle expiry (Unix
--- ms). Returns nil when there is no session, else {1, fields} when rotated or
--- {0, fields as they are} when a condition failed. The key then lives until
+-- ms), the prefix of user keys. Returns nil when there is no session, else
+-- {1, fields} when rotated or {0, fields as they are} when a condition failed. The key then lives until
 -- the session dies: its idle or absolute expiry, whichever comes first.
 local s = redis.call('HMGET', KEYS[1], 'th', 'exp', 'abs')
 if not s[1] then
@@ -12,6 +12,13 @@ end
 local cat = tonumber(redis.call('HGET', KEYS[1], 'cat'))
 if cat < tonumber(redis.call('GET', KEYS[2]) or '0') then
 	return {2, redis.call('HGETALL', KEYS[1])}
+end
+-- The owner's record, in the namespace's slot like KEYS (ARGV[6] is its
+-- key's prefix, the session names the user): a session of an older
+-- credential epoch returns {3, fields} and never rotates.
+local owner = redis.call('HMGET', ARGV[6] .. redis.call('HGET', KEYS[1], 'name'), 'id', 'epoch')
+if owner[1] ~= redis.call('HGET', KEYS[1], 'uid') or (owner[2] or '0') ~= (redis.call('HGET', KEYS[1], 'epoch') or '0') then
+	return {3, redis.call('HGETALL', KEYS[1])}
 end
 local now, exp = tonumber(ARGV[4]), tonumber(ARGV[5])
 local sexp, sabs = tonumber(s[2]), tonumber(s[3])
