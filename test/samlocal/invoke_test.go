@@ -211,11 +211,17 @@ func TestInvoke(t *testing.T) {
 		t.Fatalf("discovery: %v, want issuer %s and a token_endpoint", b, env.vars["ROTOR_ISSUER"])
 	}
 
-	// The session is gone: ending it by id is 404; the password change still
-	// applies (the authorizer vouched for the caller) and ends every session.
-	_, b = proxy(t, "SessionsFunction", use("sessions-delete.json"), p, 404)
-	if str(b, "error") != "not_found" {
-		t.Fatalf("deleting an ended session: %v, want not_found", b)
+	// The session is gone: its access token, though the authorizer still
+	// vouches for it until it expires, acts on nothing (issue 19: every
+	// account route checks that the token's session is alive).
+	_, b = proxy(t, "SessionsFunction", use("sessions-delete.json"), p, 401)
+	if str(b, "error") != "invalid_token" {
+		t.Fatalf("deleting with an ended session's token: %v, want invalid_token", b)
+	}
+	// A new login's token changes the password, which ends every session.
+	_, b = proxy(t, "LoginFunction", use("login.json"), p, 200)
+	if p.access = str(b, "access_token"); p.access == "" {
+		t.Fatalf("login again: not a token response: %v", b)
 	}
 	proxy(t, "PasswordFunction", use("password.json"), p, 204)
 
