@@ -223,6 +223,7 @@ func TestInvoke(t *testing.T) {
 	if p.access = str(b, "access_token"); p.access == "" {
 		t.Fatalf("login again: not a token response: %v", b)
 	}
+	p.sessionID = str(claims(t, p.access), "sid") // the authorizer's context in password.json
 	proxy(t, "PasswordFunction", use("password.json"), p, 204)
 
 	t.Run("rotation promotes the pending key", func(t *testing.T) {
