@@ -206,3 +206,41 @@ func TestThrottleLogRoundsRetryAfter(t *testing.T) {
 		t.Fatalf("want retry_after_s 2 (1.6 s rounded); logs:\n%s", logs.String())
 	}
 }
+
+// TestThrottleLogNamesEachBlock: after guesses from one IPv6 /48, the
+// operator reads in the security log which counter each failure was counted
+// under: the username, the address (an IPv4 address or an IPv6 /64: "ip"),
+// and the wider IPv6 blocks ("ip56", "ip48"), each its own. A /56 or /48
+// logged as a plain "ip" (or the /64 as "ip64") points the block list at the
+// wrong range.
+func TestThrottleLogNamesEachBlock(t *testing.T) {
+	cases := []struct {
+		name, ip string
+		want     []string
+		not      []string
+	}{
+		{"IPv4", "192.0.2.9", []string{`"user_failures":1`, `"ip_failures":1`}, []string{"ip56", "ip48", "ip64", "ip32"}},
+		{"IPv6", "2001:db8:1:2::9", []string{`"user_failures":1`, `"ip_failures":1`, `"ip56_failures":1`, `"ip48_failures":1`}, []string{"ip64"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Default()
+			logs := &testlog.Buffer{}
+			svc := testapi.Service(t, cfg, testapi.Deps(t, cfg, memory.New(), logs.Logger(slog.LevelInfo)))
+			if _, err := svc.Login(context.Background(), "mallory", "wrong password", "", auth.Client{IP: tc.ip}); err == nil {
+				t.Fatal("a wrong password logged in")
+			}
+			got := logs.String()
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("log lacks %s:\n%s", w, got)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(got, n) {
+					t.Errorf("log names a counter %s:\n%s", n, got)
+				}
+			}
+		})
+	}
+}

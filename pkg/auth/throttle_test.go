@@ -213,3 +213,40 @@ func TestIPv6BlocksCountTogether(t *testing.T) {
 		t.Fatalf("from another /48: %v", err)
 	}
 }
+
+// TestDeviceTokensShareOneBudget, as the holder of many device tokens of one
+// username (taken from the owner's devices and backups, or forged with a
+// leaked MAC key): each token has its own few guesses, but all of the
+// username's tokens together get the device budget (DeviceBudget: 4 × the
+// username limit, 12 here). Two guesses with each of 20 tokens: the first 12
+// are verified, every later one is refused before its hash is checked, and
+// so is the right password with a token never used. Counted per token alone,
+// the 20 tokens were 40 verified guesses, and the right one got in.
+func TestDeviceTokensShareOneBudget(t *testing.T) {
+	const budget = 4 * 3 // newThrottled: LoginMaxFailures 3, DeviceMaxFailures unset
+	svc := newThrottled(t)
+	ctx := context.Background()
+	tokens := make([]string, 21)
+	for i := range tokens {
+		tokens[i] = login(t, svc, "alice", alicePW, "", "192.0.2.1").DeviceToken
+	}
+	verified := 0
+	for i, tok := range tokens[:20] {
+		for n := range 2 {
+			_, err := svc.Login(ctx, "alice", wrongPW, tok, auth.Client{IP: ipA})
+			switch s := apierr.From(err).Status; s {
+			case http.StatusUnauthorized:
+				verified++
+			case http.StatusTooManyRequests:
+			default:
+				t.Fatalf("token %d, guess %d: %v", i+1, n+1, err)
+			}
+		}
+	}
+	if verified != budget {
+		t.Fatalf("%d guesses verified with 20 device tokens; want the device budget, %d", verified, budget)
+	}
+	if _, err := svc.Login(ctx, "alice", alicePW, tokens[20], auth.Client{IP: ipB}); apierr.From(err).Status != http.StatusTooManyRequests {
+		t.Fatalf("the right password with an unused token after the budget: %v; want 429", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+	"github.com/rotor-auth/rotor/pkg/throttle"
 )
 
 // fake answers the few calls a test needs; any other call panics (nil API).
@@ -26,11 +27,28 @@ type fake struct {
 	stuck     func(n int) // when set, BatchGetItem processes no key; called with the call's number
 	writes    []int       // requests per BatchWriteItem call
 	stuckW    func(n int) // when set, BatchWriteItem processes no request; called with the call's number
+	nBatch    int         // BatchGetItem calls
+	contend   time.Time   // when set, every UpdateItem fails its condition on a counter that moved, stamped at this time
+	nUpdate   int         // UpdateItem calls while contend is set
 }
 
 // UpdateItem answers EndUserSessions: the user item as it is (the epoch's
 // ADD returns it) and nothing for the list's REMOVE.
+// While contend is set it answers a reservation as a counter that other
+// reservations keep moving: its condition fails on an item with one more
+// failure each time.
 func (f *fake) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if !f.contend.IsZero() {
+		f.nUpdate++
+		if f.nUpdate > 50 {
+			return nil, fmt.Errorf("fake: %d conditional updates of one counter: no bound", f.nUpdate)
+		}
+		return nil, &types.ConditionalCheckFailedException{Message: aws.String("moved"), Item: map[string]types.AttributeValue{
+			"failures":     &types.AttributeValueMemberN{Value: fmt.Sprint(f.nUpdate)},
+			"last_failure": &types.AttributeValueMemberN{Value: fmt.Sprint(f.contend.UnixMilli())},
+			"last_attempt": &types.AttributeValueMemberS{Value: fmt.Sprint("another reservation ", f.nUpdate)},
+		}}
+	}
 	if in.ReturnValues == types.ReturnValueAllNew {
 		return &dynamodb.UpdateItemOutput{Attributes: f.user}, nil
 	}
@@ -62,6 +80,7 @@ func (f *fake) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamod
 
 func (f *fake) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	out := &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{}}
+	f.nBatch++
 	for table, ka := range in.RequestItems {
 		f.batchKeys = append(f.batchKeys, len(ka.Keys))
 		if !aws.ToBool(ka.ConsistentRead) {
@@ -71,11 +90,14 @@ func (f *fake) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _
 			panic("an empty ProjectionExpression, which DynamoDB refuses")
 		}
 		if f.stuck != nil {
-			f.stuck(len(f.batchKeys))
-			if len(f.batchKeys) > 50 {
-				return nil, fmt.Errorf("fake: %d batch reads of unprocessed keys: no bound", len(f.batchKeys))
+			f.stuck(f.nBatch)
+			if f.nBatch > 50 {
+				return nil, fmt.Errorf("fake: %d batch reads of unprocessed keys: no bound", f.nBatch)
 			}
-			out.UnprocessedKeys = map[string]types.KeysAndAttributes{table: ka}
+			if out.UnprocessedKeys == nil {
+				out.UnprocessedKeys = map[string]types.KeysAndAttributes{}
+			}
+			out.UnprocessedKeys[table] = ka
 			continue
 		}
 		keys := ka.Keys
@@ -231,11 +253,17 @@ func TestStuckBatchEndsWithContext(t *testing.T) {
 		{"ListSessions read", func(f *fake, on func(int)) { f.stuck = on }, func(ctx context.Context, st *dynamo.Store) error {
 			_, err := st.ListSessions(ctx, "alice", "usr_1")
 			return err
-		}, func(f *fake) int { return len(f.batchKeys) }},
+		}, func(f *fake) int { return f.nBatch }},
 		{"GetLogin read", func(f *fake, on func(int)) { f.stuck = on }, func(ctx context.Context, st *dynamo.Store) error {
 			_, _, err := st.GetLogin(ctx, "alice", []string{"alice", "ip"})
 			return err
-		}, func(f *fake) int { return len(f.batchKeys) }},
+		}, func(f *fake) int { return f.nBatch }},
+		// The user and the watermark a login reads beside its reservations:
+		// one call across two tables.
+		{"ReserveLogin read", func(f *fake, on func(int)) { f.stuck = on }, func(ctx context.Context, st *dynamo.Store) error {
+			_, _, _, err := st.ReserveLogin(ctx, "alice", nil, time.Unix(1, 0))
+			return err
+		}, func(f *fake) int { return f.nBatch }},
 		{"EndUserSessions deletes", func(f *fake, on func(int)) { f.stuckW = on }, func(ctx context.Context, st *dynamo.Store) error {
 			_, err := st.EndUserSessions(ctx, "alice", "usr_1")
 			return err
@@ -253,6 +281,31 @@ func TestStuckBatchEndsWithContext(t *testing.T) {
 			err := tc.call(ctx, dynamo.New(f, tables))
 			if !errors.Is(err, context.Canceled) || tc.calls(f) != 3 {
 				t.Fatalf("%v after %d calls; want context.Canceled after 3", err, tc.calls(f))
+			}
+		})
+	}
+}
+
+// TestReserveContendedEnds, as a burst that keeps moving one counter (many
+// guesses at one username or from one address at once): a reservation
+// retries its compare-and-set a bounded number of times, then fails with an
+// error (no slot taken, no verified guess), never a loop that holds the
+// function until its deadline.
+func TestReserveContendedEnds(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	c := throttle.Counter{Key: throttle.UserKey("alice"), Policy: throttle.Policy{MaxFailures: 1000, Base: time.Second, Max: time.Minute}}
+	for _, tc := range []struct {
+		name  string
+		stamp time.Time // the moving counter's last failure
+	}{
+		{"stamped by a clock ahead", now.Add(time.Minute)},
+		{"stamped by our clock", now.Add(-time.Second)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fake{contend: tc.stamp}
+			r, err := dynamo.New(f, dynamo.Tables{Attempts: "a"}).Reserve(context.Background(), []throttle.Counter{c}, now)
+			if err == nil || r.OK || f.nUpdate != 8 {
+				t.Fatalf("Reserve = %+v, %v after %d conditional updates; want an error after 8", r, err, f.nUpdate)
 			}
 		})
 	}

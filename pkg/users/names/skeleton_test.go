@@ -85,3 +85,26 @@ func FuzzSkeleton(f *testing.F) {
 		}
 	})
 }
+
+// TestSkeletonTableEdges: the lookup reads the confusables table to its
+// first and last entries, so a look-alike built from either still meets its
+// prototype (an off-by-one there panics on the first or lets the last pass
+// as itself), and a character just outside the table is its own skeleton.
+// Skeleton takes any string here, normalised or not: the first entry, '"',
+// is no username character.
+func TestSkeletonTableEdges(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"first entry", "\"", "''"},
+		{"below the first entry", "!", "!"},
+		{"last entry", "\U00032A8F", "\U0002EDB5"},
+		{"past the last entry", "\U00032A90", "\U00032A90"},
+		{"both edges in one name", "a\"b\U00032A8F", "a''b\U0002EDB5"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := names.Skeleton(tc.in); got != tc.want {
+				t.Fatalf("Skeleton(%+q) = %+q; want %+q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
