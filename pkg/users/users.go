@@ -19,6 +19,10 @@ var (
 	ErrTaken        = errors.New("users: username taken")
 	ErrBadUsername  = fmt.Errorf("users: username must be %d to %d characters, letters of one script, digits and . _ - @ +", MinUsernameLen, MaxUsernameLen)
 	ErrMixedScripts = fmt.Errorf("%w (letters from more than one script)", ErrBadUsername)
+	// ErrEmailTaken means the address is the verified address of another
+	// account. The flows never tell a caller so: a signup answers as for a
+	// fresh address and the owner of the address gets a mail instead.
+	ErrEmailTaken = errors.New("users: email address taken")
 )
 
 // User is a stored account.
@@ -44,6 +48,21 @@ type User struct {
 	// Locked is set by an operator (rotor users lock): a locked user cannot
 	// log in, and locking ended every session, so none can refresh.
 	Locked bool
+
+	// Email is the account's address, normalised (NormalizeEmail), or
+	// empty. Verified or not, it is the address mail goes to; only a
+	// verified one receives a password reset. Unique among the verified
+	// addresses of all accounts: verification claims it (an unverified
+	// address claims nothing, so nobody can squat an address by signing up
+	// with it).
+	Email string
+	// EmailVerified is set once the owner of Email followed a verification
+	// link, at EmailVerifiedAt.
+	EmailVerified   bool
+	EmailVerifiedAt time.Time
+	// PendingEmail is the new address of a change the user started
+	// (POST /auth/email), until its verification makes it Email.
+	PendingEmail string
 }
 
 // Store keeps users, keyed by normalised username.

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rotor-auth/rotor/pkg/onetime"
+	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -25,6 +27,11 @@ type Store struct {
 	users    map[string]users.User
 	sessions map[string]sessions.Session
 	attempts map[string]throttle.State
+	// tokens are the one-time token records by id; emails the verified
+	// addresses (address → username); messages the outbox by message id.
+	tokens   map[string]onetime.Record
+	emails   map[string]string
+	messages map[string]outbox.Message
 	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
 	revokedBefore time.Time
 }
@@ -35,6 +42,9 @@ func New() *Store {
 		users:    map[string]users.User{},
 		sessions: map[string]sessions.Session{},
 		attempts: map[string]throttle.State{},
+		tokens:   map[string]onetime.Record{},
+		emails:   map[string]string{},
+		messages: map[string]outbox.Message{},
 	}
 }
 
