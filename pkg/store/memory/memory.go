@@ -25,6 +25,7 @@ type Store struct {
 	users    map[string]users.User
 	sessions map[string]sessions.Session
 	attempts map[string]throttle.State
+	outbox   map[string]outboxItem
 	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
 	revokedBefore time.Time
 }
@@ -35,6 +36,7 @@ func New() *Store {
 		users:    map[string]users.User{},
 		sessions: map[string]sessions.Session{},
 		attempts: map[string]throttle.State{},
+		outbox:   map[string]outboxItem{},
 	}
 }
 
