@@ -111,6 +111,22 @@ type Config struct {
 	// RedisNamespace is the hash tag of every Rotor key (ROTOR_REDIS_NAMESPACE).
 	RedisNamespace string
 
+	// Mail (package mail; see mail.go for what each accepts).
+	OutboxTable     string        // ROTOR_OUTBOX_TABLE: the DynamoDB outbox
+	AppURL          string        // ROTOR_APP_URL: base of every link in a mail, never a request's Host
+	ProductName     string        // ROTOR_PRODUCT_NAME: how mails name the service
+	MailFrom        string        // ROTOR_MAIL_FROM: the sender address, "Name <addr>"
+	MailTransport   string        // ROTOR_MAIL_TRANSPORT: ses, smtp or mailbox (the local server's)
+	MailTemplates   string        // ROTOR_MAIL_TEMPLATES: a directory overriding the embedded templates
+	SESIdentityARN  string        // ROTOR_SES_IDENTITY_ARN: the SES identity authorising MailFrom
+	SMTPAddr        string        // ROTOR_SMTP_ADDR: host:port of the SMTP relay
+	SMTPUsername    string        // ROTOR_SMTP_USERNAME
+	SMTPPassword    string        // ROTOR_SMTP_PASSWORD
+	SMTPTLS         string        // ROTOR_SMTP_TLS: starttls (default), tls, or none on a loopback host
+	MailMaxAttempts int           // ROTOR_MAIL_MAX_ATTEMPTS: attempts before a message is given up
+	MailBackoffBase time.Duration // ROTOR_MAIL_BACKOFF_BASE: first retry delay, doubled per attempt
+	MailBackoffMax  time.Duration // ROTOR_MAIL_BACKOFF_MAX: cap of the retry delay
+
 	// Local server only.
 	Addr string // ROTOR_ADDR
 }
@@ -143,6 +159,15 @@ func Default() Config {
 		Addr:               "127.0.0.1:3000",
 		Store:              "memory",
 		RedisNamespace:     "rotor",
+		OutboxTable:        "rotor-outbox",
+		AppURL:             "http://127.0.0.1:3000",
+		ProductName:        "Rotor",
+		MailFrom:           "Rotor <no-reply@rotor.invalid>",
+		MailTransport:      "mailbox",
+		SMTPTLS:            "starttls",
+		MailMaxAttempts:    8,
+		MailBackoffBase:    30 * time.Second,
+		MailBackoffMax:     time.Hour,
 	}
 }
 
@@ -194,6 +219,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.str("ROTOR_REDIS_SECRET_ID", &c.RedisSecretID)
 	r.boolean("ROTOR_REDIS_CLUSTER", &c.RedisCluster)
 	r.str("ROTOR_REDIS_NAMESPACE", &c.RedisNamespace)
+	r.mail(&c)
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
 		return Config{}, err
 	}
@@ -304,6 +330,7 @@ func (c Config) Validate() error {
 	default:
 		bad("ROTOR_STORE=%q: want memory, dynamodb, postgres or redis", c.Store)
 	}
+	errs = append(errs, c.validateMail()...)
 	return errors.Join(errs...)
 }
 

@@ -32,6 +32,7 @@ type Store struct {
 	tokens   map[string]onetime.Record
 	emails   map[string]string
 	messages map[string]outbox.Message
+	outbox   map[string]outboxItem
 	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
 	revokedBefore time.Time
 }
@@ -45,6 +46,7 @@ func New() *Store {
 		tokens:   map[string]onetime.Record{},
 		emails:   map[string]string{},
 		messages: map[string]outbox.Message{},
+		outbox:   map[string]outboxItem{},
 	}
 }
 
