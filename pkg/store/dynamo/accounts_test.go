@@ -34,3 +34,10 @@ func TestAccountsContract(t *testing.T) {
 		return st, waiting(t, st)
 	})
 }
+
+func TestAccountRaces(t *testing.T) {
+	storetest.RunAccountRaces(t, func(t *testing.T) (storetest.AccountStore, storetest.Outbox) {
+		st := newStore(t)
+		return st, waiting(t, st)
+	})
+}

@@ -45,3 +45,10 @@ func TestAccountsContractCluster(t *testing.T) {
 		return st, waiting(t, st)
 	})
 }
+
+func TestAccountRaces(t *testing.T) {
+	storetest.RunAccountRaces(t, func(t *testing.T) (storetest.AccountStore, storetest.Outbox) {
+		st, _ := newStore(t)
+		return st, waiting(t, st)
+	})
+}
