@@ -86,6 +86,24 @@ type Config struct {
 
 	CORSAllowOrigin string // ROTOR_CORS_ALLOW_ORIGIN
 
+	// AppURL is the base of every link in a mail (ROTOR_APP_URL): the page
+	// that takes the token from the URL fragment. Configuration only, never
+	// a request header, so a forged Host cannot send a user's token to
+	// another site. An https URL, or http on a loopback address for local
+	// runs; by default the local server's demo page, http://<Addr>/.
+	AppURL string
+	// RequireEmail makes "email" required at signup (ROTOR_REQUIRE_EMAIL).
+	RequireEmail bool
+	// MailMaxPerAccount is how many mails the forgot, resend and change
+	// routes send an account before its lock starts; MailMaxPerIP the same
+	// per source address, across accounts. Then the lock doubles from
+	// MailBackoffBase up to MailBackoffMax per further mail, so a stranger
+	// cannot mail-bomb an address through Rotor.
+	MailMaxPerAccount int           // ROTOR_MAIL_MAX_PER_ACCOUNT
+	MailMaxPerIP      int           // ROTOR_MAIL_MAX_PER_IP
+	MailBackoffBase   time.Duration // ROTOR_MAIL_BACKOFF_BASE
+	MailBackoffMax    time.Duration // ROTOR_MAIL_BACKOFF_MAX
+
 	// Store is where state lives (ROTOR_STORE): "dynamodb", "postgres" or
 	// "redis"; "memory" (the default) is the embedded store of the local
 	// server, and means DynamoDB to a Lambda function.
@@ -140,6 +158,11 @@ func Default() Config {
 		IPBackoffBase:      time.Second,
 		IPBackoffMax:       15 * time.Minute,
 		CORSAllowOrigin:    "*",
+		AppURL:             "http://127.0.0.1:3000/",
+		MailMaxPerAccount:  3,
+		MailMaxPerIP:       20,
+		MailBackoffBase:    time.Minute,
+		MailBackoffMax:     time.Hour,
 		Addr:               "127.0.0.1:3000",
 		Store:              "memory",
 		RedisNamespace:     "rotor",
@@ -187,6 +210,15 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if _, ok := r.get("ROTOR_ISSUER"); !ok {
 		c.Issuer = "http://" + c.Addr
 	}
+	r.str("ROTOR_APP_URL", &c.AppURL)
+	if _, ok := r.get("ROTOR_APP_URL"); !ok {
+		c.AppURL = "http://" + c.Addr + "/"
+	}
+	r.boolean("ROTOR_REQUIRE_EMAIL", &c.RequireEmail)
+	r.integer("ROTOR_MAIL_MAX_PER_ACCOUNT", &c.MailMaxPerAccount)
+	r.integer("ROTOR_MAIL_MAX_PER_IP", &c.MailMaxPerIP)
+	r.dur("ROTOR_MAIL_BACKOFF_BASE", &c.MailBackoffBase)
+	r.dur("ROTOR_MAIL_BACKOFF_MAX", &c.MailBackoffMax)
 	r.str("ROTOR_STORE", &c.Store)
 	r.str("ROTOR_DATABASE_URL", &c.DatabaseURL)
 	r.str("ROTOR_DATABASE_SECRET_ID", &c.DatabaseSecretID)
@@ -287,6 +319,17 @@ func (c Config) Validate() error {
 	}
 	if c.IPBackoffBase <= 0 || c.IPBackoffMax < c.IPBackoffBase {
 		bad("ROTOR_IP_BACKOFF_BASE=%s and ROTOR_IP_BACKOFF_MAX=%s: want 0 < base <= max", c.IPBackoffBase, c.IPBackoffMax)
+	}
+	if c.AppURL != "" {
+		if err := checkAppURL(c.AppURL); err != nil {
+			bad("ROTOR_APP_URL=%q: %v", c.AppURL, err)
+		}
+	}
+	if c.MailMaxPerAccount < 1 || c.MailMaxPerIP < c.MailMaxPerAccount {
+		bad("ROTOR_MAIL_MAX_PER_ACCOUNT=%d and ROTOR_MAIL_MAX_PER_IP=%d: want 1 <= per account <= per address", c.MailMaxPerAccount, c.MailMaxPerIP)
+	}
+	if c.MailBackoffBase <= 0 || c.MailBackoffMax < c.MailBackoffBase {
+		bad("ROTOR_MAIL_BACKOFF_BASE=%s and ROTOR_MAIL_BACKOFF_MAX=%s: want 0 < base <= max", c.MailBackoffBase, c.MailBackoffMax)
 	}
 	switch c.Store {
 	case "memory", "dynamodb":
