@@ -67,27 +67,3 @@ func checkIssuer(iss string) error {
 	}
 	return nil
 }
-
-// checkAppURL accepts the base of mail links: an absolute https URL (http on
-// a loopback address), with no user info and no fragment (the link puts the
-// token there).
-func checkAppURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Opaque != "" {
-		return errors.New("want an absolute URL such as https://app.example.com/account")
-	}
-	if u.Fragment != "" || strings.Contains(s, "#") || u.User != nil {
-		return errors.New("no fragment or user info: the link carries its token in the fragment")
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return errors.New("http is only allowed on a loopback address; use https")
-		}
-	default:
-		return errors.New("want an https URL")
-	}
-	return nil
-}

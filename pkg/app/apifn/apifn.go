@@ -81,8 +81,8 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 	return &auth.Service{
 		Accounts:       accounts,
 		RequireEmail:   cfg.RequireEmail,
-		MailThrottle:   throttle.Policy{MaxFailures: cfg.MailMaxPerAccount, Base: cfg.MailBackoffBase, Max: cfg.MailBackoffMax},
-		MailIPThrottle: throttle.Policy{MaxFailures: cfg.MailMaxPerIP, Base: cfg.MailBackoffBase, Max: cfg.MailBackoffMax},
+		MailThrottle:   throttle.Policy{MaxFailures: cfg.MailLimitPerAddress, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
+		MailIPThrottle: throttle.Policy{MaxFailures: cfg.MailLimitPerIP, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
 		Users:          d.Store,
 		Logins:         d.Store,
 		Attempts:       d.Store,

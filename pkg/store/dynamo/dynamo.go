@@ -36,13 +36,17 @@ type API interface {
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
-// Tables names the three tables.
+// Tables names the tables.
 type Tables struct {
 	Users    string
 	Sessions string
 	Attempts string
+	// Outbox holds the mail waiting to be sent (see package outbox); empty
+	// in programs that neither write nor send mail.
+	Outbox string
 }
 
 // Store implements the users, sessions and throttle stores on DynamoDB.
