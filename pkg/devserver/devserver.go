@@ -94,6 +94,11 @@ func (s *Server) Handler() http.Handler {
 	route("GET /auth/sessions", s.API.Sessions, true)
 	route("DELETE /auth/sessions/{id}", s.API.Sessions, true)
 	route("POST /auth/password", s.API.Password, true)
+	route("POST "+httpapi.RouteEmail, s.API.Email, true)
+	route("POST "+httpapi.RouteEmailVerify, s.API.Email, false)
+	route("POST "+httpapi.RouteEmailResend, s.API.Email, true)
+	route("POST "+httpapi.RoutePasswordForgot, s.API.Recovery, false)
+	route("POST "+httpapi.RoutePasswordReset, s.API.Recovery, false)
 	if s.Static != nil {
 		mux.Handle("GET /", s.Static)
 	}

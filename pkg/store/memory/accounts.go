@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -156,18 +155,14 @@ func (m *Store) AddMessages(_ context.Context, msgs ...outbox.Message) error {
 	return nil
 }
 
-// addMessages writes msgs as new (waiting from their creation), keeping a
-// message whose id is stored already (a retried request).
+// addMessages adds msgs to the outbox (outbox.go's addMessage: a message
+// stored already is kept), skipping the empty message (ID "") a throttled
+// flow passes for none. The caller holds m.mu.
 func (m *Store) addMessages(msgs ...outbox.Message) {
 	for _, msg := range msgs {
-		if _, ok := m.messages[msg.ID]; ok || msg.ID == "" {
-			continue
+		if msg.ID != "" {
+			m.addMessage(msg)
 		}
-		msg.Data = maps.Clone(msg.Data)
-		if msg.NextAt.IsZero() {
-			msg.NextAt = msg.CreatedAt
-		}
-		m.messages[msg.ID] = msg
 	}
 }
 
@@ -176,10 +171,9 @@ func (m *Store) addMessages(msgs ...outbox.Message) {
 func (m *Store) Messages() []outbox.Message {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]outbox.Message, 0, len(m.messages))
-	for _, msg := range m.messages {
-		msg.Data = maps.Clone(msg.Data)
-		out = append(out, msg)
+	out := make([]outbox.Message, 0, len(m.outbox))
+	for _, it := range m.outbox {
+		out = append(out, cloneMessage(it.msg))
 	}
 	slices.SortFunc(out, func(a, b outbox.Message) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {

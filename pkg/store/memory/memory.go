@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/onetime"
-	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -27,12 +26,11 @@ type Store struct {
 	users    map[string]users.User
 	sessions map[string]sessions.Session
 	attempts map[string]throttle.State
-	// tokens are the one-time token records by id; emails the verified
-	// addresses (address → username); messages the outbox by message id.
-	tokens   map[string]onetime.Record
-	emails   map[string]string
-	messages map[string]outbox.Message
 	outbox   map[string]outboxItem
+	// tokens are the one-time token records by id; emails the verified
+	// addresses (address → username).
+	tokens map[string]onetime.Record
+	emails map[string]string
 	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
 	revokedBefore time.Time
 }
@@ -43,10 +41,9 @@ func New() *Store {
 		users:    map[string]users.User{},
 		sessions: map[string]sessions.Session{},
 		attempts: map[string]throttle.State{},
+		outbox:   map[string]outboxItem{},
 		tokens:   map[string]onetime.Record{},
 		emails:   map[string]string{},
-		messages: map[string]outbox.Message{},
-		outbox:   map[string]outboxItem{},
 	}
 }
 
