@@ -4,10 +4,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
+	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 	"github.com/rotor-auth/rotor/pkg/store/storetest"
 )
 
@@ -47,4 +50,26 @@ func TestAccountRaces(t *testing.T) {
 		st, _ := newStore(t, "")
 		return st, waiting(t, st)
 	})
+}
+
+// TestAccountRoundTrips: every account operation is one statement, counted
+// at the wire in exec mode.
+func TestAccountRoundTrips(t *testing.T) {
+	ctx := testenv.Context(t)
+	url := testenv.PostgresSchema(t) + "&default_query_exec_mode=exec"
+	if err := schema.UpURL(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count statements
+	cfg.ConnConfig.Tracer = &count
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	storetest.AccountRoundTrips(t, postgres.New(pool), func() int64 { return count.n.Swap(0) }, storetest.OneRoundTripEach())
 }

@@ -1,6 +1,8 @@
 package redis_test
 
 import (
+	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
@@ -49,6 +51,44 @@ func TestAccountsContractCluster(t *testing.T) {
 func TestAccountRaces(t *testing.T) {
 	storetest.RunAccountRaces(t, func(t *testing.T) (storetest.AccountStore, storetest.Outbox) {
 		st, _ := newStore(t)
+		return st, waiting(t, st)
+	})
+}
+
+// TestAccountRoundTrips: every account operation is one EVALSHA (or HGETALL).
+func TestAccountRoundTrips(t *testing.T) {
+	st, c := newStore(t)
+	var count commands
+	c.AddHook(&count)
+	if err := st.Load(testenv.Context(t)); err != nil {
+		t.Fatal(err)
+	}
+	storetest.AccountRoundTrips(t, st, func() int64 { return count.n.Swap(0) }, storetest.OneRoundTripEach())
+}
+
+// TestAccountsContractACLUser runs the account contract as the ACL user of
+// TestContractACLUser: the account scripts touch no key outside Rotor's.
+func TestAccountsContractACLUser(t *testing.T) {
+	ctx := testenv.Context(t)
+	admin := testenv.RedisClient(t, testenv.RedisURL(t))
+	const pw = "acl-user-password"
+	if err := admin.Do(ctx, "ACL", "SETUSER", "rotor-acl-accounts", "reset", "on", ">"+pw,
+		"~{aclacc-*}:*", "-@all", "+@read", "+@write", "+@scripting", "+@connection").Err(); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("rotor-acl-accounts", pw)
+	c := testenv.RedisClient(t, u.String())
+	if err := c.Set(ctx, "{other}:x", "1", 0).Err(); err == nil {
+		t.Fatal("the ACL user wrote outside its keys: the test proves nothing")
+	}
+	n := 0
+	storetest.RunAccounts(t, func(t *testing.T) (storetest.AccountStore, storetest.Outbox) {
+		n++
+		st := redis.New(c, fmt.Sprintf("aclacc-%d", n))
 		return st, waiting(t, st)
 	})
 }
