@@ -105,11 +105,14 @@ func (st *Store) CreateAccount(ctx context.Context, u users.User, verify onetime
 	return fmt.Errorf("postgres: create account: username %q neither inserted nor found", u.Username)
 }
 
-// IssueToken implements auth.AccountStore with one statement (issue_token.sql).
+// IssueToken implements auth.AccountStore with one statement
+// (issue_token.sql), which also purges a few records a day past their
+// expiry (Store.Purge).
 func (st *Store) IssueToken(ctx context.Context, rec onetime.Record, msgs ...outbox.Message) error {
 	args := messageArgs(pgx.NamedArgs{
 		"id": rec.ID, "purpose": string(rec.Purpose), "user_id": rec.UserID, "username": rec.Username,
 		"epoch": rec.Epoch, "email": rec.Email, "created_at": rec.CreatedAt, "expires_at": rec.ExpiresAt,
+		"purge": st.purge(),
 	}, msgs...)
 	var inserted, existed bool
 	var holder *string

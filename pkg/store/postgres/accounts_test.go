@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -8,10 +9,12 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
 	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 	"github.com/rotor-auth/rotor/pkg/store/storetest"
+	"github.com/rotor-auth/rotor/pkg/users"
 )
 
 var _ auth.AccountStore = (*postgres.Store)(nil)
@@ -72,4 +75,43 @@ func TestAccountRoundTrips(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	storetest.AccountRoundTrips(t, postgres.New(pool), func() int64 { return count.n.Swap(0) }, storetest.OneRoundTripEach())
+}
+
+// TestTokenPurge: issuing a token deletes records a day past their expiry,
+// and only those.
+func TestTokenPurge(t *testing.T) {
+	ctx := testenv.Context(t)
+	st, pool := newStore(t, "")
+	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	u := users.User{ID: "usr_1", Username: "alice", PasswordHash: "$argon2id$x", CreatedAt: t0, UpdatedAt: t0}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	issue := func(at time.Time) onetime.Record {
+		t.Helper()
+		rec, err := onetime.New(onetime.PasswordReset, u.ID, u.Username, 0, "", at, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.IssueToken(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	old := issue(t0)
+	recent := issue(t0.Add(24 * time.Hour))
+	if _, err := st.GetToken(ctx, old.ID); err != nil {
+		t.Fatalf("a record less than a day past its expiry was purged: %v", err)
+	}
+	issue(t0.Add(24*time.Hour + onetime.ResetTTL + time.Second))
+	if _, err := st.GetToken(ctx, old.ID); !errors.Is(err, onetime.ErrNotFound) {
+		t.Fatalf("a record a day past its expiry is still there: %v", err)
+	}
+	if _, err := st.GetToken(ctx, recent.ID); err != nil {
+		t.Fatalf("a live record was purged: %v", err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM onetime_tokens").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d records (%v), want 2", n, err)
+	}
 }

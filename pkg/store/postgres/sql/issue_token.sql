@@ -2,7 +2,8 @@
 -- the id @user_id and the epoch @epoch (checked on the row as locked, so a
 -- concurrent password change is seen) and that the record does not exist
 -- yet, set the pending address of a change, insert the record and its
--- messages. Returns whether the record was inserted, whether it existed
+-- messages; a bounded purge (@purge rows, SKIP LOCKED) deletes records a
+-- day past their expiry, so the table does not grow. Returns whether the record was inserted, whether it existed
 -- (a retried request), and the user's id and epoch as the statement saw them.
 WITH owner AS (
 	UPDATE users
@@ -16,6 +17,15 @@ token AS (
 	SELECT @id::text, @purpose::text, @user_id::text, @username::text, @epoch::bigint, @email::text, @created_at::timestamptz, @expires_at::timestamptz
 	FROM owner
 	RETURNING id
+),
+purged AS (
+	DELETE FROM onetime_tokens
+	WHERE ctid = ANY (ARRAY(
+		SELECT ctid FROM onetime_tokens
+		WHERE expires_at <= @created_at::timestamptz - interval '1 day' AND id <> @id::text
+		ORDER BY expires_at LIMIT @purge::integer
+		FOR UPDATE SKIP LOCKED
+	))
 ),
 mail AS (
 	INSERT INTO outbox (id, kind, to_address, user_id, token_id, data, created_at, next_at)
