@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -253,6 +254,10 @@ const maxChangeAttempts = 4
 // read. The user is read again after the write, to return it.
 func (st *Store) UseToken(ctx context.Context, use onetime.Use) (users.User, error) {
 	rec := use.Record
+	// The SDK resends a transaction whose answer was lost, and DynamoDB may
+	// have applied the first send: the record then names this call, and
+	// the resend's failed condition is our own success, not a second use.
+	call := rand.Text()
 	for attempt := 1; ; attempt++ {
 		var old users.User
 		if rec.Purpose == onetime.EmailChange {
@@ -261,7 +266,7 @@ func (st *Store) UseToken(ctx context.Context, use onetime.Use) (users.User, err
 				return users.User{}, err
 			}
 		}
-		retry, err := st.useToken(ctx, use, old)
+		retry, err := st.useToken(ctx, use, old, call)
 		if err != nil {
 			return users.User{}, err
 		}
@@ -279,9 +284,10 @@ func (st *Store) UseToken(ctx context.Context, use onetime.Use) (users.User, err
 	return u, nil
 }
 
-// useToken is one transaction of UseToken; old is the user as read before
-// it (an address change only). retry means the user changed since old was read.
-func (st *Store) useToken(ctx context.Context, use onetime.Use, old users.User) (retry bool, err error) {
+// useToken is one transaction of UseToken, marking the record used by call;
+// old is the user as read before it (an address change only). retry means
+// the user changed since old was read.
+func (st *Store) useToken(ctx context.Context, use onetime.Use, old users.User, call string) (retry bool, err error) {
 	rec := use.Record
 	values := item{":uid": s(rec.UserID), ":now": ms(use.Now)}
 	var update, cond string
@@ -319,10 +325,10 @@ func (st *Store) useToken(ctx context.Context, use onetime.Use, old users.User) 
 		{Update: &types.Update{
 			TableName:        aws.String(st.Tables.Sessions),
 			Key:              tokenKey(rec.ID),
-			UpdateExpression: aws.String("SET used_at = :now"),
+			UpdateExpression: aws.String("SET used_at = :now, used_by = :call"),
 			ConditionExpression: aws.String("purpose = :purpose AND user_id = :uid AND username = :name" +
 				" AND attribute_not_exists(used_at) AND valid_until > :now"),
-			ExpressionAttributeValues:           item{":purpose": s(string(rec.Purpose)), ":uid": s(rec.UserID), ":name": s(rec.Username), ":now": ms(use.Now)},
+			ExpressionAttributeValues:           item{":purpose": s(string(rec.Purpose)), ":uid": s(rec.UserID), ":name": s(rec.Username), ":now": ms(use.Now), ":call": s(call)},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		{Update: &types.Update{
@@ -363,6 +369,8 @@ func (st *Store) useToken(ctx context.Context, use onetime.Use, old users.User) 
 		case failed(reasons, 0):
 			t := item(reasons[0].Item)
 			switch {
+			case t.str("used_by") == call:
+				return true, nil // this very call's write, resent by the SDK
 			case len(t) == 0 || t.str("purpose") != string(rec.Purpose) || t.str("user_id") != rec.UserID || t.str("username") != rec.Username:
 				return true, onetime.ErrNotFound
 			case t["used_at"] != nil:
