@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -147,13 +148,15 @@ var useErrors = map[string]error{
 }
 
 // UseToken implements auth.AccountStore with one script (use_token.lua),
-// which returns the user as written.
+// which returns the user as written. go-redis resends a script whose answer
+// was lost: the record names the call that used it, so the resend answers
+// as the first send did instead of refusing a second use.
 func (st *Store) UseToken(ctx context.Context, use onetime.Use) (users.User, error) {
 	rec := use.Record
 	mkeys, margs := st.messages(use.Messages...)
 	keys := append([]string{st.key("t", rec.ID), st.key("u", rec.Username), st.key("l", rec.Username), st.key("e", rec.Email)}, mkeys...)
 	args := append([]any{string(rec.Purpose), rec.UserID, rec.Username, ms(use.Now), strconv.FormatInt(rec.Epoch, 10),
-		rec.Email, use.PasswordHash, st.prefix("e")}, margs...)
+		rec.Email, use.PasswordHash, st.prefix("e"), rand.Text()}, margs...)
 	v, err := st.run(ctx, "use_token", keys, args...).Slice()
 	if err != nil {
 		return users.User{}, fmt.Errorf("redis: use token: %w", err)
