@@ -168,6 +168,7 @@ func userFrom(it item) users.User {
 	if _, ok := it["password_changed_at"]; ok {
 		u.PasswordChangedAt = it.ms("password_changed_at")
 	}
+	emailFrom(it, &u)
 	if m, ok := it["sessions"].(*types.AttributeValueMemberM); ok {
 		for id := range m.Value {
 			u.Sessions[id] = item(m.Value).ms(id)

@@ -157,6 +157,7 @@ func userFrom(username string, v []any) (users.User, error) {
 	if f["pwat"] != "" {
 		u.PasswordChangedAt = msTime(f, "pwat")
 	}
+	emailFrom(f, &u)
 	for id, created := range fields(v[1]) {
 		n, _ := strconv.ParseInt(created, 10, 64)
 		u.Sessions[id] = time.UnixMilli(n).UTC()

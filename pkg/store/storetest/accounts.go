@@ -353,8 +353,10 @@ func testUseReset(st AccountStore, out Outbox) func(t *testing.T) {
 		}
 		// A session started before the reset (its login read the old epoch)
 		// can no longer be created.
-		s := newSession(t, st, "usr_1")
-		s.Username, s.Epoch = "alice", u.Epoch
+		// (A session of another user, made alice's: user ids are unique
+		// on PostgreSQL, so newSession cannot create a second usr_1.)
+		s := newSession(t, st, "usr_other")
+		s.UserID, s.Username, s.Epoch = "usr_1", "alice", u.Epoch
 		if err := st.CreateSession(ctx, s, nil); err == nil {
 			t.Fatal("a login that read the old epoch started a session after the reset")
 		}
