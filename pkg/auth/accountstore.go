@@ -22,9 +22,12 @@ import (
 // address; Redis: a key <prefix>e:<address>), and no two accounts ever hold
 // the same verified address. An unverified address claims nothing.
 //
-// Token records (onetime.Record) are keyed by their ID and expire: every
-// read checks ExpiresAt in code; a store may delete a record (TTL) one day
-// after it expired.
+// Token records (onetime.Record) are keyed by their ID (DynamoDB: items
+// "otk#<id>" of the sessions table) and expire: every read checks ExpiresAt
+// in code; a store may delete a record (TTL) one day after it expired.
+//
+// A message whose ID is empty is no message: it is not written (a flow whose
+// mail is throttled passes one).
 type AccountStore interface {
 	// CreateAccount stores the new user u exactly as users.Store.CreateUser
 	// does (users.ErrTaken when its username belongs to another user id; a

@@ -28,6 +28,7 @@ type Outbox func() []outbox.Message
 func RunAccounts(t *testing.T, newStore func(t *testing.T) (AccountStore, Outbox)) {
 	t.Run("create account", func(t *testing.T) { testCreateAccount(newStore(t))(t) })
 	t.Run("address taken at signup", func(t *testing.T) { testAddressTaken(newStore(t))(t) })
+	t.Run("create account unmailed", func(t *testing.T) { testCreateUnmailed(newStore(t))(t) })
 	t.Run("issue token", func(t *testing.T) { testIssueToken(newStore(t))(t) })
 	t.Run("use token conditions", func(t *testing.T) { testUseConditions(t, newStore) })
 	t.Run("password reset", func(t *testing.T) { testUseReset(newStore(t))(t) })
@@ -439,6 +440,25 @@ func testRacingUses(st AccountStore, out Outbox) func(t *testing.T) {
 		}
 		if len(out()) != n+1 {
 			t.Fatalf("%d notices written, want 1", len(out())-n)
+		}
+	}
+}
+
+// testCreateUnmailed: a throttled signup passes empty messages: the user and
+// the token are stored, no message is.
+func testCreateUnmailed(st AccountStore, out Outbox) func(t *testing.T) {
+	return func(t *testing.T) {
+		ctx := context.Background()
+		u := users.User{ID: "usr_1", Username: "alice", PasswordHash: "x", CreatedAt: t0, UpdatedAt: t0, Email: "a@example.com"}
+		rec := record(t, onetime.VerifyEmail, u, u.Email)
+		if err := st.CreateAccount(ctx, u, rec, outbox.Message{}, outbox.Message{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.GetToken(ctx, rec.ID); err != nil {
+			t.Fatalf("token of an unmailed signup: %v", err)
+		}
+		if m := out(); len(m) != 0 {
+			t.Fatalf("empty messages written: %+v", m)
 		}
 	}
 }
