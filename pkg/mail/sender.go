@@ -33,11 +33,12 @@ type Renderer interface {
 	Render(m outbox.Message, token string) (Email, error)
 }
 
-// TokenMinter mints the link token of a message from its kind and token id
-// (the account flows provide it: the token is derived with the server MAC
-// key, so the outbox holds nothing that opens a link).
+// TokenMinter mints the link token of a message from its TokenID (and what
+// the flow wrote beside it in Data, such as the token's purpose); the
+// account flows provide it: the token is derived with the server MAC key,
+// so the outbox holds nothing that opens a link.
 type TokenMinter interface {
-	MintToken(ctx context.Context, kind outbox.Kind, tokenID string) (string, error)
+	MintToken(ctx context.Context, m outbox.Message) (string, error)
 }
 
 // ErrPermanent marks a transport error that retrying cannot fix.
@@ -170,7 +171,7 @@ func (s *Sender) build(ctx context.Context, m outbox.Message) (Email, error) {
 			return Email{}, fmt.Errorf("%w: no token minter", ErrNoToken)
 		}
 		var err error
-		if token, err = s.Tokens.MintToken(ctx, m.Kind, m.TokenID); err != nil {
+		if token, err = s.Tokens.MintToken(ctx, m); err != nil {
 			return Email{}, fmt.Errorf("mail: mint token: %w", err)
 		}
 	}

@@ -42,8 +42,8 @@ var stores = []struct {
 // minter stands for the account flows' token minter.
 type minter struct{}
 
-func (minter) MintToken(_ context.Context, kind outbox.Kind, tokenID string) (string, error) {
-	return "rtr_" + string(kind) + "_" + tokenID, nil
+func (minter) MintToken(_ context.Context, m outbox.Message) (string, error) {
+	return "rtr_" + string(m.Kind) + "_" + m.TokenID, nil
 }
 
 // clock is a settable time.
