@@ -41,7 +41,7 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 			mustNot: concat(localOnly, sdkConfig, apiOnly, serverStores),
 		},
 		"mailer": {
-			must:    []string{mod + "pkg/mail", mod + "pkg/outbox"},
+			must: []string{mod + "pkg/mail", mod + "pkg/outbox"},
 			mustNot: concat(localOnly, sdkConfig, []string{mod + "pkg/password", "golang.org/x/crypto/argon2", mod + "pkg/httpapi", mod + "pkg/auth",
 				mod + "pkg/app/apifn", mod + "pkg/authorizer", mod + "pkg/app/authorizerfn"}),
 		},
