@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,22 +85,40 @@ func TestKilledBetweenSendAndMark(t *testing.T) {
 	}
 }
 
+// gate holds every send until the test opens it, so a second sender that
+// got past the claim would be caught sending too.
+type gate struct {
+	box     *mail.Mailbox
+	entered atomic.Int64
+	open    chan struct{}
+}
+
+func (g *gate) Send(ctx context.Context, e mail.Email) error {
+	g.entered.Add(1)
+	<-g.open
+	return g.box.Send(ctx, e)
+}
+
 // TestRacingSenders, on every store: 16 senders (two functions, a stream
-// retry and the sweep) deliver one message at once: one mail.
+// retry and the sweep) deliver one message at once, the winner's send held
+// until every other has given up or is sending too: one mail.
 func TestRacingSenders(t *testing.T) {
 	for _, sc := range stores {
 		t.Run(sc.name, func(t *testing.T) {
 			st := sc.make(t)
-			box := &mail.Mailbox{}
+			g := &gate{box: &mail.Mailbox{}, open: make(chan struct{})}
 			c := &clock{t: t0}
 			var l logs
 			addMessage(t, st, storetest.NewMessage("msg_race", t0))
+			const n = 16
 			var wg sync.WaitGroup
-			for i := range 16 {
+			var done atomic.Int64
+			for i := range n {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					s := newSender(t, st, box, c, &l)
+					defer done.Add(1)
+					s := newSender(t, st, g, c, &l)
 					var err error
 					if i%2 == 0 {
 						err = s.Deliver(context.Background(), "msg_race")
@@ -111,9 +130,15 @@ func TestRacingSenders(t *testing.T) {
 					}
 				}()
 			}
+			for deadline := time.Now().Add(30 * time.Second); g.entered.Load()+done.Load() < n; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d senders sending, %d returned, of %d", g.entered.Load(), done.Load(), n)
+				}
+			}
+			close(g.open)
 			wg.Wait()
-			if n := len(box.List("")); n != 1 {
-				t.Fatalf("%d mails from 16 racing senders; want 1", n)
+			if got := len(g.box.List("")); got != 1 {
+				t.Fatalf("%d mails from %d racing senders; want 1", got, n)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package mail_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -72,5 +73,29 @@ func TestSES(t *testing.T) {
 	}
 	if got := sentTo(t, url, to); len(got) != 1 {
 		t.Fatalf("%d messages recorded; want the first only", len(got))
+	}
+}
+
+// sdkOptions records the SDK options a SendEmail call is made with.
+type sdkOptions struct{ got sesv2.Options }
+
+func (o *sdkOptions) SendEmail(_ context.Context, _ *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	o.got = sesv2.Options{RetryMaxAttempts: 3}
+	for _, f := range opts {
+		f(&o.got)
+	}
+	return &sesv2.SendEmailOutput{}, nil
+}
+
+// TestSESNoSDKRetry: the SDK does not resend SendEmail itself (a resend
+// after a lost answer would be a second mail); the outbox retries, after
+// checking its lease.
+func TestSESNoSDKRetry(t *testing.T) {
+	o := &sdkOptions{}
+	if err := (&mail.SES{API: o}).Send(context.Background(), mail.Email{ID: "m", From: "a@example.com", To: "b@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	if o.got.RetryMaxAttempts != 1 {
+		t.Fatalf("SendEmail may be sent %d times by the SDK; want 1", o.got.RetryMaxAttempts)
 	}
 }
