@@ -100,6 +100,8 @@ build-DiscoveryFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/discovery
 build-RotateKeyFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rotatekey
+build-MailerFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/mailer
 # Not a function of the template: the baseline of scripts/coldstart.sh.
 build-Baseline:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./bench/baseline

@@ -40,6 +40,11 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 			must:    []string{mod + "pkg/authorizer", mod + "pkg/token", mod + "pkg/keys"},
 			mustNot: concat(localOnly, sdkConfig, apiOnly, serverStores),
 		},
+		"mailer": {
+			must: []string{mod + "pkg/mail", mod + "pkg/outbox"},
+			mustNot: concat(localOnly, sdkConfig, []string{mod + "pkg/password", "golang.org/x/crypto/argon2", mod + "pkg/httpapi", mod + "pkg/auth",
+				mod + "pkg/app/apifn", mod + "pkg/authorizer", mod + "pkg/app/authorizerfn"}),
+		},
 		"rotatekey": {
 			must:    []string{mod + "pkg/keys"},
 			mustNot: concat(localOnly, sdkConfig, apiOnly, []string{mod + "pkg/authorizer"}),
