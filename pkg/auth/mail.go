@@ -26,7 +26,7 @@ const (
 	// DataTokenPurpose names the onetime.Purpose of the message's TokenID:
 	// the sender mints the link's token with onetime.Mint(ring, purpose,
 	// TokenID).
-	DataTokenPurpose = "token_purpose"
+	DataTokenPurpose = onetime.PurposeKey
 	DataIP           = "ip"
 	DataUserAgent    = "user_agent"
 	DataAt           = "at" // RFC 3339, UTC

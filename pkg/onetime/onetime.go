@@ -1,6 +1,7 @@
 package onetime
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -235,4 +236,27 @@ type Use struct {
 	PasswordHash string
 	// Messages are written with the use: the notice of the change.
 	Messages []outbox.Message
+}
+
+// PurposeKey is the outbox.Message Data key naming the purpose of the
+// message's TokenID: a Minter mints the link's token for it.
+const PurposeKey = "token_purpose"
+
+// Minter mints the link token of an outbox message for the mail sender
+// (pkg/mail's TokenMinter), with the server MAC key: the token of
+// m.TokenID for the purpose m.Data[PurposeKey].
+type Minter struct {
+	MAC mac.Source
+}
+
+// MintToken returns the token m's link carries.
+func (mt Minter) MintToken(ctx context.Context, m outbox.Message) (string, error) {
+	if mt.MAC == nil {
+		return "", errors.New("onetime: mint: no MAC key source")
+	}
+	ring, err := mt.MAC.Keyring(ctx)
+	if err != nil {
+		return "", fmt.Errorf("onetime: mint: %w", err)
+	}
+	return Mint(ring, Purpose(m.Data[PurposeKey]), m.TokenID)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/mail"
 	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/outbox"
 )
@@ -419,11 +420,94 @@ func TestLinksIgnoreRequestHeaders(t *testing.T) {
 					}
 				}
 			}
-			if n := len(e.mails("hank@example.com", outbox.PasswordReset)); n != 1 {
-				t.Fatalf("%d reset mails", n)
+			ms := e.mails("hank@example.com", outbox.PasswordReset)
+			if len(ms) != 1 {
+				t.Fatalf("%d reset mails", len(ms))
+			}
+			// The sender renders the link from configuration, the token in
+			// the fragment (never sent to a server: no Referer, no log).
+			cfg := config.Default()
+			tpl, err := mail.NewTemplates(cfg.ProductName, cfg.AppURL, cfg.MailFrom, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok := e.link(ms[0])
+			m, err := tpl.Render(ms[0], tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := cfg.AppURL + mail.LinkPaths[outbox.PasswordReset] + "#token=" + tok
+			if !strings.Contains(m.Text, want) || strings.Contains(m.Text+m.HTML, "evil") {
+				t.Fatalf("mail text %q: want the link %q and nothing from the request's headers", m.Text, want)
+			}
+			if i := strings.Index(m.Text, tok); i < 0 || !strings.HasSuffix(m.Text[:i], "#token=") {
+				t.Fatalf("the token is not in the link's fragment: %q", m.Text)
 			}
 		})
 	}
+}
+
+// TestRecoveryTokensNotLogged: after every recovery flow (the refusals
+// too), no log line holds a link token, its body, or a password.
+func TestRecoveryTokensNotLogged(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, func(c *config.Config) { c.MailLimitPerAddress, c.MailLimitPerIP = 50, 50 }, nil)
+			secrets := recoveryFlowSecrets(t, e)
+			logs := e.logs.String()
+			if !strings.Contains(logs, `"event":"password_reset"`) || !strings.Contains(logs, `"event":"email_verified"`) || !strings.Contains(logs, `"event":"link_token_refused"`) {
+				t.Fatalf("the recovery events are not logged:\n%s", logs)
+			}
+			for what, s := range secrets {
+				if strings.Contains(logs, s) {
+					t.Errorf("the log holds the %s", what)
+				}
+			}
+		})
+	}
+}
+
+// recoveryFlowSecrets runs the recovery flows on e (signup with an address,
+// verification, an address change, forgot and reset, a reused and a forged
+// token) and returns, by name, what no log line and no stored value may
+// hold: the link tokens, their bodies after the prefix, and the passwords.
+func recoveryFlowSecrets(t *testing.T, e *env) map[string]string {
+	t.Helper()
+	const newPW = "Pw-new-staple-22"
+	secrets := map[string]string{"password": recoveryPW, "new password": newPW}
+	keep := func(name, tok string) {
+		secrets[name] = tok
+		secrets[name+" body"] = tok[4:]
+	}
+	if r := e.signupWithEmail("lena", "lena@example.com"); r.Status != http.StatusCreated {
+		t.Fatal(r.Raw)
+	}
+	verify := e.lastLink("lena@example.com", outbox.VerifyEmail)
+	keep("verification token", verify)
+	if r := e.do("POST", "/auth/email/verify", map[string]string{"token": verify}); r.Status != http.StatusNoContent {
+		t.Fatal(r.Raw)
+	}
+	wantError(t, e.do("POST", "/auth/email/verify", map[string]string{"token": verify}), http.StatusBadRequest, "invalid_link_token")
+	p := e.login("lena", recoveryPW)
+	if r := e.do("POST", "/auth/email", map[string]string{"current_password": recoveryPW, "email": "lena2@example.com"}, bearer(p.Access)...); r.Status != http.StatusAccepted {
+		t.Fatal(r.Raw)
+	}
+	change := e.lastLink("lena2@example.com", outbox.VerifyEmail)
+	keep("change token", change)
+	if r := e.do("POST", "/auth/email/verify", map[string]string{"token": change}); r.Status != http.StatusNoContent {
+		t.Fatal(r.Raw)
+	}
+	e.forgot(map[string]string{"username": "lena"})
+	reset := e.lastLink("lena2@example.com", outbox.PasswordReset)
+	keep("reset token", reset)
+	if r := e.reset(reset, newPW); r.Status != http.StatusNoContent {
+		t.Fatal(r.Raw)
+	}
+	wantError(t, e.reset(reset, newPW+"x"), http.StatusBadRequest, "invalid_link_token")
+	forged := reset[:len(reset)-2] + map[bool]string{true: "AA", false: "BA"}[strings.HasSuffix(reset, "AA")]
+	wantError(t, e.reset(forged, newPW), http.StatusBadRequest, "invalid_link_token")
+	e.login("lena", newPW)
+	return secrets
 }
 
 // TestChangeEmail: the current password and a verified new address change
