@@ -46,7 +46,9 @@ type Store struct {
 	// Namespace is the hash tag of every key: {Namespace}:u:<username> (user
 	// hash), {Namespace}:l:<username> (the user's session list, a sorted
 	// set), {Namespace}:s:<session id> (session hash), {Namespace}:a:<attempt key>
-	// (failed logins). Two deployments can share a server under two names.
+	// (failed logins), {Namespace}:e:<address> (the claim of a verified
+	// address) and {Namespace}:t:<record id> (a one-time token record; see
+	// accounts.go). Two deployments can share a server under two names.
 	Namespace string
 	scripts   map[string]*goredis.Script
 }
