@@ -90,3 +90,30 @@ func TestHandle(t *testing.T) {
 		t.Fatalf("unknown event: %v", err)
 	}
 }
+
+// TestHandleNearTheDeadline: a stream batch that arrives with less than
+// mail.SweepMargin left starts no send and reports its records for the
+// stream's retry.
+func TestHandleNearTheDeadline(t *testing.T) {
+	tpl, err := mail.NewTemplates("Example", "https://app.example.com", "no-reply@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := memory.New()
+	m := storetest.NewMessage("msg_stream1", t0)
+	m.Kind, m.TokenID = outbox.PasswordChanged, ""
+	if err := st.AddMessage(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	box := &mail.Mailbox{}
+	h := &mailerfn.Handler{Sender: &mail.Sender{Outbox: st, Transport: box, Render: tpl}}
+	ctx, cancel := context.WithTimeout(context.Background(), mail.SweepMargin/2)
+	defer cancel()
+	resp, err := h.Handle(ctx, read(t, "stream.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(box.List("")) != 0 || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "111" {
+		t.Fatalf("%d mails, failures %+v; want none sent and record 111 retried", len(box.List("")), resp.BatchItemFailures)
+	}
+}
