@@ -61,6 +61,10 @@ func TestContractACLUser(t *testing.T) {
 		n++
 		return redis.New(c, fmt.Sprintf("acl-%d", n))
 	})
+	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore {
+		n++
+		return redis.New(c, fmt.Sprintf("acl-%d", n))
+	})
 }
 
 func TestOutboxContract(t *testing.T) {
