@@ -263,6 +263,7 @@ func provision(ctx context.Context, motoURL string) (map[string]string, error) {
 		"ROTOR_SESSIONS_TABLE":    "rotor-sessions",
 		"ROTOR_ATTEMPTS_TABLE":    "rotor-login-attempts",
 		"ROTOR_OUTBOX_TABLE":      "rotor-outbox",
+		"ROTOR_MAIL_TRANSPORT":    "ses", // as template.yaml sets it for MailerFunction
 		"ROTOR_SIGNING_SECRET_ID": aws.ToString(out.ARN),
 		"ROTOR_ISSUER":            "https://lambda-test.rotor.invalid/v1",
 		"ROTOR_AUDIENCE":          "urn:rotor:lambda-test:api",
