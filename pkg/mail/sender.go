@@ -72,6 +72,10 @@ func (b Backoff) Delay(attempt int) time.Duration {
 // goes out again soon (on the next sweep after it ends).
 const DefaultLease = 2 * time.Minute
 
+// SweepMargin is how much time before its context's deadline a sweep stops
+// starting sends: more than one send may take.
+const SweepMargin = 10 * time.Second
+
 // Sender delivers outbox messages. Its fields are read only.
 type Sender struct {
 	Outbox    outbox.Store
@@ -213,6 +217,12 @@ func (s *Sender) Sweep(ctx context.Context, now time.Time) (int, error) {
 	for _, m := range due {
 		if err := ctx.Err(); err != nil {
 			return len(due), err
+		}
+		// A function stopped by its timeout between a send and its mark
+		// would send that mail twice: no new send starts near the end.
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < SweepMargin {
+			s.log().Info("sweep stopped before the deadline", "left", len(due))
+			return len(due), first
 		}
 		if err := s.Deliver(ctx, m.ID); err != nil && first == nil {
 			first = err

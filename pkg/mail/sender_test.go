@@ -241,3 +241,28 @@ func mustTemplates(t testing.TB, from string) *mail.Templates {
 	}
 	return tpl
 }
+
+// TestSweepStopsBeforeTheDeadline: a sweep whose function is about to time
+// out starts no send (a send cut off before its mark is a duplicate later);
+// the next sweep delivers.
+func TestSweepStopsBeforeTheDeadline(t *testing.T) {
+	st := memory.New()
+	box := &mail.Mailbox{}
+	var l logs
+	s := newSender(t, st, box, &clock{t: t0}, &l)
+	addMessage(t, st, storetest.NewMessage("msg_late", t0))
+	ctx, cancel := context.WithTimeout(context.Background(), mail.SweepMargin/2)
+	defer cancel()
+	if _, err := s.Sweep(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(box.List("")); n != 0 {
+		t.Fatalf("%d mails sent with less than the margin left", n)
+	}
+	if _, err := s.Sweep(context.Background(), t0); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(box.List("")); n != 1 {
+		t.Fatalf("%d mails after a sweep with time; want 1", n)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
@@ -20,6 +21,9 @@ import (
 	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/outbox"
 )
+
+// sesTimeout bounds one SendEmail call.
+const sesTimeout = 10 * time.Second
 
 // Run is the cold start of the mail sender function.
 func Run(ctx context.Context) error {
@@ -58,7 +62,10 @@ func FromAWS(ctx context.Context, cfg config.Config) (*mail.Sender, error) {
 	var tr mail.Transport
 	switch cfg.MailTransport {
 	case "ses":
-		tr = &mail.SES{API: sesv2.NewFromConfig(ac), IdentityARN: cfg.SESIdentityARN}
+		// The store's short per-attempt timeout (app.HTTPClient) would cut
+		// off a send SES may still accept: a duplicate on the retry.
+		api := sesv2.NewFromConfig(ac, func(o *sesv2.Options) { o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(sesTimeout) })
+		tr = &mail.SES{API: api, IdentityARN: cfg.SESIdentityARN}
 	case "smtp":
 		tr = &mail.SMTP{Addr: cfg.SMTPAddr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS}
 	default:
@@ -114,6 +121,13 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*events.Dyna
 			}
 			id, ok := r.Change.NewImage["id"]
 			if !ok || id.DataType() != events.DataTypeString {
+				continue
+			}
+			// Near the function's timeout no send starts (one cut off
+			// before its mark is sent again later): the stream retries.
+			d, hasDeadline := ctx.Deadline()
+			if hasDeadline && time.Until(d) < mail.SweepMargin {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
 				continue
 			}
 			if err := h.Sender.Deliver(ctx, id.String()); err != nil {

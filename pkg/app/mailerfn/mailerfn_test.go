@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +90,63 @@ func TestHandle(t *testing.T) {
 	if _, err := (&mailerfn.Handler{}).Handle(context.Background(), []byte(`{"source":"aws.s3"}`)); !errors.Is(err, mailerfn.ErrUnknownEvent) {
 		t.Fatalf("unknown event: %v", err)
 	}
+}
+
+// TestHandleNearTheDeadline: a stream batch that arrives with less than
+// mail.SweepMargin left starts no send and reports its records for the
+// stream's retry.
+func TestHandleNearTheDeadline(t *testing.T) {
+	tpl, err := mail.NewTemplates("Example", "https://app.example.com", "no-reply@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := memory.New()
+	m := storetest.NewMessage("msg_stream1", t0)
+	m.Kind, m.TokenID = outbox.PasswordChanged, ""
+	if err := st.AddMessage(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	box := &mail.Mailbox{}
+	h := &mailerfn.Handler{Sender: &mail.Sender{Outbox: st, Transport: box, Render: tpl}}
+	ctx, cancel := context.WithTimeout(context.Background(), mail.SweepMargin/2)
+	defer cancel()
+	resp, err := h.Handle(ctx, read(t, "stream.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(box.List("")) != 0 || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "111" {
+		t.Fatalf("%d mails, failures %+v; want none sent and record 111 retried", len(box.List("")), resp.BatchItemFailures)
+	}
+}
+
+// FuzzHandle: no event, however malformed, panics the handler or delivers
+// a message it does not name.
+func FuzzHandle(f *testing.F) {
+	for _, name := range []string{"stream.json", "scheduled.json"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"Records":[{"eventName":"INSERT","dynamodb":{"NewImage":{"id":{"N":"1"}}}}]}`))
+	tpl, err := mail.NewTemplates("Example", "https://app.example.com", "no-reply@example.com", "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		st := memory.New()
+		m := storetest.NewMessage("msg_fuzz", t0)
+		m.Kind, m.TokenID = outbox.PasswordChanged, ""
+		if err := st.AddMessage(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		box := &mail.Mailbox{}
+		h := &mailerfn.Handler{Now: func() time.Time { return t0.Add(-time.Hour) },
+			Sender: &mail.Sender{Outbox: st, Transport: box, Render: tpl, Now: func() time.Time { return t0 }}}
+		_, _ = h.Handle(context.Background(), raw)
+		if n := len(box.List("")); n > 0 && !strings.Contains(string(raw), "msg_fuzz") {
+			t.Fatalf("%d mails from an event that names no message", n)
+		}
+	})
 }

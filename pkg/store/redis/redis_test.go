@@ -60,6 +60,10 @@ func TestContractACLUser(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
 		return redis.New(c, "acl-"+testenv.RedisNamespace(t))
 	})
+	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore {
+		n++
+		return redis.New(c, fmt.Sprintf("acl-%d", n))
+	})
 }
 
 func TestOutboxContract(t *testing.T) {
