@@ -61,8 +61,7 @@ func TestContractACLUser(t *testing.T) {
 		return redis.New(c, "acl-"+testenv.RedisNamespace(t))
 	})
 	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore {
-		n++
-		return redis.New(c, fmt.Sprintf("acl-%d", n))
+		return redis.New(c, "acl-"+testenv.RedisNamespace(t))
 	})
 }
 
