@@ -14,6 +14,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/outbox"
+	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 )
 
@@ -53,9 +54,14 @@ func (s *Service) message(k outbox.Kind, to, userID, username string, rec *oneti
 	if _, err := io.ReadFull(r, b); err != nil {
 		return outbox.Message{}, apierr.Internal.With(fmt.Errorf("auth: message id: %w", err))
 	}
+	// The IP and user agent come from the request, any bytes: kept as a
+	// session keeps them (valid UTF-8, bounded), so every store can write
+	// them (PostgreSQL refuses text that is not UTF-8) and a mail shows
+	// what the owner's session list would.
+	meta := sessions.Meta{IP: c.IP, UserAgent: c.UserAgent}.Sanitized()
 	m := outbox.Message{
 		ID: "msg_" + base64.RawURLEncoding.EncodeToString(b), Kind: k, To: to, UserID: userID,
-		Data:      map[string]string{DataIP: c.IP, DataUserAgent: c.UserAgent, DataAt: now.UTC().Format(time.RFC3339), DataUsername: username},
+		Data:      map[string]string{DataIP: meta.IP, DataUserAgent: meta.UserAgent, DataAt: now.UTC().Format(time.RFC3339), DataUsername: username},
 		CreatedAt: now, NextAt: now,
 	}
 	if rec != nil {
