@@ -33,6 +33,7 @@ func RunAccounts(t *testing.T, newStore func(t *testing.T) (AccountStore, Outbox
 	t.Run("issue token", func(t *testing.T) { testIssueToken(newStore(t))(t) })
 	t.Run("use token conditions", func(t *testing.T) { testUseConditions(t, newStore) })
 	t.Run("password reset", func(t *testing.T) { testUseReset(newStore(t))(t) })
+	t.Run("reset supersedes sessions", func(t *testing.T) { testResetSupersedes(newStore(t))(t) })
 	t.Run("address change", func(t *testing.T) { testUseChange(newStore(t))(t) })
 	t.Run("racing uses", func(t *testing.T) { testRacingUses(newStore(t))(t) })
 }
