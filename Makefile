@@ -90,6 +90,10 @@ build-SessionsFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sessions
 build-PasswordFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/password
+build-EmailFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/email
+build-RecoveryFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/recovery
 build-AuthorizerFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorizer
 build-TokenFunction:
@@ -100,6 +104,8 @@ build-DiscoveryFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/discovery
 build-RotateKeyFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rotatekey
+build-MailerFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/mailer
 # Not a function of the template: the baseline of scripts/coldstart.sh.
 build-Baseline:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./bench/baseline

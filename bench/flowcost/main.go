@@ -355,6 +355,21 @@ func (m *meter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput
 	return out, err
 }
 
+// Query (the outbox sweep) bills what it read, eventually consistent.
+func (m *meter) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	m.next()
+	out, err := m.db.Query(ctx, in, opts...)
+	if err == nil {
+		size := 0
+		for _, it := range out.Items {
+			size += itemSize(it)
+		}
+		consistent := aws.ToBool(in.ConsistentRead)
+		m.record(Call{Op: "Query", Table: aws.ToString(in.TableName), Consistent: consistent, ItemBytes: []int{size}, RRU: readUnits(size, consistent)})
+	}
+	return out, err
+}
+
 var _ dynamo.API = (*meter)(nil)
 
 // itemSize is an item's size as DynamoDB bills it: each attribute's name in

@@ -21,6 +21,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/app/authorizerfn"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
+	"github.com/rotor-auth/rotor/pkg/onetime"
 )
 
 func main() { devserver.Main(run) }
@@ -40,7 +41,14 @@ func run(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	srv := &devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log), Static: devserver.Demo(), Log: logger}
+	// The mail sender runs beside the API, into the mailbox the demo page
+	// shows (GET /dev/mailbox). Tokens: the account flows' minter.
+	mailer, err := devserver.NewMailer(cfg, d.Store, onetime.Minter{MAC: d.MAC}, logger)
+	if err != nil {
+		return err
+	}
+	go mailer.Run(ctx)
+	srv := &devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log), Static: devserver.Demo(), Mailbox: mailer, Log: logger}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("rotor-local: %w", err)

@@ -11,11 +11,11 @@ import (
 	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
 )
 
-// DynamoTables creates, on db, the three tables of a store under names unique
+// DynamoTables creates, on db, the tables of a store under names unique
 // to this test.
 func DynamoTables(t testing.TB, db dynamo.AdminAPI) dynamo.Tables {
 	t.Helper()
-	tables := dynamo.Tables{Users: Name(t, "users"), Sessions: Name(t, "sessions"), Attempts: Name(t, "attempts")}
+	tables := dynamo.Tables{Users: Name(t, "users"), Sessions: Name(t, "sessions"), Attempts: Name(t, "attempts"), Outbox: Name(t, "outbox")}
 	if err := dynamo.CreateTables(Context(t), db, tables); err != nil {
 		t.Fatal(err)
 	}

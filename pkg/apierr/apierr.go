@@ -88,7 +88,11 @@ var (
 	TooLarge           = &Error{Status: http.StatusBadRequest, Code: "invalid_request", Description: "The request body is too large."}
 	TooManyAttempts    = &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Description: "Too many failed attempts; try again later."}
 	Internal           = &Error{Status: http.StatusInternalServerError, Code: "server_error", Description: "The server could not complete the request."}
-	Unavailable        = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The service is temporarily unavailable; try again."}
+	// InvalidLink answers a mail link's token that is malformed, not issued
+	// here, expired, used or no longer valid for its account: one answer
+	// for all, so a guess learns nothing.
+	InvalidLink = &Error{Status: http.StatusBadRequest, Code: "invalid_link_token", Description: "The link is invalid, expired or already used; ask for a new one."}
+	Unavailable = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The service is temporarily unavailable; try again."}
 )
 
 // UnsupportedMediaType refuses a JSON route's body sent as anything but

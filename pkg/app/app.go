@@ -95,7 +95,7 @@ func DynamoStore(ac aws.Config, cfg config.Config) (*dynamo.Store, *dynamodb.Cli
 
 // Tables names cfg's tables.
 func Tables(cfg config.Config) dynamo.Tables {
-	return dynamo.Tables{Users: cfg.UsersTable, Sessions: cfg.SessionsTable, Attempts: cfg.AttemptsTable}
+	return dynamo.Tables{Users: cfg.UsersTable, Sessions: cfg.SessionsTable, Attempts: cfg.AttemptsTable, Outbox: cfg.OutboxTable}
 }
 
 // SecretKeys returns a key source reading cfg's secret from Secrets Manager,

@@ -31,7 +31,7 @@ var serverStores = []string{"github.com/jackc/pgx/v5", "github.com/redis/go-redi
 // the Makefile's build tags, and fails when one links a package it has no use
 // for: each function's composition root is its own (STYLE.md).
 func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
-	api := []string{"signup", "login", "refresh", "logout", "jwks", "me", "sessions", "password", "token", "revoke", "discovery"}
+	api := []string{"signup", "login", "refresh", "logout", "jwks", "me", "sessions", "password", "email", "recovery", "token", "revoke", "discovery"}
 	type rule struct {
 		must, mustNot []string
 	}
@@ -39,6 +39,11 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 		"authorizer": {
 			must:    []string{mod + "pkg/authorizer", mod + "pkg/token", mod + "pkg/keys"},
 			mustNot: concat(localOnly, sdkConfig, apiOnly, serverStores),
+		},
+		"mailer": {
+			must: []string{mod + "pkg/mail", mod + "pkg/outbox"},
+			mustNot: concat(localOnly, sdkConfig, []string{mod + "pkg/password", "golang.org/x/crypto/argon2", mod + "pkg/httpapi", mod + "pkg/auth",
+				mod + "pkg/app/apifn", mod + "pkg/authorizer", mod + "pkg/app/authorizerfn"}),
 		},
 		"rotatekey": {
 			must:    []string{mod + "pkg/keys"},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/apierr"
+	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -92,8 +93,15 @@ func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
 }
 
 // ChangePassword checks the caller's current password, stores the new one and
-// ends every session of the user, the caller's own included.
+// ends every session of the user, the caller's own included
+// (ChangePasswordFrom with no client).
 func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next string) error {
+	return s.ChangePasswordFrom(ctx, c, current, next, Client{})
+}
+
+// ChangePasswordFrom is ChangePassword from client, whom the security notice
+// to the user's verified address names.
+func (s *Service) ChangePasswordFrom(ctx context.Context, c Caller, current, next string, client Client) error {
 	if len(current) == 0 || len(current) > password.MaxLength {
 		return apierr.InvalidRequest.Describe("current_password must be 1 to %d bytes", password.MaxLength)
 	}
@@ -172,6 +180,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	case err != nil:
 		return storeError(err)
 	}
+	s.passwordChangedNotice(ctx, u, client, now)
 	return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)
 }
 
@@ -192,4 +201,21 @@ func (s *Service) endAllAfterPasswordChange(ctx context.Context, username, userI
 	}
 	s.log().InfoContext(ctx, "password changed", "event", "password_changed", "user_id", userID, "sessions_revoked", n)
 	return nil
+}
+
+// passwordChangedNotice queues the "your password was changed" notice to
+// the user's verified address. It is written right after the change, not
+// in its write (users.Store.SetPasswordHash carries no message); a failure
+// is logged, not answered: the change is done.
+func (s *Service) passwordChangedNotice(ctx context.Context, u users.User, client Client, now time.Time) {
+	if s.Accounts == nil || u.Email == "" || !u.EmailVerified {
+		return
+	}
+	m, err := s.message(outbox.PasswordChanged, u.Email, u.ID, u.Username, nil, client, now)
+	if err == nil {
+		err = s.Accounts.AddMessages(ctx, m)
+	}
+	if err != nil {
+		s.log().ErrorContext(ctx, "password change notice not queued", "event", "notice_failed", "user_id", u.ID, "cause", err.Error())
+	}
 }

@@ -59,6 +59,14 @@ type Service struct {
 	Log       *slog.Logger     // security events; slog.Default when nil
 	Now       func() time.Time // one clock per flow; time.Now when nil
 	Rand      io.Reader        // user ids; crypto/rand when nil
+	// Accounts holds addresses, one-time tokens and the outbox: the
+	// account-recovery flows (nil: those routes answer 500).
+	Accounts AccountStore
+	// RequireEmail makes an address required at signup.
+	RequireEmail bool
+	// MailThrottle bounds the mail sent to one address, whoever asks;
+	// MailIPThrottle the mail asked for from one source address.
+	MailThrottle, MailIPThrottle throttle.Policy
 	// Fingerprint names an unknown username in the security log: a keyed,
 	// non-reversible digest (truncated HMAC-SHA256 with a per-deployment
 	// key), so a password typed into the username field never reaches the
@@ -96,34 +104,10 @@ func (s *Service) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Signup creates an account and returns its user id.
+// Signup creates an account without an address and returns its user id
+// (SignupWithEmail with no address and no client).
 func (s *Service) Signup(ctx context.Context, username, pw string) (string, error) {
-	name, err := names.Normalize(username)
-	if err != nil {
-		return "", apierr.InvalidRequest.Describe("%s", publicReason(err)).With(err)
-	}
-	if err := password.Check(pw); err != nil {
-		return "", apierr.InvalidRequest.Describe("%s", publicReason(err)).With(err)
-	}
-	hash, err := s.Passwords.Hash(ctx, pw)
-	if err != nil {
-		return "", storeError(err)
-	}
-	id, err := s.newUserID()
-	if err != nil {
-		return "", apierr.Internal.With(err)
-	}
-	now := s.now()
-	// A look-alike of a taken name (one UTS #39 skeleton) is that name: taken.
-	err = s.Users.CreateUser(ctx, users.User{ID: id, Username: name, Skeleton: names.Skeleton(name), PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
-	switch {
-	case errors.Is(err, users.ErrTaken):
-		return "", apierr.UsernameTaken.With(err)
-	case err != nil:
-		return "", storeError(err)
-	}
-	s.log().InfoContext(ctx, "signup", "event", "user_created", "user_id", id)
-	return id, nil
+	return s.SignupWithEmail(ctx, username, pw, "", Client{})
 }
 
 // Login checks a username and password and starts a session. An unknown user
@@ -224,7 +208,7 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 		return Pair{}, apierr.Internal.With(err)
 	}
 	s.log().InfoContext(ctx, "login", "event", "login_succeeded", "user_id", u.ID, "session_id", iss.Session.ID, "ip", c.IP, "trusted_device", trusted)
-	p, err := s.pair(ctx, iss, now)
+	p, err := s.pair(ctx, iss, now, &u)
 	if err != nil {
 		return Pair{}, err
 	}
@@ -419,7 +403,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ticket string) (Pai
 	if iss.Replayed {
 		s.log().InfoContext(ctx, "refresh replayed inside grace window", "event", "refresh_replayed", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
 	}
-	p, err := s.pair(ctx, iss, now)
+	p, err := s.pair(ctx, iss, now, nil)
 	if err != nil {
 		// The rotation is stored but its token never reaches the client: the
 		// ticket lets the client's retry collect it.
@@ -465,8 +449,15 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	return nil
 }
 
-func (s *Service) pair(ctx context.Context, iss sessions.Issued, now time.Time) (Pair, error) {
-	at, err := s.Tokens.Issue(ctx, token.Subject{UserID: iss.Session.UserID, Username: iss.Session.Username, SessionID: iss.Session.ID}, now)
+// pair issues the token response of a session. u is the user a login read
+// (nil on a refresh, which reads no user): its address becomes the access
+// token's email claims.
+func (s *Service) pair(ctx context.Context, iss sessions.Issued, now time.Time, u *users.User) (Pair, error) {
+	sub := token.Subject{UserID: iss.Session.UserID, Username: iss.Session.Username, SessionID: iss.Session.ID}
+	if u != nil {
+		sub.Email, sub.EmailVerified = u.Email, u.EmailVerified
+	}
+	at, err := s.Tokens.Issue(ctx, sub, now)
 	if err != nil {
 		return Pair{}, apierr.Unavailable.With(err)
 	}

@@ -80,6 +80,10 @@ func TestOldEpochTokenCannotTouchNewerSessions(t *testing.T) {
 		{"end its own session", func() error { return svc.EndSession(ctx, thief, old.SessionID) }},
 		{"logout all", func() error { return svc.LogoutAll(ctx, thief) }},
 		{"change the password with the current one", func() error { return svc.ChangePassword(ctx, thief, newPW, "the thief's password") }},
+		{"change the address with the current password", func() error {
+			return svc.ChangeEmail(ctx, thief, newPW, "thief@example.com", auth.Client{})
+		}},
+		{"resend a verification", func() error { return svc.ResendVerification(ctx, thief, auth.Client{}) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,7 +113,7 @@ func TestOldEpochTokenCannotTouchNewerSessions(t *testing.T) {
 		}
 		routes = append(routes, ev.Route)
 	}
-	if want := []string{"list_sessions", "end_session", "logout", "logout_all", "password"}; !slices.Equal(routes, want) {
+	if want := []string{"list_sessions", "end_session", "logout", "logout_all", "password", "email_change", "email_verify_resend"}; !slices.Equal(routes, want) {
 		t.Errorf("dead_session_token routes %v; want %v", routes, want)
 	}
 	for i, p := range newer {

@@ -96,6 +96,18 @@ type Config struct {
 
 	CORSAllowOrigin string // ROTOR_CORS_ALLOW_ORIGIN
 
+	// RequireEmail makes "email" required at signup (ROTOR_REQUIRE_EMAIL).
+	RequireEmail bool
+	// MailLimitPerAddress is how many mails the signup, forgot, resend and
+	// change routes queue to one address before its lock starts, whoever
+	// asks; MailLimitPerIP the same per source address, across addresses.
+	// Then the lock doubles from MailLimitBase up to MailLimitMax per
+	// further mail, so a stranger cannot mail-bomb an address through Rotor.
+	MailLimitPerAddress int           // ROTOR_MAIL_LIMIT_PER_ADDRESS
+	MailLimitPerIP      int           // ROTOR_MAIL_LIMIT_PER_IP
+	MailLimitBase       time.Duration // ROTOR_MAIL_LIMIT_BASE
+	MailLimitMax        time.Duration // ROTOR_MAIL_LIMIT_MAX
+
 	// Store is where state lives (ROTOR_STORE): "dynamodb", "postgres" or
 	// "redis"; "memory" (the default) is the embedded store of the local
 	// server, and means DynamoDB to a Lambda function.
@@ -121,6 +133,22 @@ type Config struct {
 	// RedisNamespace is the hash tag of every Rotor key (ROTOR_REDIS_NAMESPACE).
 	RedisNamespace string
 
+	// Mail (package mail; see mail.go for what each accepts).
+	OutboxTable     string        // ROTOR_OUTBOX_TABLE: the DynamoDB outbox
+	AppURL          string        // ROTOR_APP_URL: base of every link in a mail, never a request's Host
+	ProductName     string        // ROTOR_PRODUCT_NAME: how mails name the service
+	MailFrom        string        // ROTOR_MAIL_FROM: the sender address, "Name <addr>"
+	MailTransport   string        // ROTOR_MAIL_TRANSPORT: ses, smtp or mailbox (the local server's)
+	MailTemplates   string        // ROTOR_MAIL_TEMPLATES: a directory overriding the embedded templates
+	SESIdentityARN  string        // ROTOR_SES_IDENTITY_ARN: the SES identity authorising MailFrom
+	SMTPAddr        string        // ROTOR_SMTP_ADDR: host:port of the SMTP relay
+	SMTPUsername    string        // ROTOR_SMTP_USERNAME
+	SMTPPassword    string        // ROTOR_SMTP_PASSWORD
+	SMTPTLS         string        // ROTOR_SMTP_TLS: starttls (default), tls, or none on a loopback host
+	MailMaxAttempts int           // ROTOR_MAIL_MAX_ATTEMPTS: attempts before a message is given up
+	MailBackoffBase time.Duration // ROTOR_MAIL_BACKOFF_BASE: first retry delay, doubled per attempt
+	MailBackoffMax  time.Duration // ROTOR_MAIL_BACKOFF_MAX: cap of the retry delay
+
 	// Local server only.
 	Addr string // ROTOR_ADDR
 }
@@ -128,31 +156,44 @@ type Config struct {
 // Default returns the configuration used when no variable is set.
 func Default() Config {
 	return Config{
-		UsersTable:         "rotor-users",
-		SessionsTable:      "rotor-sessions",
-		AttemptsTable:      "rotor-login-attempts",
-		Issuer:             "http://127.0.0.1:3000",
-		Audience:           "rotor-api",
-		SigningAlg:         "ES256",
-		AccessTokenTTL:     15 * time.Minute,
-		RefreshTokenTTL:    14 * 24 * time.Hour,
-		SessionMaxTTL:      90 * 24 * time.Hour,
-		RefreshGrace:       10 * time.Second,
-		MaxSessionsPerUser: 50,
-		KeyCacheTTL:        5 * time.Minute,
-		KeyActivationDelay: 15 * time.Minute,
-		ClockLeeway:        5 * time.Second,
-		StoreTimeout:       2 * time.Second,
-		LoginMaxFailures:   5,
-		LoginBackoffBase:   time.Second,
-		LoginBackoffMax:    15 * time.Minute,
-		IPMaxFailures:      20,
-		IPBackoffBase:      time.Second,
-		IPBackoffMax:       15 * time.Minute,
-		CORSAllowOrigin:    "*",
-		Addr:               "127.0.0.1:3000",
-		Store:              "memory",
-		RedisNamespace:     "rotor",
+		UsersTable:          "rotor-users",
+		SessionsTable:       "rotor-sessions",
+		AttemptsTable:       "rotor-login-attempts",
+		Issuer:              "http://127.0.0.1:3000",
+		Audience:            "rotor-api",
+		SigningAlg:          "ES256",
+		AccessTokenTTL:      15 * time.Minute,
+		RefreshTokenTTL:     14 * 24 * time.Hour,
+		SessionMaxTTL:       90 * 24 * time.Hour,
+		RefreshGrace:        10 * time.Second,
+		MaxSessionsPerUser:  50,
+		KeyCacheTTL:         5 * time.Minute,
+		KeyActivationDelay:  15 * time.Minute,
+		ClockLeeway:         5 * time.Second,
+		StoreTimeout:        2 * time.Second,
+		LoginMaxFailures:    5,
+		LoginBackoffBase:    time.Second,
+		LoginBackoffMax:     15 * time.Minute,
+		IPMaxFailures:       20,
+		IPBackoffBase:       time.Second,
+		IPBackoffMax:        15 * time.Minute,
+		CORSAllowOrigin:     "*",
+		MailLimitPerAddress: 3,
+		MailLimitPerIP:      20,
+		MailLimitBase:       time.Minute,
+		MailLimitMax:        time.Hour,
+		Addr:                "127.0.0.1:3000",
+		Store:               "memory",
+		RedisNamespace:      "rotor",
+		OutboxTable:         "rotor-outbox",
+		AppURL:              "http://127.0.0.1:3000",
+		ProductName:         "Rotor",
+		MailFrom:            "Rotor <no-reply@rotor.invalid>",
+		MailTransport:       "mailbox",
+		SMTPTLS:             "starttls",
+		MailMaxAttempts:     8,
+		MailBackoffBase:     30 * time.Second,
+		MailBackoffMax:      time.Hour,
 	}
 }
 
@@ -199,6 +240,11 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if _, ok := r.get("ROTOR_ISSUER"); !ok {
 		c.Issuer = "http://" + c.Addr
 	}
+	r.boolean("ROTOR_REQUIRE_EMAIL", &c.RequireEmail)
+	r.integer("ROTOR_MAIL_LIMIT_PER_ADDRESS", &c.MailLimitPerAddress)
+	r.integer("ROTOR_MAIL_LIMIT_PER_IP", &c.MailLimitPerIP)
+	r.dur("ROTOR_MAIL_LIMIT_BASE", &c.MailLimitBase)
+	r.dur("ROTOR_MAIL_LIMIT_MAX", &c.MailLimitMax)
 	r.str("ROTOR_STORE", &c.Store)
 	r.str("ROTOR_DATABASE_URL", &c.DatabaseURL)
 	r.str("ROTOR_DATABASE_SECRET_ID", &c.DatabaseSecretID)
@@ -206,6 +252,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.str("ROTOR_REDIS_SECRET_ID", &c.RedisSecretID)
 	r.boolean("ROTOR_REDIS_CLUSTER", &c.RedisCluster)
 	r.str("ROTOR_REDIS_NAMESPACE", &c.RedisNamespace)
+	r.mail(&c)
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
 		return Config{}, err
 	}
@@ -303,6 +350,12 @@ func (c Config) Validate() error {
 	if c.IPBackoffBase <= 0 || c.IPBackoffMax < c.IPBackoffBase {
 		bad("ROTOR_IP_BACKOFF_BASE=%s and ROTOR_IP_BACKOFF_MAX=%s: want 0 < base <= max", c.IPBackoffBase, c.IPBackoffMax)
 	}
+	if c.MailLimitPerAddress < 1 || c.MailLimitPerIP < c.MailLimitPerAddress {
+		bad("ROTOR_MAIL_LIMIT_PER_ADDRESS=%d and ROTOR_MAIL_LIMIT_PER_IP=%d: want 1 <= per address <= per source address", c.MailLimitPerAddress, c.MailLimitPerIP)
+	}
+	if c.MailLimitBase <= 0 || c.MailLimitMax < c.MailLimitBase {
+		bad("ROTOR_MAIL_LIMIT_BASE=%s and ROTOR_MAIL_LIMIT_MAX=%s: want 0 < base <= max", c.MailLimitBase, c.MailLimitMax)
+	}
 	switch c.Store {
 	case "memory", "dynamodb":
 	case "postgres":
@@ -319,6 +372,7 @@ func (c Config) Validate() error {
 	default:
 		bad("ROTOR_STORE=%q: want memory, dynamodb, postgres or redis", c.Store)
 	}
+	errs = append(errs, c.validateMail()...)
 	return errors.Join(errs...)
 }
 

@@ -43,6 +43,7 @@ type Server struct {
 	API        *httpapi.API
 	Authorizer *authorizer.Authorizer
 	Static     http.Handler // served at GET / when set (the demo page)
+	Mailbox    http.Handler // served at GET /dev/mailbox when set (Mailer)
 	Log        *slog.Logger
 
 	// Timeouts of HTTPServer; the Default values when zero.
@@ -94,6 +95,14 @@ func (s *Server) Handler() http.Handler {
 	route("GET /auth/sessions", s.API.Sessions, true)
 	route("DELETE /auth/sessions/{id}", s.API.Sessions, true)
 	route("POST /auth/password", s.API.Password, true)
+	route("POST "+httpapi.RouteEmail, s.API.Email, true)
+	route("POST "+httpapi.RouteEmailVerify, s.API.Email, false)
+	route("POST "+httpapi.RouteEmailResend, s.API.Email, true)
+	route("POST "+httpapi.RoutePasswordForgot, s.API.Recovery, false)
+	route("POST "+httpapi.RoutePasswordReset, s.API.Recovery, false)
+	if s.Mailbox != nil {
+		mux.Handle("GET /dev/mailbox", s.Mailbox)
+	}
 	if s.Static != nil {
 		mux.Handle("GET /", s.Static)
 	}

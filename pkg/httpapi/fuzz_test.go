@@ -30,6 +30,11 @@ var fuzzRoutes = []route{
 	{http.MethodPost, "/auth/password", (*httpapi.API).Password},
 	{http.MethodGet, "/me", (*httpapi.API).Me},
 	{http.MethodGet, "/.well-known/jwks.json", (*httpapi.API).JWKS},
+	{http.MethodPost, httpapi.RouteEmailVerify, (*httpapi.API).Email},
+	{http.MethodPost, httpapi.RouteEmailResend, (*httpapi.API).Email},
+	{http.MethodPost, httpapi.RouteEmail, (*httpapi.API).Email},
+	{http.MethodPost, httpapi.RoutePasswordForgot, (*httpapi.API).Recovery},
+	{http.MethodPost, httpapi.RoutePasswordReset, (*httpapi.API).Recovery},
 }
 
 // FuzzRoutes calls every route with fuzzed bodies and headers on the
@@ -76,6 +81,11 @@ func FuzzRoutes(f *testing.F) {
 		`{"username":"a","password":1}`,
 		`{"username":"alice","password":"x","extra":1}`,
 		`{} {}`, `[]`, `null`, ``, `{"username":"\ud800"}`,
+		`{"username":"bob","password":"correct horse battery","email":"Bob@Example.com"}`,
+		`{"token":"rtp_` + strings.Repeat("A", 43) + `","new_password":"a whole new password"}`,
+		`{"token":"rtv_` + strings.Repeat("A", 42) + `\n"}`,
+		`{"username":"alice"}`, `{"email":"alice@example.com"}`, `{"username":"alice","email":"a@b.c"}`,
+		`{"current_password":"correct horse battery","email":"new@example.com"}`,
 	}
 	for i := range fuzzRoutes {
 		for _, b := range bodies {

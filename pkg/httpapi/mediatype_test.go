@@ -12,8 +12,9 @@ import (
 // whose body has no Content-Type, or text/plain, a form or multipart type, is
 // a CORS "simple" request the browser sends with the user's cookies and no
 // preflight, so the CORS policy never gets to refuse it. Every JSON route
-// answers such a body 415 unsupported_media_type before it acts: the session
-// still refreshes, the account is not created. application/json, with or
+// (the account-recovery routes too) answers such a body 415
+// unsupported_media_type before it acts: the session still refreshes, the
+// account is not created. application/json, with or
 // without parameters (charset UTF-8 only), is served.
 func TestJSONRoutesRefuseOtherMediaTypes(t *testing.T) {
 	api := strictAPI(t)
@@ -35,6 +36,11 @@ func TestJSONRoutesRefuseOtherMediaTypes(t *testing.T) {
 		{"logout", api.Logout, "/auth/logout", `{"refresh_token":"` + u.refresh + `"}`, nil, ""},
 		{"logout all", api.Logout, "/auth/logout", `{"all":true}`, nil, u.access},
 		{"password", api.Password, "/auth/password", `{"current_password":"correct horse battery","new_password":"another horse battery"}`, u.context, ""},
+		// the account-recovery routes (issue 20)
+		{"verify email", api.Email, httpapi.RouteEmailVerify, `{"token":"rtv_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`, nil, ""},
+		{"change email", api.Email, httpapi.RouteEmail, `{"current_password":"correct horse battery","email":"mallory@example.com"}`, u.context, ""},
+		{"forgot", api.Recovery, httpapi.RoutePasswordForgot, `{"username":"alice"}`, nil, ""},
+		{"reset", api.Recovery, httpapi.RoutePasswordReset, `{"token":"rtr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","new_password":"another horse battery"}`, nil, ""},
 	}
 	refused := []struct {
 		name string

@@ -45,17 +45,20 @@ func client(req Request) auth.Client {
 	return auth.Client{IP: req.RequestContext.Identity.SourceIP, UserAgent: ua}
 }
 
-// Signup handles POST /auth/signup.
+// Signup handles POST /auth/signup {"username","password"[,"email"]}.
 func (a *API) Signup(ctx context.Context, req Request) (Response, error) {
 	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
-		var in credentials
+		var in struct {
+			credentials
+			Email string `json:"email"`
+		}
 		if err := decode(req, &in); err != nil {
 			return reply{}, err
 		}
 		if err := in.check(); err != nil {
 			return reply{}, err
 		}
-		id, err := a.Auth.Signup(ctx, in.Username, in.Password)
+		id, err := a.Auth.SignupWithEmail(ctx, in.Username, in.Password, in.Email, client(req))
 		if err != nil {
 			return reply{}, err
 		}
@@ -217,7 +220,7 @@ func (a *API) Password(ctx context.Context, req Request) (Response, error) {
 		if err := required([2]string{"current_password", in.Current}, [2]string{"new_password", in.New}); err != nil {
 			return reply{}, err
 		}
-		return reply{status: http.StatusNoContent}, a.Auth.ChangePassword(ctx, c, in.Current, in.New)
+		return reply{status: http.StatusNoContent}, a.Auth.ChangePasswordFrom(ctx, c, in.Current, in.New, client(req))
 	})
 }
 
@@ -233,14 +236,25 @@ func (a *API) JWKS(ctx context.Context, req Request) (Response, error) {
 }
 
 // Me handles GET /me: the example protected route, answering from the
-// authorizer's context alone.
+// authorizer's context, and the account's address (email, email_verified)
+// when it has one, read from the store so it is current.
 func (a *API) Me(ctx context.Context, req Request) (Response, error) {
 	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
 		c, err := caller(req)
 		if err != nil {
 			return reply{}, err
 		}
-		return reply{status: http.StatusOK, body: map[string]string{"user_id": c.UserID, "username": c.Username, "session_id": c.SessionID}}, nil
+		body := map[string]any{"user_id": c.UserID, "username": c.Username, "session_id": c.SessionID}
+		if a.Auth != nil && a.Auth.Users != nil {
+			addr, verified, err := a.Auth.Email(ctx, c)
+			if err != nil {
+				return reply{}, err
+			}
+			if addr != "" {
+				body["email"], body["email_verified"] = addr, verified
+			}
+		}
+		return reply{status: http.StatusOK, body: body}, nil
 	})
 }
 

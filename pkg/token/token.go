@@ -33,6 +33,10 @@ type Claims struct {
 	jwt.RegisteredClaims
 	SessionID string `json:"sid"`
 	Username  string `json:"preferred_username,omitempty"`
+	// Email and EmailVerified are the account's address when it has one
+	// (OIDC's claims), as they were at login.
+	Email         string `json:"email,omitempty"`
+	EmailVerified bool   `json:"email_verified,omitempty"`
 }
 
 // Subject is who an access token is for.
@@ -40,6 +44,10 @@ type Subject struct {
 	UserID    string
 	Username  string
 	SessionID string
+	// Email and EmailVerified become the "email" and "email_verified"
+	// claims when Email is set.
+	Email         string
+	EmailVerified bool
 }
 
 func method(alg string) (jwt.SigningMethod, error) {
@@ -99,6 +107,9 @@ func (i *Issuer) Issue(ctx context.Context, s Subject, now time.Time) (string, e
 	}
 	if s.Username != "" {
 		claims["preferred_username"] = s.Username
+	}
+	if s.Email != "" {
+		claims["email"], claims["email_verified"] = s.Email, s.EmailVerified
 	}
 	t := jwt.NewWithClaims(m, claims)
 	t.Header["kid"] = k.ID
@@ -314,6 +325,8 @@ type wireClaims struct {
 	Jti      string      `json:"jti"`
 	Sid      string      `json:"sid"`
 	Username string      `json:"preferred_username"`
+	Email    string      `json:"email"`
+	Verified bool        `json:"email_verified"`
 }
 
 // verified is what Verify returns, in one allocation: the Claims, their
@@ -345,8 +358,10 @@ func (c *wireClaims) claims(out *verified, aud []string) *Claims {
 			IssuedAt:  date(c.Iat, &out.iat),
 			ID:        c.Jti,
 		},
-		SessionID: c.Sid,
-		Username:  c.Username,
+		SessionID:     c.Sid,
+		Username:      c.Username,
+		Email:         c.Email,
+		EmailVerified: c.Verified,
 	}
 	return &out.claims
 }

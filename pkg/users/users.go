@@ -22,6 +22,10 @@ var (
 	// ErrStale means the user's credential epoch is no longer the one a
 	// change read: a password change, an end-all or a lock came in between.
 	ErrStale = errors.New("users: credentials changed meanwhile")
+	// ErrEmailTaken means the address is the verified address of another
+	// account. The flows never tell a caller so: a signup answers as for a
+	// fresh address and the owner of the address gets a mail instead.
+	ErrEmailTaken = errors.New("users: email address taken")
 )
 
 // User is a stored account.
@@ -52,6 +56,21 @@ type User struct {
 	// means Username itself (a caller that never takes a typed name).
 	// CreateUser keeps it; GetUser need not read it back.
 	Skeleton string
+
+	// Email is the account's address, normalised (NormalizeEmail), or
+	// empty. Verified or not, it is the address mail goes to; only a
+	// verified one receives a password reset. Unique among the verified
+	// addresses of all accounts: verification claims it (an unverified
+	// address claims nothing, so nobody can squat an address by signing up
+	// with it).
+	Email string
+	// EmailVerified is set once the owner of Email followed a verification
+	// link, at EmailVerifiedAt.
+	EmailVerified   bool
+	EmailVerifiedAt time.Time
+	// PendingEmail is the new address of a change the user started
+	// (POST /auth/email), until its verification makes it Email.
+	PendingEmail string
 }
 
 // Store keeps users, keyed by normalised username.

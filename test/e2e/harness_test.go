@@ -23,6 +23,7 @@ import (
 	"github.com/rotor-auth/rotor/internal/testlog"
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/store/postgres"
@@ -44,6 +45,7 @@ type env struct {
 	ns     string          // the Redis key namespace
 	logs   *testlog.Buffer
 	client *http.Client // http.DefaultClient when nil; see from
+	mac    mac.Source   // the server MAC key: the sender's, to mint mail links
 }
 
 // stores are the store kinds every flow runs on.
@@ -90,6 +92,7 @@ func newEnv(t *testing.T, kind string, edit func(*config.Config), wrap func(apif
 		st = wrap(st)
 	}
 	d := testapi.Deps(t, cfg, st, e.logs.Logger(slog.LevelDebug))
+	e.mac = d.MAC
 	e.url = testapi.Serve(t, cfg, d, testapi.API(t, cfg, d), e.clock.Now)
 	return e
 }

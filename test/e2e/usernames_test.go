@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 )
@@ -19,7 +20,8 @@ import (
 //     (names.Skeleton): "ADMİN" (which lower-cases to "admi̇n"), "admı̇n",
 //     "ɑdmin" are "admin", "ɡoogle" is "google", all-Cyrillic "аре" is "ape":
 //     409 username_taken, and login with one is an unknown username, 401;
-//   - look-alikes signing up at once: one wins, on every store.
+//   - look-alikes signing up at once: one wins, on every store; the same
+//     with an address.
 func TestLookAlikeUsernames(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
@@ -76,6 +78,27 @@ func TestLookAlikeUsernames(t *testing.T) {
 			}
 			if created != 1 {
 				t.Fatalf("%d of the look-alikes %q signed up at once; want 1", created, racers)
+			}
+
+			// The same with an address (the account store's CreateAccount
+			// writes the skeleton in its one write too).
+			wantError(t, e.do("POST", "/auth/signup", map[string]string{"username": "ɑdmin", "password": "another password 1", "email": "alpha@example.com"}), http.StatusConflict, "username_taken")
+			mailers := []string{"mary", "rnary", "mɑry"}
+			rs = together(len(mailers), func(i int) response {
+				return e.do("POST", "/auth/signup", map[string]string{"username": mailers[i], "password": pw, "email": fmt.Sprintf("mary%d@example.com", i)})
+			})
+			created = 0
+			for i, r := range rs {
+				switch r.Status {
+				case http.StatusCreated:
+					created++
+				case http.StatusConflict:
+				default:
+					t.Fatalf("signup %q with an address: %d %s", mailers[i], r.Status, r.Raw)
+				}
+			}
+			if created != 1 {
+				t.Fatalf("%d of the look-alikes %q signed up at once with addresses; want 1", created, mailers)
 			}
 		})
 	}

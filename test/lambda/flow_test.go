@@ -376,8 +376,16 @@ func coldStartRequest(t *testing.T, e *environment, id string) (any, *coldAnswer
 			&coldAnswer{failure: "not pending rotation"}
 	case "TokenFunction", "RevokeFunction":
 		return malformed, &coldAnswer{status: 400, code: "invalid_request"}
+	case "EmailFunction":
+		// Verification needs no bearer: malformed JSON is refused first.
+		return restEvent(t, request{method: "POST", path: "/auth/email/verify", resource: "/auth/email/verify", body: "{"}), &coldAnswer{status: 400, code: "invalid_request"}
+	case "RecoveryFunction":
+		return restEvent(t, request{method: "POST", path: "/auth/password/forgot", resource: "/auth/password/forgot", body: "{"}), &coldAnswer{status: 400, code: "invalid_request"}
 	case "DiscoveryFunction":
 		return restEvent(t, request{method: "GET", path: "/.well-known/oauth-authorization-server"}), &coldAnswer{status: 200}
+	case "MailerFunction":
+		// Neither a stream batch nor the schedule: refused before any store call.
+		return map[string]string{"source": "aws.s3"}, &coldAnswer{failure: "unknown event"}
 	case baselineID:
 		return map[string]string{}, nil
 	}

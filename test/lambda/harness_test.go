@@ -161,7 +161,7 @@ func findRIE(root string) (string, error) {
 var functionIDs = []string{
 	"SignupFunction", "LoginFunction", "RefreshFunction", "LogoutFunction", "JwksFunction",
 	"MeFunction", "SessionsFunction", "PasswordFunction", "AuthorizerFunction", "RotateKeyFunction",
-	"TokenFunction", "RevokeFunction", "DiscoveryFunction",
+	"TokenFunction", "RevokeFunction", "DiscoveryFunction", "EmailFunction", "RecoveryFunction", "MailerFunction",
 }
 
 func checkBinaries(buildDir string) error {
@@ -205,7 +205,7 @@ func waitTCP(addr string, limit time.Duration) error {
 	return last
 }
 
-// provision creates the three tables (as template.yaml declares them) and the
+// provision creates the tables (as template.yaml declares them) and the
 // signing-key secret holding a real ES256 key, and returns the environment
 // variables every function gets.
 func provision(ctx context.Context, motoURL string) (map[string]string, error) {
@@ -213,7 +213,7 @@ func provision(ctx context.Context, motoURL string) (map[string]string, error) {
 	sm := secretsmanager.NewFromConfig(testenv.AWSConfig(motoURL))
 
 	// The tables exactly as the store declares them (the template's twins).
-	tables := dynamo.Tables{Users: "rotor-users", Sessions: "rotor-sessions", Attempts: "rotor-login-attempts"}
+	tables := dynamo.Tables{Users: "rotor-users", Sessions: "rotor-sessions", Attempts: "rotor-login-attempts", Outbox: "rotor-outbox"}
 	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
 		return nil, err
 	}
@@ -262,6 +262,8 @@ func provision(ctx context.Context, motoURL string) (map[string]string, error) {
 		"ROTOR_USERS_TABLE":       "rotor-users",
 		"ROTOR_SESSIONS_TABLE":    "rotor-sessions",
 		"ROTOR_ATTEMPTS_TABLE":    "rotor-login-attempts",
+		"ROTOR_OUTBOX_TABLE":      "rotor-outbox",
+		"ROTOR_MAIL_TRANSPORT":    "ses", // as template.yaml sets it for MailerFunction
 		"ROTOR_SIGNING_SECRET_ID": aws.ToString(out.ARN),
 		"ROTOR_ISSUER":            "https://lambda-test.rotor.invalid/v1",
 		"ROTOR_AUDIENCE":          "urn:rotor:lambda-test:api",

@@ -21,6 +21,11 @@ func TestPreflight(t *testing.T) {
 		{"MeFunction", "/me"},
 		{"SessionsFunction", "/auth/sessions"},
 		{"PasswordFunction", "/auth/password"},
+		{"EmailFunction", "/auth/email"},
+		{"EmailFunction", "/auth/email/verify"},
+		{"EmailFunction", "/auth/email/verify/resend"},
+		{"RecoveryFunction", "/auth/password/forgot"},
+		{"RecoveryFunction", "/auth/password/reset"},
 	} {
 		t.Run(rt.function, func(t *testing.T) {
 			r := call(t, rt.function, request{method: "OPTIONS", path: rt.path, headers: map[string]string{

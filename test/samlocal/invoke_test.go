@@ -230,6 +230,10 @@ func TestInvoke(t *testing.T) {
 		rotate(t, use)
 	})
 
+	t.Run("the mailer's sweep delivers the outbox through SES", func(t *testing.T) {
+		mailSweep(t, use)
+	})
+
 	entries, err := os.ReadDir(filepath.Join(env.root, "events"))
 	if err != nil {
 		t.Fatal(err)

@@ -173,16 +173,16 @@ func forward(host, motoURL string) (string, error) {
 }
 
 // provision creates what env.local.json names, as template.yaml declares it:
-// the three tables (dynamo.CreateTables) and the secrets (an ES256 signing
+// the tables (dynamo.CreateTables) and the secrets (an ES256 signing
 // key, a MAC key).
 func (e *environment) provision(ctx context.Context) error {
 	cfg := testenv.AWSConfig(e.motoURL)
 	ddb := dynamodb.NewFromConfig(cfg)
 	e.secrets = secretsmanager.NewFromConfig(cfg)
 
-	tables := dynamo.Tables{Users: e.vars["ROTOR_USERS_TABLE"], Sessions: e.vars["ROTOR_SESSIONS_TABLE"], Attempts: e.vars["ROTOR_ATTEMPTS_TABLE"]}
-	if tables.Users == "" || tables.Sessions == "" || tables.Attempts == "" {
-		return errors.New("env.local.json lacks a table name (ROTOR_USERS_TABLE, ROTOR_SESSIONS_TABLE, ROTOR_ATTEMPTS_TABLE)")
+	tables := dynamo.Tables{Users: e.vars["ROTOR_USERS_TABLE"], Sessions: e.vars["ROTOR_SESSIONS_TABLE"], Attempts: e.vars["ROTOR_ATTEMPTS_TABLE"], Outbox: e.vars["ROTOR_OUTBOX_TABLE"]}
+	if tables.Users == "" || tables.Sessions == "" || tables.Attempts == "" || tables.Outbox == "" {
+		return errors.New("env.local.json lacks a table name (ROTOR_USERS_TABLE, ROTOR_SESSIONS_TABLE, ROTOR_ATTEMPTS_TABLE, ROTOR_OUTBOX_TABLE)")
 	}
 	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
 		return err

@@ -75,13 +75,20 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 		return nil, err
 	}
 	ip56, ip48 := cfg.IPv6Budgets()
+	// The account-recovery operations: every store will have them; until
+	// the server stores do, their recovery routes answer 500.
+	accounts, _ := d.Store.(auth.AccountStore)
 	return &auth.Service{
-		Users:      d.Store,
-		Logins:     d.Store,
-		Attempts:   d.Store,
-		Throttle:   throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-		IPThrottle: throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		MAC:        d.MAC,
+		Accounts:       accounts,
+		RequireEmail:   cfg.RequireEmail,
+		MailThrottle:   throttle.Policy{MaxFailures: cfg.MailLimitPerAddress, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
+		MailIPThrottle: throttle.Policy{MaxFailures: cfg.MailLimitPerIP, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
+		Users:          d.Store,
+		Logins:         d.Store,
+		Attempts:       d.Store,
+		Throttle:       throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		IPThrottle:     throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		MAC:            d.MAC,
 		Sessions: &sessions.Manager{
 			Store:      d.Store,
 			MAC:        d.MAC,

@@ -36,13 +36,17 @@ type API interface {
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
-// Tables names the three tables.
+// Tables names the tables.
 type Tables struct {
 	Users    string
 	Sessions string
 	Attempts string
+	// Outbox holds the mail waiting to be sent (see package outbox); empty
+	// in programs that neither write nor send mail.
+	Outbox string
 }
 
 // Store implements the users, sessions and throttle stores on DynamoDB.
@@ -192,6 +196,7 @@ func userFrom(it item) users.User {
 	if _, ok := it["password_changed_at"]; ok {
 		u.PasswordChangedAt = it.ms("password_changed_at")
 	}
+	emailFrom(it, &u)
 	if m, ok := it["sessions"].(*types.AttributeValueMemberM); ok {
 		for id := range m.Value {
 			u.Sessions[id] = item(m.Value).ms(id)

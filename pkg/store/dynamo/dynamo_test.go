@@ -35,7 +35,7 @@ func TestContractSmallBatches(t *testing.T) {
 	})
 }
 
-// TestCreateTablesTTL: the sessions and attempts tables expire their items
+// TestCreateTablesTTL: the sessions, attempts and outbox tables expire their items
 // by expires_at; the users table keeps its items.
 func TestCreateTablesTTL(t *testing.T) {
 	db := testenv.DynamoDB(t)
@@ -46,6 +46,7 @@ func TestCreateTablesTTL(t *testing.T) {
 	}{
 		{tables.Sessions, types.TimeToLiveStatusEnabled},
 		{tables.Attempts, types.TimeToLiveStatusEnabled},
+		{tables.Outbox, types.TimeToLiveStatusEnabled},
 		{tables.Users, types.TimeToLiveStatusDisabled},
 	} {
 		out, err := db.DescribeTimeToLive(testenv.Context(t), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(tc.table)})
@@ -57,4 +58,8 @@ func TestCreateTablesTTL(t *testing.T) {
 			t.Errorf("%s: TTL %+v; want %s", tc.table, d, tc.want)
 		}
 	}
+}
+
+func TestOutboxContract(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore { return newStore(t) })
 }

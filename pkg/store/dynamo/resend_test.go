@@ -1,6 +1,7 @@
 package dynamo_test
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -13,8 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/onetime"
+	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/users"
 )
 
 // loseAnswers delivers every request to moto but, for the operations named
@@ -127,5 +131,57 @@ func TestReserveResentCountsOnce(t *testing.T) {
 	}
 	if stored, err := st.GetAttempts(ctx, c.Key); err != nil || stored.Failures != 3 {
 		t.Fatalf("after a resent give-back: %+v, %v; want 3 failures", stored, err)
+	}
+}
+
+// TestUseTokenResentUsesOnce: when the answer to a reset's transaction is
+// lost and the SDK resends it, the reset still succeeds (the resend finds
+// the record marked by this very call: not a second use), the epoch moves
+// once and the notice is written once.
+func TestUseTokenResentUsesOnce(t *testing.T) {
+	const transact = "DynamoDB_20120810.TransactWriteItems"
+	lossy := &loseAnswers{lose: map[string]int{}, sends: map[string]int{}}
+	cfg := testenv.AWSConfig(testenv.MotoURL(t))
+	cfg.HTTPClient = &http.Client{Transport: lossy}
+	db := dynamodb.NewFromConfig(cfg)
+	tables := testenv.DynamoTables(t, db)
+	st := dynamo.New(db, tables)
+	ctx := testenv.Context(t)
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	u := users.User{ID: "usr_1", Username: "alice", PasswordHash: "$argon2id$old", CreatedAt: t0, UpdatedAt: t0}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := onetime.New(onetime.PasswordReset, u.ID, u.Username, 0, "", t0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.IssueToken(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	notice := outbox.Message{ID: "msg_done", Kind: outbox.PasswordWasReset, To: "a@example.com", UserID: u.ID, CreatedAt: t0}
+	lossy.mu.Lock()
+	lossy.lose[transact] = 1
+	lossy.mu.Unlock()
+	got, err := st.UseToken(ctx, onetime.Use{Record: rec, Now: t0.Add(time.Minute), PasswordHash: "$argon2id$new", Messages: []outbox.Message{notice}})
+	lossy.mu.Lock()
+	sends := lossy.sends[transact]
+	lossy.mu.Unlock()
+	if sends < 2 {
+		t.Fatalf("%d TransactWriteItems sends; want a resend for this test to mean anything", sends)
+	}
+	if err != nil || got.Epoch != 1 || got.PasswordHash != "$argon2id$new" {
+		t.Fatalf("a resent reset: %+v, %v; want the reset, epoch 1", got, err)
+	}
+	if r, _ := st.GetToken(ctx, rec.ID); !r.UsedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("record after the reset: %+v", r)
+	}
+	// The record is used: another call is a second use.
+	if _, err := st.UseToken(ctx, onetime.Use{Record: rec, Now: t0.Add(2 * time.Minute), PasswordHash: "$argon2id$again"}); !errors.Is(err, onetime.ErrUsed) {
+		t.Fatalf("a second use: %v, want ErrUsed", err)
+	}
+	due, err := st.DueMessages(ctx, t0.Add(time.Hour), 0)
+	if err != nil || len(due) != 1 || due[0].ID != notice.ID {
+		t.Fatalf("outbox: %+v, %v; want the notice once", due, err)
 	}
 }

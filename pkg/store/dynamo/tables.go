@@ -19,8 +19,9 @@ type AdminAPI interface {
 	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
 }
 
-// CreateTables creates the three tables as template.yaml declares them,
-// skipping any that exist, and waits until they are active.
+// CreateTables creates the tables as template.yaml declares them (the
+// outbox only when named), skipping any that exist, and waits until they
+// are active.
 func CreateTables(ctx context.Context, db AdminAPI, t Tables) error {
 	str := types.ScalarAttributeTypeS
 	defs := []*dynamodb.CreateTableInput{
@@ -39,6 +40,9 @@ func CreateTables(ctx context.Context, db AdminAPI, t Tables) error {
 			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("username"), AttributeType: str}},
 			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("username"), KeyType: types.KeyTypeHash}},
 		},
+	}
+	if t.Outbox != "" {
+		defs = append(defs, outboxTable(t.Outbox))
 	}
 	for _, in := range defs {
 		in.BillingMode = types.BillingModePayPerRequest

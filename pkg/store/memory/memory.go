@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -26,6 +27,11 @@ type Store struct {
 	skels    map[string]string // skeleton → user id
 	sessions map[string]sessions.Session
 	attempts map[string]throttle.State
+	outbox   map[string]outboxItem
+	// tokens are the one-time token records by id; emails the verified
+	// addresses (address → username).
+	tokens map[string]onetime.Record
+	emails map[string]string
 	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
 	revokedBefore time.Time
 }
@@ -37,6 +43,9 @@ func New() *Store {
 		skels:    map[string]string{},
 		sessions: map[string]sessions.Session{},
 		attempts: map[string]throttle.State{},
+		outbox:   map[string]outboxItem{},
+		tokens:   map[string]onetime.Record{},
+		emails:   map[string]string{},
 	}
 }
 

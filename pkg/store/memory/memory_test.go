@@ -10,3 +10,7 @@ import (
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(*testing.T) storetest.Store { return memory.New() })
 }
+
+func TestOutboxContract(t *testing.T) {
+	storetest.RunOutbox(t, func(*testing.T) storetest.OutboxStore { return memory.New() })
+}

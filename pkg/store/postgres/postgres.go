@@ -130,10 +130,14 @@ type userRow struct {
 	sessionCreated     []time.Time
 	locked             bool
 	passwordChanged    *time.Time // NULL until the first change
+	email, pending     *string    // NULL when none
+	emailVerified      bool
+	emailVerifiedAt    *time.Time
 }
 
 func (r *userRow) dest() []any {
-	return []any{&r.id, &r.username, &r.hash, &r.created, &r.updated, &r.epoch, &r.sessionIDs, &r.sessionCreated, &r.locked, &r.passwordChanged}
+	return []any{&r.id, &r.username, &r.hash, &r.created, &r.updated, &r.epoch, &r.sessionIDs, &r.sessionCreated, &r.locked, &r.passwordChanged,
+		&r.email, &r.emailVerified, &r.emailVerifiedAt, &r.pending}
 }
 
 func (r *userRow) user() users.User {
@@ -146,6 +150,7 @@ func (r *userRow) user() users.User {
 	if r.passwordChanged != nil {
 		u.PasswordChangedAt = r.passwordChanged.UTC()
 	}
+	r.emailOf(&u)
 	for i, id := range r.sessionIDs {
 		u.Sessions[id] = r.sessionCreated[i].UTC()
 	}

@@ -33,3 +33,15 @@ func TestContractExecMode(t *testing.T) {
 		return st
 	})
 }
+
+func TestOutboxContract(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore { st, _ := newStore(t, ""); return st })
+}
+
+// TestOutboxContractExecMode: the outbox with unnamed statements (RDS Proxy).
+func TestOutboxContractExecMode(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore {
+		st, _ := newStore(t, "&default_query_exec_mode=exec")
+		return st
+	})
+}

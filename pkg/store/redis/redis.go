@@ -47,8 +47,10 @@ type Store struct {
 	// hash), {Namespace}:l:<username> (the user's session list, a sorted
 	// set), {Namespace}:s:<session id> (session hash), {Namespace}:a:<attempt key>
 	// (failed logins), {Namespace}:sk:<skeleton> (a hash whose id is the user
-	// whose username has that UTS #39 skeleton). Two deployments can share a
-	// server under two names.
+	// whose username has that UTS #39 skeleton), {Namespace}:e:<address> (the
+	// claim of a verified address) and {Namespace}:t:<record id> (a one-time
+	// token record; see accounts.go). Two deployments can share a server
+	// under two names.
 	Namespace string
 	scripts   map[string]*goredis.Script
 }
@@ -159,6 +161,7 @@ func userFrom(username string, v []any) (users.User, error) {
 	if f["pwat"] != "" {
 		u.PasswordChangedAt = msTime(f, "pwat")
 	}
+	emailFrom(f, &u)
 	for id, created := range fields(v[1]) {
 		n, _ := strconv.ParseInt(created, 10, 64)
 		u.Sessions[id] = time.UnixMilli(n).UTC()

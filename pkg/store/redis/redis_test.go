@@ -60,4 +60,19 @@ func TestContractACLUser(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
 		return redis.New(c, "acl-"+testenv.RedisNamespace(t))
 	})
+	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore {
+		return redis.New(c, "acl-"+testenv.RedisNamespace(t))
+	})
+}
+
+func TestOutboxContract(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore { st, _ := newStore(t); return st })
+}
+
+// TestOutboxContractCluster: the outbox's scripts keep to one hash slot.
+func TestOutboxContractCluster(t *testing.T) {
+	srv := testenv.PrivateRedisCluster(t)
+	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: []string{"127.0.0.1:" + srv.Port}, Password: srv.Password})
+	t.Cleanup(func() { c.Close() })
+	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore { return redis.New(c, testenv.RedisNamespace(t)) })
 }

@@ -3,6 +3,7 @@
 -- attempt key, in the order of @keys (0 failures for a key never seen).
 SELECT u.user_id, u.username, u.password_hash, u.created_at, u.updated_at, u.epoch,
 	coalesce(l.ids, '{}'), coalesce(l.created, '{}'), coalesce(u.locked, false), u.password_changed_at,
+	u.email, coalesce(u.email_verified, false), u.email_verified_at, u.pending_email,
 	coalesce(a.failures, '{}'), coalesce(a.last_failures, '{}')
 FROM (SELECT @username::text AS username) k
 LEFT JOIN users u ON u.username = k.username

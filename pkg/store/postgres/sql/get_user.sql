@@ -1,7 +1,8 @@
 -- GetUser: the user and its session list (the sessions table's rows of the
 -- user, by the sessions_by_user index), read in one snapshot.
 SELECT u.user_id, u.username, u.password_hash, u.created_at, u.updated_at, u.epoch,
-	coalesce(l.ids, '{}'), coalesce(l.created, '{}'), coalesce(u.locked, false), u.password_changed_at
+	coalesce(l.ids, '{}'), coalesce(l.created, '{}'), coalesce(u.locked, false), u.password_changed_at,
+	u.email, coalesce(u.email_verified, false), u.email_verified_at, u.pending_email
 FROM users u
 LEFT JOIN LATERAL (
 	SELECT array_agg(s.session_id ORDER BY s.session_id) AS ids,

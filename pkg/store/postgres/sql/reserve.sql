@@ -47,7 +47,8 @@ states AS (
 )
 SELECT v.ok, coalesce(s.failures, '{}'), coalesce(s.last_failures, '{}'), (SELECT revoked_before FROM revocation),
 	u.user_id, u.username, u.password_hash, u.created_at, u.updated_at, u.epoch,
-	coalesce(l.ids, '{}'), coalesce(l.created, '{}'), coalesce(u.locked, false), u.password_changed_at
+	coalesce(l.ids, '{}'), coalesce(l.created, '{}'), coalesce(u.locked, false), u.password_changed_at,
+	u.email, coalesce(u.email_verified, false), u.email_verified_at, u.pending_email
 FROM verdict v
 CROSS JOIN states s
 LEFT JOIN users u ON u.username = @username::text

@@ -1,0 +1,53 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/onetime"
+	"github.com/rotor-auth/rotor/pkg/sessions"
+)
+
+// testResetSupersedes: a session started before a password reset, which
+// the reset's end-all did not delete (the store failed after the reset's
+// write), never rotates again: the reset moved the epoch in the same write
+// as the new hash, and RotateSession refuses a session of an older epoch
+// with ErrSuperseded, the superseded token too (no grace replay).
+func testResetSupersedes(st AccountStore, _ Outbox) func(t *testing.T) {
+	return func(t *testing.T) {
+		ctx := context.Background()
+		x := newSession(t, st, "usr_rs")
+		if err := st.CreateSession(ctx, x, nil); err != nil {
+			t.Fatal(err)
+		}
+		rot := func(presented []byte) (sessions.Session, error) {
+			return st.RotateSession(ctx, sessions.Rotation{
+				SessionID: x.ID, PresentedHash: presented, NewHash: random(t, 32), Salt: random(t, 32),
+				Now: t0.Add(2 * time.Minute), ExpiresAt: t0.Add(2 * time.Hour),
+			})
+		}
+		got, err := rot(x.TokenHash)
+		if err != nil {
+			t.Fatalf("rotate before the reset: %v", err)
+		}
+		u, err := st.GetUser(ctx, x.Username)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := record(t, onetime.PasswordReset, u, "")
+		if err := st.IssueToken(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.UseToken(ctx, onetime.Use{Record: rec, Now: t0.Add(time.Minute), PasswordHash: "$argon2id$reset"}); err != nil {
+			t.Fatalf("reset: %v", err)
+		}
+		if s, err := rot(got.TokenHash); !errors.Is(err, sessions.ErrSuperseded) || s.UserID != x.UserID {
+			t.Fatalf("rotate a session from before the reset: %+v, %v; want ErrSuperseded with the session", s.UserID, err)
+		}
+		if s, err := rot(x.TokenHash); !errors.Is(err, sessions.ErrSuperseded) || s.UserID != x.UserID {
+			t.Fatalf("its superseded token (a grace replay): %+v, %v; want ErrSuperseded", s.UserID, err)
+		}
+	}
+}
