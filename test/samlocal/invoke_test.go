@@ -203,6 +203,13 @@ func TestInvoke(t *testing.T) {
 		t.Fatalf("oauth token (refresh grant): %v, want a new pair", b)
 	}
 	p.refresh = str(b, "refresh_token")
+	// Account recovery: forgot answers 202 whatever the account (its mail
+	// waits in the outbox); a malformed link token is 400 invalid_link_token.
+	proxy(t, "RecoveryFunction", use("password-forgot.json"), p, 202)
+	_, b = proxy(t, "EmailFunction", use("email-verify.json"), p, 400)
+	if str(b, "error") != "invalid_link_token" {
+		t.Fatalf("verify with a malformed token: %v, want invalid_link_token", b)
+	}
 	proxy(t, "LogoutFunction", use("logout.json"), p, 204)
 	// RFC 7009: revoking a token that no longer works is a success too.
 	proxy(t, "RevokeFunction", use("revoke.json"), p, 200)
