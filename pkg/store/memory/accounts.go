@@ -15,20 +15,10 @@ import (
 func (m *Store) CreateAccount(_ context.Context, u users.User, verify onetime.Record, sent, taken outbox.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if old, ok := m.users[u.Username]; ok {
-		if old.ID != u.ID {
-			return users.ErrTaken
-		}
-		return nil // a retried request: keep what the first one stored
-	}
-	skel := users.SkeletonOf(u)
-	if _, ok := m.skels[skel]; ok {
-		return users.ErrTaken // a look-alike's: ours would hold the username
-	}
-	u.Epoch, u.Sessions, u.PasswordChangedAt = 0, map[string]time.Time{}, time.Time{}
 	u.EmailVerified, u.EmailVerifiedAt, u.PendingEmail = false, time.Time{}, ""
-	m.users[u.Username] = u
-	m.skels[skel] = u.ID
+	if created, err := m.insertUser(u); err != nil || !created {
+		return err
+	}
 	if u.Email == "" {
 		return nil
 	}

@@ -53,20 +53,29 @@ func New() *Store {
 func (m *Store) CreateUser(_ context.Context, u users.User) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	_, err := m.insertUser(u)
+	return err
+}
+
+// insertUser stores a new user u with a fresh credential epoch, under m.mu:
+// ErrTaken when its username or skeleton belongs to another user id. A
+// retried request (the same id) keeps what the first one stored and
+// reports created false.
+func (m *Store) insertUser(u users.User) (created bool, err error) {
 	if old, ok := m.users[u.Username]; ok {
 		if old.ID != u.ID {
-			return users.ErrTaken
+			return false, users.ErrTaken
 		}
-		return nil // a retried request: keep what the first one stored
+		return false, nil // a retried request: keep what the first one stored
 	}
 	skel := users.SkeletonOf(u)
 	if _, ok := m.skels[skel]; ok {
-		return users.ErrTaken // a look-alike's: ours would hold the username
+		return false, users.ErrTaken // a look-alike's: ours would hold the username
 	}
 	u.Epoch, u.Sessions, u.PasswordChangedAt = 0, map[string]time.Time{}, time.Time{}
 	m.users[u.Username] = u
 	m.skels[skel] = u.ID
-	return nil
+	return true, nil
 }
 
 // GetUser implements users.Store.
