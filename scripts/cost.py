@@ -110,10 +110,10 @@ DEPLOYMENTS = [
 # `make coldstart` of 2026-11-30). CPU milliseconds of one invocation's own
 # work, on one full core of the benchmark machine (amd64; Graviton differs).
 MEASURED = {
-    "source": "BENCHMARKS.md (CPU: the 2026-12-07 micro-benchmark run; init: make coldstart of 2026-11-30)",
+    "source": "BENCHMARKS.md (authorizer: BenchmarkAlg cpu-ns/op of the 2026-12-07 run; login and refresh: the quiet 2026-11-29 run, the 2026-12-07 one ran under load; init: make coldstart of 2026-11-30)",
     "cpu_ms": {
-        # BenchmarkAlg/<alg>/decision cpu-ns/op (TOKEN event JSON -> policy JSON)
-        "authorizer": {"ES256": 0.0586, "EdDSA": 0.0507, "RS256": 0.0328},
+        # BenchmarkAlg/<alg>/decision cpu-ns/op (TOKEN event JSON -> policy JSON), 2026-12-07
+        "authorizer": {"ES256": 0.0604, "EdDSA": 0.0464, "RS256": 0.0366},
         "login": 22.96 + 0.042,  # password.BenchmarkVerify (argon2id) + token.BenchmarkIssueES256
         "refresh": 0.042 + 0.002,  # token.BenchmarkIssueES256 + sessions.BenchmarkRotate
         "logout": 0.01,
@@ -125,7 +125,7 @@ MEASURED = {
     # lines as the code writes them: `go test -run TestLogLinesPerFlow -v
     # ./pkg/admin/` (2026-12-07). An allowed authorization and a refresh
     # write nothing; refusals and security events scale with attacks, not users.
-    "app_log_bytes": {"authorizer": 0, "login": 196, "refresh": 0, "logout": 105},
+    "app_log_bytes": {"authorizer": 0, "login": 217, "refresh": 0, "logout": 154},
     # Lambda's platform lines in the plain-text format, for a 36-character
     # request id: "START RequestId: <id> Version: $LATEST" (71 B), "END
     # RequestId: <id>" (51 B), "REPORT RequestId: <id>\tDuration: 1.52 ms\t
