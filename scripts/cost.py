@@ -168,7 +168,7 @@ PRICES = {
     "http_tiers": [(300e6, 1.00 / 1e6), (math.inf, 0.90 / 1e6)],  # API Gateway HTTP API
     "logs_gb": 0.50,  # CloudWatch Logs ingestion (standard)
     "logs_gb_month": 0.03,  # CloudWatch Logs storage
-    "ses_mail": 0.10 / 1000,  # Amazon SES outbound, per message
+    "ses_mail": 0.16 / 1000,  # Amazon SES Essentials plan (the default for new accounts since 2026-07-21), first 10M a month
 }
 
 
@@ -209,7 +209,7 @@ HOSTED = [
     ("Amazon Cognito Lite", cognito_lite, "10,000 MAU free, then $0.0055/MAU to 100,000, $0.0046/MAU to 1M"),
     ("Amazon Cognito Essentials", cognito_essentials, "10,000 MAU free, then $0.015/MAU"),
     ("Amazon Cognito Plus", cognito_plus, "$0.020/MAU, no free tier"),
-    ("Auth0 B2C Essentials", auth0_essentials, "$35/month for 500 MAU, extrapolated linearly (≈ $0.07/MAU); above the self-serve range Auth0 quotes"),
+    ("Auth0 B2C Essentials", auth0_essentials, "from $35/month at 500 MAU, extrapolated linearly (≈ $0.07/MAU: not a published price); the Free plan covers 25,000 MAU with fewer features"),
     ("Supabase Auth (Pro plan)", supabase_pro, "$25/month with 100,000 MAU included, then $0.00325/MAU; a user who only refreshes counts"),
 ]
 
@@ -385,6 +385,7 @@ def work(name, **kw):
 
 
 DEPLOY = {k: d for k, _, d in DEPLOYMENTS}
+HOSTED_MARKERS = ("s", "^", "v", "D", "x")
 
 
 def plot(model, path):
@@ -393,16 +394,16 @@ def plot(model, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(18, 5.2))
+    fig, axes = plt.subplots(1, 3, figsize=(19, 6))
     maus = [10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000]
-    shown = ("recommended", "before", "not-strict", "http-api", "jwt")
+    shown = [k for k, _, _ in DEPLOYMENTS]
     for ax, wname in zip(axes[:2], ("worst", "typical")):
         for k in shown:
             style = "o-" if k == "recommended" else ".--"
             ax.plot(maus, [monthly(work(wname, mau=m), DEPLOY[k], model)["total"] for m in maus], style,
                     label=f"Rotor: {k}", linewidth=2.5 if k == "recommended" else 1.2)
-        for name, f, _ in HOSTED:
-            ax.plot(maus, [f(m) for m in maus], ":", label=name + " (list)")
+        for (name, f, _), mk in zip(HOSTED, HOSTED_MARKERS):
+            ax.plot(maus, [f(m) for m in maus], ":", color="black", marker=mk, markersize=4, linewidth=0.9, label=name + " (list)")
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=10)
         ax.set_ylim(bottom=0)
@@ -410,7 +411,7 @@ def plot(model, path):
         ax.set_ylabel("USD per month")
         ax.set_title(WORKLOADS[wname]["label"], fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=6, ncol=2)
 
     ttls = [5, 10, 15, 30, 60, 120]
     ax = axes[2]
@@ -423,14 +424,18 @@ def plot(model, path):
                 dd["authorizer_cache_s"] = t * 6  # the cache stays at most a tenth of the token's life
             ys.append(monthly(work("worst"), dd, model)["total"])
         ax.plot(ttls, ys, "o-" if k == "recommended" else ".--", label=f"Rotor: {k}")
+    for (name, f, _), mk in zip(HOSTED, HOSTED_MARKERS):  # per MAU: the same at every token lifetime
+        ax.plot(ttls, [f(WORKLOADS["worst"]["mau"])] * len(ttls), ":", color="black", marker=mk, markersize=4, linewidth=0.9, label=name + " (list)")
     ax.axhline(250, color="grey", linewidth=0.8)
     ax.text(ttls[0], 260, "$250 goal", fontsize=8, color="grey")
     ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=10)
+    ax.set_ylim(bottom=0)
     ax.set_xticks(ttls, [str(t) for t in ttls])
     ax.set_xlabel("access-token lifetime (minutes; authorizer cache ≤ a tenth of it)")
     ax.set_ylabel("USD per month")
     ax.set_title(f"{WORKLOADS['worst']['mau']:,} MAU, worst case: by access-token lifetime", fontsize=10)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, ncol=2)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -442,9 +447,9 @@ SOURCES = [
     ("Amazon DynamoDB", "https://aws.amazon.com/dynamodb/pricing/on-demand/ (the 2024-11-01 cut, as reported by airbyte.com/data-engineering-resources/dynamodb-pricing and jusdb.com)", "on-demand $0.625 per 1M WRU, $0.125 per 1M RRU since 2024-11-01 (half the earlier $1.25 and $0.25); storage $0.25 per GB-month after 25 GB free"),
     ("Amazon CloudWatch", "https://aws.amazon.com/cloudwatch/pricing/ (figures as quoted from it in February 2026 by cloudburn.io/blog/amazon-cloudwatch-pricing)", "Logs ingestion (standard) $0.50 per GB, storage $0.03 per GB-month; 5 GB a month free (not counted)"),
     ("AWS Secrets Manager", "https://aws.amazon.com/secrets-manager/pricing/", "$0.40 per secret per month, $0.05 per 10,000 API calls"),
-    ("Amazon SES", "https://aws.amazon.com/ses/pricing/", "outbound $0.10 per 1,000 messages (pay-as-you-go; the Essentials/Pro/Enterprise plans SES added in 2026-07 are not needed at this volume)"),
-    ("Amazon Cognito", "https://aws.amazon.com/cognito/pricing/ (the page's worked examples; its tables render client-side)", "Lite: 10,000 MAU free, $0.0055/MAU to 100,000, $0.0046/MAU to 1M; Essentials: 10,000 free, $0.015/MAU; Plus: $0.020/MAU, no free tier. A user counts as an MAU for any identity operation in the month, a token refresh included"),
-    ("Auth0", "https://auth0.com/pricing", "Free: $0 up to 25,000 MAU (fewer features); B2C Essentials $35/month for 500 MAU, Professional $240/month for 500 MAU; larger counts on the slider or by quote"),
+    ("Amazon SES", "https://aws.amazon.com/ses/pricing/ and the AWS Price List API for AmazonSES us-east-1 (publication 2026-07-22, as transcribed in api-evangelist/amazon-ses plans/amazon-ses-plans-pricing.yml)", "since 2026-07-21 new accounts start on the Essentials plan: no monthly fee, $0.16 per 1,000 outbound mails up to 10M (used here); established senders keep à la carte, $0.10 per 1,000 recipients"),
+    ("Amazon Cognito", "https://aws.amazon.com/cognito/pricing/ (the page's worked examples, its tables render client-side; as transcribed 2026-09-20 in api-evangelist/amazon-cognito plans/amazon-cognito-plans-pricing.yml)", "Lite: 10,000 MAU free, $0.0055/MAU to 100,000, $0.0046/MAU to 1M; Essentials: 10,000 free, $0.015/MAU; Plus: $0.020/MAU, no free tier. A user counts as an MAU for any identity operation in the month, a token refresh included"),
+    ("Auth0", "https://auth0.com/pricing (as transcribed in api-evangelist/auth0 plans/auth0-plans-pricing.yml)", "Free: $0 up to 25,000 MAU (no Pro MFA, RBAC or support); B2C Essentials from $35/month at 500 MAU, Professional from $240/month; the price at larger counts comes from the page's slider or a quote, so the $0.07/MAU line is an extrapolation of the first step, not a price"),
     ("Supabase", "https://supabase.com/docs/guides/platform/manage-your-usage/monthly-active-users", "Pro $25/month with 100,000 MAU, then $0.00325/MAU; an MAU is a distinct user who logs in or refreshes their token in the billing cycle"),
 ]
 
@@ -566,7 +571,7 @@ def report(model):
         "with each doubling.")
     add("- **Secrets Manager**: one read per cold start and one per warm container every KeyCacheTTL (300 s): "
         f"{count(rec['sm_calls'])} reads, {money(rec['cost']['Secrets Manager'])} with the secrets themselves.")
-    add("- **Account mail**: a reset or a verification is one message through SES ($0.10 per 1,000) plus two requests "
+    add("- **Account mail**: a reset or a verification is one message through SES ($0.16 per 1,000 on the plan new accounts get) plus two requests "
         f"and a transaction; at {w['mails_per_mau']} per MAU a month, {money(rec['cost']['SES (account mail)'])} of SES. "
         "TOTP and passkey flows have not landed on this base: their store calls per verify go in the model when they do "
         "(no placeholder figures here).")
