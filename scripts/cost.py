@@ -197,8 +197,8 @@ def cognito_plus(mau):  # no free tier, $0.020
     return mau * 0.020
 
 
-def auth0_essentials(mau):  # B2C Essentials: $35/month for 500 MAU, extrapolated linearly; Auth0 quotes large counts
-    return 0.0 if mau <= 0 else 35 * math.ceil(mau / 500)
+def auth0(mau):  # Free up to 25,000 MAU; above, B2C Essentials from $35/month at 500 MAU, extrapolated linearly
+    return 0.0 if mau <= 25_000 else 35 * math.ceil(mau / 500)
 
 
 def supabase_pro(mau):  # Pro: $25/month includes 100k MAU, then $0.00325/MAU
@@ -209,7 +209,7 @@ HOSTED = [
     ("Amazon Cognito Lite", cognito_lite, "10,000 MAU free, then $0.0055/MAU to 100,000, $0.0046/MAU to 1M"),
     ("Amazon Cognito Essentials", cognito_essentials, "10,000 MAU free, then $0.015/MAU"),
     ("Amazon Cognito Plus", cognito_plus, "$0.020/MAU, no free tier"),
-    ("Auth0 B2C Essentials", auth0_essentials, "from $35/month at 500 MAU, extrapolated linearly (≈ $0.07/MAU: not a published price); the Free plan covers 25,000 MAU with fewer features"),
+    ("Auth0 (Free, then B2C Essentials)", auth0, "Free plan to 25,000 MAU (fewer features); above, B2C Essentials from $35/month at 500 MAU, extrapolated linearly (≈ $0.07/MAU: not a published price)"),
     ("Supabase Auth (Pro plan)", supabase_pro, "$25/month with 100,000 MAU included, then $0.00325/MAU; a user who only refreshes counts"),
 ]
 
@@ -687,7 +687,7 @@ def main():
         print(f"  {k:12s} worst {money(monthly(WORKLOADS['worst'], d, model)['total']):>8s}  typical "
               f"{money(monthly(WORKLOADS['typical'], d, model)['total']):>8s}", file=sys.stderr)
     for name, f, _ in HOSTED:
-        print(f"  {name:26s} {money(f(WORKLOADS['worst']['mau'])):>8s}", file=sys.stderr)
+        print(f"  {name:34s} {money(f(WORKLOADS['worst']['mau'])):>8s}", file=sys.stderr)
 
 
 if __name__ == "__main__":
