@@ -121,16 +121,16 @@ MEASURED = {
     # First invocation under the Lambda runtime emulator less the key fetch
     # (make coldstart): process start, Go init, config and SDK set-up.
     "init_ms": {"authorizer": 6.2, "login": 8.5, "refresh": 6.9, "logout": 7.1},
-    # CloudWatch Logs bytes per invocation of the happy path, application
-    # lines as the code writes them: `go test -run TestLogLinesPerFlow -v
-    # ./pkg/admin/` (2026-12-07). An allowed authorization and a refresh
-    # write nothing; refusals and security events scale with attacks, not users.
-    "app_log_bytes": {"authorizer": 0, "login": 217, "refresh": 0, "logout": 154},
-    # Lambda's platform lines in the plain-text format, for a 36-character
-    # request id: "START RequestId: <id> Version: $LATEST" (71 B), "END
-    # RequestId: <id>" (51 B), "REPORT RequestId: <id>\tDuration: 1.52 ms\t
-    # Billed Duration: 2 ms\tMemory Size: 256 MB\tMax Memory Used: 23 MB\t" (125 B).
-    "platform_log_bytes": 71 + 51 + 125,
+    # CloudWatch Logs bytes per warm invocation, measured on the real
+    # binaries under the Lambda runtime emulator (`bash scripts/lambda-test.sh`,
+    # test/lambda TestLogBytesPerInvocation, 2026-12-07): the function's own
+    # lines (an allowed authorization and a refresh write none; refusals and
+    # security events scale with attacks, not users; pkg/admin
+    # TestLogLinesPerFlow holds the same counts) ...
+    "app_log_bytes": {"authorizer": 0, "login": 215, "refresh": 0, "logout": 153},
+    # ... and the platform lines the plain-text format adds to every
+    # invocation (START, END, REPORT: 262-264 B in the same run).
+    "platform_log_bytes": 263,
     # One API Gateway access log line (template.yaml AccessLogSetting Format,
     # filled with a typical request): 430 B.
     "access_log_bytes": 430,
@@ -546,8 +546,8 @@ def report(model):
         "cache TTL (300 s) — sooner than the old default's 16 minutes.")
     add(f"- **Logs**: the old deployment wrote {old['log_gb']:,.0f} GB a month, nearly all Lambda's START/END/REPORT lines "
         f"({MEASURED['platform_log_bytes']} B per invocation). The functions now log in JSON with `SystemLogLevel: WARN`, "
-        f"which drops those lines; the code writes nothing for an allowed request or a refresh (`TestLogLinesPerFlow` holds "
-        f"it), and one line per login ({MEASURED['app_log_bytes']['login']} B) and logout "
+        f"which drops those lines; the code writes nothing for an allowed request or a refresh (`TestLogLinesPerFlow` and, on "
+        f"the real binaries, `TestLogBytesPerInvocation` hold it, and measured these sizes), and one line per login ({MEASURED['app_log_bytes']['login']} B) and logout "
         f"({MEASURED['app_log_bytes']['logout']} B). Refusals and security events, which every metric filter counts, are "
         f"unchanged and scale with attacks, not users (`TestMetricFiltersMatchTheLogs` applies the template's log levels). "
         f"API Gateway's access log ({MEASURED['access_log_bytes']} B per request of Rotor's API) is most of what is left.")
