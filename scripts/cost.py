@@ -51,7 +51,7 @@ WORKLOADS = {
         "days": 30.4,
         "daily_active": 0.2,
         "active_hours": 1,
-        "logins_per_week": 1,
+        "logins_per_week": 0.25,  # active every ~5 days, inside the 14-day idle lifetime: a login a month (a new device)
         "requests_per_hour": 60,
         "mails_per_mau": 0.05,
     },
@@ -446,7 +446,7 @@ SOURCES = [
     ("Amazon API Gateway", "https://docs.aws.amazon.com/whitepapers/latest/best-practices-api-gateway-private-apis-integration/cost-optimization.html (Table 4), https://aws.amazon.com/api-gateway/pricing/", "REST: $3.50 per 1M for the first 333M a month, $2.80 for the next 667M, $2.38 to 20B, $1.51 beyond; HTTP API: $1.00 per 1M for the first 300M, $0.90 beyond"),
     ("Amazon DynamoDB", "https://aws.amazon.com/dynamodb/pricing/on-demand/ (the 2024-11-01 cut, as reported by airbyte.com/data-engineering-resources/dynamodb-pricing and jusdb.com)", "on-demand $0.625 per 1M WRU, $0.125 per 1M RRU since 2024-11-01 (half the earlier $1.25 and $0.25); storage $0.25 per GB-month after 25 GB free"),
     ("Amazon CloudWatch", "https://aws.amazon.com/cloudwatch/pricing/ (figures as quoted from it in February 2026 by cloudburn.io/blog/amazon-cloudwatch-pricing)", "Logs ingestion (standard) $0.50 per GB, storage $0.03 per GB-month; 5 GB a month free (not counted)"),
-    ("AWS Secrets Manager", "https://aws.amazon.com/secrets-manager/pricing/", "$0.40 per secret per month, $0.05 per 10,000 API calls"),
+    ("AWS Secrets Manager", "https://aws.amazon.com/secrets-manager/pricing/ (as quoted by hivebook.wiki/wiki/aws-secrets-manager-rotated-secrets-dynamic-db-credentials-kms)", "$0.40 per secret per month, $0.05 per 10,000 API calls"),
     ("Amazon SES", "https://aws.amazon.com/ses/pricing/ and the AWS Price List API for AmazonSES us-east-1 (publication 2026-07-22, as transcribed in api-evangelist/amazon-ses plans/amazon-ses-plans-pricing.yml)", "since 2026-07-21 new accounts start on the Essentials plan: no monthly fee, $0.16 per 1,000 outbound mails up to 10M (used here); established senders keep à la carte, $0.10 per 1,000 recipients"),
     ("Amazon Cognito", "https://aws.amazon.com/cognito/pricing/ (the page's worked examples, its tables render client-side; as transcribed 2026-09-20 in api-evangelist/amazon-cognito plans/amazon-cognito-plans-pricing.yml)", "Lite: 10,000 MAU free, $0.0055/MAU to 100,000, $0.0046/MAU to 1M; Essentials: 10,000 free, $0.015/MAU; Plus: $0.020/MAU, no free tier. A user counts as an MAU for any identity operation in the month, a token refresh included"),
     ("Auth0", "https://auth0.com/pricing (as transcribed in api-evangelist/auth0 plans/auth0-plans-pricing.yml)", "Free: $0 up to 25,000 MAU (no Pro MFA, RBAC or support); B2C Essentials from $35/month at 500 MAU, Professional from $240/month; the price at larger counts comes from the page's slider or a quote, so the $0.07/MAU line is an extrapolation of the first step, not a price"),
