@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""cost.py: Rotor's monthly AWS cost for a stated workload, beside the list
-prices of hosted auth services, and how it grows. Writes docs/COST.md and
-docs/cost.png (`make cost`, which runs it in .venv/cost with matplotlib).
+"""cost.py: Rotor's monthly AWS cost for a stated workload, deployment by
+deployment (the recommended one, the template's old defaults, and each option
+beside them), beside the list prices of hosted auth services, for the worst
+case and a typical workload. Writes docs/COST.md and docs/cost.png (`make
+cost`, which runs it in .venv/cost with matplotlib).
 
 Inputs, each named in COST.md:
   * DynamoDB request units per flow: measured now by `go run ./bench/flowcost`
     (the real flows on the DynamoDB store against moto_server, item sizes
     read back);
-  * memory size per function: parsed from template.yaml;
-  * CPU time per flow and cold-start init: MEASURED below, from BENCHMARKS.md;
-  * prices: PRICES below (us-east-1, list prices, with their source pages);
-  * the workload: WORKLOAD below.
+  * memory size per function: parsed from template.yaml (the recommended
+    deployment is the template's defaults);
+  * CPU time per flow, cold-start init and log bytes per flow: MEASURED below,
+    from BENCHMARKS.md and `go test -run TestLogLinesPerFlow -v ./pkg/admin/`;
+  * prices: PRICES below (us-east-1 list prices, each with the page it was
+    read from and the date);
+  * the workloads: WORKLOADS below; the deployments: DEPLOYMENTS below.
 
     .venv/cost/bin/python scripts/cost.py [--flows flows.json]
 """
@@ -24,33 +29,111 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# ----------------------------------------------------------------- workload
-WORKLOAD = {
-    "mau": 100_000,  # monthly active users
-    "active_days": 30.4,  # each MAU is active every day of the month
-    "active_hours": 8,  # hours a day a user's client is open and calling the API
-    "access_ttl_s": 15 * 60,  # access-token lifetime (ROTOR_ACCESS_TOKEN_TTL)
-    "logins_per_week": 1,  # a refresh token lives 14 days idle: one login a week
-    "requests_per_hour": 60,  # protected API calls per active user-hour (one a minute)
-    "authorizer_cache_s": 60,  # API Gateway's authorizer cache TTL (AuthorizerCacheTTL, the template's default)
-    "strict_sessions": False,  # ROTOR_STRICT_SESSIONS: one session read per authorizer call
-    "key_cache_s": 300,  # ROTOR_KEY_CACHE_TTL: Secrets Manager read per warm container
+# ---------------------------------------------------------------- workloads
+WORKLOADS = {
+    # The issue's model: every user active 8 hours every day, the worst case
+    # for a pay-per-request service.
+    "worst": {
+        "label": "worst case: every MAU active 8 h every day",
+        "mau": 100_000,
+        "days": 30.4,
+        "daily_active": 1.0,  # share of MAU active on a given day
+        "active_hours": 8,  # hours a day an active user's client is open and calling the API
+        "logins_per_week": 1,  # a refresh token lives 14 days idle: one login a week
+        "requests_per_hour": 60,  # protected API calls per active user-hour (one a minute)
+        "mails_per_mau": 0.05,  # account mails a month per MAU: resets, verifications, notices
+    },
+    # A typical consumer app: a fifth of monthly users active on a given day,
+    # one hour each.
+    "typical": {
+        "label": "typical: a fifth of MAU active on a day, 1 h each",
+        "mau": 100_000,
+        "days": 30.4,
+        "daily_active": 0.2,
+        "active_hours": 1,
+        "logins_per_week": 0.25,  # active every ~5 days, inside the 14-day idle lifetime: a login a month (a new device)
+        "requests_per_hour": 60,
+        "mails_per_mau": 0.05,
+    },
 }
 
+# -------------------------------------------------------------- deployments
+# What a deployer chooses. "recommended" is the template's defaults.
+BASE = {
+    "api": "rest",  # Rotor's own routes: REST API (the template) or an HTTP API
+    "authorizer": "lambda",  # the protected API's authorizer: Rotor's Lambda, or API Gateway's JWT authorizer (HTTP API)
+    "access_ttl_s": 3600,  # AccessTokenTTL
+    "authorizer_cache_s": 300,  # AuthorizerCacheTTL (API Gateway's authorizer result cache)
+    "strict_sessions": True,  # StrictSessions: the authorizer reads the session
+    "logs": "json-warn",  # LoggingConfig: JSON, SystemLogLevel WARN (no START/END/REPORT lines)
+    "access_logs": True,  # EnableAccessLogs: one JSON line per request of Rotor's API
+    "watermark_cached": True,  # C1 (issue 23): refresh = one UpdateItem; the watermark cached in warm containers
+    "memory": None,  # None: the template's MemorySize per function
+    "key_cache_s": 300,  # KeyCacheTTL
+    "alg": "ES256",
+}
+
+
+def deployment(**kw):
+    d = dict(BASE)
+    d.update(kw)
+    return d
+
+
+DEPLOYMENTS = [
+    ("recommended", "**Recommended** (the template's defaults): REST API, Lambda authorizer with strict sessions, "
+     "60-min access tokens, authorizer cache 300 s, JSON logs without platform lines",
+     deployment()),
+    ("before", "The template's defaults before issue 23: 15-min tokens, cache 60 s, plain-text logs with "
+     "START/END/REPORT, no strict sessions, refresh = UpdateItem + watermark read",
+     deployment(access_ttl_s=900, authorizer_cache_s=60, strict_sessions=False, logs="text", watermark_cached=False,
+                memory={"authorizer": 256, "refresh": 256, "login": 1024, "logout": 256})),
+    ("not-strict", "Recommended without strict sessions (logout reaches protected routes at the token's exp: up to 60 min)",
+     deployment(strict_sessions=False)),
+    ("strict-15", "Recommended with 15-min access tokens (more refreshes; revocation bound unchanged: 300 s)",
+     deployment(access_ttl_s=900, authorizer_cache_s=90)),
+    ("cache-60", "Recommended with the authorizer cache at 60 s (revocation and exp honoured within 60 s)",
+     deployment(authorizer_cache_s=60)),
+    ("http-api", "Recommended, Rotor's own routes on an HTTP API (gives up WAF, gateway responses, REST TOKEN-authorizer 401s)",
+     deployment(api="http")),
+    ("jwt", "JWT authorizer: the protected API on an HTTP API with API Gateway's JWT authorizer, RS256, 60-min tokens, "
+     "no strict sessions (no authorizer Lambda at all)",
+     deployment(authorizer="jwt", strict_sessions=False, alg="RS256")),
+    ("jwt-15", "JWT authorizer as above with 15-min tokens (revocation at exp within 15 min, as before issue 23)",
+     deployment(authorizer="jwt", strict_sessions=False, access_ttl_s=900, alg="RS256")),
+    ("text-logs", "Recommended with plain-text logs (START/END/REPORT for every invocation)",
+     deployment(logs="text")),
+]
+
 # --------------------------------------------------------------- measured
-# From BENCHMARKS.md (2 vCPU Xeon, Go 1.26; `make bench`, `make coldstart`).
-# CPU milliseconds of one invocation's own work, on one full core.
+# From BENCHMARKS.md (2 vCPU, Go 1.26; the 2026-12-07 micro-benchmark run,
+# `make coldstart` of 2026-11-30). CPU milliseconds of one invocation's own
+# work, on one full core of the benchmark machine (amd64; Graviton differs).
 MEASURED = {
-    "source": "BENCHMARKS.md (CPU: the 2026-11-30 authorizer comparison, the 2026-11-29 micro-benchmarks; init: make coldstart of 2026-11-30)",
+    "source": "BENCHMARKS.md (authorizer: BenchmarkAlg cpu-ns/op of the 2026-12-07 run; login and refresh: the quiet 2026-11-29 run, the 2026-12-07 one ran under load; init: make coldstart of 2026-11-30)",
     "cpu_ms": {
-        "authorizer": 0.0988,  # BenchmarkRotorTokenEvent, cpu-ns/op (TOKEN event JSON -> policy JSON)
-        "login": 23.0 + 0.042,  # password.BenchmarkVerify (argon2id) + token.BenchmarkIssueES256
+        # BenchmarkAlg/<alg>/decision cpu-ns/op (TOKEN event JSON -> policy JSON), 2026-12-07
+        "authorizer": {"ES256": 0.0604, "EdDSA": 0.0464, "RS256": 0.0366},
+        "login": 22.96 + 0.042,  # password.BenchmarkVerify (argon2id) + token.BenchmarkIssueES256
         "refresh": 0.042 + 0.002,  # token.BenchmarkIssueES256 + sessions.BenchmarkRotate
         "logout": 0.01,
     },
-    # First invocation under the Lambda runtime emulator less the key fetch:
-    # process start, Go init, config and SDK set-up, the request (make coldstart).
+    # First invocation under the Lambda runtime emulator less the key fetch
+    # (make coldstart): process start, Go init, config and SDK set-up.
     "init_ms": {"authorizer": 6.2, "login": 8.5, "refresh": 6.9, "logout": 7.1},
+    # CloudWatch Logs bytes per warm invocation, measured on the real
+    # binaries under the Lambda runtime emulator (`bash scripts/lambda-test.sh`,
+    # test/lambda TestLogBytesPerInvocation, 2026-12-07): the function's own
+    # lines (an allowed authorization and a refresh write none; refusals and
+    # security events scale with attacks, not users; pkg/admin
+    # TestLogLinesPerFlow holds the same counts) ...
+    "app_log_bytes": {"authorizer": 0, "login": 215, "refresh": 0, "logout": 153},
+    # ... and the platform lines the plain-text format adds to every
+    # invocation (START, END, REPORT: 262-264 B in the same run).
+    "platform_log_bytes": 263,
+    # One API Gateway access log line (template.yaml AccessLogSetting Format,
+    # filled with a typical request): 430 B.
+    "access_log_bytes": 430,
 }
 
 # Round trips are not CPU: Lambda bills the wall clock while a function waits.
@@ -58,52 +141,76 @@ ASSUMED = {
     "dynamodb_ms": 5.0,  # one DynamoDB request in-region (single-digit ms)
     "secrets_ms": 25.0,  # one GetSecretValue in-region
     "lambda_overhead_ms": 1.0,  # runtime API round trip and JSON per invocation
-    "log_bytes": 350,  # CloudWatch Logs per invocation: START, END, REPORT lines
     "peak_factor": 3,  # busiest hour's traffic / the average hour's
     "container_life_s": 3600,  # how long Lambda keeps an execution environment before replacing it
     "session_bytes": None,  # set from flowcost: the largest session item
     "user_bytes": None,  # set from flowcost: the largest user item
     "sessions_per_user": 2,  # live sessions per user (devices)
+    "log_retention_months": 3,  # LogRetentionDays = 90
+    "mail_flow_requests": 2,  # a reset: forgot + reset (a verification: signup's mail + verify)
+    "mail_flow_wru": 8,  # IssueToken (a transaction: token + outbox message) + UseToken, transactional writes bill twice
 }
 
 # ------------------------------------------------------------------ prices
-# us-east-1 list prices as of the knowledge of this script's author (2025),
-# from each service's public pricing page; check them before relying on them.
+# us-east-1 list prices, read on 2026-12-07 through the project's search
+# tool; COST.md cites each page. Tiers beyond the first are noted where the
+# workload reaches them.
 PRICES = {
-    "as_of": "2025",
-    "lambda_gb_s_arm": 0.0000133334,  # AWS Lambda pricing, Arm, first 6 billion GB-s
+    "read": "2026-12-07",
+    "lambda_gb_s_arm": 0.0000133334,  # AWS Lambda pricing, Arm, first 7.5 billion GB-s a month
     "lambda_request": 0.20 / 1e6,  # AWS Lambda pricing, per request
-    "ddb_wru": 0.625 / 1e6,  # Amazon DynamoDB pricing for on-demand capacity
-    "ddb_rru": 0.125 / 1e6,
-    "ddb_gb_month": 0.25,  # DynamoDB Standard table class storage
-    "secret_month": 0.40,  # AWS Secrets Manager pricing, per secret
-    "secrets_call": 0.05 / 10_000,
-    "apigw_rest_request": 3.50 / 1e6,  # Amazon API Gateway pricing, REST, first 333M
-    "logs_gb": 0.50,  # Amazon CloudWatch pricing, Logs ingestion (standard)
+    "ddb_wru": 0.625 / 1e6,  # DynamoDB on-demand, per WRU, since the 50 % cut of 2024-11-01
+    "ddb_rru": 0.125 / 1e6,  # DynamoDB on-demand, per RRU
+    "ddb_gb_month": 0.25,  # DynamoDB Standard table class storage (first 25 GB free, not counted)
+    "secret_month": 0.40,  # AWS Secrets Manager, per secret
+    "secrets_call": 0.05 / 10_000,  # per 10,000 API calls
+    "rest_tiers": [(333e6, 3.50 / 1e6), (667e6, 2.80 / 1e6), (19e9, 2.38 / 1e6), (math.inf, 1.51 / 1e6)],  # API Gateway REST
+    "http_tiers": [(300e6, 1.00 / 1e6), (math.inf, 0.90 / 1e6)],  # API Gateway HTTP API
+    "logs_gb": 0.50,  # CloudWatch Logs ingestion (standard)
+    "logs_gb_month": 0.03,  # CloudWatch Logs storage
+    "ses_mail": 0.16 / 1000,  # Amazon SES Essentials plan (the default for new accounts since 2026-07-21), first 10M a month
 }
 
-# Hosted services, for the same MAU: list prices, to be checked.
-def cognito_lite(mau):  # Amazon Cognito pricing, Lite tier: 10k MAU free, then $0.0055 to 100k, $0.0046 to 1M
-    return max(0, min(mau, 100_000) - 10_000) * 0.0055 + max(0, min(mau, 1_000_000) - 100_000) * 0.0046 + max(0, mau - 1_000_000) * 0.00325
+
+def tiered(n, tiers):
+    """The price of n requests on a tiered price list."""
+    total, left = 0.0, n
+    for size, price in tiers:
+        step = min(left, size)
+        total += step * price
+        left -= step
+        if left <= 0:
+            break
+    return total
 
 
-def cognito_essentials(mau):  # Amazon Cognito pricing, Essentials tier: 10k MAU free, then $0.015
+# Hosted services, for the same MAU: list prices (COST.md cites the pages).
+def cognito_lite(mau):  # 10k MAU free, then $0.0055 to 100k, $0.0046 from 100k to 1M
+    return max(0, min(mau, 100_000) - 10_000) * 0.0055 + max(0, min(mau, 1_000_000) - 100_000) * 0.0046
+
+
+def cognito_essentials(mau):  # 10k MAU free, then $0.015
     return max(0, mau - 10_000) * 0.015
 
 
-def auth0_essentials(mau):  # Auth0 pricing, B2C Essentials: ~$0.07/MAU self-serve; large MAU counts are quoted
-    return mau * 0.07
+def cognito_plus(mau):  # no free tier, $0.020
+    return mau * 0.020
 
 
-def supabase_pro(mau):  # Supabase pricing, Pro plan: $25/month includes 100k MAU, then $0.00325/MAU
+def auth0(mau):  # Free up to 25,000 MAU; above, B2C Essentials from $35/month at 500 MAU, extrapolated linearly
+    return 0.0 if mau <= 25_000 else 35 * math.ceil(mau / 500)
+
+
+def supabase_pro(mau):  # Pro: $25/month includes 100k MAU, then $0.00325/MAU
     return 25 + max(0, mau - 100_000) * 0.00325
 
 
 HOSTED = [
-    ("Amazon Cognito Lite", cognito_lite, "10,000 MAU free, then $0.0055/MAU to 100k, $0.0046/MAU to 1M"),
+    ("Amazon Cognito Lite", cognito_lite, "10,000 MAU free, then $0.0055/MAU to 100,000, $0.0046/MAU to 1M"),
     ("Amazon Cognito Essentials", cognito_essentials, "10,000 MAU free, then $0.015/MAU"),
-    ("Auth0 B2C Essentials", auth0_essentials, "≈ $0.07/MAU extrapolated from the self-serve tiers; above their range Auth0 quotes"),
-    ("Supabase Auth (Pro plan)", supabase_pro, "$25/month with 100,000 MAU included, then $0.00325/MAU (the plan also includes a database)"),
+    ("Amazon Cognito Plus", cognito_plus, "$0.020/MAU, no free tier"),
+    ("Auth0 (Free, then B2C Essentials)", auth0, "Free plan to 25,000 MAU (fewer features); above, B2C Essentials from $35/month at 500 MAU, extrapolated linearly (≈ $0.07/MAU: not a published price)"),
+    ("Supabase Auth (Pro plan)", supabase_pro, "$25/month with 100,000 MAU included, then $0.00325/MAU; a user who only refreshes counts"),
 ]
 
 
@@ -136,61 +243,82 @@ def flows(path):
 
 
 # ------------------------------------------------------------------- model
-def per_flow(fl, mem, strict):
+FUNCTIONS = ("authorizer", "login", "refresh", "logout")
+
+
+def flow_calls(fl, name, d):
+    """The DynamoDB calls of a flow under deployment d. With the watermark
+    cached (C1), a refresh is its conditional UpdateItem alone (trip 1) and
+    the strict authorizer reads the session alone (not the watermark item)."""
+    calls = fl[name]["calls"]
+    if d["watermark_cached"]:
+        if name == "refresh":
+            calls = [c for c in calls if c["trip"] == 1]
+        if name == "authorizer_strict":
+            calls = [c for c in calls if c["item_bytes"] != [0]]
+    return calls
+
+
+def per_flow(fl, mem, d):
     """Per invocation of each function: billed ms, GB-s, RRU, WRU."""
     out = {}
-    def trips(name):  # round trips: a batch or a transaction is one
-        return len({c["trip"] for c in fl[name]["calls"]})
-
-    ddb_calls = {
-        "login": trips("login"),
-        "refresh": trips("refresh"),
-        "logout": trips("logout"),
-        "authorizer": trips("authorizer_strict") if strict else 0,
-    }
-    units = {
-        "login": (fl["login"]["rru"], fl["login"]["wru"]),
-        "refresh": (fl["refresh"]["rru"], fl["refresh"]["wru"]),
-        "logout": (fl["logout"]["rru"], fl["logout"]["wru"]),
-        "authorizer": (fl["authorizer_strict"]["rru"], 0) if strict else (0, 0),
-    }
-    for fn in ("authorizer", "login", "refresh", "logout"):
+    strict = d["strict_sessions"] and d["authorizer"] == "lambda"
+    names = {"login": "login", "refresh": "refresh", "logout": "logout", "authorizer": "authorizer_strict" if strict else None}
+    for fn in FUNCTIONS:
+        calls = flow_calls(fl, names[fn], d) if names[fn] else []
+        trips = len({c["trip"] for c in calls})
+        rru, wru = sum(c["rru"] for c in calls), sum(c["wru"] for c in calls)
         mb = mem[fn]
         cpu_share = min(1.0, mb / 1769)  # Lambda: 1,769 MB is one full vCPU
-        ms = MEASURED["cpu_ms"][fn] / cpu_share + ddb_calls[fn] * ASSUMED["dynamodb_ms"] + ASSUMED["lambda_overhead_ms"]
+        cpu = MEASURED["cpu_ms"][fn]
+        if fn == "authorizer":
+            cpu = cpu[d["alg"]]
+        ms = cpu / cpu_share + trips * ASSUMED["dynamodb_ms"] + ASSUMED["lambda_overhead_ms"]
         billed = math.ceil(ms)  # billed per 1 ms
         # Init is CPU-bound too; the authorizer also reads its keys during init.
         init = math.ceil(MEASURED["init_ms"][fn] / cpu_share + ASSUMED["secrets_ms"] * (fn == "authorizer"))
-        out[fn] = {"mb": mb, "ms": ms, "billed_ms": billed, "init_ms": init, "rru": units[fn][0], "wru": units[fn][1], "ddb_calls": ddb_calls[fn]}
+        log = MEASURED["app_log_bytes"][fn] + (MEASURED["platform_log_bytes"] if d["logs"] == "text" else 0)
+        out[fn] = {"mb": mb, "ms": ms, "billed_ms": billed, "init_ms": init, "rru": rru, "wru": wru, "ddb_calls": trips, "log_bytes": log}
     return out
 
 
-def invocations(w):
-    """Monthly invocations per function for workload w."""
-    user_hours = w["mau"] * w["active_days"] * w["active_hours"]
+def invocations(w, d):
+    """Monthly invocations per function for workload w under deployment d."""
+    user_days = w["mau"] * w["days"] * w["daily_active"]
+    user_hours = user_days * w["active_hours"]
     logins = w["mau"] * w["logins_per_week"] * 52 / 12
-    refreshes = max(0.0, user_hours * 3600 / w["access_ttl_s"] - logins)
-    # API Gateway caches the decision per token for the cache TTL, but never
-    # past the token: each token costs ceil(lifetime / TTL) authorizer calls
-    # while requests come at least that often, else one per request.
+    # An active day starts with a refresh (the last token expired overnight)
+    # and refreshes each time the access token runs out; a login replaces one.
+    per_day = math.ceil(w["active_hours"] * 3600 / d["access_ttl_s"])
+    refreshes = max(0.0, user_days * per_day - logins)
     req = user_hours * w["requests_per_hour"]
-    if w["authorizer_cache_s"] > 0:
-        per_hour = 3600 / w["access_ttl_s"] * math.ceil(w["access_ttl_s"] / w["authorizer_cache_s"])
+    if d["authorizer"] == "jwt":
+        authz = 0.0  # API Gateway checks the JWT itself
+    elif d["authorizer_cache_s"] > 0:
+        # API Gateway caches the decision per token for the cache TTL: each
+        # token costs ceil(lifetime / TTL) authorizer calls while requests
+        # come at least that often, else one per request.
+        per_hour = 3600 / d["access_ttl_s"] * math.ceil(d["access_ttl_s"] / d["authorizer_cache_s"])
         authz = min(req, user_hours * per_hour)
     else:
         authz = req
-    return {"authorizer": authz, "login": logins, "refresh": refreshes, "logout": logins * 0.1, "protected": req}
+    return {"authorizer": authz, "login": logins, "refresh": refreshes, "logout": logins * 0.1, "protected": req,
+            "mails": w["mau"] * w["mails_per_mau"]}
 
 
-def monthly(w, model):
-    fl, mem = model
-    pf = per_flow(fl, mem, w["strict_sessions"])
-    inv = invocations(w)
-    month_s = w["active_days"] * 24 * 3600
+def monthly(w, d, model):
+    fl, tmem = model
+    mem = d["memory"] or tmem
+    pf = per_flow(fl, mem, d)
+    inv = invocations(w, d)
+    month_s = w["days"] * 24 * 3600
     rows = {}
     lam_req = lam_gbs = rru = wru = log_bytes = sm_calls = 0.0
-    for fn in ("authorizer", "login", "refresh", "logout"):
+    for fn in FUNCTIONS:
         n, p = inv[fn], pf[fn]
+        if n == 0:
+            rows[fn] = {"n": 0, "gbs": 0, "containers": 0, "cold": 0}
+            continue
         # Warm containers: the peak concurrency (requests per second at the
         # peak x seconds each), at least one; each is replaced (a cold start)
         # once per container lifetime.
@@ -202,14 +330,23 @@ def monthly(w, model):
         lam_gbs += gbs
         rru += n * p["rru"]
         wru += n * p["wru"]
-        log_bytes += n * ASSUMED["log_bytes"]
+        log_bytes += n * p["log_bytes"]
         if fn != "logout":  # logout needs no keys
             # Secrets Manager: a read per cold start, then one per container
             # every key cache period (only while it has traffic: n bounds it).
-            sm_calls += cold + min(n, containers * month_s / w["key_cache_s"])
+            sm_calls += cold + min(n, containers * month_s / d["key_cache_s"])
         rows[fn] = {"n": n, "gbs": gbs, "containers": containers, "cold": cold}
+    # Account mail (reset, verification): the flow's requests and writes, the message.
+    mails = inv["mails"]
+    mail_requests = mails * ASSUMED["mail_flow_requests"]
+    lam_req += mail_requests
+    wru += mails * ASSUMED["mail_flow_wru"]
+    auth_requests = inv["login"] + inv["refresh"] + inv["logout"] + mail_requests
+    if d["access_logs"]:
+        log_bytes += auth_requests * MEASURED["access_log_bytes"]
     storage_gb = w["mau"] * (ASSUMED["user_bytes"] + ASSUMED["sessions_per_user"] * ASSUMED["session_bytes"]) / 1e9
-    auth_requests = inv["login"] + inv["refresh"] + inv["logout"]
+    tiers = PRICES["rest_tiers"] if d["api"] == "rest" else PRICES["http_tiers"]
+    log_gb = log_bytes / 1e9
     cost = {
         "Lambda requests": lam_req * PRICES["lambda_request"],
         "Lambda duration (arm64)": lam_gbs * PRICES["lambda_gb_s_arm"],
@@ -217,21 +354,15 @@ def monthly(w, model):
         "DynamoDB reads": rru * PRICES["ddb_rru"],
         "DynamoDB storage": storage_gb * PRICES["ddb_gb_month"],
         "Secrets Manager": secret_count() * PRICES["secret_month"] + sm_calls * PRICES["secrets_call"],
-        "API Gateway (auth routes)": auth_requests * PRICES["apigw_rest_request"],
-        "CloudWatch Logs": log_bytes / 1e9 * PRICES["logs_gb"],
+        "API Gateway (Rotor's routes)": tiered(auth_requests, tiers),
+        "CloudWatch Logs": log_gb * PRICES["logs_gb"] + log_gb * ASSUMED["log_retention_months"] * PRICES["logs_gb_month"],
+        "SES (account mail)": mails * PRICES["ses_mail"],
     }
+    protected_tiers = PRICES["http_tiers"] if d["authorizer"] == "jwt" else PRICES["rest_tiers"]
     return {
-        "cost": cost,
-        "total": sum(cost.values()),
-        "inv": inv,
-        "rows": rows,
-        "pf": pf,
-        "sm_calls": sm_calls,
-        "rru": rru,
-        "wru": wru,
-        "gbs": lam_gbs,
-        "storage_gb": storage_gb,
-        "protected_apigw": inv["protected"] * PRICES["apigw_rest_request"],
+        "cost": cost, "total": sum(cost.values()), "inv": inv, "rows": rows, "pf": pf, "sm_calls": sm_calls,
+        "rru": rru, "wru": wru, "gbs": lam_gbs, "storage_gb": storage_gb, "log_gb": log_gb,
+        "auth_requests": auth_requests, "protected_apigw": tiered(inv["protected"], protected_tiers),
     }
 
 
@@ -247,10 +378,14 @@ def count(x):
     return f"{x:,.0f}"
 
 
-def with_(**kw):
-    w = dict(WORKLOAD)
+def work(name, **kw):
+    w = dict(WORKLOADS[name])
     w.update(kw)
     return w
+
+
+DEPLOY = {k: d for k, _, d in DEPLOYMENTS}
+HOSTED_MARKERS = ("s", "^", "v", "D", "x")
 
 
 def plot(model, path):
@@ -259,109 +394,213 @@ def plot(model, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    fig, axes = plt.subplots(1, 3, figsize=(19, 6))
     maus = [10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000]
-    ax = axes[0]
-    ax.plot(maus, [monthly(with_(mau=m), model)["total"] for m in maus], "o-", label="Rotor on AWS", linewidth=2.5)
-    ax.plot(maus, [monthly(with_(mau=m, strict_sessions=True), model)["total"] for m in maus], "o--", label="Rotor, strict sessions")
-    for name, f, _ in HOSTED:
-        ax.plot(maus, [f(m) for m in maus], ".-", label=name + " (list)")
+    shown = [k for k, _, _ in DEPLOYMENTS]
+    for ax, wname in zip(axes[:2], ("worst", "typical")):
+        for k in shown:
+            style = "o-" if k == "recommended" else ".--"
+            ax.plot(maus, [monthly(work(wname, mau=m), DEPLOY[k], model)["total"] for m in maus], style,
+                    label=f"Rotor: {k}", linewidth=2.5 if k == "recommended" else 1.2)
+        for (name, f, _), mk in zip(HOSTED, HOSTED_MARKERS):
+            ax.plot(maus, [f(m) for m in maus], ":", color="black", marker=mk, markersize=4, linewidth=0.9, label=name + " (list)")
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=10)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("monthly active users")
+        ax.set_ylabel("USD per month")
+        ax.set_title(WORKLOADS[wname]["label"], fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=6, ncol=2)
+
+    ttls = [5, 10, 15, 30, 60, 120]
+    ax = axes[2]
+    for k in shown:
+        d = DEPLOY[k]
+        ys = []
+        for t in ttls:
+            dd = dict(d, access_ttl_s=t * 60)
+            if dd["authorizer"] == "lambda" and dd["authorizer_cache_s"] * 10 > t * 60:
+                dd["authorizer_cache_s"] = t * 6  # the cache stays at most a tenth of the token's life
+            ys.append(monthly(work("worst"), dd, model)["total"])
+        ax.plot(ttls, ys, "o-" if k == "recommended" else ".--", label=f"Rotor: {k}")
+    for (name, f, _), mk in zip(HOSTED, HOSTED_MARKERS):  # per MAU: the same at every token lifetime
+        ax.plot(ttls, [f(WORKLOADS["worst"]["mau"])] * len(ttls), ":", color="black", marker=mk, markersize=4, linewidth=0.9, label=name + " (list)")
+    ax.axhline(250, color="grey", linewidth=0.8)
+    ax.text(ttls[0], 260, "$250 goal", fontsize=8, color="grey")
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=10)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("monthly active users")
+    ax.set_xticks(ttls, [str(t) for t in ttls])
+    ax.set_xlabel("access-token lifetime (minutes; authorizer cache ≤ a tenth of it)")
     ax.set_ylabel("USD per month")
-    ax.set_title("Cost by users")
-    ax.legend(fontsize=7)
+    ax.set_title(f"{WORKLOADS['worst']['mau']:,} MAU, worst case: by access-token lifetime", fontsize=10)
+    ax.legend(fontsize=6, ncol=2)
     ax.grid(True, which="both", alpha=0.3)
-
-    ttls = [5, 10, 15, 30, 60]
-    ax = axes[1]
-    for cache in (0, 60, 300, 3600):
-        ax.plot(ttls, [monthly(with_(access_ttl_s=t * 60, authorizer_cache_s=cache), model)["total"] for t in ttls], "o-", label=f"authorizer cache {cache} s")
-    ax.set_xlabel("access-token lifetime (minutes)")
-    ax.set_ylabel("USD per month")
-    ax.set_title(f"Rotor, {WORKLOAD['mau']:,} MAU: by token lifetime")
-    ax.legend(fontsize=8)
-    ax.grid(True, alpha=0.3)
-
-    caches = [0, 60, 120, 300, 600, 900, 1800, 3600]
-    ax = axes[2]
-    for strict in (False, True):
-        ax.plot(caches, [monthly(with_(authorizer_cache_s=c, strict_sessions=strict), model)["total"] for c in caches], "o-", label="strict sessions" if strict else "default")
-    ax.set_xlabel("API Gateway authorizer cache TTL (s)")
-    ax.set_ylabel("USD per month")
-    ax.set_title(f"Rotor, {WORKLOAD['mau']:,} MAU, 15-min tokens: by cache TTL")
-    ax.legend(fontsize=8)
-    ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
+
+
+SOURCES = [
+    ("AWS Lambda", "https://aws.amazon.com/lambda/pricing/", "requests $0.20 per 1M; Arm duration $0.0000133334 per GB-s for the first 7.5 billion GB-s a month (the AWS page renders its table client-side; the figures as quoted from it by cloudchipr.com/blog/aws-lambda-pricing)"),
+    ("Amazon API Gateway", "https://docs.aws.amazon.com/whitepapers/latest/best-practices-api-gateway-private-apis-integration/cost-optimization.html (Table 4), https://aws.amazon.com/api-gateway/pricing/", "REST: $3.50 per 1M for the first 333M a month, $2.80 for the next 667M, $2.38 to 20B, $1.51 beyond; HTTP API: $1.00 per 1M for the first 300M, $0.90 beyond"),
+    ("Amazon DynamoDB", "https://aws.amazon.com/dynamodb/pricing/on-demand/ (the 2024-11-01 cut, as reported by airbyte.com/data-engineering-resources/dynamodb-pricing and jusdb.com)", "on-demand $0.625 per 1M WRU, $0.125 per 1M RRU since 2024-11-01 (half the earlier $1.25 and $0.25); storage $0.25 per GB-month after 25 GB free"),
+    ("Amazon CloudWatch", "https://aws.amazon.com/cloudwatch/pricing/ (figures as quoted from it in February 2026 by cloudburn.io/blog/amazon-cloudwatch-pricing)", "Logs ingestion (standard) $0.50 per GB, storage $0.03 per GB-month; 5 GB a month free (not counted)"),
+    ("AWS Secrets Manager", "https://aws.amazon.com/secrets-manager/pricing/ (as quoted by hivebook.wiki/wiki/aws-secrets-manager-rotated-secrets-dynamic-db-credentials-kms)", "$0.40 per secret per month, $0.05 per 10,000 API calls"),
+    ("Amazon SES", "https://aws.amazon.com/ses/pricing/ and the AWS Price List API for AmazonSES us-east-1 (publication 2026-07-22, as transcribed in api-evangelist/amazon-ses plans/amazon-ses-plans-pricing.yml)", "since 2026-07-21 new accounts start on the Essentials plan: no monthly fee, $0.16 per 1,000 outbound mails up to 10M (used here); established senders keep à la carte, $0.10 per 1,000 recipients"),
+    ("Amazon Cognito", "https://aws.amazon.com/cognito/pricing/ (the page's worked examples, its tables render client-side; as transcribed 2026-09-20 in api-evangelist/amazon-cognito plans/amazon-cognito-plans-pricing.yml)", "Lite: 10,000 MAU free, $0.0055/MAU to 100,000, $0.0046/MAU to 1M; Essentials: 10,000 free, $0.015/MAU; Plus: $0.020/MAU, no free tier. A user counts as an MAU for any identity operation in the month, a token refresh included"),
+    ("Auth0", "https://auth0.com/pricing (as transcribed in api-evangelist/auth0 plans/auth0-plans-pricing.yml)", "Free: $0 up to 25,000 MAU (no Pro MFA, RBAC or support); B2C Essentials from $35/month at 500 MAU, Professional from $240/month; the price at larger counts comes from the page's slider or a quote, so the $0.07/MAU line is an extrapolation of the first step, not a price"),
+    ("Supabase", "https://supabase.com/docs/guides/platform/manage-your-usage/monthly-active-users", "Pro $25/month with 100,000 MAU, then $0.00325/MAU; an MAU is a distinct user who logs in or refreshes their token in the billing cycle"),
+]
 
 
 def report(model):
     fl, mem = model
-    base = monthly(WORKLOAD, model)
-    pf = base["pf"]
-    w = WORKLOAD
     L = []
     add = L.append
+    runs = {(k, wn): monthly(WORKLOADS[wn], d, model) for k, _, d in DEPLOYMENTS for wn in WORKLOADS}
+    rec, old = runs[("recommended", "worst")], runs[("before", "worst")]
+    w = WORKLOADS["worst"]
+    mau = w["mau"]
     add("# Rotor — what it costs to run")
     add("")
     add("<!-- Generated by scripts/cost.py (`make cost`); edit the script, not this file. -->")
     add("")
-    add(f"For **{w['mau']:,} monthly active users**, each active {w['active_hours']} hours a day on every day of the month, "
-        f"with {w['access_ttl_s'] // 60}-minute access tokens, one login a week, {w['requests_per_hour']} protected API "
-        f"calls per active hour and API Gateway's authorizer cache at {w['authorizer_cache_s']} s, Rotor costs about "
-        f"**{money(base['total'])} a month** on AWS (us-east-1, arm64, on-demand), "
-        f"{money(base['total'] / w['mau'] * 1000)} per thousand users. The same users on hosted services, at list prices:")
+    add(f"For **{mau:,} monthly active users**, each active {w['active_hours']} hours a day on every day of the month "
+        f"(the worst case for a service billed per request), one login a week and {w['requests_per_hour']} protected API "
+        f"calls per active hour, the **recommended deployment costs {money(rec['total'])} a month** on AWS (us-east-1, "
+        f"arm64, on-demand), {money(rec['total'] / mau * 1000)} per thousand users; the template's defaults before issue 23 "
+        f"cost {money(old['total'])}. For a typical workload (a fifth of the users active on a given day, one hour each) "
+        f"the same deployment costs **{money(runs[('recommended', 'typical')]['total'])}**. The recommended deployment is "
+        "the template's defaults: `sam deploy` with no parameter overrides.")
     add("")
-    add("| service | plan | per month | note |")
-    add("|---|---|---:|---|")
-    add(f"| **Rotor** (this model) | your AWS account | **{money(base['total'])}** | plus your API's own API Gateway requests, which every option pays ({money(base['protected_apigw'])} for {count(base['inv']['protected'])} REST requests) |")
-    for name, f, note in HOSTED:
-        add(f"| {name} | list price | {money(f(w['mau']))} | {note} |")
+    add("![cost by users (worst case and typical) and by access-token lifetime](cost.png)")
     add("")
-    add(f"Hosted prices are **list prices as of {PRICES['as_of']}, from the author's knowledge, to be checked** on "
-        "the Amazon Cognito, Auth0 and Supabase pricing pages before any decision; they include things Rotor does not "
-        "(hosted UI, social and enterprise login, MFA, support), and Rotor includes things they charge extra for or do not "
-        "offer (your own data, your own keys). AWS prices below are us-east-1 list prices as of the same date, "
-        "from the AWS Lambda, Amazon DynamoDB, AWS Secrets Manager, Amazon API Gateway and Amazon CloudWatch pricing pages.")
+    add("## Every option, beside the hosted services")
     add("")
-    add("![cost by users, token lifetime and authorizer cache TTL](cost.png)")
+    add(f"{mau:,} MAU. Each Rotor row is the whole bill of Rotor's own resources; the protected API's own API Gateway "
+        "requests, which any auth choice pays, are in the last column.")
     add("")
-    add("## Where the money goes (the workload above)")
-    add("")
-    add("| item | quantity per month | USD per month |")
-    add("|---|---:|---:|")
-    inv = base["inv"]
-    qty = {
-        "Lambda requests": f"{count(sum(inv[f] for f in ('authorizer', 'login', 'refresh', 'logout')))} invocations",
-        "Lambda duration (arm64)": f"{count(base['gbs'])} GB-s",
-        "DynamoDB writes": f"{count(base['wru'])} WRU",
-        "DynamoDB reads": f"{count(base['rru'])} RRU",
-        "DynamoDB storage": f"{base['storage_gb']:.3f} GB",
-        "Secrets Manager": f"{secret_count()} secret(s), {count(base['sm_calls'])} GetSecretValue",
-        "API Gateway (auth routes)": f"{count(inv['login'] + inv['refresh'] + inv['logout'])} REST requests",
-        "CloudWatch Logs": f"{count(sum(inv[f] for f in ('authorizer', 'login', 'refresh', 'logout')) * ASSUMED['log_bytes'] / 1e9)} GB",
+    add("| deployment | worst case | typical | what it gives up | your API's own requests (worst) |")
+    add("|---|---:|---:|---|---:|")
+    gives = {
+        "recommended": "an expired token, or one of a removed key, may pass up to 300 s past its end (API Gateway's cache; was 60 s)",
+        "before": "logout, revoke-all and password changes reach protected routes only at the token's exp (up to 16 min)",
+        "not-strict": "logout, revoke-all and password changes reach protected routes only at the token's exp (up to 65 min)",
+        "strict-15": "nothing more than recommended; more refreshes",
+        "cache-60": "nothing; it is the bound of today's default at a higher price",
+        "http-api": "AWS WAF on Rotor's routes, REST gateway responses (CORS on the gateway's own 4XX/5XX), a TOKEN authorizer's 401 on Rotor's account routes",
+        "jwt": "strict sessions (logout and revoke-all reach your API at the token's exp: up to 60 min), ES256 and EdDSA (RS256 only), the token_refused metric; Rotor's account routes keep the Lambda authorizer",
+        "jwt-15": "as above, revocation at exp within 15 min; 4× the refreshes",
+        "text-logs": "nothing; pays for START/END/REPORT lines",
     }
-    for k, v in sorted(base["cost"].items(), key=lambda kv: -kv[1]):
-        add(f"| {k} | {qty[k]} | {money(v)} |")
-    add(f"| **total** | | **{money(base['total'])}** |")
+    for k, label, d in DEPLOYMENTS:
+        a, b = runs[(k, "worst")], runs[(k, "typical")]
+        api = "HTTP API" if d["authorizer"] == "jwt" else "REST"
+        add(f"| {label} | **{money(a['total'])}** | {money(b['total'])} | {gives[k]} | {money(a['protected_apigw'])} ({api}) |")
+    for name, f, note in HOSTED:
+        add(f"| {name} (list price) | **{money(f(mau))}** | {money(f(mau))} | {note} | same as Rotor's |")
+    add("")
+    add("Hosted services bill per MAU, so the typical workload costs them what the worst case does; Rotor bills per "
+        "request, so it costs a fraction there. They include things Rotor does not (hosted UI, social and enterprise "
+        "login, support, and with Cognito Plus threat protection), and Rotor includes things they charge extra for or do "
+        "not offer (your own data and keys, strict sessions, the revocation bounds above).")
+    add("")
+    add("## Where the money goes (recommended, worst case)")
+    add("")
+    add("| item | quantity per month | USD per month | before issue 23 |")
+    add("|---|---:|---:|---:|")
+    inv = rec["inv"]
+    qty = {
+        "Lambda requests": f"{count(sum(inv[f] for f in FUNCTIONS))} invocations",
+        "Lambda duration (arm64)": f"{count(rec['gbs'])} GB-s",
+        "DynamoDB writes": f"{count(rec['wru'])} WRU",
+        "DynamoDB reads": f"{count(rec['rru'])} RRU",
+        "DynamoDB storage": f"{rec['storage_gb']:.3f} GB",
+        "Secrets Manager": f"{secret_count()} secret(s), {count(rec['sm_calls'])} GetSecretValue",
+        "API Gateway (Rotor's routes)": f"{count(rec['auth_requests'])} REST requests",
+        "CloudWatch Logs": f"{rec['log_gb']:,.1f} GB (before: {old['log_gb']:,.0f} GB)",
+        "SES (account mail)": f"{count(inv['mails'])} messages",
+    }
+    for k, v in sorted(rec["cost"].items(), key=lambda kv: -kv[1]):
+        add(f"| {k} | {qty[k]} | {money(v)} | {money(old['cost'][k])} |")
+    add(f"| **total** | | **{money(rec['total'])}** | **{money(old['total'])}** |")
     add("")
     add("Invocations per month: " + ", ".join(f"{fn} {count(inv[fn])}" for fn in ("authorizer", "refresh", "login", "logout")) +
-        f"; protected API requests {count(inv['protected'])} (API Gateway answers "
-        f"{1 - inv['authorizer'] / inv['protected']:.0%} of them from its authorizer cache).")
+        f"; protected API requests {count(inv['protected'])}: API Gateway answers "
+        f"{1 - inv['authorizer'] / inv['protected']:.0%} of them from its authorizer cache (before: "
+        f"{1 - old['inv']['authorizer'] / old['inv']['protected']:.0%}).")
     add("")
-    add("## Per flow (measured)")
+    add("## The levers, measured")
     add("")
-    add("| function | memory | billed ms per call | cold-start init ms | DynamoDB calls | RRU | WRU |")
-    add("|---|---:|---:|---:|---:|---:|---:|")
-    for fn in ("authorizer", "login", "refresh", "logout"):
-        p = pf[fn]
-        add(f"| {fn} | {p['mb']} MB | {p['billed_ms']} | {p['init_ms']} | {p['ddb_calls']} | {p['rru']:g} | {p['wru']:g} |")
+    add("- **Authorizer invocations** are set by API Gateway's cache, not by the authorizer's own warm cache: "
+        "each token costs ceil(token lifetime / cache TTL) invocations while its client calls at least that often. At "
+        "15-minute tokens and a 60 s cache that is every request (1.5B a month); at 60-minute tokens and 300 s, 12 an hour. "
+        "The warm decision cache inside the function saves CPU (a hit is 0.07–0.2× a verification, BENCHMARKS.md) but no "
+        f"invocation, and an invocation's request charge ($0.20 per million) is about "
+        f"{PRICES['lambda_request'] / (rec['pf']['authorizer']['billed_ms'] / 1000 * rec['pf']['authorizer']['mb'] / 1024 * PRICES['lambda_gb_s_arm']):.0f}× its "
+        "duration charge, so the algorithm (ES256, EdDSA or RS256) moves the bill by cents: choose it for the clients, not the bill.")
+    add("- **Strict sessions** cost one session read per authorizer invocation "
+        f"({money(runs[('recommended', 'worst')]['cost']['DynamoDB reads'])} of reads a month here) and are what lets the "
+        "token live 60 minutes while logout, revoke-all and a password change reach every protected route within the "
+        "cache TTL (300 s) — sooner than the old default's 16 minutes.")
+    add(f"- **Logs**: the old deployment wrote {old['log_gb']:,.0f} GB a month, nearly all Lambda's START/END/REPORT lines "
+        f"({MEASURED['platform_log_bytes']} B per invocation). The functions now log in JSON with `SystemLogLevel: WARN`, "
+        f"which drops those lines; the code writes nothing for an allowed request or a refresh (`TestLogLinesPerFlow` and, on "
+        f"the real binaries, `TestLogBytesPerInvocation` hold it, and measured these sizes), and one line per login ({MEASURED['app_log_bytes']['login']} B) and logout "
+        f"({MEASURED['app_log_bytes']['logout']} B). Refusals and security events, which every metric filter counts, are "
+        f"unchanged and scale with attacks, not users (`TestMetricFiltersMatchTheLogs` applies the template's log levels). "
+        f"API Gateway's access log ({MEASURED['access_log_bytes']} B per request of Rotor's API) is most of what is left.")
+    add(f"- **Rotor's own routes**: REST {money(rec['cost']['API Gateway (Rotor' + chr(39) + 's routes)'])} against HTTP API "
+        f"{money(runs[('http-api', 'worst')]['cost']['API Gateway (Rotor' + chr(39) + 's routes)'])} a month. REST stays "
+        "recommended: AWS WAF (rate rules and managed rule groups in front of login, signup and forgot) attaches to REST "
+        "APIs and not to HTTP APIs; REST gateway responses put CORS headers and Rotor's error shape on the answers API "
+        "Gateway makes itself; a REST TOKEN authorizer turns a refused token into 401 (the client's cue to refresh) on "
+        "Rotor's account routes. Per-route throttles exist on both. The HTTP API row is there for a deployer who fronts "
+        "Rotor with CloudFront and WAF there.")
+    add("- **The JWT authorizer** (`examples/jwt-authorizer`): no Lambda per call and HTTP API prices for your own API "
+        f"({money(runs[('jwt', 'worst')]['protected_apigw'])} instead of {money(rec['protected_apigw'])} for "
+        f"{count(inv['protected'])} requests): the cheapest way to protect an API, for APIs that can take RS256 tokens and "
+        "do without strict sessions.")
+    add("- **Memory** (table below): duration is "
+        f"{rec['cost']['Lambda duration (arm64)'] / rec['total']:.0%} of the bill. Halving the authorizer and refresh "
+        "functions to 128 MB would save about "
+        f"{money(rec['total'] - monthly(WORKLOADS['worst'], dict(DEPLOY['recommended'], memory=dict(mem, authorizer=128, refresh=128)), model)['total'])} "
+        "a month and double their cold starts (Go init and TLS set-up are CPU-bound), so they stay at 256 MB; login "
+        "stays at 1024 MB: argon2id is CPU-bound, its GB-s are the same at any size above 256 MB and its latency halves "
+        "with each doubling.")
+    add("- **Secrets Manager**: one read per cold start and one per warm container every KeyCacheTTL (300 s): "
+        f"{count(rec['sm_calls'])} reads, {money(rec['cost']['Secrets Manager'])} with the secrets themselves.")
+    add("- **Account mail**: a reset or a verification is one message through SES ($0.16 per 1,000 on the plan new accounts get) plus two requests "
+        f"and a transaction; at {w['mails_per_mau']} per MAU a month, {money(rec['cost']['SES (account mail)'])} of SES. "
+        "TOTP and passkey flows have not landed on this base: their store calls per verify go in the model when they do "
+        "(no placeholder figures here).")
+    add("")
+    add("## Per flow (recommended)")
+    add("")
+    add("| function | memory | billed ms per call | cold-start init ms | DynamoDB round trips | RRU | WRU | log bytes |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for fn in FUNCTIONS:
+        p = rec["pf"][fn]
+        add(f"| {fn} | {p['mb']} MB | {p['billed_ms']} | {p['init_ms']} | {p['ddb_calls']} | {p['rru']:g} | {p['wru']:g} | {p['log_bytes']} |")
+    add("")
+    add("**Memory per function** (worst case, recommended otherwise): monthly Lambda duration in USD by memory size.")
+    add("")
+    sizes = (128, 256, 512, 1024, 1769)
+    add("| function | " + " | ".join(f"{s} MB" for s in sizes) + " |")
+    add("|---|" + "---:|" * len(sizes))
+    for fn in FUNCTIONS:
+        cells = []
+        for s in sizes:
+            r = monthly(WORKLOADS["worst"], dict(DEPLOY["recommended"], memory=dict(mem, **{fn: s})), model)
+            cells.append(money(r["rows"][fn]["gbs"] * PRICES["lambda_gb_s_arm"]))
+        add(f"| {fn} | " + " | ".join(cells) + " |")
     add("")
     add("DynamoDB request units come from `go run ./bench/flowcost`, which runs the real flows on the DynamoDB store "
-        "against moto_server and reads back every item each call touches. Item sizes (DynamoDB's billing rules):")
+        "against moto_server and reads back every item each call touches. The refresh on this base is an `UpdateItem` "
+        "plus a strongly consistent read of the revocation watermark; C1's change (issue 23) makes it the `UpdateItem` "
+        "alone, the watermark cached in warm containers, and the model counts it so (`watermark_cached`); the strict "
+        "authorizer then reads the session item alone. Item sizes (DynamoDB's billing rules):")
     add("")
     add("| flow | calls (table: item bytes) | RRU | WRU |")
     add("|---|---|---:|---:|")
@@ -369,71 +608,57 @@ def report(model):
         calls = "; ".join(f"{c['op']} {c['table']}: {'/'.join(str(b) for b in c['item_bytes'])} B" for c in f["calls"])
         add(f"| {name} | {calls} | {f['rru']:g} | {f['wru']:g} |")
     add("")
-    add("A login writes the session and the user's session list in one transaction (transactional writes bill "
-        "twice); reads are strongly consistent. Round trips (a batch or a transaction is one) set the billed wait.")
-    add("")
     add(f"Lambda duration = CPU time measured on one core ÷ the function's share of a vCPU (memory ÷ 1,769 MB), "
-        f"+ {ASSUMED['dynamodb_ms']:g} ms per DynamoDB round trip + {ASSUMED['lambda_overhead_ms']:g} ms runtime overhead, billed per "
-        f"ms. CPU figures: {MEASURED['source']} — authorizer: `BenchmarkRotorTokenEvent` (cpu-ns/op); login: "
+        f"+ {ASSUMED['dynamodb_ms']:g} ms per DynamoDB round trip + {ASSUMED['lambda_overhead_ms']:g} ms runtime overhead, "
+        f"billed per ms. CPU figures: {MEASURED['source']} — authorizer: `BenchmarkAlg/<alg>/decision` (cpu-ns/op); login: "
         "`password.BenchmarkVerify` (argon2id, m=19 MiB, t=2) + `token.BenchmarkIssueES256`; refresh: "
-        "`token.BenchmarkIssueES256` + `sessions.BenchmarkRotate`. Cold-start init: `make coldstart` (Go init, config, "
-        f"SDK set-up), plus one Secrets Manager read ({ASSUMED['secrets_ms']:g} ms assumed) in the authorizer, which fetches "
-        f"its keys during init; each warm container assumed replaced every {ASSUMED['container_life_s']} s.")
-    add("")
-    add(f"Secrets Manager: one read per cold start of a function that uses keys, then one per warm container every "
-        f"{w['key_cache_s']} s (ROTOR_KEY_CACHE_TTL); warm containers = peak concurrency (peak requests per second × "
-        "billed seconds each, at least one): " + ", ".join(f"{fn} {base['rows'][fn]['containers']}" for fn in ("authorizer", "login", "refresh")) +
-        f" — plus $0.40 a month for each of the template's {secret_count()} secret(s).")
+        "`token.BenchmarkIssueES256` + `sessions.BenchmarkRotate`. Cold-start init: `make coldstart`, plus one Secrets "
+        f"Manager read ({ASSUMED['secrets_ms']:g} ms assumed) in the authorizer; each warm container assumed replaced every "
+        f"{ASSUMED['container_life_s']} s; warm containers = peak concurrency (peak requests per second × billed seconds "
+        "each, at least one).")
     add("")
     add("## How it grows")
     add("")
-    add("**With users** (everything else as above):")
+    add("**With users** (recommended deployment; hosted at list price):")
     add("")
-    add("| MAU | Rotor | Rotor, strict sessions | " + " | ".join(n for n, _, _ in HOSTED) + " |")
+    add("| MAU | Rotor, worst case | Rotor, typical | " + " | ".join(n for n, _, _ in HOSTED) + " |")
     add("|---:|---:|---:|" + "---:|" * len(HOSTED))
     for m in (10_000, 50_000, 100_000, 250_000, 500_000, 1_000_000):
-        add(f"| {m:,} | {money(monthly(with_(mau=m), model)['total'])} | {money(monthly(with_(mau=m, strict_sessions=True), model)['total'])} | " +
+        add(f"| {m:,} | {money(monthly(work('worst', mau=m), DEPLOY['recommended'], model)['total'])} | "
+            f"{money(monthly(work('typical', mau=m), DEPLOY['recommended'], model)['total'])} | " +
             " | ".join(money(f(m)) for _, f, _ in HOSTED) + " |")
     add("")
-    add("Rotor grows linearly with active user-hours, not with MAU as such: a user who is active one hour a day costs an eighth of the figure above.")
+    add("Rotor grows with active user-hours, not with MAU as such.")
     add("")
-    add(f"**With the access-token lifetime** ({w['mau']:,} MAU): shorter tokens mean more refreshes (a Lambda call and a "
-        "session write each) and, with the authorizer cache, more authorizer calls (the cache is per token).")
+    add(f"**With the access-token lifetime** ({mau:,} MAU, worst case, strict sessions, the authorizer cache at a tenth "
+        "of the token's lifetime up to 300 s — the template's rule — which is also the revocation bound):")
     add("")
-    add("| access-token lifetime | refreshes / month | authorizer calls / month | Rotor per month |")
-    add("|---:|---:|---:|---:|")
-    for t in (5, 10, 15, 30, 60):
-        r = monthly(with_(access_ttl_s=t * 60), model)
-        add(f"| {t} min | {count(r['inv']['refresh'])} | {count(r['inv']['authorizer'])} | {money(r['total'])} |")
+    add("| access-token lifetime | cache TTL | refreshes / month | authorizer calls / month | Rotor per month |")
+    add("|---:|---:|---:|---:|---:|")
+    for t in (5, 15, 30, 60, 120):
+        c = min(300, t * 6)
+        r = monthly(WORKLOADS["worst"], dict(DEPLOY["recommended"], access_ttl_s=t * 60, authorizer_cache_s=c), model)
+        add(f"| {t} min | {c} s | {count(r['inv']['refresh'])} | {count(r['inv']['authorizer'])} | {money(r['total'])} |")
     add("")
-    add(f"**With API Gateway's authorizer cache TTL** ({w['mau']:,} MAU, 15-minute tokens): the cache saves authorizer "
-        "calls up to the token's lifetime, no further. With strict sessions every authorizer call is also a session read.")
+    add("## Prices and where they were read")
     add("")
-    add("| cache TTL | authorizer calls / month | Rotor per month | Rotor, strict sessions |")
-    add("|---:|---:|---:|---:|")
-    for c in (0, 60, 300, 900, 3600):
-        r = monthly(with_(authorizer_cache_s=c), model)
-        s = monthly(with_(authorizer_cache_s=c, strict_sessions=True), model)
-        add(f"| {c} s | {count(r['inv']['authorizer'])} | {money(r['total'])} | {money(s['total'])} |")
+    add(f"us-east-1 list prices, read on {PRICES['read']} with the project's search tool (stored copies of the pages "
+        "below); check them before relying on them.")
     add("")
-    add("## What would cut it")
-    add("")
-    add(f"- **Fewer refreshes.** At this workload refreshes are {count(base['inv']['refresh'])} of the "
-        f"{count(base['inv']['login'] + base['inv']['refresh'] + base['inv']['logout'])} auth-route requests: API Gateway, "
-        "Lambda and DynamoDB costs of the auth routes scale with 1 / access-token lifetime (table below).")
-    add(f"- **Platform log lines.** START/END/REPORT lines are most of the {money(base['cost']['CloudWatch Logs'])} of logs; "
-        "Lambda's advanced logging controls (system log level WARN) drop them.")
-    add("- **Longer access tokens or a longer authorizer cache**, within what revocation needs (tables above).")
+    add("| service | page | prices used |")
+    add("|---|---|---|")
+    for name, url, what in SOURCES:
+        add(f"| {name} | {url} | {what} |")
     add("")
     add("## Assumptions to revisit")
     add("")
-    for k, v in WORKLOAD.items():
-        add(f"- workload `{k}` = {v}")
+    for wn, wl in WORKLOADS.items():
+        add(f"- workload `{wn}`: " + ", ".join(f"`{k}` = {v}" for k, v in wl.items() if k != "label"))
     for k, v in ASSUMED.items():
         add(f"- assumed `{k}` = {v}")
-    add("- Not counted: the free tiers (Lambda's 1M requests and 400,000 GB-s a month, DynamoDB's 25 GB), data transfer, "
-        "the rotation function (one call a month), signups, password changes, JWKS fetches (cacheable), and your API's own "
-        "requests through API Gateway.")
+    add("- Not counted: the free tiers (Lambda's 1M requests and 400,000 GB-s a month, DynamoDB's 25 GB, CloudWatch's "
+        "5 GB), data transfer, the rotation function (one call a month), signups, JWKS fetches (cacheable), refusals and "
+        "security events (they scale with attacks), and your API's own requests (the last column above).")
     add("")
     add("Regenerate: `make cost` (creates `.venv/cost` with matplotlib from PyPI, starts its own moto_server).")
     return "\n".join(L) + "\n"
@@ -454,8 +679,15 @@ def main():
     plot(model, os.path.join(args.out, "cost.png"))
     with open(os.path.join(args.out, "COST.md"), "w") as f:
         f.write(report(model))
-    base = monthly(WORKLOAD, model)
-    print(f"cost: {money(base['total'])}/month for {WORKLOAD['mau']:,} MAU; wrote {args.out}/COST.md and cost.png", file=sys.stderr)
+    print(f"cost: recommended {money(monthly(WORKLOADS['worst'], DEPLOY['recommended'], model)['total'])}/month for "
+          f"{WORKLOADS['worst']['mau']:,} MAU (worst case), "
+          f"{money(monthly(WORKLOADS['typical'], DEPLOY['recommended'], model)['total'])} typical; "
+          f"wrote {args.out}/COST.md and cost.png", file=sys.stderr)
+    for k, label, d in DEPLOYMENTS:
+        print(f"  {k:12s} worst {money(monthly(WORKLOADS['worst'], d, model)['total']):>8s}  typical "
+              f"{money(monthly(WORKLOADS['typical'], d, model)['total']):>8s}", file=sys.stderr)
+    for name, f, _ in HOSTED:
+        print(f"  {name:34s} {money(f(WORKLOADS['worst']['mau'])):>8s}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -252,16 +252,84 @@ func (refusing) Send(context.Context, mail.Email) error {
 	return mail.Permanent(errors.New("550 mailbox unavailable"))
 }
 
+// lambdaLevels orders Lambda's application log levels (advanced logging
+// controls); a line whose "level" Lambda cannot read counts as INFO.
+var lambdaLevels = map[string]int{"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "ERROR": 4, "FATAL": 5}
+
+// lambdaKeeps reports whether Lambda sends line to CloudWatch Logs under the
+// function's ApplicationLogLevel ("" when Lambda does not filter).
+func lambdaKeeps(line map[string]any, min string) bool {
+	if min == "" {
+		return true
+	}
+	lv, _ := line["level"].(string)
+	n, ok := lambdaLevels[strings.ToUpper(lv)]
+	if !ok {
+		n = lambdaLevels["INFO"]
+	}
+	return n >= lambdaLevels[min]
+}
+
+// appLogLevels returns, per log group of a function in template.yaml, the
+// ApplicationLogLevel Lambda filters that function's lines with (Globals
+// merged with the function's own LoggingConfig, a !Ref read as its
+// parameter's default). Lambda filters by level only in the JSON format, so
+// a level without LogFormat JSON is an error here.
+func appLogLevels(t *testing.T) map[string]string {
+	t.Helper()
+	tpl := testenv.Template(t)
+	params := node(tpl, "Parameters")
+	value := func(n *yaml.Node) string {
+		if n == nil {
+			return ""
+		}
+		if p := node(params, n.Value); n.Tag == "!Ref" && p != nil {
+			return node(p, "Default").Value
+		}
+		return n.Value // a literal, or a !Ref of a resource (a log group)
+	}
+	global := node(node(node(tpl, "Globals"), "Function"), "LoggingConfig")
+	res := node(tpl, "Resources")
+	out := map[string]string{}
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		name, r := res.Content[i].Value, res.Content[i+1]
+		if node(r, "Type").Value != "AWS::Serverless::Function" {
+			continue
+		}
+		own := node(node(r, "Properties"), "LoggingConfig")
+		get := func(key string) string {
+			if v := value(node(own, key)); v != "" {
+				return v
+			}
+			return value(node(global, key))
+		}
+		level, format := get("ApplicationLogLevel"), get("LogFormat")
+		if level != "" && format != "JSON" {
+			t.Errorf("%s: ApplicationLogLevel %s with LogFormat %q; Lambda filters levels only in JSON", name, level, format)
+		}
+		if _, ok := lambdaLevels[level]; level != "" && !ok {
+			t.Errorf("%s: ApplicationLogLevel %q is not one of Lambda's levels", name, level)
+		}
+		if group := value(node(own, "LogGroup")); group != "" {
+			out[group] = level
+		}
+	}
+	return out
+}
+
 // TestMetricFiltersMatchTheLogs feeds the log lines the code writes through
 // each metric filter of template.yaml: each filter counts at least one line
 // of its own function's log and only lines of its event; every alarm watches
-// a metric some filter produces.
+// a metric some filter produces. Lines go through the level filter the
+// template configures for the function (LoggingConfig ApplicationLogLevel):
+// a filter whose events Lambda would drop counts nothing.
 func TestMetricFiltersMatchTheLogs(t *testing.T) {
 	filters, alarms := templateResources(t)
 	if len(filters) == 0 {
 		t.Fatal("template.yaml has no metric filters")
 	}
 	l := runFlows(t)
+	levels := appLogLevels(t)
 	metrics := map[string]bool{}
 	events := map[string]bool{}
 	for _, f := range filters {
@@ -270,6 +338,9 @@ func TestMetricFiltersMatchTheLogs(t *testing.T) {
 			want := p[0][0].value // the event the filter is about
 			matched := 0
 			for _, line := range l.lines(t, f.logGroup) {
+				if !lambdaKeeps(line, levels[f.logGroup]) {
+					continue // Lambda drops it before CloudWatch Logs sees it
+				}
 				if p.match(line) {
 					matched++
 					if line["event"] != want {
