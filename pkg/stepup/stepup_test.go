@@ -20,6 +20,7 @@ func TestParse(t *testing.T) {
 		{"POST /payments/*, DELETE /account", stepup.Routes{{"POST", "/payments/*"}, {"DELETE", "/account"}}},
 		{"ANY /admin/*", stepup.Routes{{"*", "/admin/*"}}},
 		{"* /x,GET /jobs/42:cancel", stepup.Routes{{"*", "/x"}, {"GET", "/jobs/42:cancel"}}},
+		{"GET /" + strings.Repeat("a", 511), stepup.Routes{{"GET", "/" + strings.Repeat("a", 511)}}}, // 512 bytes: the longest
 	}
 	for _, tc := range good {
 		t.Run(tc.in, func(t *testing.T) {
@@ -29,9 +30,13 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
+	fifty := strings.TrimSuffix(strings.Repeat("GET /a,", 50), ",")
+	if rs, err := stepup.Parse(fifty); err != nil || len(rs) != 50 {
+		t.Errorf("50 patterns: %d, %v; want all (the most allowed)", len(rs), err)
+	}
 	for _, in := range []string{
 		"/payments", "post /payments", "FETCH /x", "POST payments", "POST /a?b", "POST /a#b",
-		"POST /a b", "POST /a\x00", "POST /é", "POST /a,", ",", "GET /x,,GET /y",
+		"POST /a b", "POST /a\x00", "POST /a\x7f", "POST /é", "POST /a,", ",", "GET /x,,GET /y",
 		"GET /" + strings.Repeat("a", 512), strings.Repeat("GET /a,", 51) + "GET /a",
 	} {
 		t.Run("refused "+in[:min(len(in), 30)], func(t *testing.T) {
@@ -68,6 +73,19 @@ func TestRequires(t *testing.T) {
 	for _, tc := range tests {
 		if got := rs.Requires(tc.method, tc.path); got != tc.want {
 			t.Errorf("Requires(%s %s) = %v; want %v", tc.method, tc.path, got, tc.want)
+		}
+	}
+	// The matcher's corners: a star matching nothing, no star to fall back
+	// on after a partial match.
+	for _, tc := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/*b", "/b", true}, {"/a*", "/a", true}, {"/a*c", "/abbc", true},
+		{"/ab", "/aab", false}, {"/ab", "/abb", false}, {"/a*c", "/abcd", false},
+	} {
+		if got := (stepup.Routes{{"GET", tc.pattern}}).Requires("GET", tc.path); got != tc.want {
+			t.Errorf("%s matches %s: %v; want %v", tc.pattern, tc.path, got, tc.want)
 		}
 	}
 	if stepup.Routes(nil).Requires("POST", "/payments/1") {
