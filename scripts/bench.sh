@@ -65,7 +65,7 @@ awk '
 	}' "$raw"
 echo
 echo "paired: one of each per iteration, medians of the wall time of each (BenchmarkPaired, 3 runs of 5 s)"
-(cd pkg/authorizer && ROTOR_BENCH_FIXTURE="$fx" ../../bin/authorizer.test -test.run '^$' -test.bench 'Paired' \
+(cd pkg/authorizer && ROTOR_BENCH_FIXTURE="$fx" ../../bin/authorizer.test -test.run '^$' -test.bench 'Paired$' \
 	-test.benchtime 5s -test.count 3) | grep '^Benchmark'
 echo
 echo "as Lambda runs it: Rotor's Invoke vs the same decision as a typed aws-lambda-go handler (lambda.NewHandler)"

@@ -180,6 +180,39 @@ export class RotorError extends Error {
     }
 }
 /**
+ * The password was right and the account has a second factor: the server
+ * answered 403 `mfa_required`. Finish the login with
+ * {@link RotorFetch.verifyMfa}, passing this error and the user's code.
+ */
+export class MfaRequiredError extends RotorError {
+    mfaToken;
+    methods;
+    username;
+    name = 'MfaRequiredError';
+    constructor(description, 
+    /** The short-lived, single-use token that binds the second step to this login. */
+    mfaToken, 
+    /** The second factors on offer, such as `otp` and `recovery_code`. */
+    methods, 
+    /** Who logged in: the verify's device token is kept for this username. */
+    username = '') {
+        super(403, 'mfa_required', description);
+        this.mfaToken = mfaToken;
+        this.methods = methods;
+        this.username = username;
+    }
+}
+/**
+ * Whether `res` is RFC 9470's refusal of a route that needs a multi-factor
+ * login: 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"`.
+ * The client returns such an answer as it is, without refreshing: a refresh
+ * keeps the session's methods; a login with a second factor is what helps.
+ * (Cross-origin, the API must expose WWW-Authenticate, as Rotor's does.)
+ */
+export function stepUpRequired(res) {
+    return res.status === 401 && (res.headers.get('WWW-Authenticate') ?? '').includes('error="insufficient_user_authentication"');
+}
+/**
  * The session is over: the server refused the refresh token (unknown,
  * expired, revoked or reused) or no tokens are stored. The user must log in
  * again; the stored tokens have been cleared.
@@ -325,6 +358,17 @@ export function createRotorFetch(options) {
         const exp = accessExpiry(tokens.accessToken) ?? tokens.accessExpiresAt;
         return exp !== undefined && now() + marginMs >= exp;
     }
+    /** Reads a login's (or an MFA verify's) answer: stores the tokens and the device token. */
+    async function finishLogin(username, res) {
+        if (!res.ok)
+            throw await readError(res, username);
+        const issued = {};
+        const tokens = await readTokens(res, undefined, issued);
+        await storage.save(tokens);
+        if (devices && username && issued.deviceToken)
+            await devices.set(username, issued.deviceToken);
+        return tokens;
+    }
     const rotorFetch = async (input, init) => {
         const req = toRequest(input, init);
         if (new URL(req.url).origin !== base.origin || req.headers.has('Authorization'))
@@ -348,7 +392,8 @@ export function createRotorFetch(options) {
         // exactly the same bytes.
         const spare = req.clone();
         const first = await send(withBearer(req, tokens.accessToken));
-        if (first.status !== 401)
+        // A step-up refusal is the caller's to see: a refresh would change nothing.
+        if (first.status !== 401 || stepUpRequired(first))
             return first;
         await first.body?.cancel().catch(() => { });
         const fresh = await refreshFrom(tokens.accessToken);
@@ -366,15 +411,15 @@ export function createRotorFetch(options) {
             const device = await devices?.get(username);
             if (device)
                 body.device_token = device;
-            const res = await postAuth('/auth/login', body);
-            if (!res.ok)
-                throw await readError(res);
-            const issued = {};
-            const tokens = await readTokens(res, undefined, issued);
-            await storage.save(tokens);
-            if (devices && issued.deviceToken)
-                await devices.set(username, issued.deviceToken);
-            return tokens;
+            return finishLogin(username, await postAuth('/auth/login', body));
+        },
+        async verifyMfa(challenge, factor) {
+            const body = { mfa_token: challenge.mfaToken };
+            if ('code' in factor)
+                body.code = factor.code;
+            else
+                body.recovery_code = factor.recoveryCode;
+            return finishLogin(challenge.username, await postAuth('/auth/mfa/verify', body));
         },
         async logout() {
             const current = await storage.load();
@@ -398,7 +443,7 @@ export function createRotorFetch(options) {
         },
     });
 }
-async function readError(res) {
+async function readError(res, username = '') {
     let code = '';
     let description = '';
     let ticket;
@@ -410,6 +455,10 @@ async function readError(res) {
             description = body.error_description;
         if (typeof body.retry_ticket === 'string')
             ticket = body.retry_ticket;
+        if (res.status === 403 && code === 'mfa_required' && typeof body.mfa_token === 'string' && body.mfa_token) {
+            const methods = Array.isArray(body.mfa_methods) ? body.mfa_methods.filter((m) => typeof m === 'string') : [];
+            return new MfaRequiredError(description, body.mfa_token, methods, username);
+        }
     }
     catch {
         // Not the API's error shape: the status alone tells what happened.

@@ -30,6 +30,11 @@ type SessionView struct {
 	IP         string    `json:"ip"`
 	UserAgent  string    `json:"user_agent"`
 	Current    bool      `json:"current"`
+	// AMR and AuthTime are how and when the user authenticated to start
+	// the session (RFC 8176 values; ["pwd"] for sessions stored before
+	// they were recorded).
+	AMR      []string  `json:"amr"`
+	AuthTime time.Time `json:"auth_time"`
 }
 
 // ListSessions lists the caller's live sessions, marking the caller's own.
@@ -50,6 +55,7 @@ func (s *Service) ListSessions(ctx context.Context, c Caller) ([]SessionView, er
 		out = append(out, SessionView{
 			ID: x.ID, CreatedAt: x.CreatedAt, LastUsedAt: x.LastUsedAt, ExpiresAt: x.ExpiresAt,
 			IP: x.IP, UserAgent: x.UserAgent, Current: x.ID == c.SessionID,
+			AMR: x.Methods(), AuthTime: x.AuthenticatedAt(),
 		})
 	}
 	return out, nil

@@ -195,6 +195,8 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 	// other accounts from.
 	released := make(chan error, 1)
 	go func() { released <- s.Attempts.Release(ctx, []string{counters[0].Key}, throttle.Keys(counters[1:])) }()
+	// The password was the one method this login used (RFC 8176 "pwd").
+	c.AMR, c.AuthTime = []string{"pwd"}, now
 	iss, err := s.startSession(ctx, u, c, now)
 	if rerr := <-released; rerr != nil {
 		// Not worth failing a login for: the slot stays counted.
@@ -453,7 +455,10 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 // (nil on a refresh, which reads no user): its address becomes the access
 // token's email claims.
 func (s *Service) pair(ctx context.Context, iss sessions.Issued, now time.Time, u *users.User) (Pair, error) {
-	sub := token.Subject{UserID: iss.Session.UserID, Username: iss.Session.Username, SessionID: iss.Session.ID}
+	// amr and auth_time are the session's: a refresh keeps how and when the
+	// user authenticated, it never upgrades or downgrades them.
+	sub := token.Subject{UserID: iss.Session.UserID, Username: iss.Session.Username, SessionID: iss.Session.ID,
+		AMR: iss.Session.Methods(), AuthTime: iss.Session.AuthenticatedAt()}
 	if u != nil {
 		sub.Email, sub.EmailVerified = u.Email, u.EmailVerified
 	}

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/stepup"
 	"github.com/rotor-auth/rotor/pkg/token"
 )
 
@@ -29,8 +31,13 @@ type Authorizer struct {
 	// Cache, when set, reuses this container's own allow decisions for the
 	// same token (see Cache); nil: every event is verified.
 	Cache *Cache
-	Log   *slog.Logger
-	Now   func() time.Time
+	// MFARoutes are the routes a token must have "mfa" in its amr for
+	// (step-up at the edge): a REST policy for a token without it denies
+	// them and allows the rest of the API; an HTTP API event for one of
+	// them is refused. None: every valid token is allowed everywhere.
+	MFARoutes stepup.Routes
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Identity is who a verified token names. Its JSON is the flat authorizer
@@ -40,12 +47,38 @@ type Identity struct {
 	UserID    string `json:"user_id"`
 	Username  string `json:"username"`
 	SessionID string `json:"session_id"`
+	// AMR is the token's amr claim joined by spaces (an authorizer context
+	// holds only strings, numbers and booleans), AuthTime its auth_time in
+	// Unix seconds as a decimal string; empty for tokens without them.
+	AMR      string `json:"amr,omitempty"`
+	AuthTime string `json:"auth_time,omitempty"`
 }
 
 // Context is the identity as API Gateway hands the authorizer context to a
 // route: the JSON object of Identity as a map (the local server uses it).
 func (id Identity) Context() map[string]any {
-	return map[string]any{"user_id": id.UserID, "username": id.Username, "session_id": id.SessionID}
+	m := map[string]any{"user_id": id.UserID, "username": id.Username, "session_id": id.SessionID}
+	if id.AMR != "" {
+		m["amr"] = id.AMR
+	}
+	if id.AuthTime != "" {
+		m["auth_time"] = id.AuthTime
+	}
+	return m
+}
+
+// MFA reports whether the token's amr lists the method the MFA routes need.
+func (id Identity) MFA() bool {
+	return stepup.Satisfied(strings.Fields(id.AMR))
+}
+
+// identity is who claims name, with their amr and auth_time.
+func identity(c *token.Claims) Identity {
+	id := Identity{UserID: c.Subject, Username: c.Username, SessionID: c.SessionID, AMR: strings.Join(c.AMR, " ")}
+	if c.AuthTime != nil {
+		id.AuthTime = strconv.FormatInt(c.AuthTime.Unix(), 10)
+	}
+	return id
 }
 
 func (a *Authorizer) log() *slog.Logger {
@@ -91,7 +124,7 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string) (id Id
 	if err != nil {
 		return Identity{}, fmt.Errorf("authorizer: %w", err)
 	}
-	id = Identity{UserID: claims.Subject, Username: claims.Username, SessionID: claims.SessionID}
+	id = identity(claims)
 	if a.Sessions != nil {
 		switch err := a.Sessions.Check(ctx, id.SessionID, now()); {
 		case err == nil:
@@ -122,6 +155,7 @@ type event struct {
 	MethodArn          string            `json:"methodArn"`
 	Headers            map[string]string `json:"headers"`
 	IdentitySource     identitySource    `json:"identitySource"`
+	RouteArn           string            `json:"routeArn"` // HTTP API: the methodArn's shape
 }
 
 // identitySource is the v2 payload's list of identity values; HTTP API
@@ -170,10 +204,58 @@ func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
+	arn := ev.MethodArn
 	if ev.Version == "2.0" {
-		return json.Marshal(&SimpleResponse{IsAuthorized: true, Context: id})
+		arn = ev.RouteArn
 	}
-	return json.Marshal(allow(id, ev.MethodArn))
+	// A token without "mfa" when some routes need it: refused on those.
+	stepUp, onMFARoute := len(a.MFARoutes) > 0 && !id.MFA(), false
+	if stepUp {
+		method, path, ok := MethodAndPath(arn)
+		// An ARN that does not parse names no route: fail closed.
+		onMFARoute = !ok || a.MFARoutes.Requires(method, path)
+		if onMFARoute {
+			// Info: the step_up_required metric counts these.
+			a.log().InfoContext(ctx, "route needs a multi-factor login", "event", "step_up_required",
+				"user_id", id.UserID, "session_id", id.SessionID, "method", method, "path", path)
+		}
+	}
+	if ev.Version == "2.0" {
+		// An HTTP API caches a simple response per identity source, not per
+		// route: with MFA routes its identity source must hold
+		// $context.routeKey too, or its caching must be off (DEPLOY.md).
+		return json.Marshal(&SimpleResponse{IsAuthorized: !onMFARoute, Context: id})
+	}
+	p := allow(id, arn)
+	if stepUp {
+		// API Gateway caches this policy per token and applies it to every
+		// route of the API: Allow the stage, Deny exactly the MFA routes,
+		// so a cached answer is right on every route.
+		p.PolicyDocument.Statement = append(p.PolicyDocument.Statement, Statement{
+			Action: [1]string{"execute-api:Invoke"}, Effect: "Deny",
+			Resource: a.MFARoutes.Resources(strings.TrimSuffix(APIWildcard(arn), "*")),
+		})
+	}
+	return json.Marshal(p)
+}
+
+// MethodAndPath splits a method or route ARN
+// (arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH) into its
+// method and its path ("/" and what follows the method; "/" when none).
+func MethodAndPath(arn string) (method, path string, ok bool) {
+	stage := strings.TrimSuffix(APIWildcard(arn), "*")
+	if stage == arn || !strings.HasPrefix(arn, stage) {
+		return "", "", false
+	}
+	rest := arn[len(stage):]
+	method, path, found := strings.Cut(rest, "/")
+	if method == "" {
+		return "", "", false
+	}
+	if !found {
+		return method, "/", true
+	}
+	return method, "/" + path, true
 }
 
 // PolicyResponse is a REST API authorizer's answer: who the caller is, the
@@ -186,17 +268,18 @@ type PolicyResponse struct {
 	Context        Identity `json:"context"`
 }
 
-// Policy is an IAM policy document with the one statement Rotor grants.
+// Policy is an IAM policy document: the Allow of the whole API stage, and
+// for a token without "mfa" when there are MFA routes, the Deny of those.
 type Policy struct {
-	Version   string       `json:"Version"`
-	Statement [1]Statement `json:"Statement"`
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
 }
 
 // Statement is one IAM policy statement.
 type Statement struct {
 	Action   [1]string `json:"Action"`
 	Effect   string    `json:"Effect"`
-	Resource [1]string `json:"Resource"`
+	Resource []string  `json:"Resource"`
 }
 
 // SimpleResponse is an HTTP API authorizer's simple response (payload 2.0):
@@ -215,10 +298,10 @@ func allow(id Identity, methodArn string) *PolicyResponse {
 		PrincipalID: id.UserID,
 		PolicyDocument: Policy{
 			Version: "2012-10-17",
-			Statement: [1]Statement{{
+			Statement: []Statement{{
 				Action:   [1]string{"execute-api:Invoke"},
 				Effect:   "Allow",
-				Resource: [1]string{APIWildcard(methodArn)},
+				Resource: []string{APIWildcard(methodArn)},
 			}},
 		},
 		Context: id,

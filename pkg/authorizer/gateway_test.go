@@ -2,11 +2,14 @@ package authorizer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/rotor-auth/rotor/pkg/authorizer"
 	"github.com/rotor-auth/rotor/pkg/sessions"
@@ -156,5 +159,76 @@ func TestWarmCacheServesWithinItsShare(t *testing.T) {
 				t.Fatalf("the warm cache holds %d decisions; want none", a.Cache.Len())
 			}
 		})
+	}
+}
+
+// policyGateway is one API Gateway node in front of a REST TOKEN
+// authorizer with result caching: it keeps the policy the authorizer
+// returned for an Authorization value for ttl and evaluates every request
+// ARN against it, the authorizer invoked only on a miss.
+type policyGateway struct {
+	ttl     time.Duration
+	a       *authorizer.Authorizer
+	cached  map[string]events.APIGatewayCustomAuthorizerPolicy
+	until   map[string]time.Time
+	invokes int
+}
+
+func (g *policyGateway) allows(t *testing.T, authorization, methodArn string, now time.Time) bool {
+	t.Helper()
+	if u, ok := g.until[authorization]; !ok || !now.Before(u) {
+		g.invokes++
+		ev, err := json.Marshal(events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: authorization, MethodArn: methodArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := handle(t, g.a, ev)
+		if err != nil {
+			t.Fatalf("Invoke: %v", err)
+		}
+		g.cached[authorization] = resp.(events.APIGatewayCustomAuthorizerResponse).PolicyDocument
+		g.until[authorization] = now.Add(g.ttl)
+	}
+	return iamAllows(g.cached[authorization], methodArn)
+}
+
+// TestStepUpThroughGatewayPolicyCache, as the holder of a password
+// login's token facing a REST API whose gateway caches policies for 60 s:
+// whatever route they call first (an ordinary one, to get an Allow
+// cached), every later call within the TTL is answered from that one
+// cached policy, and the MFA routes stay refused while the rest stay open;
+// the owner's MFA token, cached the same way, opens all of them.
+func TestStepUpThroughGatewayPolicyCache(t *testing.T) {
+	f := newFixture(t)
+	const api = "arn:aws:execute-api:eu-west-1:123456789012:abc1234567/prod/"
+	calls := []struct {
+		route    string
+		needsMFA bool
+	}{
+		{"GET/me", false}, {"POST/payments/1", true}, {"GET/payments/1", false},
+		{"DELETE/account", true}, {"POST/payments/1/refund", true}, {"GET/me", false},
+	}
+	for _, tk := range []struct {
+		name string
+		amr  []string
+		mfa  bool
+	}{{"password", []string{"pwd"}, false}, {"mfa", []string{"pwd", "otp", "mfa"}, true}} {
+		for first := range calls {
+			t.Run(fmt.Sprintf("%s/first %s", tk.name, calls[first].route), func(t *testing.T) {
+				g := &policyGateway{ttl: time.Minute, a: f.stepUpAuthorizer(t),
+					cached: map[string]events.APIGatewayCustomAuthorizerPolicy{}, until: map[string]time.Time{}}
+				raw := "Bearer " + f.tokenWith(t, tk.amr)
+				order := append(slices.Clone(calls[first:]), calls[:first]...)
+				for i, c := range order {
+					at := now.Add(time.Duration(i) * 5 * time.Second)
+					if got, want := g.allows(t, raw, api+c.route, at), !c.needsMFA || tk.mfa; got != want {
+						t.Errorf("%s at +%ds: allowed %v; want %v", c.route, i*5, got, want)
+					}
+				}
+				if g.invokes != 1 {
+					t.Errorf("%d authorizer invocations; want 1 (every other call from the cache)", g.invokes)
+				}
+			})
+		}
 	}
 }

@@ -19,7 +19,9 @@ const maxResponseBody = 1 << 20
 // /auth/login and saves it in t.Store. With t.Devices set it sends the
 // username's device token and keeps the new one. A refused login is an
 // *APIError whose Code is "invalid_credentials", or "too_many_attempts"
-// with RetryAfter set.
+// with RetryAfter set; for an account with a second factor, after the
+// right password, an *MFARequiredError (errors.Is ErrMFARequired) to pass
+// to VerifyMFA or VerifyRecoveryCode.
 func (t *Transport) Login(ctx context.Context, username, password string) error {
 	body := map[string]string{"username": username, "password": password}
 	if t.Devices != nil {
@@ -36,22 +38,68 @@ func (t *Transport) Login(ctx context.Context, username, password string) error 
 		return fmt.Errorf("client: login: %w", err)
 	}
 	defer discard(resp)
+	return t.finishLogin(ctx, "login", username, resp)
+}
+
+// VerifyMFA finishes a login that answered mfa_required with a code from
+// the user's authenticator app, at /auth/mfa/verify, and saves the tokens
+// in t.Store as Login does. A wrong code is an *APIError.
+func (t *Transport) VerifyMFA(ctx context.Context, challenge *MFARequiredError, code string) error {
+	return t.verify(ctx, challenge, map[string]string{"mfa_token": challenge.MFAToken, "code": code})
+}
+
+// VerifyRecoveryCode is VerifyMFA with one of the user's recovery codes
+// instead of an app's code; each code works once.
+func (t *Transport) VerifyRecoveryCode(ctx context.Context, challenge *MFARequiredError, recoveryCode string) error {
+	return t.verify(ctx, challenge, map[string]string{"mfa_token": challenge.MFAToken, "recovery_code": recoveryCode})
+}
+
+func (t *Transport) verify(ctx context.Context, challenge *MFARequiredError, body map[string]string) error {
+	resp, err := t.postJSON(ctx, "/auth/mfa/verify", body)
+	if err != nil {
+		return fmt.Errorf("client: verify mfa: %w", err)
+	}
+	defer discard(resp)
+	return t.finishLogin(ctx, "verify mfa", challenge.Username, resp)
+}
+
+// finishLogin reads the answer of a login or an MFA verify: it saves the
+// tokens and the username's device token, or returns the error answer (an
+// *MFARequiredError for mfa_required).
+func (t *Transport) finishLogin(ctx context.Context, op, username string, resp *http.Response) error {
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("client: login: %w", decodeAPIError(resp))
+		return fmt.Errorf("client: %s: %w", op, decodeLoginError(resp, username))
 	}
 	tok, dev, err := decodeLogin(resp, t.now())
 	if err != nil {
-		return fmt.Errorf("client: login: %w", err)
+		return fmt.Errorf("client: %s: %w", op, err)
 	}
 	if err := t.Store.Save(ctx, tok); err != nil {
-		return fmt.Errorf("client: login: %w", err)
+		return fmt.Errorf("client: %s: %w", op, err)
 	}
-	if t.Devices != nil && dev != "" {
+	if t.Devices != nil && dev != "" && username != "" {
 		if err := t.Devices.SaveDevice(ctx, username, dev); err != nil {
-			return fmt.Errorf("client: login: %w", err)
+			return fmt.Errorf("client: %s: %w", op, err)
 		}
 	}
 	return nil
+}
+
+// decodeLoginError reads a refused login: 403 mfa_required with its
+// mfa_token becomes an *MFARequiredError, anything else an *APIError.
+func decodeLoginError(resp *http.Response, username string) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	var body struct {
+		Error       string   `json:"error"`
+		Description string   `json:"error_description"`
+		MFAToken    string   `json:"mfa_token"`
+		Methods     []string `json:"mfa_methods"`
+	}
+	if resp.StatusCode == http.StatusForbidden && json.Unmarshal(raw, &body) == nil && body.Error == "mfa_required" && body.MFAToken != "" {
+		return &MFARequiredError{Username: username, MFAToken: body.MFAToken, Methods: body.Methods, Description: body.Description}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	return decodeAPIError(resp)
 }
 
 // Logout ends the session at /auth/logout and clears t.Store. The store is

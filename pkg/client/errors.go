@@ -3,6 +3,8 @@ package client
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 )
 
@@ -66,4 +68,43 @@ func (e *APIError) Error() string {
 		return fmt.Sprintf("client: server answered %d", e.StatusCode)
 	}
 	return fmt.Sprintf("client: server answered %d %s: %s", e.StatusCode, e.Code, e.Description)
+}
+
+// ErrMFARequired reports that the password was right but the account has a
+// second factor: the login is finished by VerifyMFA or VerifyRecoveryCode
+// with the *MFARequiredError errors.As gives.
+var ErrMFARequired = errors.New("client: a second factor is required")
+
+// MFARequiredError is the server's 403 mfa_required answer to a login: the
+// password was right, and the user must now send a code. It matches
+// ErrMFARequired with errors.Is.
+type MFARequiredError struct {
+	// Username is who logged in, so the device token the verify answers
+	// with is kept for that username.
+	Username string
+	// MFAToken is the short-lived, single-use token that binds the second
+	// step to this login; VerifyMFA sends it back.
+	MFAToken string
+	// Methods are the second factors on offer: "otp", "recovery_code".
+	Methods []string
+	// Description is the server's human-readable explanation.
+	Description string
+}
+
+// Error describes the challenge (never the mfa_token).
+func (e *MFARequiredError) Error() string {
+	return fmt.Sprintf("client: second factor required (%s)", strings.Join(e.Methods, ", "))
+}
+
+// Is makes errors.Is(err, ErrMFARequired) true.
+func (e *MFARequiredError) Is(target error) bool { return target == ErrMFARequired }
+
+// StepUpRequired reports whether resp is RFC 9470's refusal of a route that
+// needs a multi-factor login (401 with WWW-Authenticate Bearer
+// error="insufficient_user_authentication"). The Transport returns such an
+// answer as it is, without refreshing: a refresh keeps the session's
+// methods, only a login with a second factor helps.
+func StepUpRequired(resp *http.Response) bool {
+	return resp != nil && resp.StatusCode == http.StatusUnauthorized &&
+		strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="insufficient_user_authentication"`)
 }

@@ -83,3 +83,31 @@ func ExampleFileStore() {
 	fmt.Println(resp.StatusCode, info.Mode().Perm())
 	// Output: 200 -rw-------
 }
+
+// An account with a second factor: the right password gives an
+// *MFARequiredError, and VerifyMFA finishes the login with the user's code.
+func ExampleTransport_VerifyMFA() {
+	api := startFakeAPI()
+	defer api.Close()
+	tr := &client.Transport{BaseURL: api.URL, Store: &client.MemoryStore{}}
+	ctx := context.Background()
+
+	err := tr.Login(ctx, "dana", "dana's second factor")
+	var mfa *client.MFARequiredError
+	if !errors.As(err, &mfa) {
+		log.Fatal(err)
+	}
+	fmt.Println("second factor:", mfa.Methods)
+	if err := tr.VerifyMFA(ctx, mfa, "246810"); err != nil { // the code the user typed
+		log.Fatal(err)
+	}
+	resp, err := tr.Client().Post(api.URL+"/payments", "application/json", nil) // an MFA route
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode)
+	// Output:
+	// second factor: [otp recovery_code]
+	// 200
+}

@@ -37,6 +37,10 @@ type fakeAPI struct {
 	devices   []string                 // device_token of each login, in order ("" for none)
 	holdN     int64                    // see HoldRefresh
 	hold      chan struct{}            // closed at the holdN-th 401
+	mfaUsers  map[string]bool          // usernames with a second factor
+	mfaTokens map[string]string        // unused mfa_token -> username
+	mfa       map[string]bool          // access tokens of sessions started with a second factor
+	recovery  map[string]bool          // recovery codes not used yet
 }
 
 type refreshState struct {
@@ -45,6 +49,7 @@ type refreshState struct {
 	replacedAt time.Time
 	next       tokenPair // the pair that replaced it
 	session    *bool     // shared by a session's tokens: true once revoked
+	mfa        bool      // the session was started with a second factor
 }
 
 type tokenPair struct {
@@ -57,14 +62,32 @@ func startFakeAPI() *fakeAPI {
 	f := &fakeAPI{
 		AccessTTL: time.Minute,
 		Now:       time.Now,
-		users:     map[string]string{"alice": "correct horse battery staple", "carol": "carol's own passphrase"},
+		users:     map[string]string{"alice": "correct horse battery staple", "carol": "carol's own passphrase", "dana": "dana's second factor"},
 		access:    map[string]string{},
 		refresh:   map[string]*refreshState{},
+		mfaUsers:  map[string]bool{"dana": true},
+		mfaTokens: map[string]string{},
+		mfa:       map[string]bool{},
+		recovery:  map[string]bool{fakeRecoveryCode: true},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /auth/login", f.login)
 	mux.HandleFunc("POST /auth/refresh", f.doRefresh)
 	mux.HandleFunc("POST /auth/logout", f.logout)
+	mux.HandleFunc("POST /auth/mfa/verify", f.verifyMFA)
+	// An MFA route: the authorizer's step-up refusal for a token without
+	// "mfa" (RFC 9470), as template.yaml's ACCESS_DENIED answers it.
+	mux.HandleFunc("POST /payments", f.protected(func(w http.ResponseWriter, r *http.Request, user string) {
+		f.mu.Lock()
+		mfa := f.mfa[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+		f.mu.Unlock()
+		if !mfa {
+			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication", error_description="A multi-factor login is required"`)
+			writeError(w, http.StatusUnauthorized, "insufficient_user_authentication", "This route needs a multi-factor login.")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"paid_by": user})
+	}))
 	mux.HandleFunc("GET /me", f.protected(func(w http.ResponseWriter, r *http.Request, user string) {
 		writeJSON(w, http.StatusOK, map[string]string{"user_id": "u-" + user, "username": user, "session_id": "s-1"})
 	}))
@@ -140,8 +163,18 @@ func (f *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "invalid_credentials", "invalid username or password")
 		return
 	}
+	if f.mfaUsers[in.Username] {
+		f.seq++
+		tok := fmt.Sprintf("mfa_fake_%d", f.seq)
+		f.mfaTokens[tok] = in.Username
+		writeJSON(w, http.StatusForbidden, map[string]any{
+			"error": "mfa_required", "error_description": "Enter a code from your authenticator app.",
+			"mfa_token": tok, "mfa_methods": []string{"otp", "recovery_code"},
+		})
+		return
+	}
 	revoked := false
-	p := f.mint(in.Username, &revoked)
+	p := f.mint(in.Username, &revoked, false)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":             p.Access,
 		"token_type":               "Bearer",
@@ -185,7 +218,7 @@ func (f *fakeAPI) doRefresh(w http.ResponseWriter, r *http.Request) {
 	case !ok || *s.session:
 		writeError(w, http.StatusUnauthorized, "invalid_grant", "refresh token is not valid")
 	case s.replacedAt.IsZero():
-		s.next = f.mint(s.user, s.session)
+		s.next = f.mint(s.user, s.session, s.mfa)
 		s.replacedAt = time.Now()
 		writeTokens(w, s.next, f.AccessTTL)
 	case time.Since(s.replacedAt) < graceWindow:
@@ -243,16 +276,62 @@ func (f *fakeAPI) protected(h func(http.ResponseWriter, *http.Request, string)) 
 	}
 }
 
-// mint issues a pair for user in a session; f.mu must be held.
-func (f *fakeAPI) mint(user string, session *bool) tokenPair {
+// mint issues a pair for user in a session, started with a second factor
+// when mfa; f.mu must be held.
+func (f *fakeAPI) mint(user string, session *bool, mfa bool) tokenPair {
 	f.seq++
 	p := tokenPair{
 		Access:  fakeJWT(f.Now().Add(f.AccessTTL), f.seq),
 		Refresh: fmt.Sprintf("rtr_fake_%d", f.seq),
 	}
 	f.access[p.Access] = user
-	f.refresh[p.Refresh] = &refreshState{user: user, session: session}
+	f.mfa[p.Access] = mfa
+	f.refresh[p.Refresh] = &refreshState{user: user, session: session, mfa: mfa}
 	return p
+}
+
+// The second factors the fake accepts: the app's code, and one recovery
+// code that works once.
+const (
+	fakeOTP          = "246810"
+	fakeRecoveryCode = "rc-7f3k-9q2m"
+)
+
+// verifyMFA is POST /auth/mfa/verify: an unused mfa_token and a code (or a
+// recovery code) answer as a login does.
+func (f *fakeAPI) verifyMFA(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		MFAToken     string `json:"mfa_token"`
+		Code         string `json:"code"`
+		RecoveryCode string `json:"recovery_code"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.MFAToken == "" || (in.Code == "") == (in.RecoveryCode == "") {
+		writeError(w, http.StatusBadRequest, "invalid_request", "mfa_token and one of code or recovery_code")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	user, ok := f.mfaTokens[in.MFAToken]
+	switch {
+	case !ok:
+		writeError(w, http.StatusUnauthorized, "invalid_grant", "the mfa_token is unknown, used or expired")
+		return
+	case in.Code != "" && in.Code != fakeOTP, in.RecoveryCode != "" && !f.recovery[in.RecoveryCode]:
+		writeError(w, http.StatusUnauthorized, "invalid_mfa_code", "wrong code")
+		return
+	}
+	delete(f.mfaTokens, in.MFAToken)
+	delete(f.recovery, in.RecoveryCode)
+	revoked := false
+	p := f.mint(user, &revoked, true)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token":             p.Access,
+		"token_type":               "Bearer",
+		"expires_in":               int(f.AccessTTL / time.Second),
+		"refresh_token":            p.Refresh,
+		"refresh_token_expires_in": 14 * 24 * 3600,
+		"device_token":             fmt.Sprintf("rtd_fake_%s_%d", user, f.seq),
+	})
 }
 
 // fakeJWT builds an unsigned token whose payload has exp, enough for the

@@ -85,7 +85,8 @@ func (t *Transport) Client() *http.Client {
 }
 
 // RoundTrip sends req with the current access token and, on a 401,
-// refreshes and retries it once. It returns an error matching
+// refreshes and retries it once; a 401 insufficient_user_authentication
+// (StepUpRequired) is returned as it is. It returns an error matching
 // ErrSessionEnded when the server refuses the refresh token, and
 // ErrBodyNotReplayable when the retry would need a body req cannot give
 // again.
@@ -125,7 +126,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	resp, err := t.send(req, req.Body, tok)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || tok.RefreshToken == "" {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || tok.RefreshToken == "" || StepUpRequired(resp) {
+		// A step-up refusal is the caller's to see: a refresh keeps the
+		// session's methods, so it would only cost a rotation.
 		return resp, err
 	}
 	discard(resp)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rotor-auth/rotor/pkg/stepup"
 )
 
 // Config is every setting of every Rotor program. Each field names the
@@ -72,6 +74,12 @@ type Config struct {
 	// that cache nothing (REQUEST authorizers without identity sources, HTTP
 	// APIs with caching off).
 	GatewayCacheTTL time.Duration
+	// MFARoutes are the routes whose access tokens must carry "mfa" in amr
+	// (step-up at the edge): the authorizer refuses a token without it there
+	// with insufficient_user_authentication, and allows it everywhere else.
+	// ROTOR_MFA_ROUTES, e.g. "POST /payments/*,DELETE /account"; none by
+	// default.
+	MFARoutes stepup.Routes
 
 	LoginMaxFailures int           // ROTOR_LOGIN_MAX_FAILURES: failures before throttling starts
 	LoginBackoffBase time.Duration // ROTOR_LOGIN_BACKOFF_BASE: first lock, doubled per further failure
@@ -226,6 +234,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.dur("ROTOR_AUTHORIZER_CACHE_TTL", &c.AuthorizerCacheTTL)
 	c.GatewayCacheTTL = c.AuthorizerCacheTTL // unless set: the gateway may keep an answer as long
 	r.dur("ROTOR_GATEWAY_CACHE_TTL", &c.GatewayCacheTTL)
+	r.routes("ROTOR_MFA_ROUTES", &c.MFARoutes)
 	r.integer("ROTOR_LOGIN_MAX_FAILURES", &c.LoginMaxFailures)
 	r.dur("ROTOR_LOGIN_BACKOFF_BASE", &c.LoginBackoffBase)
 	r.dur("ROTOR_LOGIN_BACKOFF_MAX", &c.LoginBackoffMax)
@@ -412,6 +421,17 @@ func (r *reader) boolean(name string, dst *bool) {
 			return
 		}
 		*dst = b
+	}
+}
+
+func (r *reader) routes(name string, dst *stepup.Routes) {
+	if v, ok := r.get(name); ok {
+		rs, err := stepup.Parse(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("config: %s: %w", name, err))
+			return
+		}
+		*dst = rs
 	}
 }
 

@@ -38,6 +38,17 @@ const (
 // unauthorizedBody is template.yaml's UNAUTHORIZED gateway response.
 const unauthorizedBody = `{"error":"invalid_token","error_description":"The access token is missing, malformed, expired or revoked."}`
 
+// stepUpBody and stepUpChallenge are template.yaml's ACCESS_DENIED gateway
+// response, which API Gateway sends when the authorizer's policy denies a
+// route of ROTOR_MFA_ROUTES to a token without "mfa": RFC 9470's
+// insufficient_user_authentication, with 401 as that RFC says. A refresh
+// does not help (it keeps the session's methods); a login with a second
+// factor does.
+const (
+	stepUpBody      = `{"error":"insufficient_user_authentication","error_description":"This route needs a multi-factor login: log in again with a second factor."}`
+	stepUpChallenge = `Bearer error="insufficient_user_authentication", error_description="A multi-factor login is required"`
+)
+
 // Server routes requests to the API's handlers.
 type Server struct {
 	API        *httpapi.API
@@ -137,6 +148,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h httpapi.Handler
 		case err != nil:
 			s.log().Error("authorizer failed", "cause", err.Error())
 			s.write(w, s.gatewayResponse(http.StatusInternalServerError, `{"message":null}`, nil))
+			return
+		}
+		// The Deny of the authorizer's policy, as API Gateway applies it.
+		if rs := s.Authorizer.MFARoutes; len(rs) > 0 && !id.MFA() && rs.Requires(r.Method, r.URL.Path) {
+			s.write(w, s.gatewayResponse(http.StatusUnauthorized, stepUpBody, map[string]string{"WWW-Authenticate": stepUpChallenge}))
 			return
 		}
 		req.RequestContext.Authorizer = id.Context()

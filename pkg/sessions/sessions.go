@@ -53,6 +53,10 @@ const maxPrunePerLogin = 10
 type Meta struct {
 	IP        string
 	UserAgent string
+	// AMR lists the authentication methods (RFC 8176) that started the session.
+	AMR []string
+	// AuthTime is when the user last authenticated with those methods.
+	AuthTime time.Time
 }
 
 // Sanitized returns m as a session keeps it: each field valid UTF-8 without
@@ -60,9 +64,11 @@ type Meta struct {
 // U+FFFD), at most 64 bytes of IP and 256 of user agent, cut on a rune
 // boundary. Both come from the request, where a client sends any bytes:
 // PostgreSQL refuses text that is not UTF-8 (or holds NUL), and every store
-// must keep and list the same value, so Start stores only this.
+// must keep and list the same value, so Start stores only this. AMR and
+// AuthTime come from the flow, not the request, and are kept as they are.
 func (m Meta) Sanitized() Meta {
-	return Meta{IP: sanitize(m.IP, maxIPLen), UserAgent: sanitize(m.UserAgent, maxUserAgentLen)}
+	m.IP, m.UserAgent = sanitize(m.IP, maxIPLen), sanitize(m.UserAgent, maxUserAgentLen)
+	return m
 }
 
 // Manager runs the session lifecycle on a Store.
@@ -167,6 +173,10 @@ func (m *Manager) Start(ctx context.Context, owner Owner, meta Meta, now time.Ti
 	}
 	meta = meta.Sanitized()
 	s.IP, s.UserAgent = meta.IP, meta.UserAgent
+	s.AMR = slices.Clone(meta.AMR)
+	if !meta.AuthTime.IsZero() {
+		s.AuthTime = meta.AuthTime.UTC().Truncate(time.Millisecond)
+	}
 	evict, err := m.evictions(ctx, owner, now)
 	if err != nil {
 		return Issued{}, err

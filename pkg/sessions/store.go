@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -40,6 +41,34 @@ type Session struct {
 
 	IP        string
 	UserAgent string
+
+	// AMR lists the authentication methods (RFC 8176) that started the
+	// session, AuthTime when they were used. Every rotation keeps both: a
+	// refresh is not an authentication, so it neither adds a method nor
+	// moves the time. A session stored before they existed has neither;
+	// Methods and AuthenticatedAt read it as the password login it was.
+	AMR      []string
+	AuthTime time.Time
+}
+
+// Methods returns the session's authentication methods: ["pwd"] when none
+// were stored, because before they were every session came from a password
+// login. The result is the caller's to keep.
+func (s Session) Methods() []string {
+	if len(s.AMR) == 0 {
+		return []string{"pwd"}
+	}
+	return slices.Clone(s.AMR)
+}
+
+// AuthenticatedAt returns when the user authenticated to start the session:
+// AuthTime, or CreatedAt for a session stored without it (the login that
+// created it was the authentication).
+func (s Session) AuthenticatedAt() time.Time {
+	if s.AuthTime.IsZero() {
+		return s.CreatedAt
+	}
+	return s.AuthTime
 }
 
 // Alive reports whether the session may still be used at now. DynamoDB deletes

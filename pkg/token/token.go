@@ -37,7 +37,15 @@ type Claims struct {
 	// (OIDC's claims), as they were at login.
 	Email         string `json:"email,omitempty"`
 	EmailVerified bool   `json:"email_verified,omitempty"`
+	// AMR lists how the user authenticated to start the session (RFC 8176
+	// values: "pwd", "otp", "mfa"...), AuthTime when (OIDC Core §2). A
+	// refresh keeps both: they describe the login, not the token.
+	AMR      []string         `json:"amr,omitempty"`
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
 }
+
+// HasMethod reports whether the token's amr claim lists m.
+func (c *Claims) HasMethod(m string) bool { return slices.Contains(c.AMR, m) }
 
 // Subject is who an access token is for.
 type Subject struct {
@@ -48,6 +56,10 @@ type Subject struct {
 	// claims when Email is set.
 	Email         string
 	EmailVerified bool
+	// AMR and AuthTime become the "amr" and "auth_time" claims when set:
+	// the session's authentication methods and time.
+	AMR      []string
+	AuthTime time.Time
 }
 
 func method(alg string) (jwt.SigningMethod, error) {
@@ -110,6 +122,12 @@ func (i *Issuer) Issue(ctx context.Context, s Subject, now time.Time) (string, e
 	}
 	if s.Email != "" {
 		claims["email"], claims["email_verified"] = s.Email, s.EmailVerified
+	}
+	if len(s.AMR) > 0 {
+		claims["amr"] = s.AMR
+	}
+	if !s.AuthTime.IsZero() {
+		claims["auth_time"] = s.AuthTime.Unix()
 	}
 	t := jwt.NewWithClaims(m, claims)
 	t.Header["kid"] = k.ID
@@ -184,7 +202,7 @@ func (v *Verifier) verify(raw string, set keys.Set) (*Claims, error) {
 		now = v.Now
 	}
 	none := numericDate(math.NaN()) // JSON never decodes to NaN: an absent date
-	c := wireClaims{Exp: none, Nbf: none, Iat: none}
+	c := wireClaims{Exp: none, Nbf: none, Iat: none, AuthTime: none}
 	_, err := v.jwtParser().ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); typ != Type {
 			return nil, fmt.Errorf("token: typ %q is not %s", typ, Type)
@@ -217,6 +235,9 @@ func (v *Verifier) verify(raw string, set keys.Set) (*Claims, error) {
 	}
 	if c.Sub == "" || c.Sid == "" {
 		return nil, fmt.Errorf("%w: missing sub or sid", ErrInvalid)
+	}
+	if _, _, err := c.AuthTime.time("auth_time"); err != nil {
+		return nil, fmt.Errorf("%w: %w: %w", ErrInvalid, jwt.ErrTokenInvalidClaims, err)
 	}
 	return c.claims(out, aud), nil
 }
@@ -327,14 +348,16 @@ type wireClaims struct {
 	Username string      `json:"preferred_username"`
 	Email    string      `json:"email"`
 	Verified bool        `json:"email_verified"`
+	AMR      []string    `json:"amr"`
+	AuthTime numericDate `json:"auth_time"`
 }
 
 // verified is what Verify returns, in one allocation: the Claims, their
-// three dates and a one-string audience.
+// four dates and a one-string audience.
 type verified struct {
-	claims        Claims
-	exp, nbf, iat jwt.NumericDate
-	aud           [1]string
+	claims                  Claims
+	exp, nbf, iat, authTime jwt.NumericDate
+	aud                     [1]string
 }
 
 // claims fills out with c as Claims (aud as audience returned it) and
@@ -362,6 +385,8 @@ func (c *wireClaims) claims(out *verified, aud []string) *Claims {
 		Username:      c.Username,
 		Email:         c.Email,
 		EmailVerified: c.Verified,
+		AMR:           c.AMR,
+		AuthTime:      date(c.AuthTime, &out.authTime),
 	}
 	return &out.claims
 }

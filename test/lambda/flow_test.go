@@ -150,6 +150,15 @@ func TestAuthFlow(t *testing.T) {
 	if sessionID == "" {
 		t.Fatalf("authorizer context has no session_id: %v", p.Context)
 	}
+	// Step-up at the edge (ROTOR_MFA_ROUTES=POST /payments/*): the password
+	// login's token is denied exactly the MFA route, by the policy API
+	// Gateway caches for every route; the context says how it logged in.
+	if p.allows(apiArn + "/v1/POST/payments/42") {
+		t.Fatalf("TOKEN authorizer: a password token's policy allows the MFA route: %+v", p.PolicyDocument)
+	}
+	if got := ctxString(p.Context, "amr"); got != "pwd" || ctxString(p.Context, "auth_time") == "" {
+		t.Fatalf("authorizer context amr %q auth_time %q; want pwd and a time (context %v)", got, ctxString(p.Context, "auth_time"), p.Context)
+	}
 
 	t.Run("garbage token is Unauthorized", func(t *testing.T) {
 		for _, tok := range []string{

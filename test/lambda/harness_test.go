@@ -274,6 +274,7 @@ func provision(ctx context.Context, motoURL string) (map[string]string, error) {
 		"ROTOR_REFRESH_GRACE":     "10s",
 		"ROTOR_KEY_CACHE_TTL":     "5m",
 		"ROTOR_STRICT_SESSIONS":   "false",
+		"ROTOR_MFA_ROUTES":        "POST /payments/*", // step-up at the edge: TestAuthFlow
 		"ROTOR_CORS_ALLOW_ORIGIN": "*",
 		"ROTOR_STORE_TIMEOUT":     "10s", // generous on a shared machine; frozen_test sets its own
 		"AWS_ENDPOINT_URL":        motoURL,

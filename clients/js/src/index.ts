@@ -223,6 +223,40 @@ export class RotorError extends Error {
 }
 
 /**
+ * The password was right and the account has a second factor: the server
+ * answered 403 `mfa_required`. Finish the login with
+ * {@link RotorFetch.verifyMfa}, passing this error and the user's code.
+ */
+export class MfaRequiredError extends RotorError {
+  override name = 'MfaRequiredError';
+  constructor(
+    description: string,
+    /** The short-lived, single-use token that binds the second step to this login. */
+    readonly mfaToken: string,
+    /** The second factors on offer, such as `otp` and `recovery_code`. */
+    readonly methods: string[],
+    /** Who logged in: the verify's device token is kept for this username. */
+    readonly username = '',
+  ) {
+    super(403, 'mfa_required', description);
+  }
+}
+
+/** The second factor of {@link RotorFetch.verifyMfa}: an app's code, or a recovery code. */
+export type MfaFactor = { code: string } | { recoveryCode: string };
+
+/**
+ * Whether `res` is RFC 9470's refusal of a route that needs a multi-factor
+ * login: 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"`.
+ * The client returns such an answer as it is, without refreshing: a refresh
+ * keeps the session's methods; a login with a second factor is what helps.
+ * (Cross-origin, the API must expose WWW-Authenticate, as Rotor's does.)
+ */
+export function stepUpRequired(res: Response): boolean {
+  return res.status === 401 && (res.headers.get('WWW-Authenticate') ?? '').includes('error="insufficient_user_authentication"');
+}
+
+/**
  * The session is over: the server refused the refresh token (unknown,
  * expired, revoked or reused) or no tokens are stored. The user must log in
  * again; the stored tokens have been cleared.
@@ -303,8 +337,17 @@ export interface RotorFetch {
   (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Creates a user; resolves to the new user's id. */
   signup(username: string, password: string): Promise<{ user_id: string }>;
-  /** Logs in and stores the tokens. Rejects with a {@link RotorError} when refused. */
+  /**
+   * Logs in and stores the tokens. Rejects with a {@link RotorError} when
+   * refused, and with a {@link MfaRequiredError} when the password was right
+   * but the account has a second factor.
+   */
   login(username: string, password: string): Promise<Tokens>;
+  /**
+   * Finishes a login that rejected with {@link MfaRequiredError}, at
+   * `/auth/mfa/verify`, and stores the tokens as `login` does.
+   */
+  verifyMfa(challenge: MfaRequiredError, factor: MfaFactor): Promise<Tokens>;
   /** Ends the session on the server and clears storage. */
   logout(): Promise<void>;
   /** Refreshes the stored tokens now (shared with any refresh already running). */
@@ -440,6 +483,16 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     return exp !== undefined && now() + marginMs >= exp;
   }
 
+  /** Reads a login's (or an MFA verify's) answer: stores the tokens and the device token. */
+  async function finishLogin(username: string, res: Response): Promise<Tokens> {
+    if (!res.ok) throw await readError(res, username);
+    const issued: { deviceToken?: string } = {};
+    const tokens = await readTokens(res, undefined, issued);
+    await storage.save(tokens);
+    if (devices && username && issued.deviceToken) await devices.set(username, issued.deviceToken);
+    return tokens;
+  }
+
   const rotorFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const req = toRequest(input, init);
     if (new URL(req.url).origin !== base.origin || req.headers.has('Authorization')) return send(req);
@@ -461,7 +514,8 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     // exactly the same bytes.
     const spare = req.clone();
     const first = await send(withBearer(req, tokens.accessToken));
-    if (first.status !== 401) return first;
+    // A step-up refusal is the caller's to see: a refresh would change nothing.
+    if (first.status !== 401 || stepUpRequired(first)) return first;
     await first.body?.cancel().catch(() => {});
 
     const fresh = await refreshFrom(tokens.accessToken);
@@ -478,13 +532,13 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
       const body: Record<string, string> = { username, password };
       const device = await devices?.get(username);
       if (device) body.device_token = device;
-      const res = await postAuth('/auth/login', body);
-      if (!res.ok) throw await readError(res);
-      const issued: { deviceToken?: string } = {};
-      const tokens = await readTokens(res, undefined, issued);
-      await storage.save(tokens);
-      if (devices && issued.deviceToken) await devices.set(username, issued.deviceToken);
-      return tokens;
+      return finishLogin(username, await postAuth('/auth/login', body));
+    },
+    async verifyMfa(challenge: MfaRequiredError, factor: MfaFactor) {
+      const body: Record<string, string> = { mfa_token: challenge.mfaToken };
+      if ('code' in factor) body.code = factor.code;
+      else body.recovery_code = factor.recoveryCode;
+      return finishLogin(challenge.username, await postAuth('/auth/mfa/verify', body));
     },
     async logout() {
       const current = await storage.load();
@@ -506,7 +560,7 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
   });
 }
 
-async function readError(res: Response): Promise<RotorError> {
+async function readError(res: Response, username = ''): Promise<RotorError> {
   let code = '';
   let description = '';
   let ticket: string | undefined;
@@ -515,6 +569,10 @@ async function readError(res: Response): Promise<RotorError> {
     if (typeof body.error === 'string') code = body.error;
     if (typeof body.error_description === 'string') description = body.error_description;
     if (typeof body.retry_ticket === 'string') ticket = body.retry_ticket;
+    if (res.status === 403 && code === 'mfa_required' && typeof body.mfa_token === 'string' && body.mfa_token) {
+      const methods = Array.isArray(body.mfa_methods) ? body.mfa_methods.filter((m): m is string => typeof m === 'string') : [];
+      return new MfaRequiredError(description, body.mfa_token, methods, username);
+    }
   } catch {
     // Not the API's error shape: the status alone tells what happened.
   }

@@ -4,6 +4,9 @@
 // protected routes that answer 401.
 
 export const BASE = 'https://api.test/Prod';
+/** The second factors the fake accepts: the app's code, and one recovery code that works once. */
+export const OTP = '246810';
+export const RECOVERY_CODE = 'rc-7f3k-9q2m';
 const GRACE_MS = 10_000;
 
 export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
@@ -11,7 +14,12 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
   const users = new Map([
     ['alice', 'correct horse battery staple'],
     ['carol', "carol's own passphrase"],
+    ['dana', "dana's second factor"],
   ]);
+  const mfaUsers = new Set(['dana']); // users with a second factor
+  const mfaTokens = new Map(); // unused mfa_token -> username
+  const mfaAccess = new Set(); // access tokens of sessions started with a second factor
+  const recoveryCodes = new Set([RECOVERY_CODE]);
   const access = new Map(); // valid access token -> username
   const refresh = new Map(); // refresh token -> { session, replacedAt, next }
   const jar = {}; // the browser's cookies for /auth, shared by every tab
@@ -43,6 +51,7 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     const exp = Math.floor(Date.now() / 1000) + accessTtlSeconds;
     const pair = { access: fakeJwt({ sub: user, exp, jti: String(seq) }), refresh: `rtr_fake_${seq}` };
     access.set(pair.access, user);
+    if (session.mfa) mfaAccess.add(pair.access); // a refresh keeps the session's methods
     refresh.set(pair.refresh, { session, replacedAt: 0, next: null });
     return pair;
   }
@@ -77,7 +86,24 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       api.devicesSent.push(device_token ?? cookieDevice ?? null);
       if (username === 'throttled') return json(429, err('too_many_attempts', 'slow down'), { 'Retry-After': '7' });
       if (users.get(username) !== password) return json(401, err('invalid_credentials', 'invalid username or password'));
+      if (mfaUsers.has(username)) {
+        const mfaToken = `mfa_fake_${++seq}`;
+        mfaTokens.set(mfaToken, username);
+        return json(403, { ...err('mfa_required', 'Enter a code from your authenticator app.'), mfa_token: mfaToken, mfa_methods: ['otp', 'recovery_code'] });
+      }
       const session = { user: username, revoked: false, csrf: `csrf_${++seq}` };
+      return tokenResponse(req, mint(username, session), session, `rtd_fake_${username}_${seq}`);
+    }
+
+    if (req.method === 'POST' && path === '/auth/mfa/verify') {
+      const { mfa_token: mfaToken, code, recovery_code: recovery } = await req.json();
+      const username = mfaTokens.get(mfaToken);
+      if (!username) return json(401, err('invalid_grant', 'the mfa_token is unknown, used or expired'));
+      if ((code === undefined) === (recovery === undefined)) return json(400, err('invalid_request', 'one of code or recovery_code'));
+      if (code !== undefined ? code !== OTP : !recoveryCodes.has(recovery)) return json(401, err('invalid_grant', 'wrong code'));
+      mfaTokens.delete(mfaToken);
+      recoveryCodes.delete(recovery);
+      const session = { user: username, revoked: false, csrf: `csrf_${++seq}`, mfa: true };
       return tokenResponse(req, mint(username, session), session, `rtd_fake_${username}_${seq}`);
     }
 
@@ -137,6 +163,16 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       return json(401, err('invalid_token', 'access token is missing or invalid'));
     }
     if (path === '/me') return json(200, { user_id: `u-${user}`, username: user, session_id: 's-1' });
+    if (path === '/payments') {
+      // An MFA route: the authorizer's step-up refusal (RFC 9470), as
+      // template.yaml's ACCESS_DENIED gateway response answers it.
+      if (!mfaAccess.has(bearer)) {
+        return json(401, err('insufficient_user_authentication', 'This route needs a multi-factor login.'), {
+          'WWW-Authenticate': 'Bearer error="insufficient_user_authentication", error_description="A multi-factor login is required"',
+        });
+      }
+      return json(200, { paid_by: user });
+    }
     if (path === '/echo') return new Response(body, { status: 200 });
     return json(404, err('not_found', path));
   }

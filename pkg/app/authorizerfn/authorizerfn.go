@@ -22,9 +22,10 @@ import (
 // New returns the Lambda authorizer for cfg: it verifies with ks, caches its
 // decisions when cfg.AuthorizerCacheTTL leaves room beyond API Gateway's own
 // cache (cfg.GatewayCacheTTL) and, in strict mode, checks the session in st
-// (nil is fine otherwise).
+// (nil is fine otherwise). The routes of cfg.MFARoutes need a token with
+// "mfa" in its amr.
 func New(cfg config.Config, ks keys.Source, st sessions.Store, log *slog.Logger) *authorizer.Authorizer {
-	a := &authorizer.Authorizer{Verifier: app.Verifier(cfg, ks), Log: log}
+	a := &authorizer.Authorizer{Verifier: app.Verifier(cfg, ks), MFARoutes: cfg.MFARoutes, Log: log}
 	if cfg.AuthorizerCacheTTL > cfg.GatewayCacheTTL {
 		a.Cache = &authorizer.Cache{TTL: cfg.AuthorizerCacheTTL, GatewayTTL: cfg.GatewayCacheTTL}
 	}

@@ -274,6 +274,18 @@ func sessionItem(x sessions.Session) item {
 	if len(x.PrevHash) > 0 {
 		it["prev_hash"], it["salt"], it["rotated_at"] = b(x.PrevHash), b(x.Salt), ms(x.RotatedAt)
 	}
+	// A list, not a string set: RFC 8176 values keep their order, and a
+	// set cannot be empty. Absent on sessions stored before issue 21.
+	if len(x.AMR) > 0 {
+		l := make([]types.AttributeValue, len(x.AMR))
+		for i, m := range x.AMR {
+			l[i] = s(m)
+		}
+		it["amr"] = &types.AttributeValueMemberL{Value: l}
+	}
+	if !x.AuthTime.IsZero() {
+		it["auth_time"] = ms(x.AuthTime)
+	}
 	return it
 }
 
@@ -296,6 +308,16 @@ func sessionFrom(it item) sessions.Session {
 	}
 	if _, ok := it["rotated_at"]; ok {
 		x.RotatedAt = it.ms("rotated_at")
+	}
+	if l, ok := it["amr"].(*types.AttributeValueMemberL); ok {
+		for _, v := range l.Value {
+			if m, ok := v.(*types.AttributeValueMemberS); ok {
+				x.AMR = append(x.AMR, m.Value)
+			}
+		}
+	}
+	if _, ok := it["auth_time"]; ok {
+		x.AuthTime = it.ms("auth_time")
 	}
 	return x
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -315,5 +316,6 @@ func clone(s sessions.Session) sessions.Session {
 	s.TokenHash = bytes.Clone(s.TokenHash)
 	s.PrevHash = bytes.Clone(s.PrevHash)
 	s.Salt = bytes.Clone(s.Salt)
+	s.AMR = slices.Clone(s.AMR)
 	return s
 }

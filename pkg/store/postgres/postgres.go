@@ -185,9 +185,16 @@ func sessionArgs(s sessions.Session) pgx.NamedArgs {
 		"created_at": s.CreatedAt, "last_used_at": s.LastUsedAt,
 		"expires_at": s.ExpiresAt, "absolute_expires_at": s.AbsoluteExpiresAt,
 		"ip": s.IP, "user_agent": s.UserAgent,
+		"amr": nil, "auth_time": nil,
 	}
 	if !s.RotatedAt.IsZero() {
 		a["rotated_at"] = s.RotatedAt
+	}
+	if len(s.AMR) > 0 {
+		a["amr"] = s.AMR
+	}
+	if !s.AuthTime.IsZero() {
+		a["auth_time"] = s.AuthTime
 	}
 	return a
 }
@@ -203,18 +210,22 @@ func nilIfEmpty(b []byte) []byte {
 type sessionRow struct {
 	s         sessions.Session
 	rotatedAt *time.Time
+	authTime  *time.Time
 }
 
 func (r *sessionRow) dest() []any {
 	s := &r.s
 	return []any{&s.ID, &s.UserID, &s.Username, &s.Epoch, &s.TokenHash, &s.PrevHash, &s.Salt, &r.rotatedAt, &s.Rotations,
-		&s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &s.AbsoluteExpiresAt, &s.IP, &s.UserAgent}
+		&s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &s.AbsoluteExpiresAt, &s.IP, &s.UserAgent, &s.AMR, &r.authTime}
 }
 
 func (r *sessionRow) session() sessions.Session {
 	s := r.s
 	if r.rotatedAt != nil {
 		s.RotatedAt = r.rotatedAt.UTC()
+	}
+	if r.authTime != nil {
+		s.AuthTime = r.authTime.UTC()
 	}
 	s.CreatedAt, s.LastUsedAt = s.CreatedAt.UTC(), s.LastUsedAt.UTC()
 	s.ExpiresAt, s.AbsoluteExpiresAt = s.ExpiresAt.UTC(), s.AbsoluteExpiresAt.UTC()

@@ -196,6 +196,14 @@ func sessionFields(s sessions.Session) []any {
 	if len(s.PrevHash) > 0 {
 		f = append(f, "ph", s.PrevHash, "salt", s.Salt, "rat", ms(s.RotatedAt))
 	}
+	// Absent on sessions stored before issue 21. RFC 8176 values are
+	// tokens without spaces, so one space-joined field holds the list.
+	if len(s.AMR) > 0 {
+		f = append(f, "amr", strings.Join(s.AMR, " "))
+	}
+	if !s.AuthTime.IsZero() {
+		f = append(f, "aut", ms(s.AuthTime))
+	}
 	return f
 }
 
@@ -209,6 +217,12 @@ func sessionFrom(f map[string]string) sessions.Session {
 	}
 	if ph, ok := f["ph"]; ok {
 		s.PrevHash, s.Salt, s.RotatedAt = []byte(ph), []byte(f["salt"]), msTime(f, "rat")
+	}
+	if amr := f["amr"]; amr != "" {
+		s.AMR = strings.Fields(amr)
+	}
+	if _, ok := f["aut"]; ok {
+		s.AuthTime = msTime(f, "aut")
 	}
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("reserve burst", func(t *testing.T) { testReserveBurst(t, newStore(t)) })
 	t.Run("reserve login", func(t *testing.T) { testReserveLogin(t, newStore(t)) })
 	t.Run("reserve on a skewed clock", func(t *testing.T) { testReserveSkewedClock(t, newStore(t)) })
+	t.Run("authentication methods", func(t *testing.T) { testMethods(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -87,6 +89,8 @@ func newSession(t *testing.T, st Store, userID string) sessions.Session {
 		AbsoluteExpiresAt: t0.Add(10 * time.Hour),
 		IP:                "203.0.113.7",
 		UserAgent:         "storetest/1.0",
+		AMR:               []string{"pwd", "otp", "mfa"},
+		AuthTime:          t0.Add(120 * time.Millisecond),
 	}
 }
 
@@ -97,7 +101,8 @@ func equalSession(t *testing.T, got, want sessions.Session) {
 		got.RotatedAt.Equal(want.RotatedAt) && got.Rotations == want.Rotations &&
 		got.CreatedAt.Equal(want.CreatedAt) && got.LastUsedAt.Equal(want.LastUsedAt) &&
 		got.ExpiresAt.Equal(want.ExpiresAt) && got.AbsoluteExpiresAt.Equal(want.AbsoluteExpiresAt) &&
-		got.IP == want.IP && got.UserAgent == want.UserAgent
+		got.IP == want.IP && got.UserAgent == want.UserAgent &&
+		slices.Equal(got.AMR, want.AMR) && got.AuthTime.Equal(want.AuthTime)
 	if !ok {
 		t.Fatalf("session differs:\n got %+v\nwant %+v", got, want)
 	}

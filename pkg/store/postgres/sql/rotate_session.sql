@@ -16,11 +16,11 @@ WITH rotated AS (
 		-- by a password change, end-all or lock whose deletes failed).
 		AND epoch = (SELECT u.epoch FROM users u WHERE u.username = sessions.username AND u.user_id = sessions.user_id)
 	RETURNING session_id, user_id, username, epoch, token_hash, prev_hash, salt, rotated_at, rotations,
-	created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent
+	created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent, amr, auth_time
 ),
 as_was AS (
 	SELECT session_id, user_id, username, epoch, token_hash, prev_hash, salt, rotated_at, rotations,
-	created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent
+	created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent, amr, auth_time
 	FROM sessions
 	WHERE session_id = @session_id AND NOT EXISTS (SELECT 1 FROM rotated)
 	FOR KEY SHARE

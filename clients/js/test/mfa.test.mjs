@@ -1,0 +1,85 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRotorFetch, memoryStorage, memoryDeviceStorage, MfaRequiredError, RotorError, stepUpRequired } from '../dist/index.js';
+import { fakeApi, BASE, OTP, RECOVERY_CODE } from './fake-api.mjs';
+
+const DANA = "dana's second factor";
+
+function client(api, extra = {}) {
+  return createRotorFetch({ baseUrl: BASE, fetch: api.fetch, storage: memoryStorage(), locks: null, channelName: null, ...extra });
+}
+
+/** Logs dana in up to the second factor; returns the challenge. */
+async function challenge(rf, storage) {
+  const err = await rf.login('dana', DANA).then(
+    () => assert.fail('login of an enrolled user resolved'),
+    (e) => e,
+  );
+  assert.ok(err instanceof MfaRequiredError, `rejected with ${err}`);
+  assert.ok(err instanceof RotorError);
+  assert.equal(err.status, 403);
+  assert.equal(err.code, 'mfa_required');
+  assert.equal(err.username, 'dana');
+  assert.deepEqual(err.methods, ['otp', 'recovery_code']);
+  assert.match(err.mfaToken, /^mfa_fake_/);
+  assert.ok(!err.message.includes(err.mfaToken), 'the message shows the mfa_token');
+  if (storage) assert.equal(await storage.load(), null, 'tokens stored before the second factor');
+  return err;
+}
+
+describe('mfa_required', () => {
+  test('a login answered mfa_required is finished with a code; tokens and device token are kept', async () => {
+    const api = fakeApi();
+    const storage = memoryStorage();
+    const devices = memoryDeviceStorage();
+    const rf = client(api, { storage, devices });
+    const mfa = await challenge(rf, storage);
+    await assert.rejects(rf.verifyMfa(mfa, { code: '000000' }), (e) => e instanceof RotorError && e.status === 401);
+    const tokens = await rf.verifyMfa(mfa, { code: OTP });
+    assert.ok(tokens.accessToken && tokens.refreshToken);
+    assert.deepEqual(await storage.load(), tokens);
+    assert.match(await devices.get('dana'), /^rtd_fake_dana_/);
+    const res = await rf('/payments', { method: 'POST' });
+    assert.equal(res.status, 200);
+    // A refresh keeps the session's methods: still allowed after one.
+    api.expireAccess();
+    assert.equal((await rf('/payments', { method: 'POST' })).status, 200);
+    assert.equal(api.refreshCalls, 1);
+    // The mfa_token works once.
+    await assert.rejects(rf.verifyMfa(mfa, { code: OTP }), (e) => e.code === 'invalid_grant');
+  });
+
+  test('a recovery code finishes the login once', async () => {
+    const api = fakeApi();
+    const rf = client(api);
+    await rf.verifyMfa(await challenge(rf), { recoveryCode: RECOVERY_CODE });
+    const again = client(api);
+    await assert.rejects(again.verifyMfa(await challenge(again), { recoveryCode: RECOVERY_CODE }), (e) => e instanceof RotorError && e.status === 401);
+  });
+
+  test('the cookie transport finishes the login too', async () => {
+    const api = fakeApi();
+    const rf = client(api, { transport: 'cookie' });
+    const tokens = await rf.verifyMfa(await challenge(rf), { code: OTP });
+    assert.ok(tokens.csrfToken && !tokens.refreshToken);
+    assert.ok(api.jar.rotor_refresh);
+  });
+});
+
+describe('step-up at the edge', () => {
+  test('a 401 insufficient_user_authentication is returned, not refreshed', async () => {
+    const api = fakeApi();
+    const rf = client(api);
+    await rf.login('alice', 'correct horse battery staple');
+    const res = await rf('/payments', { method: 'POST' });
+    assert.equal(res.status, 401);
+    assert.ok(stepUpRequired(res));
+    assert.equal((await res.json()).error, 'insufficient_user_authentication');
+    assert.equal(api.refreshCalls, 0, 'a step-up refusal was refreshed');
+    api.expireAccess();
+    const me = await rf('/me');
+    assert.equal(me.status, 200);
+    assert.ok(!stepUpRequired(me));
+    assert.equal(api.refreshCalls, 1);
+  });
+});

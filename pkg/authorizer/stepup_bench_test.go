@@ -1,0 +1,59 @@
+package authorizer_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkPairedStepUp times, side by side as BenchmarkPaired does (one of
+// each per iteration, rotating order, medians), what the route check of
+// step-up at the edge costs: the bare signature check of a token carrying
+// amr and auth_time; Rotor's whole TOKEN decision without MFA routes; with
+// two MFA routes for a password token (the Deny statement built, the
+// event's route matched for the log line); and with the routes for an MFA
+// token (one amr scan). It reports the medians and their ratios to the
+// bare check.
+func BenchmarkPairedStepUp(b *testing.B) {
+	f := newFixture(b)
+	pwd, mfa := f.tokenWith(b, []string{"pwd"}), f.tokenWith(b, []string{"pwd", "otp", "mfa"})
+	c := compared{raw: pwd, key: f.key, issuer: "rotor", audience: "rotor-api", now: now}
+	plain := c.authorizer()
+	routed := f.stepUpAuthorizer(b)
+	ctx := context.Background()
+	evPwd := shapes[0].event(b, "Bearer "+pwd)
+	evMFA := shapes[0].event(b, "Bearer "+mfa)
+	invoke := func(a interface {
+		Invoke(context.Context, []byte) ([]byte, error)
+	}, ev []byte) func() {
+		return func() {
+			if _, err := a.Invoke(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	ops := []func(){bareVerify(b, c), invoke(plain, evPwd), invoke(routed, evPwd), invoke(routed, evMFA)}
+	names := []string{"bare", "no-routes", "routes-pwd", "routes-mfa"}
+	times := make([][]time.Duration, len(ops))
+	i := 0
+	cpuPerOp(b)
+	for b.Loop() {
+		for k := range ops {
+			j := (i + k) % len(ops)
+			start := time.Now()
+			ops[j]()
+			times[j] = append(times[j], time.Since(start))
+		}
+		i++
+	}
+	p50 := make([]float64, len(ops))
+	for j, t := range times {
+		slices.Sort(t)
+		p50[j] = float64(t[len(t)/2])
+		b.ReportMetric(p50[j], names[j]+"-p50-ns")
+	}
+	for j := 1; j < len(ops); j++ {
+		b.ReportMetric(p50[j]/p50[0], names[j]+"/bare")
+	}
+}
