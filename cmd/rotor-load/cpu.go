@@ -15,8 +15,8 @@ const clockTick = 10 * time.Millisecond
 
 // treeCPU returns the CPU time (user + system) so far of the processes roots
 // and all their descendants (a database's postmaster and its backends), read
-// from /proc. A process that exits takes its time with it: measure servers
-// whose workers live through the run (a connection pool).
+// from /proc, with the time of descendants that exited and were reaped
+// (autovacuum workers): a process's cutime and cstime count them.
 func treeCPU(roots []int) (time.Duration, error) {
 	type proc struct {
 		ppid int
@@ -40,14 +40,19 @@ func treeCPU(roots []int) (time.Duration, error) {
 			continue
 		}
 		f := strings.Fields(s[i+1:])
-		if len(f) < 13 {
+		if len(f) < 15 {
 			continue
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 		ppid, _ := strconv.Atoi(f[1])
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		procs[pid] = proc{ppid: ppid, cpu: time.Duration(ut+st) * clockTick}
+		// utime, stime, and cutime, cstime: the time of children it
+		// reaped (a database's short-lived workers, autovacuum's).
+		var ticks int64
+		for _, k := range []int{11, 12, 13, 14} {
+			v, _ := strconv.ParseInt(f[k], 10, 64)
+			ticks += v
+		}
+		procs[pid] = proc{ppid: ppid, cpu: time.Duration(ticks) * clockTick}
 	}
 	in := map[int]bool{}
 	for _, r := range roots {
