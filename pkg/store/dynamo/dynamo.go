@@ -277,6 +277,9 @@ func sessionItem(x sessions.Session) item {
 		"absolute_expires_at": sec(x.AbsoluteExpiresAt),
 		"ip":                  s(x.IP),
 		"user_agent":          s(x.UserAgent),
+		// Created since every epoch move deletes the listed sessions in
+		// its own transaction (epoch.go): see RotateSession.
+		"epoch_guarded": n(1),
 	}
 	if len(x.PrevHash) > 0 {
 		it["prev_hash"], it["salt"], it["rotated_at"] = b(x.PrevHash), b(x.Salt), ms(x.RotatedAt)
@@ -431,7 +434,8 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		TableName: aws.String(st.Tables.Sessions),
 		Key:       item{"session_id": s(r.SessionID)},
 		ConditionExpression: aws.String("token_hash = :presented AND expires_at > :now_s" +
-			" AND absolute_expires_at > :now_s AND absolute_expires_at >= :exp AND created_at >= :before"),
+			" AND absolute_expires_at > :now_s AND absolute_expires_at >= :exp AND created_at >= :before" +
+			" AND attribute_exists(epoch_guarded)"),
 		UpdateExpression: aws.String("SET token_hash = :new, prev_hash = :presented, salt = :salt," +
 			" rotated_at = :now_ms, last_used_at = :now_ms, expires_at = :exp ADD rotations :one"),
 		ExpressionAttributeValues: item{
@@ -458,6 +462,12 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		if err := st.revokedSince(ctx, x, w); err != nil {
 			return x, err
 		}
+		if _, guarded := c.Item["epoch_guarded"]; !guarded {
+			if err := st.guard(ctx, x); err != nil {
+				return x, err
+			}
+			return st.RotateSession(ctx, r)
+		}
 		return x, sessions.ErrConflict
 	}
 	if err != nil {
@@ -468,6 +478,41 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		return x, err
 	}
 	return x, nil
+}
+
+// guard checks, once, a session stored before epoch moves deleted the
+// sessions in their own transaction (an earlier version's end-all could
+// fail after moving the epoch and leave it behind): its owner's epoch must
+// still be its own (ErrSuperseded otherwise) and the watermark must not
+// revoke it (ErrRevoked), read strongly consistently; then it is marked
+// epoch_guarded, on condition that its epoch is unchanged, and from then
+// on the epoch moves' transactions guard it like any other session. A
+// session deleted meanwhile is ErrNotFound.
+func (st *Store) guard(ctx context.Context, x sessions.Session) error {
+	u, before, err := st.userAndWatermark(ctx, x.Username)
+	if err != nil {
+		return err
+	}
+	if x.CreatedAt.Before(before) {
+		return sessions.ErrRevoked
+	}
+	if u == nil || u.ID != x.UserID || u.Epoch != x.Epoch {
+		return sessions.ErrSuperseded
+	}
+	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.Tables.Sessions),
+		Key:                       item{"session_id": s(x.ID)},
+		UpdateExpression:          aws.String("SET epoch_guarded = :one"),
+		ConditionExpression:       aws.String("epoch = :epoch AND user_id = :uid"),
+		ExpressionAttributeValues: item{":one": n(1), ":epoch": n(x.Epoch), ":uid": s(x.UserID)},
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return sessions.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("dynamo: guard session: %w", err)
+	}
+	return nil
 }
 
 // GetSession implements sessions.Store.

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/sessions"
@@ -403,5 +405,50 @@ func TestLoginBetweenReadAndEpochMove(t *testing.T) {
 	}
 	if err := w.refresh(other, &late); err == nil {
 		t.Fatal("the session of the login during the move rotates")
+	}
+}
+
+// TestSessionFromBeforeTheUpgrade, as a thief holding a session that an
+// earlier version's failed end-all left behind (stored without
+// epoch_guarded, its owner's epoch moved past it): the first refresh of
+// such a session reads its owner, as every refresh did then, and refuses
+// it (ErrSuperseded); a session of the current epoch is checked once,
+// marked, and from then on refreshes in one call.
+func TestSessionFromBeforeTheUpgrade(t *testing.T) {
+	w := newWorld(t)
+	a, calls := w.container()
+	ctx := context.Background()
+	legacy := func(name string) tokens {
+		tk := w.login(a, name)
+		// What an earlier version stored: no epoch_guarded.
+		if _, err := w.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(w.tables.Sessions), Key: map[string]types.AttributeValue{"session_id": &types.AttributeValueMemberS{Value: tk.id}},
+			UpdateExpression: aws.String("REMOVE epoch_guarded"),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	thief, owner := legacy("alice"), legacy("bob")
+	// An earlier version's end-all that moved alice's epoch and failed
+	// before deleting: the epoch alone moves.
+	if _, err := w.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(w.tables.Users), Key: map[string]types.AttributeValue{"username": &types.AttributeValueMemberS{Value: "alice"}},
+		UpdateExpression: aws.String("ADD epoch :one"), ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.refresh(a, &thief); !errors.Is(err, sessions.ErrSuperseded) {
+		t.Fatalf("a left-behind session from before the upgrade: %v; want ErrSuperseded", err)
+	}
+	if err := w.refresh(a, &owner); err != nil {
+		t.Fatalf("a current session from before the upgrade: %v", err)
+	}
+	calls.n.Store(0)
+	if err := w.refresh(a, &owner); err != nil {
+		t.Fatal(err)
+	}
+	if got := calls.n.Load(); got != 1 {
+		t.Fatalf("its next refresh: %d requests, want 1", got)
 	}
 }
