@@ -11,6 +11,8 @@
 #   bash scripts/bench.sh          # everything
 #   bash scripts/bench.sh stores   # only the store comparison
 #   bash scripts/bench.sh authorizer   # only the authorizer comparison
+#   bash scripts/bench.sh refresh-cpu  # only the CPU per refresh by store (server +
+#                                      # database processes; 8 clients, 2,400 refreshes, 3 runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${BENCH_OUT:-/dev/stdout}
@@ -130,6 +132,20 @@ redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp/redis" --requirepass b
 pids+=($!)
 for _ in $(seq 1 100); do redis-cli -p "$rport" -a bench --no-auth-warning ping >/dev/null 2>&1 && break; sleep 0.1; done
 
+if [ "$what" = refresh-cpu ] || [ "$what" = all ]; then
+step "CPU per refresh: rotor-local plus the database's processes (8 clients, 2,400 refreshes, 3 runs each)"
+for store in memory postgres redis; do
+	case $store in
+	memory) serve; of=$srv ;;
+	postgres) serve ROTOR_STORE=postgres ROTOR_DATABASE_URL="postgres://rotor@127.0.0.1:$pgport/rotor?sslmode=disable"; of=$srv,${pids[1]} ;;
+	redis) serve ROTOR_STORE=redis ROTOR_REDIS_URL="redis://:bench@127.0.0.1:$rport/0"; of=$srv,${pids[2]} ;;
+	esac
+	for run in 1 2 3; do printf '%-9s run %d ' $store $run; load -scenario refresh -n 2400 -c 8 -cpu-of "$of"; done
+	stop
+done
+fi
+
+if [ "$what" != refresh-cpu ]; then
 step "load: the same load on every store (refresh chains, logins, GET /me)"
 for store in memory dynamodb postgres redis; do
 	case $store in
@@ -145,5 +161,6 @@ for store in memory dynamodb postgres redis; do
 	printf '%-9s me      ' $store; load -scenario me -n 5000 -c 8
 	stop
 done
+fi
 fi
 } | tee "$out"

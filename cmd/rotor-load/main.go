@@ -37,6 +37,7 @@ type options struct {
 	url      string
 	scenario string
 	n, c     int
+	cpuOf    []int
 }
 
 func run(ctx context.Context, args []string) error {
@@ -46,7 +47,12 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.scenario, "scenario", "me", "login, refresh or me")
 	fs.IntVar(&o.n, "n", 2000, "requests in all (bounded: at most 100000)")
 	fs.IntVar(&o.c, "c", 8, "concurrent clients")
+	cpuOf := fs.String("cpu-of", "", "comma-separated process ids whose CPU (with their descendants') the timed requests cost, printed per request")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if o.cpuOf, err = parsePids(*cpuOf); err != nil {
 		return err
 	}
 	u, err := url.Parse(o.url)
@@ -110,6 +116,13 @@ func (l *loader) run(ctx context.Context, o options) error {
 	var failures atomic.Int64
 	lat := make([][]time.Duration, o.c)
 	var wg sync.WaitGroup
+	var cpu0 time.Duration
+	if len(o.cpuOf) > 0 {
+		var err error
+		if cpu0, err = treeCPU(o.cpuOf); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	for w := range o.c {
 		wg.Add(1)
@@ -128,12 +141,20 @@ func (l *loader) run(ctx context.Context, o options) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := ""
+	if len(o.cpuOf) > 0 {
+		cpu1, err := treeCPU(o.cpuOf)
+		if err != nil {
+			return err
+		}
+		cpu = fmt.Sprintf(" cpu_per_req=%.3fms", float64(cpu1-cpu0)/float64(time.Millisecond)/float64(o.n))
+	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
-	fmt.Printf("scenario=%s n=%d c=%d failures=%d elapsed=%s rps=%.0f p50=%s p90=%s p99=%s max=%s\n",
+	fmt.Printf("scenario=%s n=%d c=%d failures=%d elapsed=%s rps=%.0f p50=%s p90=%s p99=%s max=%s%s\n",
 		o.scenario, len(all), o.c, failures.Load(), elapsed.Round(time.Millisecond), float64(len(all))/elapsed.Seconds(),
-		pct(0.50).Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), all[len(all)-1].Round(10*time.Microsecond))
+		pct(0.50).Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), all[len(all)-1].Round(10*time.Microsecond), cpu)
 	if failures.Load() > 0 {
 		return fmt.Errorf("%d requests failed", failures.Load())
 	}

@@ -131,18 +131,28 @@ func (a *Admin) RevokeUser(ctx context.Context, name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return a.endAll(ctx, u, "sessions_revoke_user", "admin_revoke_user")
+	return a.endAll(ctx, u, "sessions_revoke_user", "admin_revoke_user", nil)
 }
 
-func (a *Admin) endAll(ctx context.Context, u users.User, action, reason string) (int, error) {
+// endAll ends every session of u, running first (when not nil) between the
+// listing and the end: a write that moves the epoch, which on some stores
+// (DynamoDB) ends the sessions itself, so EndAll finds none left and the
+// listed ones are what ended.
+func (a *Admin) endAll(ctx context.Context, u users.User, action, reason string, first func() error) (int, error) {
 	listed, err := a.Store.ListSessions(ctx, u.Username, u.ID)
 	if err != nil {
 		return 0, fmt.Errorf("admin: list sessions: %w", err)
+	}
+	if first != nil {
+		if err := first(); err != nil {
+			return 0, err
+		}
 	}
 	n, err := a.manager().EndAll(ctx, u.Username, u.ID)
 	if err != nil {
 		return n, err
 	}
+	n = max(n, len(listed))
 	for _, s := range listed {
 		a.revoked(ctx, s, reason)
 	}
@@ -215,10 +225,12 @@ func (a *Admin) Lock(ctx context.Context, name string) (int, error) {
 	}
 	// Lock first: a login that read the user before is refused by the
 	// epoch the lock moved; then end what exists.
-	if err := a.Store.SetLocked(ctx, u.Username, u.ID, true, a.now()); err != nil {
-		return 0, fmt.Errorf("admin: lock: %w", err)
-	}
-	return a.endAll(ctx, u, "user_lock", "admin_lock_user")
+	return a.endAll(ctx, u, "user_lock", "admin_lock_user", func() error {
+		if err := a.Store.SetLocked(ctx, u.Username, u.ID, true, a.now()); err != nil {
+			return fmt.Errorf("admin: lock: %w", err)
+		}
+		return nil
+	})
 }
 
 // Unlock clears the lock of the named user.

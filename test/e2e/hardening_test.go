@@ -259,7 +259,10 @@ func (f *failEndAll) EndUserSessions(ctx context.Context, username, userID strin
 
 // TestPasswordChangeRetryEndsSessions: a password change whose new hash was
 // stored but whose sessions were not ended answers 503; the client's retry
-// (same body) ends them, so no session outlives the change.
+// (same body) ends them, so no session outlives the change. On DynamoDB the
+// change's own transaction ended every session (the epoch move and the
+// deletes are one write), so the retry's session is gone: 401
+// invalid_token, and nothing is left to end.
 func TestPasswordChangeRetryEndsSessions(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
@@ -275,7 +278,9 @@ func TestPasswordChangeRetryEndsSessions(t *testing.T) {
 			r := e.do("POST", "/auth/password", change, "Authorization", "Bearer "+owner.Access)
 			wantError(t, r, http.StatusServiceUnavailable, "temporarily_unavailable")
 			r = e.do("POST", "/auth/password", change, "Authorization", "Bearer "+owner.Access)
-			if r.Status != http.StatusNoContent {
+			if kind == "dynamodb" {
+				wantError(t, r, http.StatusUnauthorized, "invalid_token")
+			} else if r.Status != http.StatusNoContent {
 				t.Fatalf("the retried password change: %d %s", r.Status, r.Raw)
 			}
 			wantError(t, e.refresh(thief.Refresh), http.StatusUnauthorized, "invalid_grant")

@@ -307,6 +307,7 @@ func (st *Store) useToken(ctx context.Context, use onetime.Use, old users.User, 
 	rec := use.Record
 	values := item{":uid": s(rec.UserID), ":now": ms(use.Now)}
 	var update, cond string
+	var end ending
 	switch rec.Purpose {
 	case onetime.VerifyEmail:
 		update = "SET email_verified = :one, email_verified_at = :now"
@@ -331,12 +332,20 @@ func (st *Store) useToken(ctx context.Context, use onetime.Use, old users.User, 
 			values[":zero"] = n(0)
 		}
 	case onetime.PasswordReset:
-		update = "SET password_hash = :h, updated_at = :now, password_changed_at = :now ADD epoch :inc"
-		cond = "user_id = :uid AND epoch = :epoch"
+		// The reset moves the epoch: every session of the user ends in
+		// this same transaction (epoch.go), so none of the older epoch
+		// is left to refresh.
+		room := maxTransactItems - 2 - len(st.messagePuts(use.Messages...))
+		if end, err = st.planEnding(ctx, rec.Username, room); err != nil {
+			return false, err
+		}
+		update = "SET password_hash = :h, updated_at = :now, password_changed_at = :now ADD epoch :inc, sessions_gen :inc" + end.remove
+		cond = "user_id = :uid AND epoch = :epoch" + end.cond
 		values[":h"], values[":epoch"], values[":inc"] = s(use.PasswordHash), n(rec.Epoch), n(1)
 	default:
 		return false, onetime.ErrNotFound
 	}
+	names, values := end.with(nil, values)
 	ops := []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName:        aws.String(st.Tables.Sessions),
@@ -352,10 +361,12 @@ func (st *Store) useToken(ctx context.Context, use onetime.Use, old users.User, 
 			Key:                                 item{"username": s(rec.Username)},
 			UpdateExpression:                    aws.String(update),
 			ConditionExpression:                 aws.String(cond),
+			ExpressionAttributeNames:            names,
 			ExpressionAttributeValues:           values,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 	}
+	ops = append(ops, end.deletes...)
 	claim := rec.Purpose == onetime.VerifyEmail || rec.Purpose == onetime.EmailChange
 	if claim {
 		ops = append(ops, types.TransactWriteItem{Put: &types.Put{
@@ -398,6 +409,10 @@ func (st *Store) useToken(ctx context.Context, use onetime.Use, old users.User, 
 			if rec.Purpose == onetime.EmailChange && len(u) > 0 && u.str("user_id") == rec.UserID &&
 				u.num("epoch") == rec.Epoch && u.str("pending_email") == rec.Email {
 				retry = true // only the old address moved since the read
+				return true, nil
+			}
+			if rec.Purpose == onetime.PasswordReset && len(u) > 0 && u.str("user_id") == rec.UserID && u.num("epoch") == rec.Epoch {
+				retry = true // only the session list changed since the read (a login)
 				return true, nil
 			}
 			return true, onetime.ErrStale

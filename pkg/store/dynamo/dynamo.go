@@ -57,6 +57,18 @@ type Store struct {
 	// BatchWriteItem; 0 means DynamoDB's own limits (100 and 25). Tests set
 	// it small so the paging paths run.
 	BatchSize int
+
+	// Now is the clock of the watermark cache and of RevokeBefore's wait;
+	// time.Now when nil.
+	Now func() time.Time
+	// Sleep waits d for RevokeBefore; a timer when nil. Tests pass one that
+	// moves their clock.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// WatermarkTTL overrides the package's WatermarkTTL, for tests only:
+	// every function and the CLI must use the same value.
+	WatermarkTTL time.Duration
+
+	wm watermarkCache
 }
 
 // New returns a Store.
@@ -209,41 +221,36 @@ func attemptsFrom(it item) throttle.State {
 	return throttle.State{Failures: int(it.num("failures")), LastFailure: it.ms("last_failure")}
 }
 
-// SetPasswordHash implements users.Store.
+// SetPasswordHash implements users.Store: the new hash and the epoch's move,
+// on condition that the epoch is still epoch, in one transaction that also
+// ends every session of the user (moveEpoch).
 func (st *Store) SetPasswordHash(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time) error {
-	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(st.Tables.Users),
-		Key:                                 item{"username": s(username)},
-		UpdateExpression:                    aws.String("SET password_hash = :h, updated_at = :now, password_changed_at = :now ADD epoch :one"),
-		ConditionExpression:                 aws.String("user_id = :id AND epoch = :epoch"),
-		ExpressionAttributeValues:           item{":h": s(hash), ":now": ms(now), ":id": s(userID), ":one": n(1), ":epoch": n(epoch)},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if failed, ok := isConditionFailed(err); ok {
-		if item(failed.Item).str("user_id") == userID {
-			return users.ErrStale
-		}
-		return users.ErrNotFound
-	}
-	if err != nil {
+	_, err := st.moveEpoch(ctx, username, userID, &epoch,
+		"SET password_hash = :h, updated_at = :now, password_changed_at = :now",
+		item{":h": s(hash), ":now": ms(now)})
+	if err != nil && !errors.Is(err, users.ErrStale) && !errors.Is(err, users.ErrNotFound) {
 		return fmt.Errorf("dynamo: set password: %w", err)
 	}
-	return nil
+	return err
 }
 
 // SetLocked implements users.Locker. The flag is a number (absent or 0:
-// unlocked); locking also moves the epoch in the same write.
+// unlocked); locking also moves the epoch, ending every session of the user
+// in the same transaction (moveEpoch).
 func (st *Store) SetLocked(ctx context.Context, username, userID string, locked bool, now time.Time) error {
-	update, values := "SET locked = :zero, updated_at = :now", item{":zero": n(0), ":now": ms(now), ":id": s(userID)}
 	if locked {
-		update, values = "SET locked = :one, updated_at = :now ADD epoch :one", item{":one": n(1), ":now": ms(now), ":id": s(userID)}
+		_, err := st.moveEpoch(ctx, username, userID, nil, "SET locked = :one, updated_at = :now", item{":one": n(1), ":now": ms(now)})
+		if err != nil && !errors.Is(err, users.ErrNotFound) {
+			return fmt.Errorf("dynamo: set locked: %w", err)
+		}
+		return err
 	}
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.Tables.Users),
 		Key:                       item{"username": s(username)},
-		UpdateExpression:          aws.String(update),
+		UpdateExpression:          aws.String("SET locked = :zero, updated_at = :now"),
 		ConditionExpression:       aws.String("user_id = :id"),
-		ExpressionAttributeValues: values,
+		ExpressionAttributeValues: item{":zero": n(0), ":now": ms(now), ":id": s(userID)},
 	})
 	if _, ok := isConditionFailed(err); ok {
 		return users.ErrNotFound
@@ -270,6 +277,9 @@ func sessionItem(x sessions.Session) item {
 		"absolute_expires_at": sec(x.AbsoluteExpiresAt),
 		"ip":                  s(x.IP),
 		"user_agent":          s(x.UserAgent),
+		// Created since every epoch move deletes the listed sessions in
+		// its own transaction (epoch.go): see RotateSession.
+		"epoch_guarded": n(1),
 	}
 	if len(x.PrevHash) > 0 {
 		it["prev_hash"], it["salt"], it["rotated_at"] = b(x.PrevHash), b(x.Salt), ms(x.RotatedAt)
@@ -329,7 +339,9 @@ func sessionFrom(it item) sessions.Session {
 // whose answer was lost is a no-op.
 func (st *Store) CreateSession(ctx context.Context, x sessions.Session, evict []string) error {
 	names := map[string]string{"#new": x.ID}
-	update := "SET sessions.#new = :created"
+	// sessions_gen moves with every write to the list: an epoch move
+	// conditions its transaction on it (epoch.go).
+	update := "SET sessions.#new = :created ADD sessions_gen :one"
 	for i, id := range evict {
 		k := fmt.Sprintf("#e%d", i)
 		names[k] = id
@@ -353,7 +365,7 @@ func (st *Store) CreateSession(ctx context.Context, x sessions.Session, evict []
 			UpdateExpression:          aws.String(update),
 			ConditionExpression:       aws.String("user_id = :uid AND epoch = :epoch"),
 			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: item{":created": ms(x.CreatedAt), ":uid": s(x.UserID), ":epoch": n(x.Epoch)},
+			ExpressionAttributeValues: item{":created": ms(x.CreatedAt), ":uid": s(x.UserID), ":epoch": n(x.Epoch), ":one": n(1)},
 		}},
 	}
 	for _, id := range evict {
@@ -428,13 +440,24 @@ func sleep(ctx context.Context, attempt int) error {
 
 // RotateSession implements sessions.Store with one conditional UpdateItem. A
 // failed condition returns the old item (ReturnValuesOnConditionCheckFailure),
-// so no second read is needed to tell a grace replay from reuse.
+// so no second read is needed to tell a grace replay from reuse. The
+// revocation watermark is the one this container holds (watermark.go): it is
+// in the condition, so a revoked session is never rotated, and a failed
+// condition is told apart from a revoked session by the same value. The
+// owner's credential epoch needs no read: every write that moves it deletes
+// the sessions of the older epoch in the same transaction (epoch.go), so a
+// session that exists is of its owner's current epoch.
 func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
+	w, err := st.watermark(ctx)
+	if err != nil {
+		return sessions.Session{}, err
+	}
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(st.Tables.Sessions),
 		Key:       item{"session_id": s(r.SessionID)},
 		ConditionExpression: aws.String("token_hash = :presented AND expires_at > :now_s" +
-			" AND absolute_expires_at > :now_s AND absolute_expires_at >= :exp"),
+			" AND absolute_expires_at > :now_s AND absolute_expires_at >= :exp AND created_at >= :before" +
+			" AND attribute_exists(epoch_guarded)"),
 		UpdateExpression: aws.String("SET token_hash = :new, prev_hash = :presented, salt = :salt," +
 			" rotated_at = :now_ms, last_used_at = :now_ms, expires_at = :exp ADD rotations :one"),
 		ExpressionAttributeValues: item{
@@ -445,6 +468,7 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 			":now_ms":    ms(r.Now),
 			":exp":       sec(r.ExpiresAt),
 			":one":       n(1),
+			":before":    ms(w.before),
 		},
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -455,10 +479,16 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		}
 		// A conflict is answered from the session as it was (a grace
 		// replay, a re-sent rotation): a revoked session must not reach
-		// those answers. The read costs only on this rare path.
+		// those answers.
 		x := sessionFrom(c.Item)
-		if err := st.revoked(ctx, x); err != nil {
+		if err := st.revokedSince(ctx, x, w); err != nil {
 			return x, err
+		}
+		if _, guarded := c.Item["epoch_guarded"]; !guarded {
+			if err := st.guard(ctx, x); err != nil {
+				return x, err
+			}
+			return st.RotateSession(ctx, r)
 		}
 		return x, sessions.ErrConflict
 	}
@@ -466,24 +496,21 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 		return sessions.Session{}, fmt.Errorf("dynamo: rotate session: %w", err)
 	}
 	x := sessionFrom(out.Attributes)
-	// Then the watermark and the owner's epoch, read strongly consistently
-	// after the write: if the read misses a revoke-all (or a change of
-	// credentials), the rotation was before it. (A transaction
-	// with a ConditionCheck on the watermark would be one call, but a
-	// successful transaction returns no item, so reading the session's owner
-	// would cost the same second call; and every refresh would write-lock the
-	// one watermark item, so concurrent refreshes would cancel each other.)
-	if err := st.revoked(ctx, x); err != nil {
+	if err := st.revokedSince(ctx, x, w); err != nil {
 		return x, err
 	}
 	return x, nil
 }
 
-// revoked reads the watermark and x's owner (one BatchGetItem, strongly
-// consistent) and returns ErrRevoked when x was created before the
-// watermark, ErrSuperseded when x is of an older credential epoch than its
-// owner's (a password change, end-all or lock left it behind).
-func (st *Store) revoked(ctx context.Context, x sessions.Session) error {
+// guard checks, once, a session stored before epoch moves deleted the
+// sessions in their own transaction (an earlier version's end-all could
+// fail after moving the epoch and leave it behind): its owner's epoch must
+// still be its own (ErrSuperseded otherwise) and the watermark must not
+// revoke it (ErrRevoked), read strongly consistently; then it is marked
+// epoch_guarded, on condition that its epoch is unchanged, and from then
+// on the epoch moves' transactions guard it like any other session. A
+// session deleted meanwhile is ErrNotFound.
+func (st *Store) guard(ctx context.Context, x sessions.Session) error {
 	u, before, err := st.userAndWatermark(ctx, x.Username)
 	if err != nil {
 		return err
@@ -494,64 +521,20 @@ func (st *Store) revoked(ctx context.Context, x sessions.Session) error {
 	if u == nil || u.ID != x.UserID || u.Epoch != x.Epoch {
 		return sessions.ErrSuperseded
 	}
+	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.Tables.Sessions),
+		Key:                       item{"session_id": s(x.ID)},
+		UpdateExpression:          aws.String("SET epoch_guarded = :one"),
+		ConditionExpression:       aws.String("epoch = :epoch AND user_id = :uid"),
+		ExpressionAttributeValues: item{":one": n(1), ":epoch": n(x.Epoch), ":uid": s(x.UserID)},
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return sessions.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("dynamo: guard session: %w", err)
+	}
 	return nil
-}
-
-// watermarkKey is the sessions-table item holding the revocation watermark;
-// no session id (base64url) can contain '#'.
-const watermarkKey = "#revoked-before"
-
-func watermarkFrom(it item) time.Time {
-	if it == nil {
-		return time.Time{}
-	}
-	return it.ms("revoked_before")
-}
-
-// RevokeBefore implements sessions.Store: one conditional UpdateItem that
-// only moves the watermark forward.
-func (st *Store) RevokeBefore(ctx context.Context, t time.Time) (time.Time, error) {
-	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(st.Tables.Sessions),
-		Key:                                 item{"session_id": s(watermarkKey)},
-		UpdateExpression:                    aws.String("SET revoked_before = :t"),
-		ConditionExpression:                 aws.String("attribute_not_exists(revoked_before) OR revoked_before < :t"),
-		ExpressionAttributeValues:           item{":t": ms(t)},
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if c, ok := isConditionFailed(err); ok {
-		return watermarkFrom(c.Item), nil // already later
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("dynamo: move the revocation watermark: %w", err)
-	}
-	return watermarkFrom(out.Attributes), nil
-}
-
-// GetSessionAndWatermark implements sessions.Store with one BatchGetItem of
-// both items, strongly consistent.
-func (st *Store) GetSessionAndWatermark(ctx context.Context, id string) (sessions.Session, time.Time, error) {
-	if id == watermarkKey {
-		return sessions.Session{}, time.Time{}, sessions.ErrNotFound
-	}
-	var x *sessions.Session
-	var before time.Time
-	err := st.batchGet(ctx, st.Tables.Sessions, "session_id", []string{id, watermarkKey}, "", func(it item) {
-		if it.str("session_id") == watermarkKey {
-			before = watermarkFrom(it)
-			return
-		}
-		v := sessionFrom(it)
-		x = &v
-	})
-	if err != nil {
-		return sessions.Session{}, time.Time{}, err
-	}
-	if x == nil {
-		return sessions.Session{}, before, sessions.ErrNotFound
-	}
-	return *x, before, nil
 }
 
 // GetSession implements sessions.Store.
@@ -620,63 +603,6 @@ func (st *Store) ListSessions(ctx context.Context, username, userID string) ([]s
 		out = append(out, sessionFrom(it))
 	})
 	return out, err
-}
-
-// EndUserSessions implements sessions.Store: move the epoch and read the
-// list in one UpdateItem, read which listed sessions still exist, delete
-// them in batches, then drop them from the list.
-func (st *Store) EndUserSessions(ctx context.Context, username, userID string) (int, error) {
-	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(st.Tables.Users),
-		Key:                       item{"username": s(username)},
-		UpdateExpression:          aws.String("ADD epoch :one"),
-		ConditionExpression:       aws.String("user_id = :uid"),
-		ExpressionAttributeValues: item{":one": n(1), ":uid": s(userID)},
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if _, ok := isConditionFailed(err); ok {
-		return 0, sessions.ErrNotFound
-	}
-	if err != nil {
-		return 0, fmt.Errorf("dynamo: end sessions of %s: %w", userID, err)
-	}
-	ids := slices.Sorted(maps.Keys(userFrom(out.Attributes).Sessions))
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	live := 0
-	if err := st.batchGet(ctx, st.Tables.Sessions, "session_id", ids, "session_id", func(item) { live++ }); err != nil {
-		return 0, err
-	}
-	var reqs []types.WriteRequest
-	for _, id := range ids {
-		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: item{"session_id": s(id)}}})
-	}
-	if err := st.batchWrite(ctx, st.Tables.Sessions, reqs); err != nil {
-		return 0, err
-	}
-	// Only now drop them from the list: had a delete failed, a retry of the
-	// whole call would find them again.
-	names := map[string]string{}
-	remove := ""
-	for i, id := range ids {
-		k := fmt.Sprintf("#s%d", i)
-		names[k] = id
-		if remove != "" {
-			remove += ", "
-		}
-		remove += "sessions." + k
-	}
-	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(st.Tables.Users),
-		Key:                      item{"username": s(username)},
-		UpdateExpression:         aws.String("REMOVE " + remove),
-		ExpressionAttributeNames: names,
-	})
-	if err != nil {
-		return live, fmt.Errorf("dynamo: unlist sessions of %s: %w", userID, err)
-	}
-	return live, nil
 }
 
 // batchGet reads the items of keys (values of the key attribute) in calls of

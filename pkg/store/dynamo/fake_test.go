@@ -19,8 +19,9 @@ import (
 // fake answers the few calls a test needs; any other call panics (nil API).
 type fake struct {
 	dynamo.API
-	transact  func(n int) error
+	transact  func(n int) error // nil: every transaction succeeds
 	nTransact int
+	txDeletes []int // Delete items per transaction
 	user      map[string]types.AttributeValue
 	batchKeys []int       // keys per BatchGetItem call
 	unprocess int         // how many calls leave their last key unprocessed
@@ -69,8 +70,21 @@ func (f *fake) BatchWriteItem(_ context.Context, in *dynamodb.BatchWriteItemInpu
 	return &dynamodb.BatchWriteItemOutput{}, nil
 }
 
-func (f *fake) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func (f *fake) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	f.nTransact++
+	if len(in.TransactItems) > 100 {
+		return nil, fmt.Errorf("fake: a transaction of %d items; DynamoDB allows 100", len(in.TransactItems))
+	}
+	if f.transact == nil {
+		d := 0
+		for _, it := range in.TransactItems {
+			if it.Delete != nil {
+				d++
+			}
+		}
+		f.txDeletes = append(f.txDeletes, d)
+		return &dynamodb.TransactWriteItemsOutput{}, nil
+	}
 	return &dynamodb.TransactWriteItemsOutput{}, f.transact(f.nTransact)
 }
 
@@ -204,9 +218,10 @@ func heavyUser(n int) map[string]types.AttributeValue {
 	}
 }
 
-// TestEndUserSessionsBatches: ending a heavy user's sessions deletes every
-// one of them in writes of at most 25 requests (BatchSize when smaller),
-// after reads of at most 100 keys.
+// TestEndUserSessionsBatches: ending the sessions of a user with more than
+// one transaction holds deletes every one of them: 99 in the transaction
+// that moves the epoch, the surplus before it in writes of at most 25
+// requests (BatchSize when smaller), after reads of at most 100 keys.
 func TestEndUserSessionsBatches(t *testing.T) {
 	const n = 250
 	for _, tc := range []struct {
@@ -220,7 +235,10 @@ func TestEndUserSessionsBatches(t *testing.T) {
 			if err != nil || live != n {
 				t.Fatalf("EndUserSessions = %d, %v; want %d", live, err, n)
 			}
-			deleted := 0
+			if len(f.txDeletes) != 1 || f.txDeletes[0] != 99 {
+				t.Fatalf("transactions deleting %v sessions; want one of 99 (and the user's update)", f.txDeletes)
+			}
+			deleted := f.txDeletes[0]
 			for _, w := range f.writes {
 				if w > tc.maxWrite {
 					t.Fatalf("a batch write of %d requests; at most %d", w, tc.maxWrite)
@@ -272,7 +290,9 @@ func TestStuckBatchEndsWithContext(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			f := &fake{user: heavyUser(3)}
+			// More sessions than a transaction holds: the surplus is
+			// deleted by batch writes.
+			f := &fake{user: heavyUser(150)}
 			tc.stuck(f, func(n int) {
 				if n == 3 {
 					cancel()

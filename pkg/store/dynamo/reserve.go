@@ -231,6 +231,7 @@ func (st *Store) userAndWatermark(ctx context.Context, username string) (*users.
 	}
 	var u *users.User
 	var w time.Time
+	sent := st.now()
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt == 8 {
 			return nil, time.Time{}, errors.New("dynamo: reserve login: keys still unprocessed")
@@ -253,5 +254,6 @@ func (st *Store) userAndWatermark(ctx context.Context, username string) (*users.
 		}
 		pending = out.UnprocessedKeys
 	}
+	st.remember(seen{before: w, sent: sent})
 	return u, w, nil
 }

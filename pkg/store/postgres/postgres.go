@@ -47,6 +47,7 @@ type Store struct {
 	// DefaultPurge when 0, none when negative.
 	Purge int
 	sql   map[string]string
+	pos   positionalCache
 }
 
 // New returns a Store on db, whose search_path must reach the tables that
@@ -270,10 +271,11 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	var row sessionRow
 	var before *time.Time
 	var superseded bool
-	err := st.DB.QueryRow(ctx, st.q("rotate_session"), pgx.NamedArgs{
+	sql, args := st.named("rotate_session", pgx.NamedArgs{
 		"session_id": r.SessionID, "presented_hash": r.PresentedHash, "new_hash": r.NewHash,
 		"salt": r.Salt, "now": r.Now, "expires_at": r.ExpiresAt,
-	}).Scan(append(append([]any{&rotated}, row.dest()...), &before, &superseded)...)
+	})
+	err := st.DB.QueryRow(ctx, sql, args...).Scan(append(append([]any{&rotated}, row.dest()...), &before, &superseded)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sessions.Session{}, sessions.ErrNotFound
 	}
@@ -306,7 +308,8 @@ func (st *Store) RevokeBefore(ctx context.Context, t time.Time) (time.Time, erro
 func (st *Store) GetSessionAndWatermark(ctx context.Context, id string) (sessions.Session, time.Time, error) {
 	var row sessionRow
 	var before *time.Time
-	err := st.DB.QueryRow(ctx, st.q("get_session_and_watermark"), pgx.NamedArgs{"session_id": id}).Scan(append(row.dest(), &before)...)
+	sql, args := st.named("get_session_and_watermark", pgx.NamedArgs{"session_id": id})
+	err := st.DB.QueryRow(ctx, sql, args...).Scan(append(row.dest(), &before)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sessions.Session{}, time.Time{}, sessions.ErrNotFound
 	}

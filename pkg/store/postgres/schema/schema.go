@@ -7,10 +7,12 @@ package schema
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 )
 
@@ -49,7 +51,13 @@ func Up(ctx context.Context, conn *pgx.Conn) error {
 
 // UpURL connects to url and applies Up: `make migrate` and local runs.
 func UpURL(ctx context.Context, url string) error {
-	conn, err := pgx.Connect(ctx, url)
+	// The URL is the pool's (ROTOR_DATABASE_URL), which may carry pgxpool
+	// settings (pool_max_conns...) that a single connection refuses.
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return errors.New("schema: the database URL does not parse") // may hold a password: not echoed
+	}
+	conn, err := pgx.ConnectConfig(ctx, pc.ConnConfig)
 	if err != nil {
 		return fmt.Errorf("schema: connect: %w", err)
 	}
