@@ -1,64 +1,26 @@
 package mail_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"mime"
-	"net"
 	netmail "net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/mail"
 )
 
-// smtpServer starts testdata/smtpd.py (aiosmtpd) on a free loopback port
-// and returns its address and the directory it writes mails to. It fails
-// the test, never skips, without python3-aiosmtpd.
+// smtpServer starts a private SMTP server (testenv.SMTPServer) without
+// authentication.
 func smtpServer(t testing.TB) (addr, dir string) {
 	t.Helper()
-	python := ""
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(p, "-c", "import aiosmtpd").Run() == nil {
-			python = p
-			break
-		}
-	}
-	if python == "" {
-		t.Fatal("the SMTP tests need aiosmtpd: apt-get install -y python3-aiosmtpd")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr = l.Addr().String()
-	l.Close()
-	dir = t.TempDir()
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(python, "testdata/smtpd.py", "127.0.0.1", port, dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		t.Fatalf("smtpd.py did not start: %q, %v", line, err)
-	}
-	return addr, dir
+	r := testenv.SMTPServer(t, "")
+	return r.Addr, r.Dir
 }
 
 // received reads the mails the server accepted, in order.
