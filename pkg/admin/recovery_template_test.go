@@ -45,3 +45,32 @@ func TestMailerSMTPSecretScoped(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoveryWritesAllowed: the functions whose store operation now holds
+// a mail or a read may make it in AWS (moto and the local server check no
+// IAM, so only the template says): the password change's transaction puts
+// its notice into the Outbox table, and /me reads the user for its address.
+func TestRecoveryWritesAllowed(t *testing.T) {
+	res := node(testenv.Template(t), "Resources")
+	for _, tc := range []struct {
+		fn, action, resource string
+	}{
+		{"PasswordFunction", "dynamodb:PutItem", "!GetAtt OutboxTable.Arn"},
+		{"MeFunction", "dynamodb:GetItem", "!GetAtt UsersTable.Arn"},
+	} {
+		out, err := yaml.Marshal(node(node(node(res, tc.fn), "Properties"), "Policies"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := false
+		lines := strings.Split(string(out), "\n")
+		for i := 0; i+1 < len(lines); i++ {
+			if strings.Contains(lines[i], tc.action) && strings.Contains(lines[i+1], "Resource: "+tc.resource) {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("%s may not %s on %s:\n%s", tc.fn, tc.action, tc.resource, out)
+		}
+	}
+}
