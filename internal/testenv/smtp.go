@@ -35,6 +35,18 @@ type SMTPRelay struct {
 // aiosmtpd.
 func SMTPServer(t testing.TB, auth string) SMTPRelay {
 	t.Helper()
+	return smtpServer(t, auth, false)
+}
+
+// SMTPServerImplicitTLS is SMTPServer speaking TLS from the first byte (a
+// port 465 relay), then requiring AUTH with auth, "user:password".
+func SMTPServerImplicitTLS(t testing.TB, auth string) SMTPRelay {
+	t.Helper()
+	return smtpServer(t, auth, true)
+}
+
+func smtpServer(t testing.TB, auth string, implicit bool) SMTPRelay {
+	t.Helper()
 	python := ""
 	for _, p := range []string{"/usr/bin/python3", "python3"} {
 		if exec.Command(p, "-c", "import aiosmtpd").Run() == nil {
@@ -56,6 +68,9 @@ func SMTPServer(t testing.TB, auth string) SMTPRelay {
 	if auth != "" {
 		cert, key, roots := selfSigned(t)
 		args = append(args, auth, cert, key)
+		if implicit {
+			args = append(args, "implicit")
+		}
 		r.TLS = &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 	}
 	cmd := exec.Command(python, args...)

@@ -39,7 +39,11 @@ kwargs = {}
 if creds is not None:
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(sys.argv[5], sys.argv[6])
-    kwargs = dict(authenticator=authenticator, auth_required=True, tls_context=tls, require_starttls=True)
+    if len(sys.argv) > 7 and sys.argv[7] == "implicit":
+        # aiosmtpd counts only STARTTLS as TLS; this connection is TLS from its first byte.
+        kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False, ssl_context=tls)
+    else:
+        kwargs = dict(authenticator=authenticator, auth_required=True, tls_context=tls, require_starttls=True)
 c = Controller(Handler(), hostname=host, port=port, **kwargs)
 c.start()
 print("ready", flush=True)
