@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/rotor-auth/rotor/pkg/client"
@@ -146,4 +147,29 @@ func TestLinkToken(t *testing.T) {
 			t.Errorf("LinkToken(%q) = %q, %v; want %q, ok %v", tc.link, got, err, tc.want, tc.ok)
 		}
 	}
+}
+
+// FuzzLinkToken: a link pasted by a user is outside input. LinkToken never
+// panics, and a token it returns came from the fragment: a link without
+// '#' has none.
+func FuzzLinkToken(f *testing.F) {
+	for _, s := range []string{
+		"https://app.example.com/reset-password#token=rtp_abc",
+		"http://127.0.0.1:3000/verify-email#token=rtv_x-_1&x=%zz",
+		"https://app.example.com/reset?token=rtp_abc",
+		"#token=%00",
+		"%zz#token=a",
+		"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, link string) {
+		tok, err := client.LinkToken(link)
+		if err != nil {
+			return
+		}
+		if tok == "" || !strings.Contains(link, "#") {
+			t.Fatalf("LinkToken(%q) = %q without a fragment", link, tok)
+		}
+	})
 }
