@@ -19,8 +19,12 @@ GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags $(GO_TAGS) -
 .PHONY: dev migrate test test-go lint sam-check lambda-test sam-local-test js-test browser-test bench load fuzz coldstart cost mutate clean
 
 # The demo page uses the cookie transport, which needs a named CORS origin.
+# The links of the mails (ROTOR_APP_URL) open the demo page, which verifies
+# the address or offers the reset form.
 dev:
-	ROTOR_CORS_ALLOW_ORIGIN="$${ROTOR_CORS_ALLOW_ORIGIN:-http://127.0.0.1:3000}" go run ./cmd/rotor-local
+	ROTOR_CORS_ALLOW_ORIGIN="$${ROTOR_CORS_ALLOW_ORIGIN:-http://127.0.0.1:3000}" \
+	ROTOR_APP_URL="$${ROTOR_APP_URL:-http://127.0.0.1:3000}" \
+	go run ./cmd/rotor-local
 
 # The PostgreSQL store's schema, applied to ROTOR_DATABASE_URL (credentials
 # from ROTOR_DATABASE_SECRET_ID when set). Idempotent; `make dev` applies it too.

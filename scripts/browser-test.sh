@@ -35,6 +35,7 @@ port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>
 url="http://127.0.0.1:$port"
 ROTOR_ADDR="127.0.0.1:$port" \
 ROTOR_CORS_ALLOW_ORIGIN="$url" \
+ROTOR_APP_URL="$url" \
 ROTOR_ACCESS_TOKEN_TTL="${ttl_seconds}s" \
 ROTOR_CLOCK_LEEWAY=0s \
   "$work/rotor-local" >"$work/server.log" 2>&1 &

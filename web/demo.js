@@ -3,7 +3,12 @@
 // Query parameters: ?transport=cookie|body (default cookie: the refresh token
 // stays in an HttpOnly cookie), ?poll=<ms> (default 1000; 0 turns the /me
 // loop off, for tests that call /me by hand).
-import { createRotorFetch, indexedDBStorage, SessionEndedError, RotorError, accessExpiry } from './rotor-client.js';
+//
+// The page is also what the links of Rotor's mails open (make dev sets
+// ROTOR_APP_URL to it): /verify-email#token=... verifies the address,
+// /reset-password#token=... offers the reset form. The token is read from the
+// fragment and removed from the address bar at once.
+import { createRotorFetch, indexedDBStorage, SessionEndedError, RotorError, accessExpiry, linkToken } from './rotor-client.js';
 
 const params = new URLSearchParams(location.search);
 const transport = params.get('transport') === 'body' ? 'body' : 'cookie';
@@ -113,9 +118,11 @@ $('auth-form').addEventListener('submit', (ev) => {
 });
 $('signup').addEventListener('click', async () => {
   const [username, password] = credentials();
+  const email = $('email').value.trim();
   try {
-    const { user_id } = await rf.signup(username, password);
-    log(`signed up ${username} (${user_id})`);
+    const { user_id } = await rf.signup(username, password, email || undefined);
+    log(`signed up ${username} (${user_id})${email ? `; a verification mail went to ${email}` : ''}`);
+    if (email) refreshMailbox();
     await login();
   } catch (err) {
     log(`sign-up failed: ${describe(err)}`, 'error');
@@ -136,7 +143,110 @@ $('toggle-poll').addEventListener('click', () => {
   schedule();
 });
 
+// ---- Account recovery ----
+
+function linkStatus(text, error = false) {
+  $('link-status').textContent = text;
+  $('link-status').className = error ? 'link-status error' : 'link-status';
+}
+
+// The page a mail's link opened, and its token; the fragment leaves the
+// address bar (and the history) before anything else runs.
+const linkPage = location.pathname;
+const token = linkToken(location.hash);
+if (token) history.replaceState(null, '', '/' + location.search);
+
+async function openedFromLink() {
+  if (!token) return;
+  if (linkPage === '/verify-email') {
+    try {
+      await rf.verifyEmail(token);
+      linkStatus('Your address is verified.');
+      log('address verified from the mail link');
+    } catch (err) {
+      linkStatus(`This verification link does not work: ${describe(err)}`, true);
+      log(`verification failed: ${describe(err)}`, 'error');
+    }
+  } else if (linkPage === '/reset-password') {
+    $('reset-form').hidden = false;
+    linkStatus('Choose a new password below.');
+    $('new-password').focus();
+  }
+}
+
+$('reset-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  try {
+    await rf.resetPassword(token, $('new-password').value);
+    $('reset-form').hidden = true;
+    await storage.clear(); // every session of the user ended with the reset
+    linkStatus('Your password was changed and every session ended. Log in with the new password.');
+    log('password reset: every session ended');
+    await showSession();
+  } catch (err) {
+    linkStatus(`The reset did not work: ${describe(err)}`, true);
+    log(`reset failed: ${describe(err)}`, 'error');
+  }
+});
+
+$('forgot-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const account = $('forgot-account').value.trim();
+  try {
+    await rf.forgotPassword(account.includes('@') ? { email: account } : { username: account });
+    log('reset requested: if the account has a verified address, a mail is on its way (the answer is the same either way)');
+    setTimeout(refreshMailbox, 500);
+  } catch (err) {
+    log(`forgot password failed: ${describe(err)}`, 'error');
+  }
+});
+
+const mailLink = /https?:\/\/[^\s"<>]+#token=[A-Za-z0-9_-]+/g;
+
+// Lists GET /dev/mailbox (the local server's mail, loopback only). Built
+// with textContent and attributes only: a mail's fields are data.
+async function refreshMailbox() {
+  let mails = [];
+  try {
+    const res = await fetch('/dev/mailbox', { cache: 'no-store' });
+    if (!res.ok) return;
+    ({ mails } = await res.json());
+  } catch {
+    return;
+  }
+  const list = $('mailbox');
+  list.replaceChildren(
+    ...mails.map((m) => {
+      const li = document.createElement('li');
+      li.dataset.to = m.to;
+      const subject = document.createElement('span');
+      subject.className = 'subject';
+      subject.textContent = m.subject;
+      const to = document.createElement('span');
+      to.className = 'to';
+      to.textContent = `to ${m.to}`;
+      li.append(subject, to);
+      for (const href of new Set(m.text.match(mailLink) ?? [])) {
+        const url = new URL(href);
+        if (url.origin !== location.origin) continue; // links of another app URL
+        const a = document.createElement('a');
+        a.href = url.href;
+        a.className = 'mail-link';
+        a.textContent = url.pathname === '/reset-password' ? 'open the reset link' : 'open the verification link';
+        li.append(a);
+      }
+      return li;
+    }),
+  );
+}
+
+$('refresh-mailbox').addEventListener('click', refreshMailbox);
+setInterval(refreshMailbox, 2000);
+
 $('transport').textContent = transport === 'cookie' ? 'an HttpOnly cookie' : 'localStorage';
 showSession();
 schedule();
-document.body.dataset.ready = 'true';
+refreshMailbox();
+openedFromLink().finally(() => {
+  document.body.dataset.ready = 'true';
+});

@@ -400,11 +400,26 @@ export function createRotorFetch(options) {
         return send(withBearer(spare, fresh.accessToken));
     };
     return Object.assign(rotorFetch, {
-        async signup(username, password) {
-            const res = await postAuth('/auth/signup', { username, password });
+        async signup(username, password, email) {
+            const res = await postAuth('/auth/signup', email === undefined ? { username, password } : { username, password, email });
             if (!res.ok)
                 throw await readError(res);
             return (await res.json());
+        },
+        async verifyEmail(token) {
+            await expectOk(await postAuth('/auth/email/verify', { token }));
+        },
+        async resendVerification() {
+            await expectOk(await rotorFetch(root + '/auth/email/verify/resend', jsonPost({})));
+        },
+        async changeEmail(currentPassword, newEmail) {
+            await expectOk(await rotorFetch(root + '/auth/email', jsonPost({ current_password: currentPassword, email: newEmail })));
+        },
+        async forgotPassword(account) {
+            await expectOk(await postAuth('/auth/password/forgot', account));
+        },
+        async resetPassword(token, newPassword) {
+            await expectOk(await postAuth('/auth/password/reset', { token, new_password: newPassword }));
         },
         async login(username, password) {
             const body = { username, password };
@@ -442,6 +457,26 @@ export function createRotorFetch(options) {
             coordinator.close();
         },
     });
+}
+/** A JSON POST for the bearer calls, which go through the wrapped fetch. */
+function jsonPost(body) {
+    return { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) };
+}
+/** Resolves for a 2xx answer (its body discarded), rejects with its {@link RotorError} otherwise. */
+async function expectOk(res) {
+    if (!res.ok)
+        throw await readError(res);
+    await res.body?.cancel().catch(() => { });
+}
+/**
+ * Reads the token of a mail's link from a URL fragment such as
+ * `#token=rtp_...` (`location.hash`). Rotor's links carry their token in
+ * the fragment, which browsers send in no request and no `Referer`; a page
+ * should remove it from the address bar once read (`history.replaceState`).
+ */
+export function linkToken(hash = globalThis.location?.hash ?? '') {
+    const token = new URLSearchParams(hash.replace(/^#/, '')).get('token');
+    return token || undefined;
 }
 async function readError(res, username = '') {
     let code = '';

@@ -5,9 +5,11 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/rotor-auth/rotor/pkg/mail"
 	"github.com/rotor-auth/rotor/web"
 )
 
@@ -45,6 +47,37 @@ func TestDemoServesItsFiles(t *testing.T) {
 				t.Errorf("body lacks %q", tc.wantBody)
 			}
 		})
+	}
+}
+
+// TestLinkPagesServeTheDemo: the pages a mail's link opens (the app URL
+// pointed at the demo, as make dev does) are the demo page, which reads the
+// token from the fragment; they match pkg/mail's link paths.
+func TestLinkPagesServeTheDemo(t *testing.T) {
+	srv := httptest.NewServer(web.Handler())
+	defer srv.Close()
+	var want []string
+	for _, p := range mail.LinkPaths {
+		want = append(want, p)
+	}
+	slices.Sort(want)
+	got := slices.Sorted(slices.Values(web.LinkPages))
+	if !slices.Equal(got, want) {
+		t.Fatalf("web.LinkPages = %v; the mails link to %v", got, want)
+	}
+	for _, p := range append(got, "/") {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `id="reset-form"`) {
+			t.Fatalf("GET %s = %d, not the demo page", p, resp.StatusCode)
+		}
+	}
+	if resp, err := http.Get(srv.URL + "/reset-password/x"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /reset-password/x: %v %v; want 404", resp.StatusCode, err)
 	}
 }
 

@@ -177,7 +177,7 @@ func (s *Service) ChangePasswordFrom(ctx context.Context, c Caller, current, nex
 	if err != nil {
 		return storeError(err)
 	}
-	switch err := s.Users.SetPasswordHash(ctx, u.Username, u.ID, u.Epoch, hash, now); {
+	switch err := s.setPasswordWithNotice(ctx, u, hash, client, now); {
 	case errors.Is(err, users.ErrStale), errors.Is(err, users.ErrNotFound):
 		// The credentials this change checked were replaced while it ran
 		// (the owner's change, an end-all, a lock): the caller's session
@@ -186,7 +186,6 @@ func (s *Service) ChangePasswordFrom(ctx context.Context, c Caller, current, nex
 	case err != nil:
 		return storeError(err)
 	}
-	s.passwordChangedNotice(ctx, u, client, now)
 	return s.endAllAfterPasswordChange(ctx, u.Username, u.ID)
 }
 
@@ -209,19 +208,20 @@ func (s *Service) endAllAfterPasswordChange(ctx context.Context, username, userI
 	return nil
 }
 
-// passwordChangedNotice queues the "your password was changed" notice to
-// the user's verified address. It is written right after the change, not
-// in its write (users.Store.SetPasswordHash carries no message); a failure
-// is logged, not answered: the change is done.
-func (s *Service) passwordChangedNotice(ctx context.Context, u users.User, client Client, now time.Time) {
+// setPasswordWithNotice stores hash as u's new password
+// (users.Store.SetPasswordHash's conditions and errors) with the "your
+// password was changed" notice to u's verified address in the same atomic
+// write (AccountStore.ChangePassword): a change that lands has its notice
+// queued, and a write that fails leaves neither. A user without a verified
+// address gets no notice; a service without an AccountStore (tests of the
+// login flows) writes none.
+func (s *Service) setPasswordWithNotice(ctx context.Context, u users.User, hash string, client Client, now time.Time) error {
 	if s.Accounts == nil || u.Email == "" || !u.EmailVerified {
-		return
+		return s.Users.SetPasswordHash(ctx, u.Username, u.ID, u.Epoch, hash, now)
 	}
 	m, err := s.message(outbox.PasswordChanged, u.Email, u.ID, u.Username, nil, client, now)
-	if err == nil {
-		err = s.Accounts.AddMessages(ctx, m)
-	}
 	if err != nil {
-		s.log().ErrorContext(ctx, "password change notice not queued", "event", "notice_failed", "user_id", u.ID, "cause", err.Error())
+		return err
 	}
+	return s.Accounts.ChangePassword(ctx, u.Username, u.ID, u.Epoch, hash, now, m)
 }

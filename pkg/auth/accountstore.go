@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/outbox"
@@ -92,8 +93,13 @@ type AccountStore interface {
 	// users.ErrNotFound (an address nobody verified finds nobody).
 	UserByEmail(ctx context.Context, email string) (users.User, error)
 
-	// AddMessages writes messages to the outbox in one write, for notices
-	// whose change is written by another store operation (the password
-	// change of /auth/password) and for mail that carries no change.
+	// ChangePassword is users.Store.SetPasswordHash (the same conditions,
+	// errors and effect) with the messages msgs (the "password changed"
+	// notice) in the same atomic write: the change and its notice, or
+	// neither.
+	ChangePassword(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time, msgs ...outbox.Message) error
+
+	// AddMessages writes messages to the outbox in one write, for mail that
+	// carries no change of its own.
 	AddMessages(ctx context.Context, msgs ...outbox.Message) error
 }

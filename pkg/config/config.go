@@ -152,6 +152,7 @@ type Config struct {
 	SMTPAddr        string        // ROTOR_SMTP_ADDR: host:port of the SMTP relay
 	SMTPUsername    string        // ROTOR_SMTP_USERNAME
 	SMTPPassword    string        // ROTOR_SMTP_PASSWORD
+	SMTPSecretID    string        // ROTOR_SMTP_SECRET_ID: a secret with JSON {"username","password"}, read once per cold start; replaces the two above
 	SMTPTLS         string        // ROTOR_SMTP_TLS: starttls (default), tls, or none on a loopback host
 	MailMaxAttempts int           // ROTOR_MAIL_MAX_ATTEMPTS: attempts before a message is given up
 	MailBackoffBase time.Duration // ROTOR_MAIL_BACKOFF_BASE: first retry delay, doubled per attempt

@@ -121,6 +121,7 @@ func TestEveryVariable(t *testing.T) {
 		{"ROTOR_SMTP_USERNAME", "mailer", func(c config.Config) any { return c.SMTPUsername }, "mailer"},
 		{"ROTOR_SMTP_PASSWORD", "pw", func(c config.Config) any { return c.SMTPPassword }, "pw"},
 		{"ROTOR_SMTP_TLS", "tls", func(c config.Config) any { return c.SMTPTLS }, "tls"},
+		{"ROTOR_SMTP_SECRET_ID", "rotor/smtp", func(c config.Config) any { return c.SMTPSecretID }, "rotor/smtp"},
 		{"ROTOR_MAIL_MAX_ATTEMPTS", "5", func(c config.Config) any { return c.MailMaxAttempts }, 5},
 		{"ROTOR_MAIL_BACKOFF_BASE", "10s", func(c config.Config) any { return c.MailBackoffBase }, 10 * time.Second},
 		{"ROTOR_MAIL_BACKOFF_MAX", "2h", func(c config.Config) any { return c.MailBackoffMax }, 2 * time.Hour},
@@ -227,6 +228,7 @@ func TestInvalid(t *testing.T) {
 		{"unknown transport", map[string]string{"ROTOR_MAIL_TRANSPORT": "sendmail"}, []string{"ROTOR_MAIL_TRANSPORT"}},
 		{"smtp without an address", map[string]string{"ROTOR_MAIL_TRANSPORT": "smtp"}, []string{"ROTOR_SMTP_ADDR"}},
 		{"smtp in the clear off loopback", map[string]string{"ROTOR_MAIL_TRANSPORT": "smtp", "ROTOR_SMTP_ADDR": "smtp.example.com:25", "ROTOR_SMTP_TLS": "none"}, []string{"ROTOR_SMTP_TLS"}},
+		{"smtp secret beside a password", map[string]string{"ROTOR_MAIL_TRANSPORT": "smtp", "ROTOR_SMTP_ADDR": "smtp.example.com:587", "ROTOR_SMTP_SECRET_ID": "rotor/smtp", "ROTOR_SMTP_PASSWORD": "pw"}, []string{"ROTOR_SMTP_SECRET_ID"}},
 		{"zero mail attempts", map[string]string{"ROTOR_MAIL_MAX_ATTEMPTS": "0"}, []string{"ROTOR_MAIL_MAX_ATTEMPTS"}},
 		{"mail backoff max under base", map[string]string{"ROTOR_MAIL_BACKOFF_BASE": "1m", "ROTOR_MAIL_BACKOFF_MAX": "30s"}, []string{"ROTOR_MAIL_BACKOFF_BASE"}},
 		{"every problem reported together", map[string]string{

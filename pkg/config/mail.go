@@ -22,6 +22,7 @@ func (r *reader) mail(c *Config) {
 	r.str("ROTOR_SMTP_ADDR", &c.SMTPAddr)
 	r.str("ROTOR_SMTP_USERNAME", &c.SMTPUsername)
 	r.str("ROTOR_SMTP_PASSWORD", &c.SMTPPassword)
+	r.str("ROTOR_SMTP_SECRET_ID", &c.SMTPSecretID)
 	r.str("ROTOR_SMTP_TLS", &c.SMTPTLS)
 	r.integer("ROTOR_MAIL_MAX_ATTEMPTS", &c.MailMaxAttempts)
 	r.dur("ROTOR_MAIL_BACKOFF_BASE", &c.MailBackoffBase)
@@ -56,6 +57,9 @@ func (c Config) validateMail() []error {
 			}
 		default:
 			bad("ROTOR_SMTP_TLS=%q: want starttls, tls or none", c.SMTPTLS)
+		}
+		if c.SMTPSecretID != "" && (c.SMTPUsername != "" || c.SMTPPassword != "") {
+			bad("ROTOR_SMTP_SECRET_ID and ROTOR_SMTP_USERNAME/ROTOR_SMTP_PASSWORD: set the secret or the two values, not both")
 		}
 	default:
 		bad("ROTOR_MAIL_TRANSPORT=%q: want ses, smtp or mailbox", c.MailTransport)

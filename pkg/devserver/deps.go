@@ -80,8 +80,9 @@ func Local(ctx context.Context, cfg config.Config, log *slog.Logger) (apifn.Deps
 	return d, nil
 }
 
-// Demo serves the demo page (package web) at /.
-func Demo() http.Handler { return http.FileServerFS(web.Demo) }
+// Demo serves the demo page (package web) at / and at the pages of the
+// mails' links (web.LinkPages).
+func Demo() http.Handler { return web.Handler() }
 
 // Memory builds local dependencies: the embedded store and development keys.
 func Memory(cfg config.Config, log *slog.Logger) (apifn.Deps, error) {

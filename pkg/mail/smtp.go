@@ -43,20 +43,59 @@ func (t *SMTP) Send(ctx context.Context, e Email) error {
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
-	opts := []gomail.Option{gomail.WithPort(port), gomail.WithTimeout(timeout)}
+	tlsConfig := t.TLSConfig
+	if tlsConfig == nil {
+		tlsConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	}
+	// go-mail bounds the dial and each send, but not the greeting, STARTTLS
+	// and AUTH between them: a relay that accepts the connection and stops
+	// answering would hold the sender until the function's own timeout. The
+	// dial gives the connection a deadline (the timeout, or the context's
+	// if sooner); go-mail moves it on for the send.
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	implicitTLS := t.TLS == "tls"
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.SetDeadline(deadline); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if !implicitTLS {
+			return conn, nil
+		}
+		tc := tls.Client(conn, tlsConfig)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+	opts := []gomail.Option{gomail.WithPort(port), gomail.WithTimeout(timeout), gomail.WithDialContextFunc(dial), gomail.WithTLSConfig(tlsConfig)}
+	auth := gomail.SMTPAuthAutoDiscover
 	switch t.TLS {
 	case "none":
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	case "tls":
-		opts = append(opts, gomail.WithSSL())
+		// The dial made the TLS connection (go-mail's own implicit TLS
+		// dials without a deadline), so go-mail has no STARTTLS to do and
+		// does not know the connection is encrypted: its discovery would
+		// then offer only the challenge mechanisms. PLAIN is what every
+		// implicit-TLS submission port takes, and go-mail sends it only
+		// over a TLS connection, which this is.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+		auth = gomail.SMTPAuthPlain
 	default:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
-	if t.TLSConfig != nil {
-		opts = append(opts, gomail.WithTLSConfig(t.TLSConfig))
-	}
 	if t.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover), gomail.WithUsername(t.Username), gomail.WithPassword(t.Password))
+		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(t.Username), gomail.WithPassword(t.Password))
 	}
 	c, err := gomail.NewClient(host, opts...)
 	if err != nil {

@@ -1,64 +1,29 @@
 package mail_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
+	"io"
 	"mime"
 	"net"
 	netmail "net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/mail"
 )
 
-// smtpServer starts testdata/smtpd.py (aiosmtpd) on a free loopback port
-// and returns its address and the directory it writes mails to. It fails
-// the test, never skips, without python3-aiosmtpd.
+// smtpServer starts a private SMTP server (testenv.SMTPServer) without
+// authentication.
 func smtpServer(t testing.TB) (addr, dir string) {
 	t.Helper()
-	python := ""
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(p, "-c", "import aiosmtpd").Run() == nil {
-			python = p
-			break
-		}
-	}
-	if python == "" {
-		t.Fatal("the SMTP tests need aiosmtpd: apt-get install -y python3-aiosmtpd")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr = l.Addr().String()
-	l.Close()
-	dir = t.TempDir()
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(python, "testdata/smtpd.py", "127.0.0.1", port, dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		t.Fatalf("smtpd.py did not start: %q, %v", line, err)
-	}
-	return addr, dir
+	r := testenv.SMTPServer(t, "")
+	return r.Addr, r.Dir
 }
 
 // received reads the mails the server accepted, in order.
@@ -129,5 +94,70 @@ func TestSMTP(t *testing.T) {
 	})
 	if n := len(received(t, dir)); n != 1 {
 		t.Fatalf("%d mails received; want 1", n)
+	}
+}
+
+// TestSMTPAuthOverTLS: the relay's login reaches a relay that requires it,
+// over STARTTLS (the default) and over implicit TLS ("tls", port 465
+// style); a wrong password is refused permanently (535).
+func TestSMTPAuthOverTLS(t *testing.T) {
+	for _, tc := range []struct {
+		mode  string
+		relay func(testing.TB, string) testenv.SMTPRelay
+	}{
+		{"starttls", testenv.SMTPServer},
+		{"tls", testenv.SMTPServerImplicitTLS},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			r := tc.relay(t, "mailer:pw 1")
+			e := mail.Email{ID: "msg_auth" + tc.mode, From: "Example <no-reply@example.com>", To: "alice@example.org", Subject: "s", Text: "t\n", HTML: "<p>h</p>"}
+			ok := &mail.SMTP{Addr: r.Addr, TLS: tc.mode, TLSConfig: r.TLS, Username: "mailer", Password: "pw 1"}
+			if err := ok.Send(context.Background(), e); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(received(t, r.Dir)); n != 1 {
+				t.Fatalf("%d mails received", n)
+			}
+			bad := &mail.SMTP{Addr: r.Addr, TLS: tc.mode, TLSConfig: r.TLS, Username: "mailer", Password: "guess"}
+			if err := bad.Send(context.Background(), e); err == nil {
+				t.Fatal("a wrong password sent the mail")
+			}
+		})
+	}
+}
+
+// TestSMTPRelayStopsAnswering: a relay that accepts the connection and
+// greets, then never answers, does not hold the sender: the send fails,
+// transiently (the outbox retries), once the connection's deadline passes.
+// Without the deadline go-mail waits for the EHLO answer forever; the
+// select below is only a hang guard, not a measurement.
+func TestSMTPRelayStopsAnswering(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("220 stalling.example ESMTP\r\n"))
+			go io.Copy(io.Discard, c) // reads every command, answers none
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		tr := &mail.SMTP{Addr: l.Addr().String(), TLS: "none", Timeout: 200 * time.Millisecond}
+		done <- tr.Send(context.Background(), mail.Email{ID: "msg_stall", From: "a@example.com", To: "b@example.com", Subject: "s", Text: "t", HTML: "h"})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || errors.Is(err, mail.ErrPermanent) {
+			t.Fatalf("send to a silent relay: %v; want a transient error", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the send to a relay that stopped answering never returned")
 	}
 }

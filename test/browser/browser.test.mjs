@@ -165,3 +165,77 @@ for (const transport of ['cookie', 'body']) {
     });
   });
 }
+
+// The account recovery a newcomer clicks through after `make dev`: the
+// mails land in the page's mailbox panel (GET /dev/mailbox) and their links
+// (ROTOR_APP_URL = this server) open the demo page itself.
+describe('account recovery in the demo page', () => {
+  /** Waits for a link of the mail to `to` in the mailbox panel, and opens it. */
+  async function openMailLink(page, to, pathname) {
+    const link = page.locator(`#mailbox li[data-to="${to}"] a.mail-link[href*="${pathname}#token="]`).first();
+    for (let i = 0; i < 50 && (await link.count()) === 0; i++) {
+      await page.click('#refresh-mailbox');
+      await sleep(200);
+    }
+    const href = await link.getAttribute('href');
+    assert.ok(href?.startsWith(`${BASE}${pathname}#token=`), `a ${pathname} link to ${to} in the mailbox, on this server: ${href}`);
+    await Promise.all([page.waitForURL(`${BASE}/`), link.click()]);
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(new URL(page.url()).hash, '', 'the token left the address bar');
+  }
+
+  test('sign up with an address, verify it, forget the password, reset it; old sessions end', async () => {
+    const user = newUsername();
+    const address = `${user}@example.com`;
+    const newPassword = 'a brand new passphrase';
+
+    // Sign up with an address, and verify it from the mailbox.
+    const ctx = await browser.newContext();
+    // Session A: logged in before the reset, in its own browser.
+    const ctxA = await browser.newContext();
+    try {
+      const { page } = await openDemo(ctx, 'body');
+      await page.fill('#username', user);
+      await page.fill('#password', PASSWORD);
+      await page.fill('#email', address);
+      await page.click('#signup');
+      await waitText(page, '#session-state', 'logged in');
+      await openMailLink(page, address, '/verify-email');
+      await waitText(page, '#link-status', 'Your address is verified.');
+
+      const a = await openDemo(ctxA, 'body');
+      await a.page.fill('#username', user);
+      await a.page.fill('#password', PASSWORD);
+      await a.page.click('#login');
+      await waitText(a.page, '#session-state', 'logged in');
+
+      // Forgot password → the reset mail → the reset form.
+      await page.fill('#forgot-account', user);
+      await page.click('#forgot');
+      await openMailLink(page, address, '/reset-password');
+      assert.equal(await page.locator('#reset-form').isVisible(), true, 'the reset form is offered');
+      await page.fill('#new-password', newPassword);
+      await page.click('#reset');
+      await page.waitForFunction(() => /password was changed/.test(document.getElementById('link-status').textContent));
+
+      // The new password logs in; the old one does not.
+      await page.fill('#username', user);
+      await page.fill('#password', PASSWORD);
+      await page.click('#login');
+      await page.waitForFunction(() => /login failed: invalid_credentials/.test(document.getElementById('log').textContent));
+      await page.fill('#password', newPassword);
+      await page.click('#login');
+      await waitText(page, '#session-state', 'logged in');
+
+      // Session A's access token expires; its refresh is refused.
+      await sleep(TTL_MS + 1000);
+      await callMe(a.page);
+      assert.equal(await text(a.page, '#last-status'), 'session ended');
+      assert.equal(a.seen.refreshes, 1, 'session A tried one refresh');
+      await waitText(a.page, '#session-state', 'logged out');
+    } finally {
+      await ctx.close();
+      await ctxA.close();
+    }
+  });
+});

@@ -50,7 +50,7 @@ func TestFrozenDynamoDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables := dynamo.Tables{Users: "users", Sessions: "sessions", Attempts: "attempts"}
+	tables := dynamo.Tables{Users: "users", Sessions: "sessions", Attempts: "attempts", Outbox: "outbox"}
 	if err := dynamo.CreateTables(ctx, dynamodb.NewFromConfig(setup), tables); err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +68,14 @@ func TestFrozenDynamoDB(t *testing.T) {
 	d := testapi.Deps(t, cfg, dynamo.New(dynamodb.NewFromConfig(ac), tables), logs.Logger(slog.LevelInfo))
 	e := &env{t: t, url: testapi.Serve(t, cfg, d, testapi.API(t, cfg, d), nil), logs: logs}
 	hd := d // the same keys, MAC key and log
-	hd.Store = dynamo.New(dynamodb.NewFromConfig(healthyAC), tables)
-	h := &env{t: t, url: testapi.Serve(t, healthyCfg, hd, testapi.API(t, healthyCfg, hd), nil), logs: logs}
+	healthyStore := dynamo.New(dynamodb.NewFromConfig(healthyAC), tables)
+	hd.Store = healthyStore
+	h := &env{t: t, url: testapi.Serve(t, healthyCfg, hd, testapi.API(t, healthyCfg, hd), nil), logs: logs, mac: d.MAC}
+	h.outboxStore = healthyStore
 
 	h.signup("alice")
 	h.signup("carol")
+	h.verifiedUser("dave", "dave@example.com")
 	p := h.login("alice")
 	loggingOut, ending := h.login("alice"), h.login("alice")
 	carol := h.login("carol")
@@ -112,6 +115,12 @@ func TestFrozenDynamoDB(t *testing.T) {
 		{"password change", func() response {
 			return e.do("POST", "/auth/password", map[string]string{"current_password": password, "new_password": "a brand new passphrase"}, auth(carol)...)
 		}},
+		{"signup with an address", func() response {
+			return e.do("POST", "/auth/signup", map[string]string{"username": "erin", "password": password, "email": "erin@example.com"})
+		}},
+		{"forgot", func() response {
+			return e.do("POST", "/auth/password/forgot", map[string]string{"username": "dave"})
+		}},
 	}
 	for _, r := range routes {
 		t.Run("frozen/"+r.name, func(t *testing.T) {
@@ -143,6 +152,18 @@ func TestFrozenDynamoDB(t *testing.T) {
 	}
 	h.alive(pairOf(t, r))
 	h.alive(h.login("alice"))
+
+	// No mail without what it carries: a frozen write either never landed
+	// (no message) or landed whole after the thaw (the message with its
+	// token record, one transaction); never a message alone.
+	for _, m := range h.outbox() {
+		if m.TokenID == "" {
+			continue
+		}
+		if _, err := healthyStore.GetToken(ctx, m.TokenID); err != nil {
+			t.Errorf("a %s mail to %s is queued without its token record: %v", m.Kind, m.To, err)
+		}
+	}
 }
 
 // sessionID is the id of the session p belongs to, from the session list.

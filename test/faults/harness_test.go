@@ -22,6 +22,8 @@ import (
 	"github.com/rotor-auth/rotor/internal/testlog"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/mac"
+	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 )
 
@@ -62,6 +64,10 @@ type env struct {
 	store    *faulty
 	secrets  *secrets
 	logs     *testlog.Buffer
+	mac      mac.Source // the server MAC key: mints a mail's link as the sender does
+	// outboxStore is the outbox of a server on a real store
+	// (TestFrozenDynamoDB); nil: store's embedded one.
+	outboxStore outbox.Store
 }
 
 // newEnv starts a server on the embedded store, keys read through a
@@ -84,6 +90,7 @@ func newEnv(t *testing.T, secretsDown bool) *env {
 	}
 	e.secrets = &secrets{set: keys.Set{Current: k}, down: secretsDown}
 	d := testapi.Deps(t, cfg, e.store, e.logs.Logger(slog.LevelDebug))
+	e.mac = d.MAC
 	d.Keys = &keys.Cache{Fetch: e.secrets.fetch, TTL: cfg.KeyCacheTTL, Now: e.clock.Now}
 	e.url = testapi.Serve(t, cfg, d, testapi.API(t, cfg, d), e.clock.Now)
 	e.tightURL = testapi.Serve(t, tight, d, testapi.API(t, tight, d), e.clock.Now)

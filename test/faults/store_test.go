@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/pkg/onetime"
+	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -176,6 +178,34 @@ func (s *faulty) EndUserSessions(ctx context.Context, username, userID string) (
 		return err
 	})
 	return n, err
+}
+
+// The account-recovery writes (auth.AccountStore): each carries its mail.
+
+func (s *faulty) CreateAccount(ctx context.Context, u users.User, verify onetime.Record, sent, taken outbox.Message) error {
+	return s.call(ctx, "CreateAccount", func(ctx context.Context) error { return s.Store.CreateAccount(ctx, u, verify, sent, taken) })
+}
+
+func (s *faulty) IssueToken(ctx context.Context, rec onetime.Record, msgs ...outbox.Message) error {
+	return s.call(ctx, "IssueToken", func(ctx context.Context) error { return s.Store.IssueToken(ctx, rec, msgs...) })
+}
+
+func (s *faulty) UseToken(ctx context.Context, u onetime.Use) (out users.User, err error) {
+	err = s.call(ctx, "UseToken", func(ctx context.Context) (err error) {
+		out, err = s.Store.UseToken(ctx, u)
+		return err
+	})
+	return out, err
+}
+
+func (s *faulty) ChangePassword(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time, msgs ...outbox.Message) error {
+	return s.call(ctx, "ChangePassword", func(ctx context.Context) error {
+		return s.Store.ChangePassword(ctx, username, userID, epoch, hash, now, msgs...)
+	})
+}
+
+func (s *faulty) AddMessages(ctx context.Context, msgs ...outbox.Message) error {
+	return s.call(ctx, "AddMessages", func(ctx context.Context) error { return s.Store.AddMessages(ctx, msgs...) })
 }
 
 var _ apifn.Store = (*faulty)(nil)

@@ -335,8 +335,29 @@ export interface RotorFetchOptions {
  */
 export interface RotorFetch {
   (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
-  /** Creates a user; resolves to the new user's id. */
-  signup(username: string, password: string): Promise<{ user_id: string }>;
+  /**
+   * Creates a user, with an email address when `email` is given (a
+   * verification mail goes to it); resolves to the new user's id. The answer
+   * is the same whether or not another account holds the address.
+   */
+  signup(username: string, password: string, email?: string): Promise<{ user_id: string }>;
+  /** Verifies the address with the token of a verification or address-change mail. */
+  verifyEmail(token: string): Promise<void>;
+  /** Asks for a new verification mail for the logged-in user's unverified or pending address. */
+  resendVerification(): Promise<void>;
+  /**
+   * Changes the logged-in user's address: a verification mail goes to
+   * `newEmail`, and the change applies once it is verified.
+   */
+  changeEmail(currentPassword: string, newEmail: string): Promise<void>;
+  /**
+   * Asks for a password-reset mail for the account named by `username` or
+   * by its verified `email`. Resolves alike whether or not such an account
+   * exists; rejects only for a malformed request or a 429.
+   */
+  forgotPassword(account: { username: string } | { email: string }): Promise<void>;
+  /** Sets a new password with the token of a reset mail; every session of the user ends. */
+  resetPassword(token: string, newPassword: string): Promise<void>;
   /**
    * Logs in and stores the tokens. Rejects with a {@link RotorError} when
    * refused, and with a {@link MfaRequiredError} when the password was right
@@ -523,10 +544,25 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
   };
 
   return Object.assign(rotorFetch, {
-    async signup(username: string, password: string) {
-      const res = await postAuth('/auth/signup', { username, password });
+    async signup(username: string, password: string, email?: string) {
+      const res = await postAuth('/auth/signup', email === undefined ? { username, password } : { username, password, email });
       if (!res.ok) throw await readError(res);
       return (await res.json()) as { user_id: string };
+    },
+    async verifyEmail(token: string) {
+      await expectOk(await postAuth('/auth/email/verify', { token }));
+    },
+    async resendVerification() {
+      await expectOk(await rotorFetch(root + '/auth/email/verify/resend', jsonPost({})));
+    },
+    async changeEmail(currentPassword: string, newEmail: string) {
+      await expectOk(await rotorFetch(root + '/auth/email', jsonPost({ current_password: currentPassword, email: newEmail })));
+    },
+    async forgotPassword(account: { username: string } | { email: string }) {
+      await expectOk(await postAuth('/auth/password/forgot', account));
+    },
+    async resetPassword(token: string, newPassword: string) {
+      await expectOk(await postAuth('/auth/password/reset', { token, new_password: newPassword }));
     },
     async login(username: string, password: string) {
       const body: Record<string, string> = { username, password };
@@ -558,6 +594,28 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
       coordinator.close();
     },
   });
+}
+
+/** A JSON POST for the bearer calls, which go through the wrapped fetch. */
+function jsonPost(body: unknown): RequestInit {
+  return { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** Resolves for a 2xx answer (its body discarded), rejects with its {@link RotorError} otherwise. */
+async function expectOk(res: Response): Promise<void> {
+  if (!res.ok) throw await readError(res);
+  await res.body?.cancel().catch(() => {});
+}
+
+/**
+ * Reads the token of a mail's link from a URL fragment such as
+ * `#token=rtp_...` (`location.hash`). Rotor's links carry their token in
+ * the fragment, which browsers send in no request and no `Referer`; a page
+ * should remove it from the address bar once read (`history.replaceState`).
+ */
+export function linkToken(hash: string = globalThis.location?.hash ?? ''): string | undefined {
+  const token = new URLSearchParams(hash.replace(/^#/, '')).get('token');
+  return token || undefined;
 }
 
 async function readError(res: Response, username = ''): Promise<RotorError> {

@@ -1,7 +1,8 @@
 // A fake Rotor API behind a fake fetch, speaking the HTTP contract the
 // client relies on: login, rolling refresh with a grace window and reuse
 // detection, the cookie transport with its CSRF check, logout, and
-// protected routes that answer 401.
+// protected routes that answer 401; and the account-recovery routes, whose
+// mails land in api.mailbox ({ to, kind, token }).
 
 export const BASE = 'https://api.test/Prod';
 /** The second factors the fake accepts: the app's code, and one recovery code that works once. */
@@ -39,8 +40,58 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       for (const r of refresh.values()) r.session.revoked = true;
     },
     isRevoked: (token) => !refresh.has(token) || refresh.get(token).session.revoked,
+    mailbox: [],
+    emails: new Map(), // username -> { address, verified, pending }
     fetch,
   };
+  const links = new Map(); // token -> { kind, user, address, used }
+
+  function mail(to, kind, user, address) {
+    const prefix = { verify_email: 'rtv_', password_reset: 'rtp_', email_change: 'rtc_' }[kind];
+    const token = `${prefix}fake_${++seq}`;
+    links.set(token, { kind, user, address, used: false });
+    api.mailbox.push({ to, kind, token });
+  }
+
+  // The account-recovery routes without a bearer token; undefined for any other.
+  async function recovery(req, path) {
+    if (req.method !== 'POST') return undefined;
+    if (path === '/auth/signup') {
+      const { username, password, email } = await req.json();
+      if (users.has(username)) return json(409, err('username_taken', 'taken'));
+      users.set(username, password);
+      if (email !== undefined) {
+        api.emails.set(username, { address: email, verified: false });
+        mail(email, 'verify_email', username, email);
+      }
+      return json(201, { user_id: `u-${username}` });
+    }
+    if (path === '/auth/email/verify') {
+      const link = links.get((await req.json()).token);
+      if (!link || link.used || link.kind === 'password_reset') return json(400, err('invalid_link_token', 'The link is invalid or has expired.'));
+      link.used = true;
+      api.emails.set(link.user, { address: link.address, verified: true });
+      return new Response(null, { status: 204 });
+    }
+    if (path === '/auth/password/forgot') {
+      const body = await req.json();
+      if (!body.username && !body.email) return json(400, err('invalid_request', 'username or email is required'));
+      for (const [user, e] of api.emails) {
+        if (e.verified && (user === body.username || e.address === body.email)) mail(e.address, 'password_reset', user, e.address);
+      }
+      return json(202, { status: 'accepted' });
+    }
+    if (path === '/auth/password/reset') {
+      const { token, new_password } = await req.json();
+      const link = links.get(token);
+      if (!link || link.used || link.kind !== 'password_reset') return json(400, err('invalid_link_token', 'The link is invalid or has expired.'));
+      link.used = true;
+      users.set(link.user, new_password);
+      for (const r of refresh.values()) if (r.session.user === link.user) r.session.revoked = true;
+      return new Response(null, { status: 204 });
+    }
+    return undefined;
+  }
 
   function state0(token) {
     return refresh.get(token);
@@ -153,6 +204,9 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       return new Response(null, { status: 204 });
     }
 
+    const answered = await recovery(req.clone(), path);
+    if (answered) return answered;
+
     // Protected routes.
     const bearer = (req.headers.get('Authorization') ?? '').replace(/^Bearer /, '');
     const user = api.rejectAll ? undefined : access.get(bearer);
@@ -174,6 +228,17 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       return json(200, { paid_by: user });
     }
     if (path === '/echo') return new Response(body, { status: 200 });
+    if (req.method === 'POST' && path === '/auth/email/verify/resend') {
+      const e = api.emails.get(user);
+      if (e && !e.verified) mail(e.address, 'verify_email', user, e.address);
+      return json(202, { status: 'accepted' });
+    }
+    if (req.method === 'POST' && path === '/auth/email') {
+      const { current_password, email } = JSON.parse(body);
+      if (users.get(user) !== current_password) return json(401, err('invalid_credentials', 'The current password is incorrect.'));
+      mail(email, 'email_change', user, email);
+      return json(202, { status: 'accepted' });
+    }
     return json(404, err('not_found', path));
   }
 

@@ -27,6 +27,10 @@ import (
 // DynamoDB and embedded stores meet too).
 type Store = serverstore.Store
 
+// A Store is everything the recovery flows need: a store (or a test's
+// wrapper) without an account operation does not compile.
+var _ auth.AccountStore = Store(nil)
+
 // Deps are the outside world: where state lives and where keys come from.
 type Deps struct {
 	Store Store
@@ -75,11 +79,8 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 		return nil, err
 	}
 	ip56, ip48 := cfg.IPv6Budgets()
-	// The account-recovery operations: every store will have them; until
-	// the server stores do, their recovery routes answer 500.
-	accounts, _ := d.Store.(auth.AccountStore)
 	return &auth.Service{
-		Accounts:       accounts,
+		Accounts:       d.Store,
 		RequireEmail:   cfg.RequireEmail,
 		MailThrottle:   throttle.Policy{MaxFailures: cfg.MailLimitPerAddress, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
 		MailIPThrottle: throttle.Policy{MaxFailures: cfg.MailLimitPerIP, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},

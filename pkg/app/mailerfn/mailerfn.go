@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -59,17 +60,9 @@ func FromAWS(ctx context.Context, cfg config.Config) (*mail.Sender, error) {
 	} else {
 		box, _ = app.DynamoStore(ac, cfg)
 	}
-	var tr mail.Transport
-	switch cfg.MailTransport {
-	case "ses":
-		// The store's short per-attempt timeout (app.HTTPClient) would cut
-		// off a send SES may still accept: a duplicate on the retry.
-		api := sesv2.NewFromConfig(ac, func(o *sesv2.Options) { o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(sesTimeout) })
-		tr = &mail.SES{API: api, IdentityARN: cfg.SESIdentityARN}
-	case "smtp":
-		tr = &mail.SMTP{Addr: cfg.SMTPAddr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS}
-	default:
-		return nil, fmt.Errorf("mailerfn: ROTOR_MAIL_TRANSPORT=%q: a function sends through ses or smtp", cfg.MailTransport)
+	tr, err := Transport(ctx, cfg, ac, secretsmanager.NewFromConfig(ac))
+	if err != nil {
+		return nil, err
 	}
 	tpl, err := mail.NewTemplates(cfg.ProductName, cfg.AppURL, cfg.MailFrom, cfg.MailTemplates)
 	if err != nil {
@@ -86,6 +79,48 @@ func FromAWS(ctx context.Context, cfg config.Config) (*mail.Sender, error) {
 		Tokens:  onetime.Minter{MAC: ring},
 		Backoff: mail.Backoff{Base: cfg.MailBackoffBase, Max: cfg.MailBackoffMax, MaxAttempts: cfg.MailMaxAttempts},
 	}, nil
+}
+
+// Transport is the transport cfg names: SES v2 on ac, or SMTP with its
+// credentials from cfg, or from the Secrets Manager secret
+// cfg.SMTPSecretID (read through sm, once: the function calls it at its
+// cold start).
+func Transport(ctx context.Context, cfg config.Config, ac aws.Config, sm serverstore.SecretValueAPI) (mail.Transport, error) {
+	switch cfg.MailTransport {
+	case "ses":
+		// The store's short per-attempt timeout (app.HTTPClient) would cut
+		// off a send SES may still accept: a duplicate on the retry.
+		api := sesv2.NewFromConfig(ac, func(o *sesv2.Options) { o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(sesTimeout) })
+		return &mail.SES{API: api, IdentityARN: cfg.SESIdentityARN}, nil
+	case "smtp":
+		t := &mail.SMTP{Addr: cfg.SMTPAddr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS}
+		if cfg.SMTPSecretID != "" {
+			var err error
+			if t.Username, t.Password, err = SMTPCredentials(ctx, sm, cfg.SMTPSecretID); err != nil {
+				return nil, err
+			}
+		}
+		return t, nil
+	}
+	return nil, fmt.Errorf("mailerfn: ROTOR_MAIL_TRANSPORT=%q: a function sends through ses or smtp", cfg.MailTransport)
+}
+
+// SMTPCredentials reads the SMTP relay's user and password from the secret
+// id: JSON {"username","password"}, the shape of the database secrets
+// (serverstore.Credentials parses it). A relay's login needs both.
+func SMTPCredentials(ctx context.Context, sm serverstore.SecretValueAPI, id string) (username, password string, err error) {
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return "", "", fmt.Errorf("mailerfn: read the SMTP secret: %w", err)
+	}
+	username, password, err = serverstore.Credentials(aws.ToString(out.SecretString))
+	if err != nil {
+		return "", "", fmt.Errorf("mailerfn: the SMTP secret: %w", err)
+	}
+	if username == "" {
+		return "", "", errors.New(`mailerfn: the SMTP secret has no username: want JSON {"username","password"}`)
+	}
+	return username, password, nil
 }
 
 // Handler answers the function's two events.

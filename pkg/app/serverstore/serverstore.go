@@ -20,14 +20,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/onetime"
+	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
 // Store is every store interface Rotor's flows and its operator CLI use
-// (apifn.Store; the login read spelled out, so the authorizer need not link
-// pkg/auth).
+// (apifn.Store; the login read and auth.AccountStore spelled out, so the
+// authorizer need not link pkg/auth; apifn checks at compile time that a
+// Store is an auth.AccountStore). A wrapper that embeds a Store forwards
+// every method, the account operations included.
 type Store interface {
 	users.Store
 	users.Locker
@@ -35,6 +39,15 @@ type Store interface {
 	throttle.Store
 	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
 	ReserveLogin(ctx context.Context, username string, counters []throttle.Counter, now time.Time) (users.User, time.Time, throttle.Reservation, error)
+
+	// auth.AccountStore, method by method.
+	CreateAccount(ctx context.Context, u users.User, verify onetime.Record, sent, taken outbox.Message) error
+	IssueToken(ctx context.Context, rec onetime.Record, msgs ...outbox.Message) error
+	GetToken(ctx context.Context, id string) (onetime.Record, error)
+	UseToken(ctx context.Context, u onetime.Use) (users.User, error)
+	UserByEmail(ctx context.Context, email string) (users.User, error)
+	ChangePassword(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time, msgs ...outbox.Message) error
+	AddMessages(ctx context.Context, msgs ...outbox.Message) error
 }
 
 // SecretValueAPI is the Secrets Manager call that reads connection credentials.

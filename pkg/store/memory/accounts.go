@@ -178,3 +178,22 @@ func (m *Store) Messages() []outbox.Message {
 	})
 	return out
 }
+
+// ChangePassword implements auth.AccountStore under the store's one lock:
+// SetPasswordHash's change and msgs, or neither.
+func (m *Store) ChangePassword(_ context.Context, username, userID string, epoch int64, hash string, now time.Time, msgs ...outbox.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[username]
+	if !ok || u.ID != userID {
+		return users.ErrNotFound
+	}
+	if u.Epoch != epoch {
+		return users.ErrStale
+	}
+	u.PasswordHash, u.UpdatedAt, u.PasswordChangedAt = hash, now, now
+	u.Epoch++
+	m.users[username] = u
+	m.addMessages(msgs...)
+	return nil
+}

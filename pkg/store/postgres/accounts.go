@@ -211,3 +211,22 @@ func (st *Store) AddMessages(ctx context.Context, msgs ...outbox.Message) error 
 	}
 	return nil
 }
+
+// ChangePassword implements auth.AccountStore with one statement
+// (change_password.sql): SetPasswordHash's update and msgs, inserted only
+// when the update lands.
+func (st *Store) ChangePassword(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time, msgs ...outbox.Message) error {
+	var set, found bool
+	args := messageArgs(pgx.NamedArgs{
+		"username": username, "user_id": userID, "epoch": epoch, "password_hash": hash, "updated_at": now,
+	}, msgs...)
+	switch err := st.DB.QueryRow(ctx, st.q("change_password"), args).Scan(&set, &found); {
+	case err != nil:
+		return fmt.Errorf("postgres: change password: %w", err)
+	case set:
+		return nil
+	case found:
+		return users.ErrStale
+	}
+	return users.ErrNotFound
+}

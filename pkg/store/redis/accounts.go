@@ -206,3 +206,22 @@ func (st *Store) AddMessages(ctx context.Context, msgs ...outbox.Message) error 
 	}
 	return nil
 }
+
+// ChangePassword implements auth.AccountStore with one script
+// (change_password.lua): SetPasswordHash's update and msgs, added only when
+// the update lands.
+func (st *Store) ChangePassword(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time, msgs ...outbox.Message) error {
+	mkeys, margs := st.messages(msgs...)
+	keys := append([]string{st.key("u", username)}, mkeys...)
+	args := append([]any{userID, hash, ms(now), epoch}, margs...)
+	n, err := st.run(ctx, "change_password", keys, args...).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("redis: change password: %w", err)
+	case n == 0:
+		return users.ErrNotFound
+	case n == 2:
+		return users.ErrStale
+	}
+	return nil
+}
