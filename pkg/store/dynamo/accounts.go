@@ -468,42 +468,21 @@ func (st *Store) AddMessages(ctx context.Context, msgs ...outbox.Message) error 
 }
 
 // ChangePassword implements auth.AccountStore: SetPasswordHash's
-// conditional update and the puts of msgs in one transaction, whose
-// idempotency token is the first message's id (a resent transaction after a
-// lost answer is the same write, not a stale one). Without messages it is
+// transaction (the new hash, the epoch's move and the end of every listed
+// session: moveEpoch) with the puts of msgs, so the notice lands with the
+// change or not at all, and no session of the old epoch outlives it (a
+// refresh reads no owner: see moveEpoch). Without messages it is
 // SetPasswordHash.
 func (st *Store) ChangePassword(ctx context.Context, username, userID string, epoch int64, hash string, now time.Time, msgs ...outbox.Message) error {
 	puts := st.messagePuts(msgs...)
 	if len(puts) == 0 {
 		return st.SetPasswordHash(ctx, username, userID, epoch, hash, now)
 	}
-	ops := append([]types.TransactWriteItem{{Update: &types.Update{
-		TableName:                           aws.String(st.Tables.Users),
-		Key:                                 item{"username": s(username)},
-		UpdateExpression:                    aws.String("SET password_hash = :h, updated_at = :now, password_changed_at = :now ADD epoch :one"),
-		ConditionExpression:                 aws.String("user_id = :id AND epoch = :epoch"),
-		ExpressionAttributeValues:           item{":h": s(hash), ":now": ms(now), ":id": s(userID), ":one": n(1), ":epoch": n(epoch)},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}}}, puts...)
-	token := ""
-	for _, m := range msgs {
-		if token == "" {
-			token = m.ID
-		}
+	_, err := st.moveEpoch(ctx, username, userID, &epoch,
+		"SET password_hash = :h, updated_at = :now, password_changed_at = :now",
+		item{":h": s(hash), ":now": ms(now)}, puts...)
+	if err != nil && !errors.Is(err, users.ErrStale) && !errors.Is(err, users.ErrNotFound) {
+		return fmt.Errorf("dynamo: change password: %w", err)
 	}
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: ops, ClientRequestToken: aws.String(token)}
-	return st.transact(ctx, in, func(reasons []types.CancellationReason) (bool, error) {
-		if failed(reasons, 0) {
-			if item(reasons[0].Item).str("user_id") == userID {
-				return true, users.ErrStale
-			}
-			return true, users.ErrNotFound
-		}
-		for i := 1; i < len(reasons); i++ {
-			if failed(reasons, i) {
-				return true, errors.New("dynamo: change password: message id taken")
-			}
-		}
-		return false, nil
-	})
+	return err
 }

@@ -136,11 +136,12 @@ func (st *Store) planEnding(ctx context.Context, username string, room int) (end
 // clause or "") and values update the user's item besides moving the epoch,
 // on condition that its epoch is still the one read (or, when epoch is not
 // nil, *epoch: users.ErrStale otherwise); every listed session is ended in
-// the same transaction. It returns how many sessions existed, or
-// users.ErrNotFound.
-func (st *Store) moveEpoch(ctx context.Context, username, userID string, epoch *int64, set string, values item) (int, error) {
+// the same transaction, with the writes extra (the notice a change carries,
+// which then lands with it or not at all). It returns how many sessions
+// existed, or users.ErrNotFound.
+func (st *Store) moveEpoch(ctx context.Context, username, userID string, epoch *int64, set string, values item, extra ...types.TransactWriteItem) (int, error) {
 	for attempt := 1; ; attempt++ {
-		e, err := st.planEnding(ctx, username, maxTransactItems-1)
+		e, err := st.planEnding(ctx, username, maxTransactItems-1-len(extra))
 		if err != nil {
 			return 0, err
 		}
@@ -165,7 +166,8 @@ func (st *Store) moveEpoch(ctx context.Context, username, userID string, epoch *
 			ExpressionAttributeNames:            names,
 			ExpressionAttributeValues:           vals,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}}}, e.deletes...)
+		}}}, extra...)
+		ops = append(ops, e.deletes...)
 		in := &dynamodb.TransactWriteItemsInput{TransactItems: ops, ClientRequestToken: aws.String(rand.Text())}
 		err = st.transact(ctx, in, func(reasons []types.CancellationReason) (bool, error) {
 			if !failed(reasons, 0) {

@@ -37,6 +37,7 @@ func RunAccounts(t *testing.T, newStore func(t *testing.T) (AccountStore, Outbox
 	t.Run("address change", func(t *testing.T) { testUseChange(newStore(t))(t) })
 	t.Run("racing uses", func(t *testing.T) { testRacingUses(newStore(t))(t) })
 	t.Run("password change with its notice", func(t *testing.T) { testChangePasswordNotice(newStore(t))(t) })
+	t.Run("password change supersedes sessions", func(t *testing.T) { testChangeSupersedes(newStore(t))(t) })
 }
 
 func msg(id string, k outbox.Kind, to string) outbox.Message {
