@@ -1,8 +1,13 @@
 # Rotor: the two commands are `make dev` (the API on 127.0.0.1:3000, no
 # Docker, no AWS) and `make test` (the whole suite, installing what it needs).
 
-# Lambda runs arm64 (template.yaml); the emulator tests build for this host.
-GOARCH ?= arm64
+# The functions' instruction set, as template.yaml's Architecture parameter:
+# arm64 when deployed. sam build does not tell make which one the template
+# says, so set both alike (make sam-local does, for this host):
+#   ARCHITECTURE=x86_64 sam build --parameter-overrides Architecture=x86_64
+# GOARCH follows ARCHITECTURE; set directly, it wins (the emulator tests do).
+ARCHITECTURE ?= arm64
+GOARCH ?= $(if $(filter x86_64,$(ARCHITECTURE)),amd64,$(if $(filter arm64,$(ARCHITECTURE)),arm64,$(error ARCHITECTURE=$(ARCHITECTURE): want arm64 or x86_64)))
 # lambda.norpc: no net/rpc (the provided.al2023 runtime speaks the Runtime API).
 # nethttpomithttp2: no HTTP/2 in net/http; Lambda's Runtime API, DynamoDB and
 # Secrets Manager all speak HTTP/1.1, and it keeps ~330 KB out of every bootstrap.
@@ -106,6 +111,8 @@ build-RotateKeyFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rotatekey
 build-MailerFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/mailer
+build-PreflightFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/preflight
 # Not a function of the template: the baseline of scripts/coldstart.sh.
 build-Baseline:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./bench/baseline
