@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/rotor-auth/rotor/internal/samlocal"
 )
 
 // proxyResponse is a function's answer to an API Gateway proxy event.
@@ -272,7 +274,7 @@ func rotate(t *testing.T, use func(string) string) {
 	}
 	// Secrets Manager's RotateSecret labels a new version AWSPENDING before it
 	// calls the function; moto cannot call it, so the test makes that version.
-	value, kid, err := signingKey()
+	value, kid, err := samlocal.SigningKey()
 	if err != nil {
 		t.Fatal(err)
 	}
