@@ -21,7 +21,7 @@ STORE_TAGS = $(if $(findstring postgres,$(ROTOR_STORES)),,$(comma)rotor_nopostgr
 GO_TAGS = lambda.norpc,nethttpomithttp2$(STORE_TAGS)
 GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags $(GO_TAGS) -trimpath -buildvcs=false -ldflags='-s -w'
 
-.PHONY: dev migrate test test-go lint sam-check lambda-test sam-local-test js-test browser-test bench load fuzz coldstart cost mutate clean
+.PHONY: dev migrate test test-go lint sam-check lambda-test sam-local sam-local-test js-test browser-test bench load fuzz coldstart cost mutate clean
 
 # The demo page uses the cookie transport, which needs a named CORS origin.
 dev:
@@ -44,7 +44,14 @@ sam-check:
 lambda-test:
 	bash scripts/lambda-test.sh
 
-# The whole API under `sam local` (Docker, arm64 containers): see the script.
+# The whole API under `sam local start-api` on :3000 (Docker; the functions
+# built for this host, so nothing is emulated), with its own moto_server,
+# tables and secrets, until Ctrl-C: see the script.
+sam-local:
+	bash scripts/sam-local.sh
+
+# The same, tested: every function under `sam local invoke`, the API through
+# `sam local start-api` across three restarts.
 sam-local-test:
 	bash scripts/sam-local-test.sh
 

@@ -140,6 +140,12 @@ func TestInvoke(t *testing.T) {
 		t.Fatalf("jwks: want a public P-256 key, got %v", k)
 	}
 
+	// Every path's CORS preflight goes to one function, without a token.
+	r, _ := proxy(t, "PreflightFunction", use("preflight.json"), p, 204)
+	if r.Headers["Access-Control-Allow-Origin"] != env.vars["ROTOR_CORS_ALLOW_ORIGIN"] || !strings.Contains(r.Headers["Access-Control-Allow-Headers"], "Authorization") {
+		t.Fatalf("preflight: headers %v, want the CORS policy for %s", r.Headers, env.vars["ROTOR_CORS_ALLOW_ORIGIN"])
+	}
+
 	_, b := proxy(t, "SignupFunction", use("signup.json"), p, 201)
 	p.userID = str(b, "user_id")
 	if !strings.HasPrefix(p.userID, "usr_") {
