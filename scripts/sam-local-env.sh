@@ -130,7 +130,7 @@ sam_local_docker() {
 		# through a port published on 127.0.0.1.
 		dockerd --host "unix://$RUN/docker.sock" --data-root "$CACHE/docker" --exec-root "$RUN/exec" \
 			--pidfile "$RUN/dockerd.pid" --storage-driver=overlay2 --iptables=false --ip6tables=false \
-			>"$RUN/dockerd.log" 2>&1 &
+			>"$RUN/dockerd.log" 2>&1 9>&- &
 		DOCKERD_PID=$!
 		OWN_DOCKER=1
 		echo "$DOCKERD_PID" >"$CACHE/dockerd.pid"
@@ -269,7 +269,7 @@ sam_local_moto() {
 	fi
 	LISTEN_HOST=${gateway:-0.0.0.0}
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	python3 scripts/moto-serial.py -H 127.0.0.1 -p "$port" >"$RUN/moto.log" 2>&1 &
+	python3 scripts/moto-serial.py -H 127.0.0.1 -p "$port" >"$RUN/moto.log" 2>&1 9>&- &
 	MOTO_PID=$!
 	MOTO_URL=http://127.0.0.1:$port
 	for _ in $(seq 1 150); do
@@ -285,7 +285,8 @@ sam_local_moto() {
 sam_local_setup() {
 	mkdir -p "$CACHE"
 	# One run at a time on this machine: the daemon's bridge and the images
-	# are shared.
+	# are shared. The daemon and moto do not inherit the lock (9>&-), so one
+	# left behind by a killed run does not hold it.
 	exec 9>/tmp/rotor-sam-local.lock
 	if ! flock -n 9; then
 		echo "another sam local run holds /tmp/rotor-sam-local.lock on this machine; waiting for it"
