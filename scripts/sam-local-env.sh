@@ -287,8 +287,10 @@ sam_local_setup() {
 	# One run at a time on this machine: the daemon's bridge and the images
 	# are shared. The daemon and moto do not inherit the lock (9>&-), so one
 	# left behind by a killed run does not hold it.
+	# (flock is util-linux: on macOS, where Docker Desktop owns the daemon,
+	# runs are not serialised.)
 	exec 9>/tmp/rotor-sam-local.lock
-	if ! flock -n 9; then
+	if command -v flock >/dev/null && ! flock -n 9; then
 		echo "another sam local run holds /tmp/rotor-sam-local.lock on this machine; waiting for it"
 		flock 9
 	fi
