@@ -21,7 +21,8 @@ import (
 // handlers as the functions) to one CORS policy, for the default origin "*"
 // and for a named one: every path's preflight goes, unauthenticated, to
 // PreflightFunction (pkg/cors.Preflight, the handlers' own answer, which the
-// local server gives too), no function has two events on one path, the API
+// local server gives too), no function has two events with different
+// authorizers on one path, the API
 // has no SAM-generated preflight,
 // and every gateway response carries exactly the CORS headers the local
 // server puts on its stand-in for API Gateway's 401. Editing either side
@@ -65,14 +66,18 @@ func TestTemplateCORS(t *testing.T) {
 	for p, evs := range paths {
 		// Every path's preflight goes, unauthenticated, to PreflightFunction
 		// (whose answer is the handlers' own), and no function has two
-		// events on one path: SAM CLI's local gateway merges those into one
-		// route with one authorizer (aws/aws-sam-cli#9165), so a protected
-		// method would run without it, or its preflight need a token, at
-		// random under `sam local start-api`.
+		// events with different authorizers on one path: SAM CLI's local
+		// gateway merges one function's events on one path into one route
+		// with one authorizer (aws/aws-sam-cli#9165), so a protected method
+		// would run without it, or its preflight need a token, at random
+		// under `sam local start-api`.
 		var preflights []event
-		functions := map[string]int{}
+		authorizers := map[string]map[string]bool{}
 		for _, e := range evs {
-			functions[e.function]++
+			if authorizers[e.function] == nil {
+				authorizers[e.function] = map[string]bool{}
+			}
+			authorizers[e.function][e.authorizer] = true
 			if e.method == http.MethodOptions {
 				preflights = append(preflights, e)
 			} else if e.function == "PreflightFunction" {
@@ -82,9 +87,9 @@ func TestTemplateCORS(t *testing.T) {
 		if len(preflights) != 1 || preflights[0].function != "PreflightFunction" || preflights[0].authorizer != "NONE" {
 			t.Errorf("%s: want one OPTIONS event, on PreflightFunction with Authorizer NONE; got %+v", p, preflights)
 		}
-		for fn, n := range functions {
-			if n > 1 {
-				t.Errorf("%s: %s has %d events on this path; SAM CLI would merge them into one route with one authorizer (give each method its own function, and OPTIONS to PreflightFunction)", p, fn, n)
+		for fn, a := range authorizers {
+			if len(a) > 1 {
+				t.Errorf("%s: %s has events with different authorizers on this path (%v); SAM CLI would merge them into one route with one of them (give each its own function, and OPTIONS to PreflightFunction)", p, fn, a)
 			}
 		}
 	}
