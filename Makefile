@@ -1,8 +1,13 @@
 # Rotor: the two commands are `make dev` (the API on 127.0.0.1:3000, no
 # Docker, no AWS) and `make test` (the whole suite, installing what it needs).
 
-# Lambda runs arm64 (template.yaml); the emulator tests build for this host.
-GOARCH ?= arm64
+# The functions' instruction set, as template.yaml's Architecture parameter:
+# arm64 when deployed. sam build does not tell make which one the template
+# says, so set both alike (make sam-local does, for this host):
+#   ARCHITECTURE=x86_64 sam build --parameter-overrides Architecture=x86_64
+# GOARCH follows ARCHITECTURE; set directly, it wins (the emulator tests do).
+ARCHITECTURE ?= arm64
+GOARCH ?= $(if $(filter x86_64,$(ARCHITECTURE)),amd64,$(if $(filter arm64,$(ARCHITECTURE)),arm64,$(error ARCHITECTURE=$(ARCHITECTURE): want arm64 or x86_64)))
 # lambda.norpc: no net/rpc (the provided.al2023 runtime speaks the Runtime API).
 # nethttpomithttp2: no HTTP/2 in net/http; Lambda's Runtime API, DynamoDB and
 # Secrets Manager all speak HTTP/1.1, and it keeps ~330 KB out of every bootstrap.
@@ -16,7 +21,7 @@ STORE_TAGS = $(if $(findstring postgres,$(ROTOR_STORES)),,$(comma)rotor_nopostgr
 GO_TAGS = lambda.norpc,nethttpomithttp2$(STORE_TAGS)
 GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags $(GO_TAGS) -trimpath -buildvcs=false -ldflags='-s -w'
 
-.PHONY: dev migrate test test-go lint sam-check lambda-test sam-local-test js-test browser-test bench load fuzz coldstart cost mutate clean
+.PHONY: dev migrate test test-go lint sam-check lambda-test sam-local sam-local-test js-test browser-test bench load fuzz coldstart cost mutate clean
 
 # The demo page uses the cookie transport, which needs a named CORS origin.
 # The links of the mails (ROTOR_APP_URL) open the demo page, which verifies
@@ -43,7 +48,14 @@ sam-check:
 lambda-test:
 	bash scripts/lambda-test.sh
 
-# The whole API under `sam local` (Docker, arm64 containers): see the script.
+# The whole API under `sam local start-api` on :3000 (Docker; the functions
+# built for this host, so nothing is emulated), with its own moto_server,
+# tables and secrets, until Ctrl-C: see the script.
+sam-local:
+	bash scripts/sam-local.sh
+
+# The same, tested: every function under `sam local invoke`, the API through
+# `sam local start-api` across three restarts.
 sam-local-test:
 	bash scripts/sam-local-test.sh
 
@@ -110,6 +122,8 @@ build-RotateKeyFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rotatekey
 build-MailerFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/mailer
+build-PreflightFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/preflight
 # Not a function of the template: the baseline of scripts/coldstart.sh.
 build-Baseline:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./bench/baseline

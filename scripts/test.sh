@@ -81,7 +81,7 @@ bash scripts/schemathesis.sh
 step "SAM template: cfn-lint, sam validate --lint, sam build; then the real binaries under the Lambda runtime emulator"
 bash scripts/lambda-test.sh
 
-step "sam local: every function under sam local invoke, the API under sam local start-api (Docker)"
+step "sam local: every function under sam local invoke, the API under sam local start-api across three starts (Docker, native architecture)"
 bash scripts/sam-local-test.sh
 
 step "TypeScript client"

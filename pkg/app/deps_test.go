@@ -45,6 +45,13 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 			mustNot: concat(localOnly, sdkConfig, []string{mod + "pkg/password", "golang.org/x/crypto/argon2", mod + "pkg/httpapi", mod + "pkg/auth",
 				mod + "pkg/app/apifn", mod + "pkg/authorizer", mod + "pkg/app/authorizerfn"}),
 		},
+		// Every path's OPTIONS: the CORS policy, and nothing that reads a
+		// store, a key or the AWS SDK.
+		"preflight": {
+			must: []string{mod + "pkg/cors"},
+			mustNot: concat(localOnly, sdkConfig, apiOnly, serverStores, []string{mod + "pkg/keys", mod + "pkg/token", mod + "pkg/store/dynamo",
+				mod + "pkg/authorizer", mod + "pkg/app", "github.com/aws/aws-sdk-go-v2/aws"}),
+		},
 		"rotatekey": {
 			must:    []string{mod + "pkg/keys"},
 			mustNot: concat(localOnly, sdkConfig, apiOnly, []string{mod + "pkg/authorizer"}),

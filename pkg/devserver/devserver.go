@@ -86,8 +86,9 @@ func (s *Server) Handler() http.Handler {
 	preflight := map[string]bool{}
 	route := func(pattern string, h httpapi.Handler, protected bool) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, h, protected) })
-		// As in template.yaml: each path's OPTIONS goes, unauthenticated,
-		// to the handler of that path, which answers the CORS preflight.
+		// Each path's OPTIONS goes, unauthenticated, to the handler of that
+		// path, which answers the CORS preflight as template.yaml's
+		// PreflightFunction does (cors.Preflight).
 		if _, path, _ := strings.Cut(pattern, " "); !preflight[path] {
 			preflight[path] = true
 			mux.HandleFunc("OPTIONS "+path, func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, h, false) })

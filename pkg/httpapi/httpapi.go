@@ -19,6 +19,7 @@ import (
 
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/cors"
 	"github.com/rotor-auth/rotor/pkg/deadline"
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/token"
@@ -72,15 +73,11 @@ type reply struct {
 
 // serve runs a route under the request's store deadline and turns its
 // outcome into a response: the one error path. Every route also answers its
-// own CORS preflight (template.yaml sends each route's OPTIONS to the route's
-// function, unauthenticated).
+// own CORS preflight as PreflightFunction does (template.yaml sends every
+// path's OPTIONS to that one function; the local server sends it here).
 func (a *API) serve(ctx context.Context, req Request, route func(context.Context) (reply, error)) (Response, error) {
 	if req.HTTPMethod == http.MethodOptions {
-		resp := a.respond(reply{status: http.StatusNoContent})
-		for k, v := range PreflightHeaders(a.CORSOrigin) {
-			resp.Headers[k] = v
-		}
-		return resp, nil
+		return cors.Preflight(a.CORSOrigin), nil
 	}
 	rctx, cancel := deadline.Bound(ctx, a.StoreTimeout)
 	r, err := route(rctx)
@@ -148,43 +145,23 @@ func (a *API) respond(r reply) Response {
 	return resp
 }
 
-// The CORS policy, the one source for every answer: the handlers', the
-// preflights', the local server's stand-ins for API Gateway's own answers,
-// and template.yaml's GatewayResponses (test/e2e TestTemplateCORS holds the
-// template to these). The allowed origin is configuration
-// (ROTOR_CORS_ALLOW_ORIGIN, the template's CorsAllowOrigin).
+// The CORS policy lives in pkg/cors, the one source for every answer: the
+// handlers', the preflights' (PreflightFunction's included), the local
+// server's stand-ins for API Gateway's own answers, and template.yaml's
+// GatewayResponses. These names are kept for their callers.
 const (
-	CORSAllowHeaders  = "Authorization, Content-Type, " + CSRFHeader + ", " + TransportHeader
-	CORSAllowMethods  = "GET, POST, DELETE, OPTIONS"
-	CORSExposeHeaders = "Retry-After, WWW-Authenticate" // read by clients on 429 and 401
-	CORSMaxAge        = "600"                           // seconds a browser keeps a preflight answer
+	CORSAllowHeaders  = cors.AllowHeaders
+	CORSAllowMethods  = cors.AllowMethods
+	CORSExposeHeaders = cors.ExposeHeaders
+	CORSMaxAge        = cors.MaxAge
 )
 
-// CORSHeaders are the CORS headers of every answer for origin ("*" or one
-// origin). Credentials (the cookie transport) are allowed only for a named
-// origin: browsers refuse them with "*" anyway, and the cookie transport
-// refuses to run with "*".
-func CORSHeaders(origin string) map[string]string {
-	h := map[string]string{
-		"Access-Control-Allow-Origin":   origin,
-		"Access-Control-Expose-Headers": CORSExposeHeaders,
-	}
-	if origin != "*" {
-		h["Access-Control-Allow-Credentials"] = "true"
-	}
-	return h
-}
+// CORSHeaders are the CORS headers of every answer for origin (cors.Headers).
+func CORSHeaders(origin string) map[string]string { return cors.Headers(origin) }
 
-// PreflightHeaders are CORSHeaders plus what only a preflight (OPTIONS)
-// answer needs: the allowed request headers and methods and how long the
-// browser may keep the answer.
-func PreflightHeaders(origin string) map[string]string {
-	h := CORSHeaders(origin)
-	h["Access-Control-Allow-Headers"] = CORSAllowHeaders
-	h["Access-Control-Allow-Methods"] = CORSAllowMethods
-	h["Access-Control-Max-Age"] = CORSMaxAge
-	return h
-}
+// PreflightHeaders are the headers of a preflight's answer for origin
+// (cors.PreflightHeaders).
+func PreflightHeaders(origin string) map[string]string { return cors.PreflightHeaders(origin) }
 
 // header returns a request header, whatever its case.
 func header(req Request, name string) string {

@@ -229,7 +229,8 @@ func TestDiscovery(t *testing.T) {
 }
 
 // TestOAuthPreflight: the OAuth routes answer their CORS preflight like
-// every other route (template.yaml sends each path's OPTIONS to its function).
+// every other route (the local server sends each path's OPTIONS to its
+// handler; template.yaml to PreflightFunction, which answers the same).
 func TestOAuthPreflight(t *testing.T) {
 	api := oauthFixture(t)
 	for path, h := range map[string]httpapi.Handler{"/oauth/token": api.Token, "/oauth/revoke": api.Revoke, "/.well-known/openid-configuration": api.Discovery} {

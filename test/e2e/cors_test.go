@@ -19,9 +19,11 @@ import (
 
 // TestTemplateCORS holds template.yaml and the local server (the same
 // handlers as the functions) to one CORS policy, for the default origin "*"
-// and for a named one: every path's preflight goes, unauthenticated, to a
-// function that serves the path (so its answer is the handlers' answer,
-// which the local server gives too), the API has no SAM-generated preflight,
+// and for a named one: every path's preflight goes, unauthenticated, to
+// PreflightFunction (pkg/cors.Preflight, the handlers' own answer, which the
+// local server gives too), no function has two events with different
+// authorizers on one path, the API
+// has no SAM-generated preflight,
 // and every gateway response carries exactly the CORS headers the local
 // server puts on its stand-in for API Gateway's 401. Editing either side
 // alone fails here.
@@ -62,20 +64,33 @@ func TestTemplateCORS(t *testing.T) {
 		t.Fatalf("found %d API paths in template.yaml; the walk is broken", len(paths))
 	}
 	for p, evs := range paths {
-		served := map[string]bool{}
+		// Every path's preflight goes, unauthenticated, to PreflightFunction
+		// (whose answer is the handlers' own), and no function has two
+		// events with different authorizers on one path: SAM CLI's local
+		// gateway merges one function's events on one path into one route
+		// with one authorizer (aws/aws-sam-cli#9165), so a protected method
+		// would run without it, or its preflight need a token, at random
+		// under `sam local start-api`.
+		var preflights []event
+		authorizers := map[string]map[string]bool{}
 		for _, e := range evs {
-			if e.method != http.MethodOptions {
-				served[e.function] = true
+			if authorizers[e.function] == nil {
+				authorizers[e.function] = map[string]bool{}
+			}
+			authorizers[e.function][e.authorizer] = true
+			if e.method == http.MethodOptions {
+				preflights = append(preflights, e)
+			} else if e.function == "PreflightFunction" {
+				t.Errorf("%s: PreflightFunction serves %s; it answers OPTIONS only", p, e.method)
 			}
 		}
-		ok := false
-		for _, e := range evs {
-			if e.method == http.MethodOptions && e.authorizer == "NONE" && served[e.function] {
-				ok = true
-			}
+		if len(preflights) != 1 || preflights[0].function != "PreflightFunction" || preflights[0].authorizer != "NONE" {
+			t.Errorf("%s: want one OPTIONS event, on PreflightFunction with Authorizer NONE; got %+v", p, preflights)
 		}
-		if !ok {
-			t.Errorf("%s: no OPTIONS event with Authorizer NONE on a function that serves the path (events %+v)", p, evs)
+		for fn, a := range authorizers {
+			if len(a) > 1 {
+				t.Errorf("%s: %s has events with different authorizers on this path (%v); SAM CLI would merge them into one route with one of them (give each its own function, and OPTIONS to PreflightFunction)", p, fn, a)
+			}
 		}
 	}
 
@@ -96,8 +111,9 @@ func TestTemplateCORS(t *testing.T) {
 				t.Errorf("origin %q: Access-Control-Allow-Credentials %q", origin, got)
 			}
 
-			// The template's preflight answer is its functions' answer; the
-			// local server must give the same one on every path.
+			// The template's preflight answer is PreflightFunction's,
+			// cors.Preflight; the local server must give the same one on
+			// every path.
 			for p := range paths {
 				r := e.do("OPTIONS", strings.ReplaceAll(p, "{id}", "sess"), nil,
 					"Origin", "https://app.example.com", "Access-Control-Request-Method", "POST",

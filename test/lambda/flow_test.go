@@ -392,6 +392,8 @@ func coldStartRequest(t *testing.T, e *environment, id string) (any, *coldAnswer
 		return restEvent(t, request{method: "POST", path: "/auth/password/forgot", resource: "/auth/password/forgot", body: "{"}), &coldAnswer{status: 400, code: "invalid_request"}
 	case "DiscoveryFunction":
 		return restEvent(t, request{method: "GET", path: "/.well-known/oauth-authorization-server"}), &coldAnswer{status: 200}
+	case "PreflightFunction":
+		return restEvent(t, request{method: "OPTIONS", path: "/auth/login"}), &coldAnswer{status: 204}
 	case "MailerFunction":
 		// Neither a stream batch nor the schedule: refused before any store call.
 		return map[string]string{"source": "aws.s3"}, &coldAnswer{failure: "unknown event"}

@@ -162,6 +162,7 @@ var functionIDs = []string{
 	"SignupFunction", "LoginFunction", "RefreshFunction", "LogoutFunction", "JwksFunction",
 	"MeFunction", "SessionsFunction", "PasswordFunction", "AuthorizerFunction", "RotateKeyFunction",
 	"TokenFunction", "RevokeFunction", "DiscoveryFunction", "EmailFunction", "RecoveryFunction", "MailerFunction",
+	"PreflightFunction",
 }
 
 func checkBinaries(buildDir string) error {

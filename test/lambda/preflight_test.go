@@ -6,42 +6,37 @@ import (
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 )
 
-// TestPreflight: template.yaml sends each path's OPTIONS, without a token, to
-// the path's own function; the real binary answers it with the CORS policy
-// (test/e2e TestTemplateCORS checks the template's routing and gateway
-// responses against the same policy).
+// TestPreflight: template.yaml sends every path's OPTIONS, without a token,
+// to PreflightFunction; the real binary answers it with the CORS policy on
+// each path (test/e2e TestTemplateCORS checks the template's routing and
+// gateway responses against the same policy).
 func TestPreflight(t *testing.T) {
 	requireEnv(t)
-	for _, rt := range []struct{ function, path string }{
-		{"SignupFunction", "/auth/signup"},
-		{"LoginFunction", "/auth/login"},
-		{"RefreshFunction", "/auth/refresh"},
-		{"LogoutFunction", "/auth/logout"},
-		{"JwksFunction", "/.well-known/jwks.json"},
-		{"MeFunction", "/me"},
-		{"SessionsFunction", "/auth/sessions"},
-		{"PasswordFunction", "/auth/password"},
-		{"EmailFunction", "/auth/email"},
-		{"EmailFunction", "/auth/email/verify"},
-		{"EmailFunction", "/auth/email/verify/resend"},
-		{"RecoveryFunction", "/auth/password/forgot"},
-		{"RecoveryFunction", "/auth/password/reset"},
+	for _, path := range []string{
+		"/auth/signup", "/auth/login", "/auth/refresh", "/auth/logout", "/.well-known/jwks.json",
+		"/me", "/auth/sessions", "/auth/sessions/sess_1", "/auth/password",
+		"/auth/email", "/auth/email/verify", "/auth/email/verify/resend",
+		"/auth/password/forgot", "/auth/password/reset", "/oauth/token", "/oauth/revoke",
+		"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
 	} {
-		t.Run(rt.function, func(t *testing.T) {
-			r := call(t, rt.function, request{method: "OPTIONS", path: rt.path, headers: map[string]string{
+		t.Run(path, func(t *testing.T) {
+			r := call(t, "PreflightFunction", request{method: "OPTIONS", path: path, headers: map[string]string{
 				"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
 				"Access-Control-Request-Headers": "content-type,x-rotor-refresh-transport,x-csrf-token",
 			}})
-			expectStatus(t, "OPTIONS "+rt.path, r, 204)
+			expectStatus(t, "OPTIONS "+path, r, 204)
 			want := httpapi.PreflightHeaders(header(r, "Access-Control-Allow-Origin"))
 			for k, v := range want {
 				if got := header(r, k); got != v {
-					t.Errorf("OPTIONS %s: %s = %q; want %q", rt.path, k, got, v)
+					t.Errorf("OPTIONS %s: %s = %q; want %q", path, k, got, v)
 				}
 			}
 			if header(r, "Access-Control-Allow-Origin") == "" {
-				t.Errorf("OPTIONS %s: no Access-Control-Allow-Origin", rt.path)
+				t.Errorf("OPTIONS %s: no Access-Control-Allow-Origin", path)
 			}
 		})
 	}
+	// Nothing routes another method here; were one routed by mistake, it is
+	// refused, not served.
+	expectStatus(t, "GET /me on PreflightFunction", call(t, "PreflightFunction", request{method: "GET", path: "/me"}), 405)
 }

@@ -35,7 +35,7 @@ func startAPI(t *testing.T) *api {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 
-	logPath := filepath.Join(env.runDir, "start-api.log")
+	logPath := filepath.Join(env.runDir, fmt.Sprintf("start-api-%d.log", port))
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -271,6 +271,86 @@ func TestStartAPI(t *testing.T) {
 	t.Run("cookie transport", func(t *testing.T) {
 		cookieTransport(t, a, creds(newPassword))
 	})
+}
+
+// gatewayUnauthorized is `sam local start-api`'s own 401 for a protected
+// route called without the authorizer's identity source (the Authorization
+// header): its body, as API Gateway's is its gateway response. A 401 from a
+// function instead has Rotor's error shape, and means the route ran without
+// its authorizer.
+const gatewayUnauthorized = "Unauthorized"
+
+// TestStartAPIRestarts: the template as committed keeps every protected
+// route behind the authorizer and every preflight open, however SAM CLI
+// orders its events, across three starts of `sam local start-api` (each a
+// new Python process, a new hash seed, a new order). With a preflight event
+// on a protected route's own function, SAM CLI merged the two into one route
+// with one authorizer, and at random either the route ran without the
+// authorizer (its function refused a good token: 401) or its preflight
+// needed a token (aws/aws-sam-cli#9165).
+func TestStartAPIRestarts(t *testing.T) {
+	t.Parallel()
+	username := fmt.Sprintf("carol-%d", time.Now().UnixNano())
+	passwords := []string{"correct horse battery staple 42", "a different horse battery 43"}
+	creds := func(pw string) map[string]string { return map[string]string{"username": username, "password": pw} }
+	var userID string
+	for start := 1; start <= 3; start++ {
+		t.Run(fmt.Sprintf("start %d", start), func(t *testing.T) {
+			a := startAPI(t)
+			password, next := passwords[start%2], passwords[(start+1)%2]
+			if start == 1 {
+				r := a.do(t, "POST", "/auth/signup", creds(password), nil)
+				expect(t, "signup", r, 201, "")
+				userID = r.str("user_id")
+			}
+			s1 := tokenPair(t, "login", a.do(t, "POST", "/auth/login", creds(password), nil))
+			s2 := tokenPair(t, "second login", a.do(t, "POST", "/auth/login", creds(password), nil))
+
+			// Each protected path: its preflight needs no token, the route
+			// refuses a request without one at the gateway, and lets a good
+			// token through the authorizer.
+			for _, path := range []string{"/me", "/auth/sessions", "/auth/sessions/" + s2.session, "/auth/password"} {
+				r := a.do(t, "OPTIONS", path, nil, map[string]string{
+					"Origin": webOrigin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type",
+				})
+				expect(t, "preflight "+path+" without a token", r, 204, "")
+				if got := r.header.Get("Access-Control-Allow-Origin"); got != webOrigin {
+					t.Errorf("preflight %s: Access-Control-Allow-Origin %q, want %q", path, got, webOrigin)
+				}
+			}
+			for _, rt := range []struct{ method, path string }{
+				{"GET", "/me"}, {"GET", "/auth/sessions"}, {"DELETE", "/auth/sessions/" + s2.session}, {"POST", "/auth/password"},
+			} {
+				var body any
+				if rt.method == "POST" {
+					body = map[string]string{"current_password": password, "new_password": next}
+				}
+				r := a.do(t, rt.method, rt.path, body, nil)
+				expect(t, rt.method+" "+rt.path+" without a token", r, 401, "")
+				if r.str("message") != gatewayUnauthorized {
+					t.Fatalf("%s %s without a token: 401 %s, want the gateway's (%q): the route ran without its authorizer", rt.method, rt.path, r.body, gatewayUnauthorized)
+				}
+			}
+
+			r := a.do(t, "GET", "/me", nil, bearer(s1.access))
+			expect(t, "me", r, 200, "")
+			if r.str("user_id") != userID || r.str("session_id") != s1.session {
+				t.Fatalf("me: %s, want user %s, session %s", r.body, userID, s1.session)
+			}
+			r = a.do(t, "GET", "/auth/sessions", nil, bearer(s1.access))
+			expect(t, "sessions", r, 200, "")
+			if list, _ := r.json["sessions"].([]any); len(list) < 2 {
+				t.Fatalf("sessions: %s, want both logins", r.body)
+			}
+			expect(t, "end the second session", a.do(t, "DELETE", "/auth/sessions/"+s2.session, nil, bearer(s1.access)), 204, "")
+			expect(t, "password change", a.do(t, "POST", "/auth/password",
+				map[string]string{"current_password": password, "new_password": next}, bearer(s1.access)), 204, "")
+			expect(t, "login with the new password", a.do(t, "POST", "/auth/login", creds(next), nil), 200, "")
+		})
+		if t.Failed() {
+			return
+		}
+	}
 }
 
 // cookieTransport: the browser's preflight, then login, refresh and logout

@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/rotor-auth/rotor/internal/samlocal"
 )
 
 // proxyResponse is a function's answer to an API Gateway proxy event.
@@ -136,6 +138,12 @@ func TestInvoke(t *testing.T) {
 	}
 	if k, _ := keys[0].(map[string]any); k["kty"] != "EC" || k["crv"] != "P-256" || k["d"] != nil {
 		t.Fatalf("jwks: want a public P-256 key, got %v", k)
+	}
+
+	// Every path's CORS preflight goes to one function, without a token.
+	r, _ := proxy(t, "PreflightFunction", use("preflight.json"), p, 204)
+	if r.Headers["Access-Control-Allow-Origin"] != env.vars["ROTOR_CORS_ALLOW_ORIGIN"] || !strings.Contains(r.Headers["Access-Control-Allow-Headers"], "Authorization") {
+		t.Fatalf("preflight: headers %v, want the CORS policy for %s", r.Headers, env.vars["ROTOR_CORS_ALLOW_ORIGIN"])
 	}
 
 	_, b := proxy(t, "SignupFunction", use("signup.json"), p, 201)
@@ -272,7 +280,7 @@ func rotate(t *testing.T, use func(string) string) {
 	}
 	// Secrets Manager's RotateSecret labels a new version AWSPENDING before it
 	// calls the function; moto cannot call it, so the test makes that version.
-	value, kid, err := signingKey()
+	value, kid, err := samlocal.SigningKey()
 	if err != nil {
 		t.Fatal(err)
 	}

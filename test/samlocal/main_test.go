@@ -5,36 +5,23 @@ package samlocal_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/rotor-auth/rotor/internal/samlocal"
 	"github.com/rotor-auth/rotor/internal/testenv"
-	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 )
 
 // webOrigin is the web app's origin the test's API allows (CORS).
@@ -46,7 +33,8 @@ var env *environment
 type environment struct {
 	root     string // repository root
 	sam      string // the SAM CLI
-	template string // the arm64 build's template
+	template string // the built template (sam build for this host's architecture)
+	arch     string // the template's Architecture parameter: this host's (native)
 	config   string // samconfig.toml (absolute: SAM looks beside the template)
 	runDir   string // the script's scratch directory
 	motoURL  string // moto_server as this process reaches it
@@ -88,6 +76,7 @@ func setup() (*environment, error) {
 		name string
 	}{
 		{&e.sam, "ROTOR_SAM"}, {&e.template, "ROTOR_SAM_TEMPLATE"}, {&e.runDir, "ROTOR_SAM_RUN_DIR"}, {&e.motoURL, "ROTOR_SAM_MOTO_URL"},
+		{&e.arch, "ROTOR_SAM_ARCHITECTURE"},
 	} {
 		if *v.dst, err = required(v.name); err != nil {
 			return nil, err
@@ -97,7 +86,7 @@ func setup() (*environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := forward(listenHost, e.motoURL)
+	port, _, err := samlocal.Forward(listenHost, e.motoURL)
 	if err != nil {
 		return nil, err
 	}
@@ -114,147 +103,40 @@ func setup() (*environment, error) {
 		return nil, fmt.Errorf("docker info: %v: %s", err, out)
 	}
 
-	// env.local.json, as a user has it, with the endpoint on this run's port
-	// and a refresh grace window that emulated requests (1-2 s each) cannot
-	// outlast between a refresh and its replay.
-	raw, err := os.ReadFile(filepath.Join(e.root, "env.local.json"))
-	if err != nil {
+	// env.local.json, as a user has it, with the endpoint on this run's
+	// port, the API's answers checked by the test (the cookie transport
+	// needs a named origin), in the file `make sam-local` writes too.
+	if e.vars, err = samlocal.ReadEnvFile(filepath.Join(e.root, "env.local.json")); err != nil {
 		return nil, err
 	}
-	var file struct{ Parameters map[string]string }
-	if err := json.Unmarshal(raw, &file); err != nil {
-		return nil, fmt.Errorf("env.local.json: %w", err)
-	}
-	e.vars = file.Parameters
-	if !strings.HasPrefix(e.vars["AWS_ENDPOINT_URL"], "http://host.docker.internal:") {
-		return nil, fmt.Errorf("env.local.json: AWS_ENDPOINT_URL %q, want http://host.docker.internal:<port> (what the functions reach moto_server at)", e.vars["AWS_ENDPOINT_URL"])
-	}
-	e.vars["AWS_ENDPOINT_URL"] = "http://host.docker.internal:" + port
-	e.vars["ROTOR_REFRESH_GRACE"] = "1m" // the longest the config accepts
-	// The cookie transport needs a named origin (with "*" it is refused).
+	e.vars["AWS_ENDPOINT_URL"] = "http://" + samlocal.ContainerHost + ":" + port
 	e.vars["ROTOR_CORS_ALLOW_ORIGIN"] = webOrigin
-	out, err := json.MarshalIndent(map[string]any{"Parameters": e.vars}, "", "  ")
-	if err != nil {
-		return nil, err
-	}
+	// The longest grace window the config accepts, so that a refresh and
+	// its replay (each a container start under sam local, on a machine
+	// shared with other runs) always fall within it.
+	e.vars["ROTOR_REFRESH_GRACE"] = "1m"
 	e.envFile = filepath.Join(e.runDir, "env.json")
-	if err := os.WriteFile(e.envFile, out, 0o644); err != nil {
+	if err := samlocal.WriteEnvFile(e.envFile, e.vars); err != nil {
 		return nil, err
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := e.provision(ctx); err != nil {
+	cfg := samlocal.AWSConfig(e.motoURL)
+	e.secrets = secretsmanager.NewFromConfig(cfg)
+	if err := samlocal.Provision(ctx, cfg, e.vars); err != nil {
 		return nil, fmt.Errorf("create the tables and secrets in moto_server at %s: %w", e.motoURL, err)
 	}
 	return e, nil
 }
 
-// forward serves moto_server (on loopback) on host, where the containers
-// reach it as host.docker.internal, and returns the port. It keeps
-// connections alive, which moto's development server never does: that server
-// closes each connection as it answers, and an arm64 Go client under qemu
-// then sometimes loses an answer it already received and retries (seen: a
-// conditional DeleteItem applied once, retried, refused, so a logout answered
-// 401). The forwarder runs natively, so that race stays out of the test.
-func forward(host, motoURL string) (string, error) {
-	target, err := url.Parse(motoURL)
-	if err != nil {
-		return "", err
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return "", fmt.Errorf("listen on %s for the containers: %w", host, err)
-	}
-	srv := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target), ReadHeaderTimeout: time.Minute}
-	go func() { _ = srv.Serve(l) }()
-	_, port, err := net.SplitHostPort(l.Addr().String())
-	return port, err
-}
-
-// provision creates what env.local.json names, as template.yaml declares it:
-// the tables (dynamo.CreateTables) and the secrets (an ES256 signing
-// key, a MAC key).
-func (e *environment) provision(ctx context.Context) error {
-	cfg := testenv.AWSConfig(e.motoURL)
-	ddb := dynamodb.NewFromConfig(cfg)
-	e.secrets = secretsmanager.NewFromConfig(cfg)
-
-	tables := dynamo.Tables{Users: e.vars["ROTOR_USERS_TABLE"], Sessions: e.vars["ROTOR_SESSIONS_TABLE"], Attempts: e.vars["ROTOR_ATTEMPTS_TABLE"], Outbox: e.vars["ROTOR_OUTBOX_TABLE"]}
-	if tables.Users == "" || tables.Sessions == "" || tables.Attempts == "" || tables.Outbox == "" {
-		return errors.New("env.local.json lacks a table name (ROTOR_USERS_TABLE, ROTOR_SESSIONS_TABLE, ROTOR_ATTEMPTS_TABLE, ROTOR_OUTBOX_TABLE)")
-	}
-	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
-		return err
-	}
-
-	// Every secret env.local.json names must be one this test knows how to
-	// make: a new kind of secret fails here until it is added.
-	var ids []string
-	for k := range e.vars {
-		if strings.HasSuffix(k, "_SECRET_ID") {
-			ids = append(ids, k)
-		}
-	}
-	sort.Strings(ids)
-	for _, k := range ids {
-		var value string
-		switch k {
-		case "ROTOR_SIGNING_SECRET_ID":
-			v, _, err := signingKey()
-			if err != nil {
-				return err
-			}
-			value = v
-		case "ROTOR_MAC_SECRET_ID":
-			// The template generates it as a random string; its bytes are the key.
-			b := make([]byte, 32)
-			if _, err := rand.Read(b); err != nil {
-				return err
-			}
-			value = hex.EncodeToString(b)
-		default:
-			return fmt.Errorf("env.local.json names %s=%s: teach test/samlocal (and docs/DEPLOY.md §3) how to create it", k, e.vars[k])
-		}
-		if _, err := e.secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(e.vars[k]), SecretString: aws.String(value)}); err != nil {
-			return fmt.Errorf("create secret %s: %w", e.vars[k], err)
-		}
-	}
-	if e.vars["ROTOR_SIGNING_SECRET_ID"] == "" {
-		return errors.New("env.local.json lacks ROTOR_SIGNING_SECRET_ID")
-	}
-	return nil
-}
-
-// signingKey returns a new ES256 signing key as the functions read it from
-// Secrets Manager, and its kid.
-func signingKey() (value, kid string, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return "", "", err
-	}
-	id := make([]byte, 8)
-	if _, err := rand.Read(id); err != nil {
-		return "", "", err
-	}
-	kid = "local-" + hex.EncodeToString(id)
-	b, err := json.Marshal(map[string]string{
-		"kid":         kid,
-		"alg":         "ES256",
-		"private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-	})
-	return string(b), kid, err
-}
-
-// samArgs are the arguments every `sam local` command of the test gets on
-// top of what a user types: this run's build, env file and samconfig.toml
+// samArgs are the arguments every `sam local` command of the test gets, as
+// `make sam-local` gives them: this run's build of the template as
+// committed, its env file, this host's architecture and samconfig.toml
 // (which adds --skip-pull-image and --add-host host.docker.internal:host-gateway).
 func (e *environment) samArgs(sub ...string) []string {
-	return append(sub, "--template-file", e.template, "--config-file", e.config, "--env-vars", e.envFile)
+	return append(sub, "--template-file", e.template, "--config-file", e.config, "--env-vars", e.envFile,
+		"--parameter-overrides", "Architecture="+e.arch)
 }
 
 // command prepares a sam process in its own process group, recorded in
