@@ -53,6 +53,10 @@ const maxPrunePerLogin = 10
 type Meta struct {
 	IP        string
 	UserAgent string
+	// AMR lists the authentication methods (RFC 8176) that started the session.
+	AMR []string
+	// AuthTime is when the user last authenticated with those methods.
+	AuthTime time.Time
 }
 
 // Sanitized returns m as a session keeps it: each field valid UTF-8 without
