@@ -11,6 +11,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/password"
+	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
 )
@@ -282,8 +283,39 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Caller, code string, client
 	if err != nil {
 		return nil, s.used(ctx, err, "user_id", c.UserID, "flow", "mfa_confirm")
 	}
-	s.log().InfoContext(ctx, "second factor added", "event", "mfa_enrolled", "method", "totp", "user_id", c.UserID, "session_id", c.SessionID, "ip", client.IP)
+	n := s.endOthers(ctx, l, c, now)
+	s.log().InfoContext(ctx, "second factor added", "event", "mfa_enrolled", "method", "totp", "user_id", c.UserID, "session_id", c.SessionID, "ip", client.IP, "sessions_revoked", n)
 	return codes, nil
+}
+
+// endOthers ends every session of the caller's user but the caller's own,
+// once a factor is confirmed: a session a thief started with the password
+// alone (or a refresh token taken before) must not outlive the factor that
+// was added to shut them out. The caller's session, which just proved the
+// factor, goes on. Failures are logged: the factor is confirmed already,
+// and the user can end the sessions (logout-all) themselves.
+func (s *Service) endOthers(ctx context.Context, l liveSession, c Caller, now time.Time) int {
+	fail := func(err error) {
+		s.log().ErrorContext(ctx, "sessions not ended after MFA enrolment", "event", "mfa_sessions_not_ended", "user_id", c.UserID, "cause", err.Error())
+	}
+	list, err := s.Sessions.ListWithWatermark(ctx, l.User.Username, c.UserID, l.Watermark, now)
+	if err != nil {
+		fail(err)
+		return 0
+	}
+	n := 0
+	for _, x := range list {
+		if x.ID == c.SessionID {
+			continue
+		}
+		switch err := s.Sessions.End(ctx, c.UserID, x.ID); {
+		case err == nil:
+			n++
+		case !errors.Is(err, sessions.ErrUnknown):
+			fail(err)
+		}
+	}
+	return n
 }
 
 func (s *Service) newCodes(ring mac.Keyring, userID string) (codes, hashes []string, err error) {
