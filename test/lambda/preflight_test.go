@@ -26,6 +26,8 @@ func TestPreflight(t *testing.T) {
 		{"EmailFunction", "/auth/email/verify/resend"},
 		{"RecoveryFunction", "/auth/password/forgot"},
 		{"RecoveryFunction", "/auth/password/reset"},
+		{"MfaFunction", "/auth/mfa/totp"},
+		{"MfaFunction", "/auth/mfa/verify"},
 	} {
 		t.Run(rt.function, func(t *testing.T) {
 			r := call(t, rt.function, request{method: "OPTIONS", path: rt.path, headers: map[string]string{
