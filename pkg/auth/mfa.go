@@ -522,31 +522,3 @@ func (s *Service) VerifyMFA(ctx context.Context, raw, code, recovery, deviceToke
 	p.DeviceToken = dev
 	return p, nil
 }
-
-// ResetMFA removes userID's factor for the operator (rotor users mfa reset),
-// whatever its state, with the notice to the user's verified address in the
-// same write; it reports whether there was one. The caller ends the
-// sessions and audits.
-func (s *Service) ResetMFA(ctx context.Context, u users.User, c Client) (bool, error) {
-	st, err := s.factors()
-	if err != nil {
-		return false, err
-	}
-	f, err := st.GetFactor(ctx, u.ID)
-	if errors.Is(err, mfa.ErrNoFactor) {
-		return false, nil
-	}
-	if err != nil {
-		return false, storeError(err)
-	}
-	now := s.now()
-	m, err := s.notice(outbox.FactorRemoved, u, "your second factor, reset by an operator", c, now)
-	if err != nil {
-		return false, err
-	}
-	if err := st.UseFactor(ctx, mfa.Use{UserID: u.ID, CreatedAt: f.CreatedAt, Now: now, Remove: true, Messages: []outbox.Message{m}}); err != nil {
-		return false, s.used(ctx, err, "user_id", u.ID, "flow", "mfa_reset")
-	}
-	s.log().WarnContext(ctx, "second factor reset by an operator", "event", "mfa_reset", "user_id", u.ID)
-	return true, nil
-}
