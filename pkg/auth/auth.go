@@ -211,13 +211,17 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 		return Pair{}, storeError(mf.err)
 	}
 	if mf.on {
-		// The password was right: its slots are given back as for a login,
-		// and the second step is owed. Nothing else is issued (no session,
-		// no device token) until VerifyMFA.
-		if rerr := s.Attempts.Release(ctx, []string{counters[0].Key}, throttle.Keys(counters[1:])); rerr != nil {
+		// The password was right: its slots are given back as for a login
+		// (while the mfa_token's record is written: one round trip of
+		// latency), and the second step is owed. Nothing else is issued (no
+		// session, no device token) until VerifyMFA.
+		released := make(chan error, 1)
+		go func() { released <- s.Attempts.Release(ctx, []string{counters[0].Key}, throttle.Keys(counters[1:])) }()
+		err := s.mfaRequired(ctx, ring, u, deviceToken, c, now)
+		if rerr := <-released; rerr != nil {
 			s.log().WarnContext(ctx, "guess not given back", "event", "throttle_release_failed", "user_id", u.ID, "error", rerr.Error())
 		}
-		return Pair{}, s.mfaRequired(ctx, ring, u, deviceToken, c, now)
+		return Pair{}, err
 	}
 	c.AMR, c.AuthTime = amrPassword, now
 	// The right password gives the guess's slots back, concurrently with

@@ -460,7 +460,16 @@ func (s *Service) VerifyMFA(ctx context.Context, raw, code, recovery, deviceToke
 	if _, err := s.reserve(ctx, counters, now, attrs...); err != nil {
 		return Pair{}, err
 	}
+	// The user and the factor, read at once: one round trip of latency.
+	var f mfa.Factor
+	var ferr error
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		f, ferr = st.GetFactor(ctx, ch.UserID)
+	}()
 	u, err := s.Users.GetUser(ctx, ch.Username)
+	<-read
 	switch {
 	case errors.Is(err, users.ErrNotFound):
 		return Pair{}, refuse("no_user", err)
@@ -471,12 +480,11 @@ func (s *Service) VerifyMFA(ctx context.Context, raw, code, recovery, deviceToke
 		// whatever it granted ended with it.
 		return Pair{}, refuse("stale", users.ErrStale)
 	}
-	f, err := st.GetFactor(ctx, u.ID)
 	switch {
-	case errors.Is(err, mfa.ErrNoFactor) || (err == nil && !f.Confirmed):
+	case errors.Is(ferr, mfa.ErrNoFactor) || (ferr == nil && !f.Confirmed):
 		return Pair{}, refuse("no_factor", mfa.ErrNoFactor)
-	case err != nil:
-		return Pair{}, storeError(err)
+	case ferr != nil:
+		return Pair{}, storeError(ferr)
 	}
 	ok, err := s.check(ctx, ring, f, proof{code: code, recovery: recovery}, now, attrs...)
 	if err != nil {
@@ -501,9 +509,13 @@ func (s *Service) VerifyMFA(ctx context.Context, raw, code, recovery, deviceToke
 	if err := st.UseFactor(ctx, use); err != nil {
 		return Pair{}, s.used(ctx, err, attrs...)
 	}
-	s.release(ctx, counters)
+	// The slots are given back while the session is written (one round
+	// trip of latency for both), as a login does.
+	released := make(chan struct{})
+	go func() { defer close(released); s.release(ctx, counters) }()
 	c.AMR, c.AuthTime = amr, now
 	iss, err := s.startSession(ctx, u, c, now)
+	<-released
 	if err != nil {
 		return Pair{}, err
 	}
