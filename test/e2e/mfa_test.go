@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"encoding/base32"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -395,14 +398,15 @@ func TestMFABypass(t *testing.T) {
 
 // TestMFASecretAtRest: what the store holds of a factor (a database
 // reader's copy of the row) produces no code: the secret is not in it, and
-// without the server MAC key it does not open.
+// without the server MAC key it does not open. Nothing the store holds (every
+// item, row and key) is the secret, a recovery code or an mfa_token.
 func TestMFASecretAtRest(t *testing.T) {
 	for _, kind := range stores {
 		t.Run(kind, func(t *testing.T) {
 			e := newEnv(t, kind, nil, nil)
-			id := e.signup("at-rest", mfaPW)
-			p := e.login("at-rest", mfaPW)
-			secret := e.do("POST", "/auth/mfa/totp", map[string]string{}, "Authorization", "Bearer "+p.Access).str("secret")
+			secret, codes, p := e.enrolled("at-rest", "at-rest@example.com")
+			id := e.me(p.Access).str("user_id")
+			tok := e.mfaToken("at-rest", "")
 			st, ok := e.store.(mfa.Store)
 			if !ok {
 				t.Fatalf("the %T store keeps no factors", e.store)
@@ -428,6 +432,29 @@ func TestMFASecretAtRest(t *testing.T) {
 			}
 			if _, err := mfa.Open(ring, "usr_someone_else", f.Sealed); err == nil {
 				t.Fatal("the row opens as another user's")
+			}
+			if kind == "memory" {
+				return // no bytes at rest to scan
+			}
+			raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secrets := map[string]string{"secret": secret, "secret (lower case)": strings.ToLower(secret), "secret (hex)": hex.EncodeToString(raw),
+				"mfa_token": tok, "mfa_token body": strings.TrimPrefix(tok, mfa.TokenPrefix)}
+			for i, c := range codes {
+				secrets[fmt.Sprintf("recovery code %d", i)] = c
+				secrets[fmt.Sprintf("recovery code %d (no dash)", i)] = strings.ReplaceAll(c, "-", "")
+			}
+			records := storedValues(t, e, "onetime_tokens")
+			all := strings.Join(records, "\n")
+			if !strings.Contains(all, f.Sealed) || strings.Count(all, f.Codes[0]) != 1 {
+				t.Fatal("the scan misses the factor: it proves nothing")
+			}
+			for what, s := range secrets {
+				if strings.Contains(all, s) {
+					t.Errorf("the store holds the %s", what)
+				}
 			}
 		})
 	}
