@@ -9,9 +9,9 @@ import (
 	"github.com/rotor-auth/rotor/pkg/admin"
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
-	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/outbox"
+	"github.com/rotor-auth/rotor/pkg/totp"
 )
 
 // verifiedUser signs up name with address addr and verifies it through the
@@ -64,7 +64,7 @@ func (w *world) enrol(t *testing.T, name string, p auth.Pair) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := mfa.Code(e.Secret, w.now)
+	code, err := totp.Code(e.Secret, w.now)
 	if err != nil {
 		t.Fatal(err)
 	}

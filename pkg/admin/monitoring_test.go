@@ -20,10 +20,10 @@ import (
 	"github.com/rotor-auth/rotor/pkg/authorizer"
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/mail"
-	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/token"
+	"github.com/rotor-auth/rotor/pkg/totp"
 )
 
 // filterPattern is the subset of the CloudWatch Logs filter pattern syntax
@@ -236,7 +236,7 @@ func runFlows(t *testing.T) logs {
 		return e.Fields["mfa_token"]
 	}
 	w.now = w.now.Add(time.Minute)
-	code, _ := mfa.Code(secret, w.now)
+	code, _ := totp.Code(secret, w.now)
 	if _, err := w.svc.VerifyMFA(ctx, mfaToken(), code, "", "", auth.Client{}); err != nil {
 		t.Fatalf("verify: %v", err)
 	}

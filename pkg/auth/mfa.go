@@ -13,6 +13,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
+	"github.com/rotor-auth/rotor/pkg/totp"
 	"github.com/rotor-auth/rotor/pkg/users"
 )
 
@@ -80,7 +81,7 @@ func (s *Service) EnrolTOTP(ctx context.Context, c Caller, currentPassword strin
 	if err != nil {
 		return Enrolment{}, err
 	}
-	key, err := mfa.NewKey(s.mfaIssuer(), l.User.Username, s.Rand)
+	key, err := totp.NewKey(s.mfaIssuer(), l.User.Username, s.Rand)
 	if err != nil {
 		return Enrolment{}, apierr.Internal.With(err)
 	}
@@ -169,7 +170,7 @@ func (s *Service) check(ctx context.Context, ring mac.Keyring, f mfa.Factor, p p
 		s.log().ErrorContext(ctx, "TOTP secret cannot be opened", append([]any{"event", "mfa_secret_unreadable"}, attrs...)...)
 		return checked{}, apierr.Internal.With(err)
 	}
-	step, ok := mfa.Match(secret, p.code, now)
+	step, ok := totp.Match(secret, p.code, now)
 	if !ok {
 		s.log().WarnContext(ctx, "wrong TOTP code", append([]any{"event", "mfa_failed", "method", "totp"}, attrs...)...)
 		return checked{}, apierr.InvalidCode
@@ -233,7 +234,7 @@ func (s *Service) factorAct(ctx context.Context, route string, c Caller, p proof
 	if err != nil {
 		return liveSession{}, mfa.Factor{}, zero, mac.Keyring{}, err
 	}
-	if p.code != "" && mfa.CheckCode(p.code) != nil {
+	if p.code != "" && totp.CheckCode(p.code) != nil {
 		return liveSession{}, mfa.Factor{}, zero, mac.Keyring{}, apierr.InvalidRequest.Describe("code must be 6 digits")
 	}
 	f, err := st.GetFactor(ctx, c.UserID)
@@ -420,7 +421,7 @@ func (s *Service) VerifyMFA(ctx context.Context, raw, code, recovery, deviceToke
 	if (code == "") == (recovery == "") {
 		return Pair{}, apierr.InvalidRequest.Describe(`Send "code" or "recovery_code", one of them.`)
 	}
-	if code != "" && mfa.CheckCode(code) != nil {
+	if code != "" && totp.CheckCode(code) != nil {
 		return Pair{}, apierr.InvalidRequest.Describe("code must be 6 digits")
 	}
 	if _, err := mfa.ParseToken(raw); err != nil {

@@ -16,8 +16,8 @@ import (
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
-	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+	"github.com/rotor-auth/rotor/pkg/totp"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -84,7 +84,7 @@ func newMFABench(b *testing.B) *mfaBench {
 }
 
 func (m *mfaBench) code(b *testing.B) string {
-	code, err := mfa.Code(m.secret, m.now)
+	code, err := totp.Code(m.secret, m.now)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func BenchmarkVerifyMFA(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		m.now = m.now.Add(mfa.Period) // a fresh step: a code works once
+		m.now = m.now.Add(totp.Period) // a fresh step: a code works once
 		tok := m.login(b)
 		code := m.code(b)
 		before, t0 := m.trips.n.Load(), cpu(b)

@@ -16,6 +16,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/outbox"
+	"github.com/rotor-auth/rotor/pkg/totp"
 )
 
 // The second factor over HTTP, on every store. Codes come from Debian's
@@ -32,7 +33,7 @@ func oathtool(t *testing.T, secret string, at time.Time) string {
 		t.Fatalf("oathtool (Debian package oathtool; scripts/test.sh installs it): %v", err)
 	}
 	code := strings.TrimSpace(string(out))
-	if mfa.CheckCode(code) != nil {
+	if totp.CheckCode(code) != nil {
 		t.Fatalf("oathtool printed %q", out)
 	}
 	return code
@@ -45,7 +46,7 @@ func (e *env) code(secret string) string { return oathtool(e.t, secret, e.clock.
 // a new code is due.
 func (e *env) nextStep() {
 	now := e.clock.Now()
-	e.clock.Advance(mfa.Period - time.Duration(now.UnixNano())%mfa.Period)
+	e.clock.Advance(totp.Period - time.Duration(now.UnixNano())%totp.Period)
 }
 
 // enrolled signs user up (with a verified address when email is set), logs

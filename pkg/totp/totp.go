@@ -1,4 +1,4 @@
-package mfa
+package totp
 
 import (
 	"crypto/rand"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/hotp"
-	"github.com/pquerna/otp/totp"
+	ptotp "github.com/pquerna/otp/totp"
 )
 
 // The TOTP parameters every authenticator app expects (RFC 6238 defaults).
@@ -22,7 +22,7 @@ const (
 )
 
 // ErrBadCode means a code is not six ASCII digits.
-var ErrBadCode = errors.New("mfa: code must be 6 digits")
+var ErrBadCode = errors.New("totp: code must be 6 digits")
 
 // Step returns the TOTP time step of t.
 func Step(t time.Time) int64 { return t.Unix() / int64(Period/time.Second) }
@@ -41,14 +41,14 @@ func NewKey(issuer, account string, r io.Reader) (Key, error) {
 	}
 	raw := make([]byte, SecretSize)
 	if _, err := io.ReadFull(r, raw); err != nil {
-		return Key{}, fmt.Errorf("mfa: secret: %w", err)
+		return Key{}, fmt.Errorf("totp: secret: %w", err)
 	}
-	k, err := totp.Generate(totp.GenerateOpts{
+	k, err := ptotp.Generate(ptotp.GenerateOpts{
 		Issuer: issuer, AccountName: account, Secret: raw,
 		Period: uint(Period / time.Second), Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
 	})
 	if err != nil {
-		return Key{}, fmt.Errorf("mfa: key: %w", err)
+		return Key{}, fmt.Errorf("totp: key: %w", err)
 	}
 	return Key{Secret: k.Secret(), URI: k.URL()}, nil
 }
@@ -94,5 +94,5 @@ func Match(secret, code string, now time.Time) (int64, bool) {
 // Code returns the code of secret at t (tests and the operator's checks;
 // the server never needs to produce one).
 func Code(secret string, t time.Time) (string, error) {
-	return totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: uint(Period / time.Second), Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	return ptotp.GenerateCodeCustom(secret, t, ptotp.ValidateOpts{Period: uint(Period / time.Second), Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 }
