@@ -13,6 +13,7 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/outbox"
@@ -482,4 +483,43 @@ func mustRingOf(t *testing.T, e *env) mac.Keyring {
 // hasEvent reports whether the server logged a security event named ev.
 func (e *env) hasEvent(ev string) bool {
 	return strings.Contains(e.logs.String(), `"event":"`+ev+`"`)
+}
+
+// TestMFACookieTransport: in the cookie transport the second step answers
+// as a login does (the refresh token and the device token only as HttpOnly
+// cookies), and an mfa_token is bound to the device cookie its login came
+// with: the same browser finishes, another (without that cookie) cannot.
+func TestMFACookieTransport(t *testing.T) {
+	e := newEnv(t, "memory", func(c *config.Config) { c.CORSAllowOrigin = "https://app.example.com" }, nil)
+	transport := []string{httpapi.TransportHeader, "cookie"}
+	e.signup("browser", mfaPW)
+	r := e.do("POST", "/auth/login", map[string]string{"username": "browser", "password": mfaPW}, transport...)
+	dev := setCookies(t, r)[httpapi.DeviceCookie]
+	if r.Status != http.StatusOK || dev == nil {
+		t.Fatalf("cookie login: %d %s", r.Status, r.Raw)
+	}
+	auth := []string{"Authorization", "Bearer " + r.str("access_token")}
+	secret := e.do("POST", "/auth/mfa/totp", map[string]string{}, auth...).str("secret")
+	e.nextStep()
+	if r := e.do("POST", "/auth/mfa/totp/confirm", map[string]string{"code": e.code(secret)}, auth...); r.Status != http.StatusOK {
+		t.Fatalf("confirm: %d %s", r.Status, r.Raw)
+	}
+	withDevice := append([]string{"Cookie", httpapi.DeviceCookie + "=" + dev.Value}, transport...)
+	r = e.do("POST", "/auth/login", map[string]string{"username": "browser", "password": mfaPW}, withDevice...)
+	wantError(t, r, http.StatusForbidden, "mfa_required")
+	if len(r.Header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("the first step set cookies: %v", r.Header.Values("Set-Cookie"))
+	}
+	tok := r.str("mfa_token")
+	e.nextStep()
+	body := map[string]string{"mfa_token": tok, "code": e.code(secret)}
+	wantError(t, e.do("POST", "/auth/mfa/verify", body, transport...), http.StatusUnauthorized, "invalid_mfa_token")
+	r = e.do("POST", "/auth/mfa/verify", body, withDevice...)
+	if r.Status != http.StatusOK || r.str("access_token") == "" || r.Body["refresh_token"] != nil || r.Body["device_token"] != nil {
+		t.Fatalf("cookie verify: %d %s", r.Status, r.Raw)
+	}
+	jar := wantAuthCookies(t, r)
+	if r.str("csrf_token") != jar.csrf || setCookies(t, r)[httpapi.DeviceCookie] == nil {
+		t.Fatalf("cookie verify: csrf %q, cookies %v", r.str("csrf_token"), r.Header.Values("Set-Cookie"))
+	}
 }
