@@ -17,7 +17,6 @@ import (
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/mac"
-	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -79,9 +78,8 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 	// The account-recovery operations: every store will have them; until
 	// the server stores do, their recovery routes answer 500.
 	accounts, _ := d.Store.(auth.AccountStore)
-	factors, _ := d.Store.(mfa.Store)
 	return &auth.Service{
-		Factors:        factors,
+		Factors:        d.Store,
 		MFAIssuer:      cfg.ProductName,
 		Accounts:       accounts,
 		RequireEmail:   cfg.RequireEmail,
