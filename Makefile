@@ -110,6 +110,8 @@ build-EmailFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/email
 build-RecoveryFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/recovery
+build-MfaFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/mfa
 build-AuthorizerFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorizer
 build-TokenFunction:

@@ -24,7 +24,7 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' 
 step "go mod tidy"
 go mod tidy -diff || fail "go.mod/go.sum are not tidy: run go mod tidy"
 
-step "PostgreSQL, Redis and an SMTP server (Debian packages; the tests start private servers)"
+step "PostgreSQL, Redis, an SMTP server and oathtool (Debian packages; the tests start private servers)"
 # The tests run initdb/postgres (as nobody when root) and redis-server in
 # temporary directories on free ports; the system services are never used.
 need=()
@@ -32,6 +32,9 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/
 command -v redis-server >/dev/null || need+=(redis-server)
 # pkg/mail's SMTP tests run a private aiosmtpd under Debian's python3.
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need+=(python3-aiosmtpd)
+# test/e2e's MFA flows take their TOTP codes from oathtool: an independent
+# RFC 6238 implementation.
+command -v oathtool >/dev/null || need+=(oathtool)
 if [ ${#need[@]} -gt 0 ]; then
 	[ "$(id -u)" = 0 ] || fail "install ${need[*]} (apt-get install -y ${need[*]}), or run as root"
 	export DEBIAN_FRONTEND=noninteractive

@@ -43,6 +43,10 @@ Commands:
   users lock NAME                Lock the account: its logins fail as with a
                                  wrong password, and every session ends.
   users unlock NAME              Clear the lock.
+  users mfa reset NAME           Remove the user's second factor and recovery
+                                 codes (they lost both; verify who they are
+                                 first): audited, the user is told, and
+                                 every session of the user ends.
   keys rotate                    Rotate the signing key through Secrets
                                  Manager: the new key signs after the
                                  activation delay, the old keeps verifying.
@@ -73,7 +77,7 @@ named -help, and a flag the command does not know is an error, exit 2):
                 ROTOR_USERS_TABLE, ROTOR_SESSIONS_TABLE, ROTOR_DATABASE_URL,
                 ROTOR_REDIS_URL, ..._SECRET_ID, ROTOR_SIGNING_SECRET_ID).
   --json        print JSON instead of a table.
-  --yes         do not ask before a destructive command (revoke, lock,
+  --yes         do not ask before a destructive command (revoke, lock, reset,
                 rotate). Without a terminal and without --yes they refuse.
 
 Every change is logged to stderr as a JSON "admin_action" event naming the
@@ -162,6 +166,10 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		cmd += " " + rest[1]
 		rest = rest[1:]
 	}
+	if len(rest) > 1 && cmd == "users mfa" {
+		cmd += " " + rest[1]
+		rest = rest[1:]
+	}
 	sub := c.flags("rotor "+cmd, &o)
 	var user, session string
 	var emergency, macKey bool
@@ -189,7 +197,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	case "events":
 		sub.DurationVar(&since, "since", time.Hour, "")
 		sub.StringVar(&file, "file", "", "")
-	case "users lock", "users unlock":
+	case "users lock", "users unlock", "users mfa reset":
 	default:
 		return usagef("unknown command %q", strings.Join(rest[:1], " "))
 	}
@@ -198,7 +206,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		return usagef("%s: %v", cmd, err)
 	}
 	switch cmd {
-	case "users lock", "users unlock":
+	case "users lock", "users unlock", "users mfa reset":
 		if len(pos) != 1 {
 			return usagef("%s: want exactly one user name", cmd)
 		}
@@ -228,6 +236,8 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		err = c.confirm(o, "End "+what)
 	case "users lock":
 		err = c.confirm(o, "Lock user "+pos[0]+" and end every session of it")
+	case "users mfa reset":
+		err = c.confirm(o, "Remove the second factor and recovery codes of user "+pos[0]+" (have you verified who asked?) and end every session of it")
 	case "revoke-all":
 		what := "End EVERY session of EVERY user created until now"
 		if !before.IsZero() {
@@ -296,6 +306,17 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 			return err
 		}
 		return c.printResult(o, map[string]any{"revoked_before": w}, fmt.Sprintf("Every session created before %s is revoked.", w.Format(time.RFC3339Nano)))
+	case "users mfa reset":
+		r, err := a.ResetMFA(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		told := "no verified address to tell"
+		if r.Notified {
+			told = "the user is told"
+		}
+		return c.printResult(o, map[string]any{"mfa_reset": pos[0], "user_id": r.UserID, "notified": r.Notified, "revoked": r.Revoked},
+			fmt.Sprintf("Removed the second factor of %s (%s); ended %d session(s).", pos[0], told, r.Revoked))
 	case "users unlock":
 		if err := a.Unlock(ctx, pos[0]); err != nil {
 			return err

@@ -112,7 +112,7 @@ func TestCLIExitCodes(t *testing.T) {
 
 func TestCLIHelpNamesEveryCommand(t *testing.T) {
 	_, out, _ := newCLIWorld(t).run([]string{"--help"}, false, "")
-	for _, cmd := range []string{"sessions list", "sessions revoke --user", "sessions revoke --session", "users lock", "users unlock", "keys rotate", "--emergency", "--mac", "revoke-all", "--before", "--stack", "--json", "--yes", "Exit codes"} {
+	for _, cmd := range []string{"sessions list", "sessions revoke --user", "sessions revoke --session", "users lock", "users unlock", "users mfa reset", "keys rotate", "--emergency", "--mac", "revoke-all", "--before", "--stack", "--json", "--yes", "Exit codes"} {
 		if !strings.Contains(out, cmd) {
 			t.Errorf("rotor --help does not mention %q", cmd)
 		}

@@ -59,8 +59,10 @@ func TestEventsFromFile(t *testing.T) {
 	m := countsOf(got)
 	// What runFlows did: bob's 12 wrong passwords (login and token
 	// endpoint) are 6 counted failures and 6 throttled, plus one throttled
-	// password change; two reuses (refresh and token endpoint).
-	for ev, want := range map[string]int{"login_failed": 6, "login_throttled": 7, "reuse_detected": 2, "refresh_token_forged": 4, "authorizer_error": 1, "token_refused": 1} {
+	// password change; two reuses (refresh and token endpoint); carol's
+	// replayed code (a failure under her MFA counter) and 6 wrong codes: 4
+	// checked before the limit of 5, then 2 throttled.
+	for ev, want := range map[string]int{"login_failed": 6, "login_throttled": 9, "reuse_detected": 2, "refresh_token_forged": 4, "authorizer_error": 1, "token_refused": 1, "mfa_replayed": 1, "mfa_failed": 4} {
 		if m[ev] != want {
 			t.Errorf("%s: %d, want %d (all: %v)", ev, m[ev], want, m)
 		}

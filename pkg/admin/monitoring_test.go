@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/authorizer"
 	"github.com/rotor-auth/rotor/pkg/keys"
@@ -22,6 +23,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/token"
+	"github.com/rotor-auth/rotor/pkg/totp"
 )
 
 // filterPattern is the subset of the CloudWatch Logs filter pattern syntax
@@ -221,6 +223,29 @@ func runFlows(t *testing.T) logs {
 		w.svc.ChangePassword(ctx, c, "not the password", "a brand new passphrase")
 	}
 
+	// The second step: a replayed code, then wrong codes until throttled.
+	w.signup(t, "carol")
+	secret := w.enrol(t, "carol", w.login(t, "carol"))
+	w.svc.Log = l.logger("MfaLogGroup")
+	mfaToken := func() string {
+		_, err := w.svc.Login(ctx, "carol", pw, "", auth.Client{})
+		var e *apierr.Error
+		if !errors.As(err, &e) || e.Code != "mfa_required" {
+			t.Fatalf("login of an enrolled user: %v", err)
+		}
+		return e.Fields["mfa_token"]
+	}
+	w.now = w.now.Add(time.Minute)
+	code, _ := totp.Code(secret, w.now)
+	if _, err := w.svc.VerifyMFA(ctx, mfaToken(), code, "", "", auth.Client{}); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	w.svc.VerifyMFA(ctx, mfaToken(), code, "", "", auth.Client{})
+	tok := mfaToken()
+	for range 6 { // the last are throttled
+		w.svc.VerifyMFA(ctx, tok, "000000", "", "", auth.Client{})
+	}
+
 	az := &authorizer.Authorizer{
 		Verifier: &token.Verifier{Keys: w.svc.Tokens.Keys, Alg: "ES256", Issuer: "rotor", Audience: "rotor-api"},
 		Log:      l.logger("AuthorizerLogGroup"),
@@ -360,7 +385,7 @@ func TestMetricFiltersMatchTheLogs(t *testing.T) {
 			t.Errorf("an alarm watches %s, which no metric filter produces", m)
 		}
 	}
-	for _, e := range []string{"reuse_detected", "refresh_token_forged", "login_failed", "login_throttled", "token_refused", "authorizer_error", "mail_failed"} {
+	for _, e := range []string{"reuse_detected", "refresh_token_forged", "login_failed", "login_throttled", "token_refused", "authorizer_error", "mail_failed", "mfa_failed", "mfa_replayed"} {
 		if !events[e] {
 			t.Errorf("no metric filter counts %s", e)
 		}

@@ -267,7 +267,7 @@ func TestPasswordGuessRoutesHaveAMethodThrottle(t *testing.T) {
 	if settings == nil || settings.Kind != yaml.SequenceNode {
 		t.Fatal("template.yaml: RotorApi has no MethodSettings")
 	}
-	for _, path := range []string{"/~1auth~1login", "/~1oauth~1token", "/~1auth~1password"} {
+	for _, path := range []string{"/~1auth~1login", "/~1oauth~1token", "/~1auth~1password", "/~1auth~1mfa~1verify"} {
 		found := false
 		for _, s := range settings.Content {
 			if v := mapValue(s, "ResourcePath"); v == nil || v.Value != path {

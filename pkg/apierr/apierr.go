@@ -19,6 +19,9 @@ type Error struct {
 	// Fields are extra members of the error body, public like Description
 	// (RFC 6749 §5.2 lets error responses carry more parameters).
 	Fields map[string]string
+	// Lists are extra members of the error body whose values are arrays
+	// (mfa_required's mfa_methods).
+	Lists map[string][]string
 	// Challenge, when set, becomes a WWW-Authenticate header.
 	Challenge string
 	Cause     error
@@ -67,6 +70,16 @@ func (e *Error) WithField(name, value string) *Error {
 	return &c
 }
 
+// WithList returns a copy of e whose body also carries name: values.
+func (e *Error) WithList(name string, values ...string) *Error {
+	c := *e
+	c.Lists = map[string][]string{name: values}
+	for k, v := range e.Lists {
+		c.Lists[k] = v
+	}
+	return &c
+}
+
 // Describe returns a copy of e with a more specific public description.
 func (e *Error) Describe(format string, args ...any) *Error {
 	c := *e
@@ -92,7 +105,19 @@ var (
 	// here, expired, used or no longer valid for its account: one answer
 	// for all, so a guess learns nothing.
 	InvalidLink = &Error{Status: http.StatusBadRequest, Code: "invalid_link_token", Description: "The link is invalid, expired or already used; ask for a new one."}
-	Unavailable = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The service is temporarily unavailable; try again."}
+	// MFARequired answers a right password of a user with a second factor:
+	// the body carries the mfa_token and mfa_methods of the second step.
+	MFARequired = &Error{Status: http.StatusForbidden, Code: "mfa_required", Description: "A second factor is required to finish this login."}
+	// InvalidMFAToken answers an mfa_token that is malformed, not issued
+	// here, expired, used, or from another login: one answer for all.
+	InvalidMFAToken = &Error{Status: http.StatusUnauthorized, Code: "invalid_mfa_token", Description: "The mfa_token is invalid, expired or already used; log in again."}
+	// InvalidCode answers a wrong, malformed or already used code.
+	InvalidCode = &Error{Status: http.StatusBadRequest, Code: "invalid_code", Description: "The code is incorrect or was already used."}
+	// MFAEnrolled refuses an enrolment over a confirmed factor; MFANotEnrolled
+	// a route that needs a factor (or a pending one) the user does not have.
+	MFAEnrolled    = &Error{Status: http.StatusConflict, Code: "mfa_already_enrolled", Description: "A second factor is already enrolled; remove it first."}
+	MFANotEnrolled = &Error{Status: http.StatusConflict, Code: "mfa_not_enrolled", Description: "No second factor is enrolled (or waiting for confirmation)."}
+	Unavailable    = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The service is temporarily unavailable; try again."}
 )
 
 // UnsupportedMediaType refuses a JSON route's body sent as anything but

@@ -31,7 +31,7 @@ var serverStores = []string{"github.com/jackc/pgx/v5", "github.com/redis/go-redi
 // the Makefile's build tags, and fails when one links a package it has no use
 // for: each function's composition root is its own (STYLE.md).
 func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
-	api := []string{"signup", "login", "refresh", "logout", "jwks", "me", "sessions", "password", "email", "recovery", "token", "revoke", "discovery"}
+	api := []string{"signup", "login", "refresh", "logout", "jwks", "me", "sessions", "password", "email", "recovery", "mfa", "token", "revoke", "discovery"}
 	type rule struct {
 		must, mustNot []string
 	}

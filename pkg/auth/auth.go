@@ -15,6 +15,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/device"
 	"github.com/rotor-auth/rotor/pkg/mac"
+	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -62,6 +63,11 @@ type Service struct {
 	// Accounts holds addresses, one-time tokens and the outbox: the
 	// account-recovery flows (nil: those routes answer 500).
 	Accounts AccountStore
+	// Factors holds the users' second factors and the mfa_token records
+	// (nil: no user has MFA, and the MFA routes answer 500).
+	Factors mfa.Store
+	// MFAIssuer names the service in authenticator apps ("Rotor" when empty).
+	MFAIssuer string
 	// RequireEmail makes an address required at signup.
 	RequireEmail bool
 	// MailThrottle bounds the mail sent to one address, whoever asks;
@@ -172,7 +178,20 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 		}
 		return Pair{}, s.loginFailed(ctx, name, "", counters, c)
 	}
+	// Whether the user has a second factor is read while argon2id runs, for
+	// every existing user whatever the password: no latency added, and the
+	// same store work for a right and a wrong password.
+	type enrolment struct {
+		on  bool
+		err error
+	}
+	factor := make(chan enrolment, 1)
+	go func() {
+		on, err := s.enrolled(ctx, u.ID)
+		factor <- enrolment{on, err}
+	}()
 	if err := s.Passwords.Verify(ctx, pw, u.PasswordHash); err != nil {
+		<-factor
 		if ctx.Err() != nil {
 			return Pair{}, storeError(err)
 		}
@@ -181,12 +200,30 @@ func (s *Service) Login(ctx context.Context, username, pw, deviceToken string, c
 		}
 		return Pair{}, s.loginFailed(ctx, name, u.ID, counters, c)
 	}
+	mf := <-factor
 	if u.Locked {
 		// Refused after the same argon2id work and with the same answer and
 		// counting as a wrong password, so a lock reveals nothing.
 		s.log().WarnContext(ctx, "login of a locked user", "event", "login_locked", "user_id", u.ID, "ip", c.IP)
 		return Pair{}, s.loginFailed(ctx, name, u.ID, counters, c)
 	}
+	if mf.err != nil {
+		return Pair{}, storeError(mf.err)
+	}
+	if mf.on {
+		// The password was right: its slots are given back as for a login
+		// (while the mfa_token's record is written: one round trip of
+		// latency), and the second step is owed. Nothing else is issued (no
+		// session, no device token) until VerifyMFA.
+		released := make(chan error, 1)
+		go func() { released <- s.Attempts.Release(ctx, []string{counters[0].Key}, throttle.Keys(counters[1:])) }()
+		err := s.mfaRequired(ctx, ring, u, deviceToken, c, now)
+		if rerr := <-released; rerr != nil {
+			s.log().WarnContext(ctx, "guess not given back", "event", "throttle_release_failed", "user_id", u.ID, "error", rerr.Error())
+		}
+		return Pair{}, err
+	}
+	c.AMR, c.AuthTime = amrPassword, now
 	// The right password gives the guess's slots back, concurrently with
 	// the session's write (one round trip of latency): it clears the
 	// username's (or this device's) failures, and gives back the one slot

@@ -112,6 +112,11 @@ func (s *Server) Handler() http.Handler {
 	route("POST "+httpapi.RouteEmailResend, s.API.Email, true)
 	route("POST "+httpapi.RoutePasswordForgot, s.API.Recovery, false)
 	route("POST "+httpapi.RoutePasswordReset, s.API.Recovery, false)
+	route("POST "+httpapi.RouteMFATOTP, s.API.MFA, true)
+	route("DELETE "+httpapi.RouteMFATOTP, s.API.MFA, true)
+	route("POST "+httpapi.RouteMFAConfirm, s.API.MFA, true)
+	route("POST "+httpapi.RouteMFARecoveryCodes, s.API.MFA, true)
+	route("POST "+httpapi.RouteMFAVerify, s.API.MFA, false)
 	if s.Mailbox != nil {
 		mux.Handle("GET /dev/mailbox", s.Mailbox)
 	}

@@ -35,6 +35,12 @@ var fuzzRoutes = []route{
 	{http.MethodPost, httpapi.RouteEmail, (*httpapi.API).Email},
 	{http.MethodPost, httpapi.RoutePasswordForgot, (*httpapi.API).Recovery},
 	{http.MethodPost, httpapi.RoutePasswordReset, (*httpapi.API).Recovery},
+	{http.MethodPost, httpapi.RouteMFATOTP, (*httpapi.API).MFA},
+	{http.MethodDelete, httpapi.RouteMFATOTP, (*httpapi.API).MFA},
+	{http.MethodPost, httpapi.RouteMFAConfirm, (*httpapi.API).MFA},
+	{http.MethodPost, httpapi.RouteMFARecoveryCodes, (*httpapi.API).MFA},
+	{http.MethodPost, httpapi.RouteMFAVerify, (*httpapi.API).MFA},
+	{http.MethodPost, "/oauth/token", (*httpapi.API).Token},
 }
 
 // FuzzRoutes calls every route with fuzzed bodies and headers on the
@@ -86,6 +92,11 @@ func FuzzRoutes(f *testing.F) {
 		`{"token":"rtv_` + strings.Repeat("A", 42) + `\n"}`,
 		`{"username":"alice"}`, `{"email":"alice@example.com"}`, `{"username":"alice","email":"a@b.c"}`,
 		`{"current_password":"correct horse battery","email":"new@example.com"}`,
+		`{}`, `{"code":"123456"}`, `{"code":"12345\u0000"}`, `{"recovery_code":"abcde-fghjk"}`, `{"code":"123456","recovery_code":"x"}`,
+		`{"mfa_token":"rtm_` + strings.Repeat("A", 43) + `","code":"123456"}`,
+		`{"mfa_token":"rtm_` + strings.Repeat("A", 43) + `","recovery_code":"ABCDE FGHJK","device_token":"rtd_x"}`,
+		`grant_type=urn:rotor:params:oauth:grant-type:mfa-otp&mfa_token=rtm_x&otp=123456`,
+		`grant_type=urn:rotor:params:oauth:grant-type:mfa-recovery-code&mfa_token=rtm_x&recovery_code=abcde-fghjk`,
 	}
 	for i := range fuzzRoutes {
 		for _, b := range bodies {
@@ -95,6 +106,7 @@ func FuzzRoutes(f *testing.F) {
 	f.Add(uint8(2), `{}`, "application/json", "rotor_refresh="+pair.RefreshToken+"; rotor_csrf=c", "c", "", "", false)
 	f.Add(uint8(1), "eyJ9", "application/json; charset=utf-8", "", "", "", "", true)
 	f.Add(uint8(0), creds, "text/plain", "", "", "", "", false)
+	f.Add(uint8(len(fuzzRoutes)-1), "grant_type=password&username=alice&password=correct+horse+battery", "application/x-www-form-urlencoded", "", "", "", "", false)
 
 	base := event(f, "/", "")
 	f.Fuzz(func(t *testing.T, which uint8, body, contentType, cookie, csrf, authorization, id string, b64 bool) {
@@ -127,7 +139,12 @@ func FuzzRoutes(f *testing.F) {
 				t.Fatalf("%s %s: error body %s: want error and error_description", r.method, r.path, resp.Body)
 			}
 			for k, v := range e {
-				if _, ok := v.(string); !ok || (k != "error" && k != "error_description" && k != "retry_ticket") {
+				if k == "mfa_methods" && code == "mfa_required" {
+					if _, ok := v.([]any); ok {
+						continue
+					}
+				}
+				if _, ok := v.(string); !ok || (k != "error" && k != "error_description" && k != "retry_ticket" && (k != "mfa_token" || code != "mfa_required")) {
 					t.Fatalf("%s %s: error body %s: member %q is not in the contract", r.method, r.path, resp.Body, k)
 				}
 			}

@@ -101,8 +101,13 @@ func (a *API) serve(ctx context.Context, req Request, route func(context.Context
 		} else {
 			a.log().DebugContext(ctx, "request refused", attrs...)
 		}
-		body := map[string]string{"error": e.Code, "error_description": e.Description}
+		body := map[string]any{"error": e.Code, "error_description": e.Description}
 		for k, v := range e.Fields {
+			if _, taken := body[k]; !taken {
+				body[k] = v
+			}
+		}
+		for k, v := range e.Lists {
 			if _, taken := body[k]; !taken {
 				body[k] = v
 			}

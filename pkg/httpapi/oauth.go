@@ -27,7 +27,9 @@ import (
 var (
 	oauthInvalidGrant     = &apierr.Error{Status: http.StatusBadRequest, Code: "invalid_grant", Description: "The refresh token is invalid, expired or revoked."}
 	oauthBadCredentials   = &apierr.Error{Status: http.StatusBadRequest, Code: "invalid_grant", Description: "The username or password is incorrect."}
-	oauthUnsupportedGrant = &apierr.Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: `grant_type must be "password" or "refresh_token".`}
+	oauthUnsupportedGrant = &apierr.Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: `grant_type must be "password", "refresh_token", "` + GrantMFAOTP + `" or "` + GrantMFARecoveryCode + `".`}
+	oauthBadMFAToken      = &apierr.Error{Status: http.StatusBadRequest, Code: "invalid_grant", Description: "The mfa_token is invalid, expired or already used; log in again."}
+	oauthBadCode          = &apierr.Error{Status: http.StatusBadRequest, Code: "invalid_grant", Description: "The code is incorrect or was already used."}
 	oauthInvalidClient    = &apierr.Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "Clients are public: send client_id alone, without a secret."}
 	oauthUnsupportedToken = &apierr.Error{Status: http.StatusBadRequest, Code: "unsupported_token_type", Description: "Access tokens expire on their own; revoke the refresh token."}
 )
@@ -137,6 +139,10 @@ func oauthError(err error) error {
 		return oauthBadCredentials.With(err)
 	case e.Code == apierr.InvalidGrant.Code:
 		return oauthInvalidGrant.With(err)
+	case e.Code == apierr.InvalidMFAToken.Code:
+		return oauthBadMFAToken.With(err)
+	case e.Code == apierr.InvalidCode.Code:
+		return oauthBadCode.With(err)
 	}
 	return err
 }
@@ -169,6 +175,19 @@ func (a *API) Token(ctx context.Context, req Request) (Response, error) {
 			// retry_ticket: from a 503 answer to an earlier try with the same
 			// refresh token, exactly as /auth/refresh takes it.
 			p, err = a.Auth.Refresh(ctx, f["refresh_token"], f["retry_ticket"])
+		case GrantMFAOTP:
+			// The second step of a password grant answered 403
+			// mfa_required: the mfa_token and a TOTP code (and the same
+			// device_token, if the password grant sent one).
+			if err := required([2]string{"mfa_token", f["mfa_token"]}, [2]string{"otp", f["otp"]}); err != nil {
+				return reply{}, err
+			}
+			p, err = a.Auth.VerifyMFA(ctx, f["mfa_token"], f["otp"], "", f["device_token"], client(req))
+		case GrantMFARecoveryCode:
+			if err := required([2]string{"mfa_token", f["mfa_token"]}, [2]string{"recovery_code", f["recovery_code"]}); err != nil {
+				return reply{}, err
+			}
+			p, err = a.Auth.VerifyMFA(ctx, f["mfa_token"], "", f["recovery_code"], f["device_token"], client(req))
 		case "":
 			return reply{}, apierr.InvalidRequest.Describe(`Parameter "grant_type" is required.`)
 		default:
@@ -247,7 +266,7 @@ func NewMetadata(iss, alg string) Metadata {
 		JWKSURI:                           iss + "/.well-known/jwks.json",
 		TokenEndpoint:                     iss + "/oauth/token",
 		RevocationEndpoint:                iss + "/oauth/revoke",
-		GrantTypesSupported:               []string{"password", "refresh_token"},
+		GrantTypesSupported:               []string{"password", "refresh_token", GrantMFAOTP, GrantMFARecoveryCode},
 		ResponseTypesSupported:            []string{},
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{alg},

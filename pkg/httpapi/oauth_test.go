@@ -213,7 +213,7 @@ func TestDiscovery(t *testing.T) {
 		"jwks_uri":                              api.Issuer + "/.well-known/jwks.json",
 		"token_endpoint":                        api.Issuer + "/oauth/token",
 		"revocation_endpoint":                   api.Issuer + "/oauth/revoke",
-		"grant_types_supported":                 []any{"password", "refresh_token"},
+		"grant_types_supported":                 []any{"password", "refresh_token", "urn:rotor:params:oauth:grant-type:mfa-otp", "urn:rotor:params:oauth:grant-type:mfa-recovery-code"},
 		"response_types_supported":              []any{},
 		"subject_types_supported":               []any{"public"},
 		"id_token_signing_alg_values_supported": []any{"RS256"},

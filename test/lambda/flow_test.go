@@ -390,6 +390,9 @@ func coldStartRequest(t *testing.T, e *environment, id string) (any, *coldAnswer
 		return restEvent(t, request{method: "POST", path: "/auth/email/verify", resource: "/auth/email/verify", body: "{"}), &coldAnswer{status: 400, code: "invalid_request"}
 	case "RecoveryFunction":
 		return restEvent(t, request{method: "POST", path: "/auth/password/forgot", resource: "/auth/password/forgot", body: "{"}), &coldAnswer{status: 400, code: "invalid_request"}
+	case "MfaFunction":
+		// The second step needs no bearer: malformed JSON is refused first.
+		return restEvent(t, request{method: "POST", path: "/auth/mfa/verify", resource: "/auth/mfa/verify", body: "{"}), &coldAnswer{status: 400, code: "invalid_request"}
 	case "DiscoveryFunction":
 		return restEvent(t, request{method: "GET", path: "/.well-known/oauth-authorization-server"}), &coldAnswer{status: 200}
 	case "PreflightFunction":

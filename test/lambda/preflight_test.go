@@ -18,6 +18,7 @@ func TestPreflight(t *testing.T) {
 		"/auth/email", "/auth/email/verify", "/auth/email/verify/resend",
 		"/auth/password/forgot", "/auth/password/reset", "/oauth/token", "/oauth/revoke",
 		"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
+		"/auth/mfa/totp", "/auth/mfa/totp/confirm", "/auth/mfa/recovery-codes", "/auth/mfa/verify",
 	} {
 		t.Run(path, func(t *testing.T) {
 			r := call(t, "PreflightFunction", request{method: "OPTIONS", path: path, headers: map[string]string{

@@ -218,6 +218,12 @@ func TestInvoke(t *testing.T) {
 	if str(b, "error") != "invalid_link_token" {
 		t.Fatalf("verify with a malformed token: %v, want invalid_link_token", b)
 	}
+	// MFA: a login's second step with a malformed mfa_token is 401
+	// invalid_mfa_token, before any store read.
+	_, b = proxy(t, "MfaFunction", use("mfa-verify.json"), p, 401)
+	if str(b, "error") != "invalid_mfa_token" {
+		t.Fatalf("mfa verify with a malformed token: %v, want invalid_mfa_token", b)
+	}
 	proxy(t, "LogoutFunction", use("logout.json"), p, 204)
 	// RFC 7009: revoking a token that no longer works is a success too.
 	proxy(t, "RevokeFunction", use("revoke.json"), p, 200)

@@ -80,6 +80,8 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 	}
 	ip56, ip48 := cfg.IPv6Budgets()
 	return &auth.Service{
+		Factors:        d.Store,
+		MFAIssuer:      cfg.ProductName,
 		Accounts:       d.Store,
 		RequireEmail:   cfg.RequireEmail,
 		MailThrottle:   throttle.Policy{MaxFailures: cfg.MailLimitPerAddress, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},

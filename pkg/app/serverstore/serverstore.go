@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/sessions"
@@ -37,6 +38,9 @@ type Store interface {
 	users.Locker
 	sessions.Store
 	throttle.Store
+	// mfa.Store: every store keeps factors, so no deployment can run with
+	// MFA silently off (a login reads the factor through it).
+	mfa.Store
 	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
 	ReserveLogin(ctx context.Context, username string, counters []throttle.Counter, now time.Time) (users.User, time.Time, throttle.Reservation, error)
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -33,6 +34,10 @@ type Store struct {
 	// addresses (address → username).
 	tokens map[string]onetime.Record
 	emails map[string]string
+	// factors are the users' second factors by user id; challenges the
+	// mfa_token records by id.
+	factors    map[string]mfa.Factor
+	challenges map[string]mfa.Challenge
 	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
 	revokedBefore time.Time
 }
@@ -47,6 +52,9 @@ func New() *Store {
 		outbox:   map[string]outboxItem{},
 		tokens:   map[string]onetime.Record{},
 		emails:   map[string]string{},
+
+		factors:    map[string]mfa.Factor{},
+		challenges: map[string]mfa.Challenge{},
 	}
 }
 
