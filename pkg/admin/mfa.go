@@ -59,7 +59,7 @@ func (a *Admin) ResetMFA(ctx context.Context, name string) (MFAReset, error) {
 		return MFAReset{}, fmt.Errorf("admin: remove factor: %w", err)
 	}
 	a.log().WarnContext(ctx, "second factor reset by an operator", "event", "mfa_reset", "user_id", u.ID, "who", a.Caller, "confirmed", f.Confirmed, "notified", r.Notified)
-	r.Revoked, err = a.endAll(ctx, u, "mfa_reset", "admin_mfa_reset")
+	r.Revoked, err = a.endAll(ctx, u, "mfa_reset", "admin_mfa_reset", nil)
 	return r, err
 }
 

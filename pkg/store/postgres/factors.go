@@ -14,7 +14,7 @@ import (
 var _ mfa.Store = (*Store)(nil)
 
 // Second factors live in the mfa_factors and mfa_tokens tables (migration
-// 007). Each operation is one statement, so one transaction, messages
+// 008). Each operation is one statement, so one transaction, messages
 // included.
 
 // GetFactor implements mfa.Store.
