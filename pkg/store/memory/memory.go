@@ -9,6 +9,7 @@ import (
 
 	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/onetime"
+	"github.com/rotor-auth/rotor/pkg/passkey"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -37,6 +38,10 @@ type Store struct {
 	// mfa_token records by id.
 	factors    map[string]mfa.Factor
 	challenges map[string]mfa.Challenge
+	// passkeys are the passkey credentials by credential id; pkChallenges
+	// the passkey challenge records by hash.
+	passkeys     map[string]passkey.Credential
+	pkChallenges map[string]pkChallenge
 	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
 	revokedBefore time.Time
 }
@@ -54,6 +59,9 @@ func New() *Store {
 
 		factors:    map[string]mfa.Factor{},
 		challenges: map[string]mfa.Challenge{},
+
+		passkeys:     map[string]passkey.Credential{},
+		pkChallenges: map[string]pkChallenge{},
 	}
 }
 
