@@ -18,6 +18,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/mfa"
+	"github.com/rotor-auth/rotor/pkg/passkey"
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -34,6 +35,10 @@ type Deps struct {
 	Keys  keys.Source
 	MAC   mac.Source // the server MAC key: tags refresh tokens
 	Log   *slog.Logger
+	// RP runs the WebAuthn ceremonies: set only by the programs that serve
+	// passkeys (the passkeys function, the local server), so no other
+	// function links go-webauthn.
+	RP auth.RelyingParty
 }
 
 // FromAWS builds the production dependencies: the store cfg names (DynamoDB
@@ -80,19 +85,23 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 	// the server stores do, their recovery routes answer 500.
 	accounts, _ := d.Store.(auth.AccountStore)
 	factors, _ := d.Store.(mfa.Store)
+	passkeys, _ := d.Store.(passkey.Store)
 	return &auth.Service{
-		Factors:        factors,
-		MFAIssuer:      cfg.ProductName,
-		Accounts:       accounts,
-		RequireEmail:   cfg.RequireEmail,
-		MailThrottle:   throttle.Policy{MaxFailures: cfg.MailLimitPerAddress, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
-		MailIPThrottle: throttle.Policy{MaxFailures: cfg.MailLimitPerIP, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
-		Users:          d.Store,
-		Logins:         d.Store,
-		Attempts:       d.Store,
-		Throttle:       throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-		IPThrottle:     throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		MAC:            d.MAC,
+		Factors:                factors,
+		Passkeys:               passkeys,
+		RP:                     d.RP,
+		AllowCounterRegression: cfg.PasskeyAllowCounterRegression,
+		MFAIssuer:              cfg.ProductName,
+		Accounts:               accounts,
+		RequireEmail:           cfg.RequireEmail,
+		MailThrottle:           throttle.Policy{MaxFailures: cfg.MailLimitPerAddress, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
+		MailIPThrottle:         throttle.Policy{MaxFailures: cfg.MailLimitPerIP, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
+		Users:                  d.Store,
+		Logins:                 d.Store,
+		Attempts:               d.Store,
+		Throttle:               throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		IPThrottle:             throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		MAC:                    d.MAC,
 		Sessions: &sessions.Manager{
 			Store:      d.Store,
 			MAC:        d.MAC,
@@ -144,10 +153,17 @@ type Route func(a *httpapi.API, ctx context.Context, req httpapi.Request) (httpa
 
 // Run is the whole cold start of an API function: read the config, build
 // the clients and the API once, and serve route until Lambda stops us.
-func Run(ctx context.Context, route Route) error {
+// with adds what only this function needs to the dependencies (the
+// passkeys function's relying party).
+func Run(ctx context.Context, route Route, with ...func(config.Config, *Deps) error) error {
 	cfg, d, err := fromEnv(ctx)
 	if err != nil {
 		return err
+	}
+	for _, add := range with {
+		if err := add(cfg, &d); err != nil {
+			return err
+		}
 	}
 	apis := &PinnedAPI{Config: cfg, Deps: d}
 	lambda.Start(func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {

@@ -12,8 +12,12 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/passkey"
 )
+
+var _ auth.RelyingParty = (*RelyingParty)(nil)
 
 // ErrRefused wraps every verification failure (the library's error is its
 // cause, for the log; clients see one answer).
@@ -158,20 +162,21 @@ func (rp *RelyingParty) session(challenge, userID []byte) webauthn.SessionData {
 
 // VerifyRegistration verifies r (from ParseRegistration) as u's answer to
 // challenge (which the store accepted): origin, RP id, challenge, flags,
-// attestation statement. It returns the credential's fixed record.
-func (rp *RelyingParty) VerifyRegistration(u passkey.User, challenge []byte, r passkey.Response) (passkey.Record, error) {
+// attestation statement. It returns the credential's fixed record and its
+// signature counter.
+func (rp *RelyingParty) VerifyRegistration(u passkey.User, challenge []byte, r passkey.Response) (passkey.Record, uint32, error) {
 	p, ok := r.Parsed.(*protocol.ParsedCredentialCreationData)
 	if !ok {
-		return passkey.Record{}, fmt.Errorf("%w: not a parsed registration", ErrRefused)
+		return passkey.Record{}, 0, fmt.Errorf("%w: not a parsed registration", ErrRefused)
 	}
 	cred, err := rp.w.CreateCredential(user{u: u}, rp.session(challenge, []byte(u.ID)), p)
 	if err != nil {
-		return passkey.Record{}, refused(err)
+		return passkey.Record{}, 0, refused(err)
 	}
 	cred.Attestation = webauthn.CredentialAttestation{} // not kept: attestation is not requested
 	key, err := json.Marshal(cred)
 	if err != nil {
-		return passkey.Record{}, fmt.Errorf("relyingparty: %w", err)
+		return passkey.Record{}, 0, fmt.Errorf("relyingparty: %w", err)
 	}
 	rec := passkey.Record{
 		Username: u.Username, BackupEligible: cred.Flags.BackupEligible, UserVerified: cred.Flags.UserVerified, Key: key,
@@ -182,16 +187,7 @@ func (rp *RelyingParty) VerifyRegistration(u passkey.User, challenge []byte, r p
 	for _, t := range cred.Transport {
 		rec.Transports = append(rec.Transports, string(t))
 	}
-	return rec, nil
-}
-
-// SignCount is the counter of a verified registration's authenticator
-// data (r after VerifyRegistration).
-func SignCount(r passkey.Response) uint32 {
-	if p, ok := r.Parsed.(*protocol.ParsedCredentialCreationData); ok {
-		return p.Response.AttestationObject.AuthData.Counter
-	}
-	return 0
+	return rec, cred.Authenticator.SignCount, nil
 }
 
 // ParseAssertion parses a login response (the PublicKeyCredential's toJSON
@@ -245,4 +241,10 @@ func (rp *RelyingParty) VerifyAssertion(u passkey.User, c passkey.Credential, ch
 		BackupState:  flags.HasBackupState(),
 		Regressed:    got.Authenticator.CloneWarning,
 	}, nil
+}
+
+// FromConfig builds the relying party cfg names (ROTOR_WEBAUTHN_RP_ID,
+// ROTOR_WEBAUTHN_ORIGINS, ROTOR_PRODUCT_NAME).
+func FromConfig(cfg config.Config) (*RelyingParty, error) {
+	return New(Config{ID: cfg.WebAuthnRPID, Name: cfg.ProductName, Origins: cfg.WebAuthnOrigins})
 }
