@@ -28,6 +28,8 @@ func TestPreflight(t *testing.T) {
 		{"RecoveryFunction", "/auth/password/reset"},
 		{"MfaFunction", "/auth/mfa/totp"},
 		{"MfaFunction", "/auth/mfa/verify"},
+		{"PasskeysFunction", "/auth/passkeys/login"},
+		{"PasskeysFunction", "/auth/passkeys/register"},
 	} {
 		t.Run(rt.function, func(t *testing.T) {
 			r := call(t, rt.function, request{method: "OPTIONS", path: rt.path, headers: map[string]string{
