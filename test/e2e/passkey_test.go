@@ -376,3 +376,31 @@ func TestPasskeyRegistrationNeedsRecentLogin(t *testing.T) {
 func countEvents(e *env, ev string) int {
 	return strings.Count(e.logs.String(), `"event":"`+ev+`"`)
 }
+
+// TestPasskeyAndTOTP: for a user with a TOTP factor, a user-verified
+// passkey is both factors at once and signs in; a passkey whose
+// authenticator did not verify the user is possession alone, and the
+// second step is owed (403 mfa_required, then /auth/mfa/verify).
+func TestPasskeyAndTOTP(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := passkeyEnv(t, kind, nil)
+			secret, _, p := e.enrolled("two-factors", "")
+			uid := e.me(p.Access).str("user_id")
+			verified := newDevice(uid)
+			e.enrolPasskey(p.Access, verified, "with PIN")
+			if r := e.passkeyLogin(e.assertion(verified, browser)); r.Status != http.StatusOK {
+				t.Fatalf("user-verified passkey of a TOTP user: %d %s", r.Status, r.Raw)
+			}
+			presence := newDevice(uid)
+			presence.auth.Options.UserNotVerified = true
+			e.enrolPasskey(p.Access, presence, "no PIN")
+			r := e.passkeyLogin(e.assertion(presence, browser))
+			wantError(t, r, http.StatusForbidden, "mfa_required")
+			e.nextStep()
+			if v := e.verify(map[string]string{"mfa_token": r.str("mfa_token"), "code": e.code(secret)}); v.Status != http.StatusOK {
+				t.Fatalf("second step after a passkey: %d %s", v.Status, v.Raw)
+			}
+		})
+	}
+}
