@@ -28,8 +28,14 @@ type RelyingParty interface {
 	VerifyAssertion(u passkey.User, c passkey.Credential, challenge []byte, r passkey.Response) (passkey.Assertion, error)
 }
 
-// MaxPasskeyName bounds a passkey's name (characters).
-const MaxPasskeyName = 64
+// MaxPasskeyName bounds a passkey's name (characters); MaxPasskeys the
+// passkeys of one account (a bound on every listing, exclusion list and
+// store item; checked when options are asked for, so two registrations
+// racing past it can add one more).
+const (
+	MaxPasskeyName = 64
+	MaxPasskeys    = 20
+)
 
 // errNoPasskeys means the service was built without a passkey store or
 // relying party.
@@ -99,6 +105,9 @@ func (s *Service) PasskeyRegistrationOptions(ctx context.Context, c Caller, curr
 	existing, err := s.Passkeys.ListPasskeys(ctx, c.UserID)
 	if err != nil {
 		return nil, storeError(err)
+	}
+	if len(existing) >= MaxPasskeys {
+		return nil, apierr.InvalidRequest.Describe("An account holds at most %d passkeys; remove one first.", MaxPasskeys)
 	}
 	options, challenge, err := s.RP.RegistrationOptions(passkey.User{ID: c.UserID, Username: l.User.Username}, existing)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/outbox"
 )
@@ -402,5 +403,19 @@ func TestPasskeyAndTOTP(t *testing.T) {
 				t.Fatalf("second step after a passkey: %d %s", v.Status, v.Raw)
 			}
 		})
+	}
+}
+
+// TestPasskeyLimit: an account holds at most auth.MaxPasskeys passkeys.
+func TestPasskeyLimit(t *testing.T) {
+	e := passkeyEnv(t, "memory", nil)
+	uid := e.signup("collector", mfaPW)
+	p := e.login("collector", mfaPW)
+	for range auth.MaxPasskeys {
+		e.enrolPasskey(p.Access, newDevice(uid), "key")
+	}
+	wantError(t, e.registerOptions(p.Access, nil), http.StatusBadRequest, "invalid_request")
+	if l := e.listPasskeys(p.Access); len(l) != auth.MaxPasskeys {
+		t.Fatalf("%d passkeys, want %d", len(l), auth.MaxPasskeys)
 	}
 }
