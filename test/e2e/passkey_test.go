@@ -4,7 +4,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -417,5 +420,79 @@ func TestPasskeyLimit(t *testing.T) {
 	wantError(t, e.registerOptions(p.Access, nil), http.StatusBadRequest, "invalid_request")
 	if l := e.listPasskeys(p.Access); len(l) != auth.MaxPasskeys {
 		t.Fatalf("%d passkeys, want %d", len(l), auth.MaxPasskeys)
+	}
+}
+
+// passkeyTables are the PostgreSQL tables of passkeys (migration 008).
+var passkeyTables = []string{"passkeys", "passkey_challenges"}
+
+// TestPasskeySecretsNotAtRest: after registrations and logins, nothing
+// the store holds answers a challenge: no challenge is stored in any form
+// a client sees (base64url) or in raw bytes (hex), only its SHA-256; the
+// credentials are public keys and the records are there to be scanned.
+func TestPasskeySecretsNotAtRest(t *testing.T) {
+	for _, kind := range []string{"dynamodb", "postgres", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			e := passkeyEnv(t, kind, nil)
+			uid := e.signup("at-rest", mfaPW)
+			p := e.login("at-rest", mfaPW)
+			var challenges []string
+			opts := e.registerOptions(p.Access, nil)
+			challenges = append(challenges, opts.str("challenge"))
+			d := newDevice(uid)
+			if r := e.register(p.Access, e.attestation(opts, d, browser), "key"); r.Status != http.StatusCreated {
+				t.Fatalf("register: %d %s", r.Status, r.Raw)
+			}
+			d.auth.AddCredential(d.cred)
+			for range 2 {
+				a := e.assertion(d, browser)
+				var parsed struct {
+					Response struct {
+						ClientDataJSON string `json:"clientDataJSON"`
+					} `json:"response"`
+				}
+				if err := json.Unmarshal(a, &parsed); err != nil {
+					t.Fatal(err)
+				}
+				cd, err := base64.RawURLEncoding.DecodeString(parsed.Response.ClientDataJSON)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var clientData struct {
+					Challenge string `json:"challenge"`
+				}
+				if err := json.Unmarshal(cd, &clientData); err != nil {
+					t.Fatal(err)
+				}
+				challenges = append(challenges, clientData.Challenge)
+				if r := e.passkeyLogin(a); r.Status != http.StatusOK {
+					t.Fatalf("login: %d %s", r.Status, r.Raw)
+				}
+			}
+			// One more login challenge, never answered: still only hashed.
+			lo := e.do("POST", "/auth/passkeys/login/options", map[string]string{})
+			challenges = append(challenges, lo.str("challenge"))
+			// No password guess failed and no mail was sent: those tables are
+			// the other scans' to fill.
+			all := strings.Join(storedValues(t, e, "outbox", "onetime_tokens", "mfa_factors", "mfa_tokens", "login_attempts"), "\n")
+			for _, c := range challenges {
+				raw, err := base64.RawURLEncoding.DecodeString(c)
+				if err != nil || len(raw) < 16 {
+					t.Fatalf("challenge %q", c)
+				}
+				sum := sha256.Sum256(raw)
+				if !strings.Contains(all, hex.EncodeToString(sum[:])) {
+					t.Fatalf("the hash of challenge %s is not in the scan: the scan misses the challenge records", c)
+				}
+				for what, s := range map[string]string{"base64url": c, "hex": hex.EncodeToString(raw)} {
+					if strings.Contains(all, s) {
+						t.Errorf("the store holds a challenge (%s)", what)
+					}
+				}
+			}
+			if !strings.Contains(all, e.listPasskeys(p.Access)[0]["id"].(string)) {
+				t.Fatal("the credential is not in the scan")
+			}
+		})
 	}
 }
