@@ -169,7 +169,11 @@ func (rp *RelyingParty) VerifyRegistration(u passkey.User, challenge []byte, r p
 	if !ok {
 		return passkey.Record{}, 0, fmt.Errorf("%w: not a parsed registration", ErrRefused)
 	}
-	cred, err := rp.w.CreateCredential(user{u: u}, rp.session(challenge, []byte(u.ID)), p)
+	session := rp.session(challenge, []byte(u.ID))
+	// The options asked for credProps: the rebuilt session says so too, or
+	// the browser's answer to it is refused as unsolicited.
+	session.Extensions = protocol.AuthenticationExtensions{CredProps: true}.Session()
+	cred, err := rp.w.CreateCredential(user{u: u}, session, p)
 	if err != nil {
 		return passkey.Record{}, 0, refused(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -182,5 +183,40 @@ func TestRegistrationRefusals(t *testing.T) {
 	}
 	if _, err := relyingparty.New(relyingparty.Config{ID: "example.com"}); err == nil {
 		t.Fatal("no origins accepted")
+	}
+}
+
+// TestRegistrationCredProps: browsers answer the credProps extension the
+// options ask for (Chromium found it: a session rebuilt without it refused
+// the answer as unsolicited).
+func TestRegistrationCredProps(t *testing.T) {
+	rp, err := relyingparty.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, challenge, err := rp.RegistrationOptions(user, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts struct {
+		Extensions map[string]any `json:"extensions"`
+	}
+	if err := json.Unmarshal(raw, &opts); err != nil || opts.Extensions["credProps"] != true {
+		t.Fatalf("options ask for %v, want credProps", opts.Extensions)
+	}
+	ao, _ := virtualwebauthn.ParseAttestationOptions(string(raw))
+	auth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(user.ID)})
+	var resp map[string]any
+	if err := json.Unmarshal([]byte(virtualwebauthn.CreateAttestationResponse(browser, auth, virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, p256Key(t)), *ao)), &resp); err != nil {
+		t.Fatal(err)
+	}
+	resp["clientExtensionResults"] = map[string]any{"credProps": map[string]any{"rk": true}}
+	body, _ := json.Marshal(resp)
+	r, err := rp.ParseRegistration(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rp.VerifyRegistration(user, challenge, r); err != nil {
+		t.Fatalf("a registration answering credProps: %v", err)
 	}
 }
