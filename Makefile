@@ -112,6 +112,8 @@ build-RecoveryFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/recovery
 build-MfaFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/mfa
+build-PasskeysFunction:
+	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/passkeys
 build-AuthorizerFunction:
 	$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorizer
 build-TokenFunction:

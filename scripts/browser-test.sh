@@ -38,6 +38,7 @@ ROTOR_CORS_ALLOW_ORIGIN="$url" \
 ROTOR_APP_URL="$url" \
 ROTOR_ACCESS_TOKEN_TTL="${ttl_seconds}s" \
 ROTOR_CLOCK_LEEWAY=0s \
+ROTOR_WEBAUTHN_ORIGINS="http://localhost:$port" \
   "$work/rotor-local" >"$work/server.log" 2>&1 &
 server_pid=$!
 
@@ -61,7 +62,7 @@ if [ -z "$ready" ]; then
 fi
 
 status=0
-(cd test/browser && ROTOR_URL="$url" ROTOR_ACCESS_TTL_SECONDS="$ttl_seconds" node --test browser.test.mjs) || status=$?
+(cd test/browser && ROTOR_URL="$url" ROTOR_PASSKEY_URL="http://localhost:$port" ROTOR_ACCESS_TTL_SECONDS="$ttl_seconds" node --test browser.test.mjs passkey.test.mjs) || status=$?
 if [ "$status" -ne 0 ]; then
   echo "browser-test: server log:" >&2
   tail -n 50 "$work/server.log" >&2

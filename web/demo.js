@@ -137,6 +137,58 @@ $('logout').addEventListener('click', async () => {
   }
   await showSession();
 });
+async function listPasskeys() {
+  const list = $('passkeys');
+  try {
+    const passkeys = await rf.listPasskeys();
+    list.replaceChildren();
+    for (const p of passkeys) {
+      const li = document.createElement('li');
+      li.dataset.id = p.id;
+      li.textContent = `${p.name}${p.backup_eligible ? ' (synced)' : ''}, last used ${p.last_used_at ?? 'never'} `;
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'passkey-remove';
+      remove.textContent = 'Remove';
+      remove.addEventListener('click', async () => {
+        try {
+          await rf.removePasskey(p.id);
+          log(`passkey ${p.name} removed`);
+        } catch (err) {
+          log(`removing the passkey failed: ${describe(err)}`, 'error');
+        }
+        await listPasskeys();
+      });
+      li.append(remove);
+      list.append(li);
+    }
+    list.dataset.count = String(passkeys.length);
+    log(`${passkeys.length} passkey(s)`);
+  } catch (err) {
+    log(`listing passkeys failed: ${describe(err)}`, 'error');
+  }
+}
+
+$('passkey-add').addEventListener('click', async () => {
+  try {
+    const p = await rf.registerPasskey(`demo passkey ${new Date().toLocaleTimeString()}`);
+    log(`passkey added: ${p.name}`);
+    await listPasskeys();
+  } catch (err) {
+    log(`adding a passkey failed: ${describe(err)}`, 'error');
+  }
+});
+$('passkey-login').addEventListener('click', async () => {
+  try {
+    const tokens = await rf.loginWithPasskey();
+    log(`signed in with a passkey; access token expires in ${secondsLeft(tokens)} s`);
+    await showSession();
+    await callMe();
+  } catch (err) {
+    log(`passkey sign-in failed: ${describe(err)}`, 'error');
+  }
+});
+$('passkey-list').addEventListener('click', () => listPasskeys());
 $('call-me').addEventListener('click', () => callMe());
 $('toggle-poll').addEventListener('click', () => {
   polling = !polling;

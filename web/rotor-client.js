@@ -399,7 +399,65 @@ export function createRotorFetch(options) {
         const fresh = await refreshFrom(tokens.accessToken);
         return send(withBearer(spare, fresh.accessToken));
     };
+    /** An authenticated JSON call to the API; a refusal rejects with a {@link RotorError}. */
+    async function call(path, method, body) {
+        const headers = { Accept: 'application/json' };
+        const init = { method, headers, credentials: cookie ? 'include' : 'same-origin' };
+        if (body !== undefined) {
+            headers['Content-Type'] = 'application/json';
+            init.body = JSON.stringify(body);
+        }
+        const res = await rotorFetch(root + path, init);
+        if (!res.ok)
+            throw await readError(res);
+        return res;
+    }
+    /** The browser's WebAuthn JSON support (WebAuthn Level 3), or a refusal. */
+    function webauthn() {
+        const json = globalThis.PublicKeyCredential;
+        const credentials = options.credentials ?? globalThis.navigator?.credentials;
+        if (!json?.parseCreationOptionsFromJSON || !json.parseRequestOptionsFromJSON || !credentials) {
+            throw new RotorError(0, 'passkeys_unsupported', 'this browser cannot use passkeys (WebAuthn JSON forms)');
+        }
+        return { json, credentials };
+    }
     return Object.assign(rotorFetch, {
+        async registerPasskey(name = '', currentPassword) {
+            const { json, credentials } = webauthn();
+            const res = await call('/auth/passkeys/register/options', 'POST', currentPassword ? { current_password: currentPassword } : {});
+            const publicKey = json.parseCreationOptionsFromJSON(await res.json());
+            const credential = (await credentials.create({ publicKey }));
+            if (!credential)
+                throw new RotorError(0, 'passkey_cancelled', 'no passkey was created');
+            const added = await call('/auth/passkeys/register', 'POST', { credential: credential.toJSON(), name });
+            return (await added.json());
+        },
+        async loginWithPasskey(o = {}) {
+            const { json, credentials } = webauthn();
+            const opts = await postAuth('/auth/passkeys/login/options', {});
+            if (!opts.ok)
+                throw await readError(opts);
+            const publicKey = json.parseRequestOptionsFromJSON(await opts.json());
+            const credential = (await credentials.get({ publicKey, mediation: o.mediation, signal: o.signal }));
+            if (!credential)
+                throw new RotorError(0, 'passkey_cancelled', 'no passkey was chosen');
+            const res = await postAuth('/auth/passkeys/login', { credential: credential.toJSON() });
+            if (!res.ok)
+                throw await readError(res);
+            const tokens = await readTokens(res);
+            await storage.save(tokens);
+            return tokens;
+        },
+        async listPasskeys() {
+            const res = await call('/auth/passkeys', 'GET');
+            return (await res.json()).passkeys;
+        },
+        async renamePasskey(id, name) {
+            await call(`/auth/passkeys/${encodeURIComponent(id)}`, 'PATCH', { name });
+        },
+        async removePasskey(id, currentPassword) {
+            await call(`/auth/passkeys/${encodeURIComponent(id)}`, 'DELETE', currentPassword ? { current_password: currentPassword } : {});
+        },
         async signup(username, password, email) {
             const res = await postAuth('/auth/signup', email === undefined ? { username, password } : { username, password, email });
             if (!res.ok)

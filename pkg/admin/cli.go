@@ -47,6 +47,10 @@ Commands:
                                  codes (they lost both; verify who they are
                                  first): audited, the user is told, and
                                  every session of the user ends.
+  users passkeys remove NAME     Remove every passkey of the user (a lost or
+                                 stolen device; verify who asked first):
+                                 audited, the user is told, and every
+                                 session of the user ends.
   keys rotate                    Rotate the signing key through Secrets
                                  Manager: the new key signs after the
                                  activation delay, the old keeps verifying.
@@ -166,7 +170,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		cmd += " " + rest[1]
 		rest = rest[1:]
 	}
-	if len(rest) > 1 && cmd == "users mfa" {
+	if len(rest) > 1 && (cmd == "users mfa" || cmd == "users passkeys") {
 		cmd += " " + rest[1]
 		rest = rest[1:]
 	}
@@ -197,7 +201,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	case "events":
 		sub.DurationVar(&since, "since", time.Hour, "")
 		sub.StringVar(&file, "file", "", "")
-	case "users lock", "users unlock", "users mfa reset":
+	case "users lock", "users unlock", "users mfa reset", "users passkeys remove":
 	default:
 		return usagef("unknown command %q", strings.Join(rest[:1], " "))
 	}
@@ -206,7 +210,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		return usagef("%s: %v", cmd, err)
 	}
 	switch cmd {
-	case "users lock", "users unlock", "users mfa reset":
+	case "users lock", "users unlock", "users mfa reset", "users passkeys remove":
 		if len(pos) != 1 {
 			return usagef("%s: want exactly one user name", cmd)
 		}
@@ -238,6 +242,8 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		err = c.confirm(o, "Lock user "+pos[0]+" and end every session of it")
 	case "users mfa reset":
 		err = c.confirm(o, "Remove the second factor and recovery codes of user "+pos[0]+" (have you verified who asked?) and end every session of it")
+	case "users passkeys remove":
+		err = c.confirm(o, "Remove every passkey of user "+pos[0]+" (have you verified who asked?) and end every session of it")
 	case "revoke-all":
 		what := "End EVERY session of EVERY user created until now"
 		if !before.IsZero() {
@@ -317,6 +323,17 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		}
 		return c.printResult(o, map[string]any{"mfa_reset": pos[0], "user_id": r.UserID, "notified": r.Notified, "revoked": r.Revoked},
 			fmt.Sprintf("Removed the second factor of %s (%s); ended %d session(s).", pos[0], told, r.Revoked))
+	case "users passkeys remove":
+		r, err := a.RemovePasskeys(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		told := "no verified address to tell"
+		if r.Notified {
+			told = "the user is told"
+		}
+		return c.printResult(o, map[string]any{"passkeys_removed": pos[0], "user_id": r.UserID, "removed": r.Removed, "notified": r.Notified, "revoked": r.Revoked},
+			fmt.Sprintf("Removed %d passkey(s) of %s (%s); ended %d session(s).", r.Removed, pos[0], told, r.Revoked))
 	case "users unlock":
 		if err := a.Unlock(ctx, pos[0]); err != nil {
 			return err

@@ -19,7 +19,7 @@ type LogsAPI interface {
 }
 
 // Functions are the stack's functions; each logs to /rotor/<stack>/<name>.
-var Functions = []string{"signup", "login", "refresh", "logout", "jwks", "me", "sessions", "password", "email", "recovery", "mfa", "authorizer", "token", "revoke", "discovery", "rotatekey"}
+var Functions = []string{"signup", "login", "refresh", "logout", "jwks", "me", "sessions", "password", "email", "recovery", "mfa", "passkeys", "authorizer", "token", "revoke", "discovery", "rotatekey"}
 
 // LogGroups names the log groups template.yaml gives the functions of stack.
 func LogGroups(stack string) []string {

@@ -117,7 +117,14 @@ var (
 	// a route that needs a factor (or a pending one) the user does not have.
 	MFAEnrolled    = &Error{Status: http.StatusConflict, Code: "mfa_already_enrolled", Description: "A second factor is already enrolled; remove it first."}
 	MFANotEnrolled = &Error{Status: http.StatusConflict, Code: "mfa_not_enrolled", Description: "No second factor is enrolled (or waiting for confirmation)."}
-	Unavailable    = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The service is temporarily unavailable; try again."}
+	// InvalidPasskey answers a passkey login whose response does not verify
+	// (malformed, another origin or RP id, a challenge not issued here,
+	// expired or used, an unknown credential, a bad signature, a cloned
+	// authenticator refused): one answer for all.
+	InvalidPasskey = &Error{Status: http.StatusUnauthorized, Code: "invalid_passkey", Description: "The passkey could not be verified; ask for new options and try again."}
+	// PasskeyRegistered refuses a credential id registered already.
+	PasskeyRegistered = &Error{Status: http.StatusConflict, Code: "passkey_registered", Description: "This passkey is registered already."}
+	Unavailable       = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The service is temporarily unavailable; try again."}
 )
 
 // UnsupportedMediaType refuses a JSON route's body sent as anything but

@@ -24,6 +24,9 @@ var sdkConfig = []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/
 var apiOnly = []string{mod + "pkg/password", "golang.org/x/crypto/argon2", mod + "pkg/httpapi", mod + "pkg/auth", mod + "pkg/app/apifn",
 	mod + "pkg/users/names", "golang.org/x/text/secure/precis"}
 
+// webAuthn is linked by the passkeys function alone.
+var webAuthn = []string{"github.com/go-webauthn/webauthn/webauthn", mod + "pkg/passkey/relyingparty"}
+
 // serverStores are linked only when the build asks for them (ROTOR_STORES).
 var serverStores = []string{"github.com/jackc/pgx/v5", "github.com/redis/go-redis/v9", mod + "pkg/store/postgres", mod + "pkg/store/redis"}
 
@@ -31,7 +34,7 @@ var serverStores = []string{"github.com/jackc/pgx/v5", "github.com/redis/go-redi
 // the Makefile's build tags, and fails when one links a package it has no use
 // for: each function's composition root is its own (STYLE.md).
 func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
-	api := []string{"signup", "login", "refresh", "logout", "jwks", "me", "sessions", "password", "email", "recovery", "mfa", "token", "revoke", "discovery"}
+	api := []string{"signup", "login", "refresh", "logout", "jwks", "me", "sessions", "password", "email", "recovery", "mfa", "passkeys", "token", "revoke", "discovery"}
 	type rule struct {
 		must, mustNot []string
 	}
@@ -58,10 +61,21 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 		},
 	}
 	for _, fn := range api {
-		rules[fn] = rule{
+		r := rule{
 			must:    []string{mod + "pkg/httpapi", mod + "pkg/auth"},
 			mustNot: concat(localOnly, sdkConfig, serverStores, []string{mod + "pkg/authorizer", mod + "pkg/app/authorizerfn"}),
 		}
+		if fn == "passkeys" {
+			r.must = append(r.must, webAuthn...)
+		} else {
+			r.mustNot = append(r.mustNot, webAuthn...)
+		}
+		rules[fn] = r
+	}
+	for _, fn := range []string{"authorizer", "mailer", "rotatekey"} {
+		r := rules[fn]
+		r.mustNot = append(r.mustNot, webAuthn...)
+		rules[fn] = r
 	}
 	root := testenv.RepoRoot()
 	for fn, r := range rules {

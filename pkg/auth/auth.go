@@ -16,6 +16,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/device"
 	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/mfa"
+	"github.com/rotor-auth/rotor/pkg/passkey"
 	"github.com/rotor-auth/rotor/pkg/password"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
@@ -68,6 +69,14 @@ type Service struct {
 	Factors mfa.Store
 	// MFAIssuer names the service in authenticator apps ("Rotor" when empty).
 	MFAIssuer string
+	// Passkeys holds the users' passkeys and the ceremonies' challenges;
+	// RP runs the ceremonies (nil, either: the passkey routes answer 500).
+	Passkeys passkey.Store
+	RP       RelyingParty
+	// AllowCounterRegression lets a passkey whose signature counter went
+	// backwards (a cloned authenticator, or a broken one) sign in anyway;
+	// the security event is logged either way. Off: refused.
+	AllowCounterRegression bool
 	// RequireEmail makes an address required at signup.
 	RequireEmail bool
 	// MailThrottle bounds the mail sent to one address, whoever asks;

@@ -6,4 +6,12 @@
 //
 // When the server refuses the refresh token itself the session is over;
 // the transport reports ErrSessionEnded and never loops.
+//
+// Passkeys need a browser (or an authenticator library) to sign, so this
+// package has no calls for them; a Go program that holds tokens from a
+// passkey login uses the transport as after any login. The routes:
+// POST /auth/passkeys/register/options and /auth/passkeys/register
+// (bearer), POST /auth/passkeys/login/options and /auth/passkeys/login
+// (the token response), GET /auth/passkeys, PATCH and DELETE
+// /auth/passkeys/{id} (bearer); docs/openapi.yaml describes each.
 package client

@@ -158,6 +158,16 @@ type Config struct {
 	MailBackoffBase time.Duration // ROTOR_MAIL_BACKOFF_BASE: first retry delay, doubled per attempt
 	MailBackoffMax  time.Duration // ROTOR_MAIL_BACKOFF_MAX: cap of the retry delay
 
+	// Passkeys (package passkey/relyingparty).
+	WebAuthnRPID string // ROTOR_WEBAUTHN_RP_ID: the domain passkeys are bound to (the Addr's host when empty)
+	// WebAuthnOrigins are the web origins allowed to run the ceremonies
+	// (ROTOR_WEBAUTHN_ORIGINS, comma-separated; AppURL's origin when empty).
+	WebAuthnOrigins []string
+	// PasskeyAllowCounterRegression lets a passkey whose signature counter
+	// went backwards sign in anyway (ROTOR_PASSKEY_ALLOW_COUNTER_REGRESSION;
+	// off: refused). The security event is logged either way.
+	PasskeyAllowCounterRegression bool
+
 	// Local server only.
 	Addr string // ROTOR_ADDR
 }
@@ -197,6 +207,8 @@ func Default() Config {
 		OutboxTable:         "rotor-outbox",
 		AppURL:              "http://127.0.0.1:3000",
 		ProductName:         "Rotor",
+		WebAuthnRPID:        "localhost",
+		WebAuthnOrigins:     []string{"http://localhost:3000"},
 		MailFrom:            "Rotor <no-reply@rotor.invalid>",
 		MailTransport:       "mailbox",
 		SMTPTLS:             "starttls",
@@ -263,6 +275,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	r.boolean("ROTOR_REDIS_CLUSTER", &c.RedisCluster)
 	r.str("ROTOR_REDIS_NAMESPACE", &c.RedisNamespace)
 	r.mail(&c)
+	r.webauthn(&c)
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
 		return Config{}, err
 	}
@@ -383,6 +396,7 @@ func (c Config) Validate() error {
 		bad("ROTOR_STORE=%q: want memory, dynamodb, postgres or redis", c.Store)
 	}
 	errs = append(errs, c.validateMail()...)
+	errs = append(errs, c.validateWebAuthn()...)
 	return errors.Join(errs...)
 }
 

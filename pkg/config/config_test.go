@@ -125,6 +125,9 @@ func TestEveryVariable(t *testing.T) {
 		{"ROTOR_MAIL_MAX_ATTEMPTS", "5", func(c config.Config) any { return c.MailMaxAttempts }, 5},
 		{"ROTOR_MAIL_BACKOFF_BASE", "10s", func(c config.Config) any { return c.MailBackoffBase }, 10 * time.Second},
 		{"ROTOR_MAIL_BACKOFF_MAX", "2h", func(c config.Config) any { return c.MailBackoffMax }, 2 * time.Hour},
+		{"ROTOR_WEBAUTHN_RP_ID", "example.com", func(c config.Config) any { return c.WebAuthnRPID }, "example.com"},
+		{"ROTOR_WEBAUTHN_ORIGINS", "https://app.example.com, https://example.com", func(c config.Config) any { return strings.Join(c.WebAuthnOrigins, " ") }, "https://app.example.com https://example.com"},
+		{"ROTOR_PASSKEY_ALLOW_COUNTER_REGRESSION", "true", func(c config.Config) any { return c.PasskeyAllowCounterRegression }, true},
 	}
 	all := map[string]string{}
 	for _, tc := range tests {
@@ -342,5 +345,26 @@ func TestResolveIssuer(t *testing.T) {
 	fixed := config.Default()
 	if got, err := fixed.ResolveIssuer("anything"); err != nil || got != fixed.Issuer || fixed.IssuerDeferred() {
 		t.Errorf("a whole issuer resolves to itself: %q, %v", got, err)
+	}
+}
+
+// TestWebAuthnSettings: the relying party accepts domains and web origins
+// only, and the local default follows ROTOR_ADDR's port.
+func TestWebAuthnSettings(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"ROTOR_ADDR": "127.0.0.1:4000"}))
+	if err != nil || c.WebAuthnRPID != "localhost" || strings.Join(c.WebAuthnOrigins, ",") != "http://localhost:4000" {
+		t.Fatalf("defaults: %q %q %v", c.WebAuthnRPID, c.WebAuthnOrigins, err)
+	}
+	for _, tc := range []map[string]string{
+		{"ROTOR_WEBAUTHN_RP_ID": "https://example.com"},
+		{"ROTOR_WEBAUTHN_RP_ID": "example.com:443"},
+		{"ROTOR_WEBAUTHN_RP_ID": "192.0.2.1"},
+		{"ROTOR_WEBAUTHN_ORIGINS": "http://app.example.com"},
+		{"ROTOR_WEBAUTHN_ORIGINS": "https://app.example.com/login"},
+		{"ROTOR_WEBAUTHN_ORIGINS": "app.example.com"},
+	} {
+		if _, err := config.Load(env(tc)); err == nil {
+			t.Errorf("%v accepted", tc)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/app/serverstore"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/mac"
+	"github.com/rotor-auth/rotor/pkg/passkey/relyingparty"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/store/postgres/schema"
@@ -57,6 +58,9 @@ func Local(ctx context.Context, cfg config.Config, log *slog.Logger) (apifn.Deps
 		return apifn.Deps{}, err
 	}
 	d := apifn.Deps{Store: st, Log: log}
+	if d.RP, err = relyingparty.FromConfig(cfg); err != nil {
+		return apifn.Deps{}, err
+	}
 	if cfg.MACSecretID != "" {
 		if d.MAC, err = app.SecretMAC(ac, cfg); err != nil {
 			return apifn.Deps{}, err
@@ -94,7 +98,11 @@ func Memory(cfg config.Config, log *slog.Logger) (apifn.Deps, error) {
 	if err != nil {
 		return apifn.Deps{}, err
 	}
-	return apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: log}, nil
+	rp, err := relyingparty.FromConfig(cfg)
+	if err != nil {
+		return apifn.Deps{}, err
+	}
+	return apifn.Deps{Store: memory.New(), Keys: ks, MAC: mac.Static(ring), Log: log, RP: rp}, nil
 }
 
 // AWS loads the SDK configuration the standard way (environment, shared

@@ -117,6 +117,13 @@ func (s *Server) Handler() http.Handler {
 	route("POST "+httpapi.RouteMFAConfirm, s.API.MFA, true)
 	route("POST "+httpapi.RouteMFARecoveryCodes, s.API.MFA, true)
 	route("POST "+httpapi.RouteMFAVerify, s.API.MFA, false)
+	route("POST "+httpapi.RoutePasskeyRegisterOptions, s.API.Passkeys, true)
+	route("POST "+httpapi.RoutePasskeyRegister, s.API.Passkeys, true)
+	route("POST "+httpapi.RoutePasskeyLoginOptions, s.API.Passkeys, false)
+	route("POST "+httpapi.RoutePasskeyLogin, s.API.Passkeys, false)
+	route("GET "+httpapi.RoutePasskeys, s.API.Passkeys, true)
+	route("PATCH "+httpapi.RoutePasskey, s.API.Passkeys, true)
+	route("DELETE "+httpapi.RoutePasskey, s.API.Passkeys, true)
 	if s.Mailbox != nil {
 		mux.Handle("GET /dev/mailbox", s.Mailbox)
 	}

@@ -40,6 +40,13 @@ var fuzzRoutes = []route{
 	{http.MethodPost, httpapi.RouteMFAConfirm, (*httpapi.API).MFA},
 	{http.MethodPost, httpapi.RouteMFARecoveryCodes, (*httpapi.API).MFA},
 	{http.MethodPost, httpapi.RouteMFAVerify, (*httpapi.API).MFA},
+	{http.MethodPost, httpapi.RoutePasskeyRegisterOptions, (*httpapi.API).Passkeys},
+	{http.MethodPost, httpapi.RoutePasskeyRegister, (*httpapi.API).Passkeys},
+	{http.MethodPost, httpapi.RoutePasskeyLoginOptions, (*httpapi.API).Passkeys},
+	{http.MethodPost, httpapi.RoutePasskeyLogin, (*httpapi.API).Passkeys},
+	{http.MethodGet, httpapi.RoutePasskeys, (*httpapi.API).Passkeys},
+	{http.MethodPatch, httpapi.RoutePasskey, (*httpapi.API).Passkeys},
+	{http.MethodDelete, httpapi.RoutePasskey, (*httpapi.API).Passkeys},
 	{http.MethodPost, "/oauth/token", (*httpapi.API).Token},
 }
 
@@ -97,6 +104,9 @@ func FuzzRoutes(f *testing.F) {
 		`{"mfa_token":"rtm_` + strings.Repeat("A", 43) + `","recovery_code":"ABCDE FGHJK","device_token":"rtd_x"}`,
 		`grant_type=urn:rotor:params:oauth:grant-type:mfa-otp&mfa_token=rtm_x&otp=123456`,
 		`grant_type=urn:rotor:params:oauth:grant-type:mfa-recovery-code&mfa_token=rtm_x&recovery_code=abcde-fghjk`,
+		`{"name":"laptop"}`, `{"name":"\u0007"}`, `{"credential":[]}`, `{"credential":{}}`,
+		`{"credential":{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"eyJ9","authenticatorData":"AAAA","signature":"AAAA","userHandle":"AAAA"}}}`,
+		`{"credential":{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","attestationObject":"oA"}},"name":"x"}`,
 	}
 	for i := range fuzzRoutes {
 		for _, b := range bodies {

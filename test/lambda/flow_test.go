@@ -393,6 +393,9 @@ func coldStartRequest(t *testing.T, e *environment, id string) (any, *coldAnswer
 	case "MfaFunction":
 		// The second step needs no bearer: malformed JSON is refused first.
 		return restEvent(t, request{method: "POST", path: "/auth/mfa/verify", resource: "/auth/mfa/verify", body: "{"}), &coldAnswer{status: 400, code: "invalid_request"}
+	case "PasskeysFunction":
+		// A login needs no bearer: malformed JSON is refused first.
+		return restEvent(t, request{method: "POST", path: "/auth/passkeys/login", resource: "/auth/passkeys/login", body: "{"}), &coldAnswer{status: 400, code: "invalid_request"}
 	case "DiscoveryFunction":
 		return restEvent(t, request{method: "GET", path: "/.well-known/oauth-authorization-server"}), &coldAnswer{status: 200}
 	case "PreflightFunction":

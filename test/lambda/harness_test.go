@@ -161,7 +161,7 @@ func findRIE(root string) (string, error) {
 var functionIDs = []string{
 	"SignupFunction", "LoginFunction", "RefreshFunction", "LogoutFunction", "JwksFunction",
 	"MeFunction", "SessionsFunction", "PasswordFunction", "AuthorizerFunction", "RotateKeyFunction",
-	"TokenFunction", "RevokeFunction", "DiscoveryFunction", "EmailFunction", "RecoveryFunction", "MfaFunction", "MailerFunction",
+	"TokenFunction", "RevokeFunction", "DiscoveryFunction", "EmailFunction", "RecoveryFunction", "MfaFunction", "PasskeysFunction", "MailerFunction",
 	"PreflightFunction",
 }
 

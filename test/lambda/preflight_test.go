@@ -19,6 +19,8 @@ func TestPreflight(t *testing.T) {
 		"/auth/password/forgot", "/auth/password/reset", "/oauth/token", "/oauth/revoke",
 		"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
 		"/auth/mfa/totp", "/auth/mfa/totp/confirm", "/auth/mfa/recovery-codes", "/auth/mfa/verify",
+		"/auth/passkeys", "/auth/passkeys/pk_1", "/auth/passkeys/register/options", "/auth/passkeys/register",
+		"/auth/passkeys/login/options", "/auth/passkeys/login",
 	} {
 		t.Run(path, func(t *testing.T) {
 			r := call(t, "PreflightFunction", request{method: "OPTIONS", path: path, headers: map[string]string{

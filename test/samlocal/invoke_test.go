@@ -224,6 +224,16 @@ func TestInvoke(t *testing.T) {
 	if str(b, "error") != "invalid_mfa_token" {
 		t.Fatalf("mfa verify with a malformed token: %v, want invalid_mfa_token", b)
 	}
+	// Passkeys: discoverable login options carry a challenge (stored
+	// hashed); an assertion that does not parse is 401 invalid_passkey.
+	_, b = proxy(t, "PasskeysFunction", use("passkeys-login-options.json"), p, 200)
+	if str(b, "challenge") == "" || str(b, "rpId") == "" {
+		t.Fatalf("passkey login options: %v, want a challenge and an rpId", b)
+	}
+	_, b = proxy(t, "PasskeysFunction", use("passkeys-login.json"), p, 401)
+	if str(b, "error") != "invalid_passkey" {
+		t.Fatalf("passkey login with a malformed credential: %v, want invalid_passkey", b)
+	}
 	proxy(t, "LogoutFunction", use("logout.json"), p, 204)
 	// RFC 7009: revoking a token that no longer works is a success too.
 	proxy(t, "RevokeFunction", use("revoke.json"), p, 200)

@@ -327,6 +327,22 @@ export interface RotorFetchOptions {
   onRefresh?: (tokens: Tokens) => void;
   /** Called once when the server refuses the refresh token, after storage is cleared. */
   onSessionEnded?: (error: SessionEndedError) => void;
+  /** The WebAuthn credentials container of the passkey calls; `navigator.credentials` by default. */
+  credentials?: CredentialsContainer;
+}
+
+/** One passkey as `GET /auth/passkeys` lists it. */
+export interface Passkey {
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+  aaguid?: string;
+  transports?: string[];
+  /** A synced passkey (iCloud Keychain, Google Password Manager...). */
+  backup_eligible: boolean;
+  backup_state: boolean;
+  user_verified: boolean;
 }
 
 /**
@@ -373,6 +389,26 @@ export interface RotorFetch {
   logout(): Promise<void>;
   /** Refreshes the stored tokens now (shared with any refresh already running). */
   refresh(): Promise<Tokens>;
+  /**
+   * Registers a passkey for the signed-in user: the server's creation
+   * options go to `navigator.credentials.create`, its answer back to the
+   * server. `currentPassword` is needed when the login is older than five
+   * minutes. Resolves to the new passkey.
+   */
+  registerPasskey(name?: string, currentPassword?: string): Promise<Passkey>;
+  /**
+   * Signs in with a passkey the browser holds for this site (no username:
+   * discoverable credentials) and stores the tokens. `mediation:
+   * 'conditional'` offers the passkeys in the username field's autofill
+   * (the field needs `autocomplete="username webauthn"`).
+   */
+  loginWithPasskey(options?: { mediation?: CredentialMediationRequirement; signal?: AbortSignal }): Promise<Tokens>;
+  /** The signed-in user's passkeys, oldest first. */
+  listPasskeys(): Promise<Passkey[]>;
+  /** Renames one of the signed-in user's passkeys. */
+  renamePasskey(id: string, name: string): Promise<void>;
+  /** Removes one of the signed-in user's passkeys (`currentPassword` as for registration). */
+  removePasskey(id: string, currentPassword?: string): Promise<void>;
   /** Releases the BroadcastChannel and storage listener, if any. */
   close(): void;
 }
@@ -543,7 +579,62 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     return send(withBearer(spare, fresh.accessToken));
   };
 
+  /** An authenticated JSON call to the API; a refusal rejects with a {@link RotorError}. */
+  async function call(path: string, method: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    const init: RequestInit = { method, headers, credentials: cookie ? 'include' : 'same-origin' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const res = await rotorFetch(root + path, init);
+    if (!res.ok) throw await readError(res);
+    return res;
+  }
+
+  /** The browser's WebAuthn JSON support (WebAuthn Level 3), or a refusal. */
+  function webauthn(): { json: WebAuthnJSON; credentials: CredentialsContainer } {
+    const json = (globalThis as { PublicKeyCredential?: WebAuthnJSON }).PublicKeyCredential;
+    const credentials = options.credentials ?? globalThis.navigator?.credentials;
+    if (!json?.parseCreationOptionsFromJSON || !json.parseRequestOptionsFromJSON || !credentials) {
+      throw new RotorError(0, 'passkeys_unsupported', 'this browser cannot use passkeys (WebAuthn JSON forms)');
+    }
+    return { json, credentials };
+  }
+
   return Object.assign(rotorFetch, {
+    async registerPasskey(name = '', currentPassword?: string) {
+      const { json, credentials } = webauthn();
+      const res = await call('/auth/passkeys/register/options', 'POST', currentPassword ? { current_password: currentPassword } : {});
+      const publicKey = json.parseCreationOptionsFromJSON(await res.json());
+      const credential = (await credentials.create({ publicKey })) as JSONCredential | null;
+      if (!credential) throw new RotorError(0, 'passkey_cancelled', 'no passkey was created');
+      const added = await call('/auth/passkeys/register', 'POST', { credential: credential.toJSON(), name });
+      return (await added.json()) as Passkey;
+    },
+    async loginWithPasskey(o: { mediation?: CredentialMediationRequirement; signal?: AbortSignal } = {}) {
+      const { json, credentials } = webauthn();
+      const opts = await postAuth('/auth/passkeys/login/options', {});
+      if (!opts.ok) throw await readError(opts);
+      const publicKey = json.parseRequestOptionsFromJSON(await opts.json());
+      const credential = (await credentials.get({ publicKey, mediation: o.mediation, signal: o.signal })) as JSONCredential | null;
+      if (!credential) throw new RotorError(0, 'passkey_cancelled', 'no passkey was chosen');
+      const res = await postAuth('/auth/passkeys/login', { credential: credential.toJSON() });
+      if (!res.ok) throw await readError(res);
+      const tokens = await readTokens(res);
+      await storage.save(tokens);
+      return tokens;
+    },
+    async listPasskeys() {
+      const res = await call('/auth/passkeys', 'GET');
+      return ((await res.json()) as { passkeys: Passkey[] }).passkeys;
+    },
+    async renamePasskey(id: string, name: string) {
+      await call(`/auth/passkeys/${encodeURIComponent(id)}`, 'PATCH', { name });
+    },
+    async removePasskey(id: string, currentPassword?: string) {
+      await call(`/auth/passkeys/${encodeURIComponent(id)}`, 'DELETE', currentPassword ? { current_password: currentPassword } : {});
+    },
     async signup(username: string, password: string, email?: string) {
       const res = await postAuth('/auth/signup', email === undefined ? { username, password } : { username, password, email });
       if (!res.ok) throw await readError(res);
@@ -616,6 +707,17 @@ async function expectOk(res: Response): Promise<void> {
 export function linkToken(hash: string = globalThis.location?.hash ?? ''): string | undefined {
   const token = new URLSearchParams(hash.replace(/^#/, '')).get('token');
   return token || undefined;
+}
+
+/** WebAuthn Level 3's JSON forms, as the passkey calls use them. */
+interface WebAuthnJSON {
+  parseCreationOptionsFromJSON(options: unknown): PublicKeyCredentialCreationOptions;
+  parseRequestOptionsFromJSON(options: unknown): PublicKeyCredentialRequestOptions;
+}
+
+/** A PublicKeyCredential with its `toJSON()`. */
+interface JSONCredential extends Credential {
+  toJSON(): unknown;
 }
 
 async function readError(res: Response, username = ''): Promise<RotorError> {

@@ -37,6 +37,10 @@ type Deps struct {
 	Keys  keys.Source
 	MAC   mac.Source // the server MAC key: tags refresh tokens
 	Log   *slog.Logger
+	// RP runs the WebAuthn ceremonies: set only by the programs that serve
+	// passkeys (the passkeys function, the local server), so no other
+	// function links go-webauthn.
+	RP auth.RelyingParty
 }
 
 // FromAWS builds the production dependencies: the store cfg names (DynamoDB
@@ -80,18 +84,21 @@ func Service(cfg config.Config, d Deps) (*auth.Service, error) {
 	}
 	ip56, ip48 := cfg.IPv6Budgets()
 	return &auth.Service{
-		Factors:        d.Store,
-		MFAIssuer:      cfg.ProductName,
-		Accounts:       d.Store,
-		RequireEmail:   cfg.RequireEmail,
-		MailThrottle:   throttle.Policy{MaxFailures: cfg.MailLimitPerAddress, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
-		MailIPThrottle: throttle.Policy{MaxFailures: cfg.MailLimitPerIP, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
-		Users:          d.Store,
-		Logins:         d.Store,
-		Attempts:       d.Store,
-		Throttle:       throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-		IPThrottle:     throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		MAC:            d.MAC,
+		Factors:                d.Store,
+		Passkeys:               d.Store,
+		RP:                     d.RP,
+		AllowCounterRegression: cfg.PasskeyAllowCounterRegression,
+		MFAIssuer:              cfg.ProductName,
+		Accounts:               d.Store,
+		RequireEmail:           cfg.RequireEmail,
+		MailThrottle:           throttle.Policy{MaxFailures: cfg.MailLimitPerAddress, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
+		MailIPThrottle:         throttle.Policy{MaxFailures: cfg.MailLimitPerIP, Base: cfg.MailLimitBase, Max: cfg.MailLimitMax},
+		Users:                  d.Store,
+		Logins:                 d.Store,
+		Attempts:               d.Store,
+		Throttle:               throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
+		IPThrottle:             throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
+		MAC:                    d.MAC,
 		Sessions: &sessions.Manager{
 			Store:      d.Store,
 			MAC:        d.MAC,
@@ -143,10 +150,17 @@ type Route func(a *httpapi.API, ctx context.Context, req httpapi.Request) (httpa
 
 // Run is the whole cold start of an API function: read the config, build
 // the clients and the API once, and serve route until Lambda stops us.
-func Run(ctx context.Context, route Route) error {
+// with adds what only this function needs to the dependencies (the
+// passkeys function's relying party).
+func Run(ctx context.Context, route Route, with ...func(config.Config, *Deps) error) error {
 	cfg, d, err := fromEnv(ctx)
 	if err != nil {
 		return err
+	}
+	for _, add := range with {
+		if err := add(cfg, &d); err != nil {
+			return err
+		}
 	}
 	apis := &PinnedAPI{Config: cfg, Deps: d}
 	lambda.Start(func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {

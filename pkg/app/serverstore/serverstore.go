@@ -23,6 +23,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/outbox"
+	"github.com/rotor-auth/rotor/pkg/passkey"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -41,6 +42,8 @@ type Store interface {
 	// mfa.Store: every store keeps factors, so no deployment can run with
 	// MFA silently off (a login reads the factor through it).
 	mfa.Store
+	// passkey.Store: every store keeps passkeys and their challenges.
+	passkey.Store
 	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
 	ReserveLogin(ctx context.Context, username string, counters []throttle.Counter, now time.Time) (users.User, time.Time, throttle.Reservation, error)
 

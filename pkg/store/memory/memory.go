@@ -10,6 +10,7 @@ import (
 
 	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/onetime"
+	"github.com/rotor-auth/rotor/pkg/passkey"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
@@ -38,6 +39,10 @@ type Store struct {
 	// mfa_token records by id.
 	factors    map[string]mfa.Factor
 	challenges map[string]mfa.Challenge
+	// passkeys are the passkey credentials by credential id; pkChallenges
+	// the passkey challenge records by hash.
+	passkeys     map[string]passkey.Credential
+	pkChallenges map[string]pkChallenge
 	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
 	revokedBefore time.Time
 }
@@ -55,6 +60,9 @@ func New() *Store {
 
 		factors:    map[string]mfa.Factor{},
 		challenges: map[string]mfa.Challenge{},
+
+		passkeys:     map[string]passkey.Credential{},
+		pkChallenges: map[string]pkChallenge{},
 	}
 }
 

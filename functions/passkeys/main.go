@@ -1,0 +1,28 @@
+// Command passkeys is the Lambda function behind /auth/passkeys/*: passkey
+// registration, discoverable login, listing, renaming and removal. The
+// flows live in httpapi.API.Passkeys; the WebAuthn relying party (the one
+// function that links go-webauthn) is built here from the config.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+	"github.com/rotor-auth/rotor/pkg/passkey/relyingparty"
+)
+
+func main() {
+	if err := apifn.Run(context.Background(), (*httpapi.API).Passkeys, withRP); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// withRP gives the flows their relying party.
+func withRP(cfg config.Config, d *apifn.Deps) error {
+	rp, err := relyingparty.FromConfig(cfg)
+	d.RP = rp
+	return err
+}

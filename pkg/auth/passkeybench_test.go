@@ -1,0 +1,180 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/descope/virtualwebauthn"
+
+	"github.com/rotor-auth/rotor/internal/testapi"
+	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/auth"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+)
+
+// The passkey ceremonies on DynamoDB (moto), with a virtual authenticator
+// as the browser: store round trips and this process's CPU per call (the
+// authenticator's own signing is outside the measured calls).
+//
+//	go test -run '^$' -bench 'BenchmarkPasskey' -benchtime 50x ./pkg/auth
+
+// localBrowser is the relying party config.Default names.
+var localBrowser = virtualwebauthn.RelyingParty{ID: "localhost", Name: "Rotor", Origin: "http://localhost:3000"}
+
+type passkeyBench struct {
+	svc    *auth.Service
+	trips  *counting
+	caller auth.Caller
+	auth   virtualwebauthn.Authenticator
+	cred   virtualwebauthn.Credential
+}
+
+func benchKey(b *testing.B) virtualwebauthn.Credential {
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(k.X.Bytes()) == 32 && len(k.Y.Bytes()) == 32 {
+			der, err := x509.MarshalPKCS8PrivateKey(k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der)
+		}
+	}
+}
+
+func newPasskeyBench(b *testing.B) *passkeyBench {
+	cfg := config.Default()
+	trips := &counting{next: http.DefaultTransport}
+	aws := testenv.AWSConfig(testenv.MotoURL(b))
+	aws.HTTPClient = &http.Client{Transport: trips}
+	db := dynamodb.NewFromConfig(aws)
+	st := dynamo.New(db, testenv.DynamoTables(b, db))
+	m := &passkeyBench{trips: trips}
+	m.svc = testapi.Service(b, cfg, testapi.Deps(b, cfg, st, slog.New(slog.DiscardHandler)))
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	m.svc.Now = func() time.Time { return now } // the login stays recent
+	ctx := context.Background()
+	if _, err := m.svc.Signup(ctx, "bench", alicePW); err != nil {
+		b.Fatal(err)
+	}
+	p, err := m.svc.Login(ctx, "bench", alicePW, "", auth.Client{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.caller = auth.Caller{UserID: p.UserID, Username: "bench", SessionID: p.SessionID}
+	m.auth = virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(p.UserID)})
+	m.cred = benchKey(b)
+	m.register(b, m.cred)
+	m.auth.AddCredential(m.cred)
+	return m
+}
+
+func (m *passkeyBench) attestation(b *testing.B, cred virtualwebauthn.Credential) json.RawMessage {
+	raw, err := m.svc.PasskeyRegistrationOptions(context.Background(), m.caller, "", auth.Client{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	o, err := virtualwebauthn.ParseAttestationOptions(string(raw))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return json.RawMessage(virtualwebauthn.CreateAttestationResponse(localBrowser, m.auth, cred, *o))
+}
+
+func (m *passkeyBench) register(b *testing.B, cred virtualwebauthn.Credential) {
+	if _, err := m.svc.RegisterPasskey(context.Background(), m.caller, m.attestation(b, cred), "bench", auth.Client{}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func (m *passkeyBench) assertion(b *testing.B) json.RawMessage {
+	raw, err := m.svc.PasskeyLoginOptions(context.Background(), auth.Client{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	o, err := virtualwebauthn.ParseAssertionOptions(string(raw))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return json.RawMessage(virtualwebauthn.CreateAssertionResponse(localBrowser, m.auth, m.cred, *o))
+}
+
+// measure runs op b.N times with prepare outside the timer, and reports
+// round trips and CPU per op.
+func (m *passkeyBench) measure(b *testing.B, prepare func(), op func() error) {
+	var trips int64
+	var spent time.Duration
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		prepare()
+		before, t0 := m.trips.n.Load(), cpu(b)
+		b.StartTimer()
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		spent += cpu(b) - t0
+		trips += m.trips.n.Load() - before
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(trips)/float64(b.N), "trips/op")
+	b.ReportMetric(float64(spent.Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkPasskeyRegisterOptions: POST /auth/passkeys/register/options
+// (session check, the user's passkeys for the exclusion list, the
+// challenge record).
+func BenchmarkPasskeyRegisterOptions(b *testing.B) {
+	m := newPasskeyBench(b)
+	m.measure(b, func() {}, func() error {
+		_, err := m.svc.PasskeyRegistrationOptions(context.Background(), m.caller, "", auth.Client{})
+		return err
+	})
+}
+
+// BenchmarkPasskeyRegister: POST /auth/passkeys/register (session check,
+// the challenge used, attestation verified, the credential and its notice
+// in one transaction).
+func BenchmarkPasskeyRegister(b *testing.B) {
+	m := newPasskeyBench(b)
+	var att json.RawMessage
+	m.measure(b, func() { att = m.attestation(b, benchKey(b)) }, func() error {
+		_, err := m.svc.RegisterPasskey(context.Background(), m.caller, att, "bench", auth.Client{})
+		return err
+	})
+}
+
+// BenchmarkPasskeyLoginOptions: POST /auth/passkeys/login/options (the
+// challenge record).
+func BenchmarkPasskeyLoginOptions(b *testing.B) {
+	m := newPasskeyBench(b)
+	m.measure(b, func() {}, func() error {
+		_, err := m.svc.PasskeyLoginOptions(context.Background(), auth.Client{})
+		return err
+	})
+}
+
+// BenchmarkPasskeyLogin: POST /auth/passkeys/login (the challenge used,
+// the credential, the user, the signature, the sign count, the session).
+func BenchmarkPasskeyLogin(b *testing.B) {
+	m := newPasskeyBench(b)
+	var a json.RawMessage
+	m.measure(b, func() { a = m.assertion(b) }, func() error {
+		_, err := m.svc.LoginWithPasskey(context.Background(), a, "", auth.Client{})
+		return err
+	})
+}
