@@ -65,6 +65,6 @@ func (a *Admin) RemovePasskeys(ctx context.Context, name string) (PasskeysRemove
 		}
 	}
 	a.log().WarnContext(ctx, "passkeys removed by an operator", "event", "passkeys_removed_by_operator", "user_id", u.ID, "who", a.Caller, "removed", r.Removed, "notified", r.Notified)
-	r.Revoked, err = a.endAll(ctx, u, "passkeys_remove", "admin_passkeys_remove")
+	r.Revoked, err = a.endAll(ctx, u, "passkeys_remove", "admin_passkeys_remove", nil)
 	return r, err
 }
