@@ -628,6 +628,9 @@ func (e *environment) auditCalls() int {
 	fns := map[string]bool{}
 	for _, c := range calls {
 		fns[c.Function] = true
+		if testing.Verbose() {
+			fmt.Println("IAM audit: call:", c)
+		}
 	}
 	if len(denied)+len(bad) == 0 {
 		fmt.Printf("IAM audit: %d distinct calls by %d functions, each allowed by its role in template.yaml\n", len(calls), len(fns))
