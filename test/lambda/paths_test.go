@@ -89,12 +89,16 @@ func TestWritePaths(t *testing.T) {
 			}
 			return c
 		}
+		// Confirmation ends the user's other sessions (this one's DeleteItem).
+		other := login(t, username, password)
 		// This step's code confirms, the next step's (within the accepted
 		// skew) regenerates: each code works once.
 		now := time.Now()
 		r = call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/totp/confirm", authorizer: ctx, headers: bearer,
 			body: mustJSON(map[string]string{"code": code(now)})})
 		expectStatus(t, "confirm", r, 200)
+		r = call(t, "RefreshFunction", request{method: "POST", path: "/auth/refresh", body: mustJSON(map[string]string{"refresh_token": other.Refresh})})
+		expectError(t, "refresh of a session older than the factor", r, 401, "invalid_grant")
 		r = call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/recovery-codes", authorizer: ctx, headers: bearer,
 			body: mustJSON(map[string]string{"code": code(now.Add(totp.Period))})})
 		expectStatus(t, "regenerate recovery codes", r, 200)
