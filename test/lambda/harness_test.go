@@ -8,6 +8,11 @@
 // moto_server or binary fails the run with the command that provides it;
 // the tests never skip.
 //
+// Each function runs with its own AWS access key id (its logical id) and
+// reaches moto through a recording proxy: after every test, TestMain checks
+// each call against the function's IAM policy in template.yaml, which moto
+// does not enforce (iam_test.go).
+//
 // ROTOR_COLDSTART_OUT=path writes each function's binary size and the cold
 // start the emulator reports (scripts/coldstart.sh), the median of
 // ROTOR_COLDSTART_RUNS fresh starts (default 1), beside the baseline binary
