@@ -11,7 +11,9 @@
 # missing), and .aws-sam/build with binaries for this machine's architecture
 # (GOARCH=<host> via scripts/sam-check.sh). Then: go test ./test/lambda/.
 # The Go test fails, never skips, when anything is missing, and names this
-# script as the command that provides it.
+# script as the command that provides it. After the tests it checks every
+# AWS call each function made against its IAM policy in template.yaml (the
+# IAM audit, test/lambda/iam_test.go): a call the role does not allow fails.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

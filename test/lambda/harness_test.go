@@ -8,6 +8,11 @@
 // moto_server or binary fails the run with the command that provides it;
 // the tests never skip.
 //
+// Each function runs with its own AWS access key id (its logical id) and
+// reaches moto through a recording proxy: after every test, TestMain checks
+// each call against the function's IAM policy in template.yaml, which moto
+// does not enforce (iam_test.go).
+//
 // ROTOR_COLDSTART_OUT=path writes each function's binary size and the cold
 // start the emulator reports (scripts/coldstart.sh), the median of
 // ROTOR_COLDSTART_RUNS fresh starts (default 1), beside the baseline binary
@@ -60,6 +65,7 @@ type environment struct {
 	buildDir string // .aws-sam/build
 	rie      string // aws-lambda-rie binary
 	motoURL  string
+	audit    *auditProxy       // between the functions and moto: records their calls
 	vars     map[string]string // ROTOR_* and AWS_* for every function
 
 	mu         sync.Mutex
@@ -85,6 +91,9 @@ func run(m *testing.M) (int, error) {
 	env = e
 	code := m.Run()
 	env.stopAll()
+	if code == 0 {
+		code = env.auditCalls()
+	}
 	if out := os.Getenv("ROTOR_COLDSTART_OUT"); out != "" && code == 0 {
 		if err := env.writeColdStarts(out); err != nil {
 			return 1, err
@@ -136,6 +145,12 @@ func setup() (*environment, func(), error) {
 	if err != nil {
 		return nil, cleanup, fmt.Errorf("create tables and secret in moto: %w", err)
 	}
+	// The functions reach moto through the audit proxy (iam_test.go).
+	if e.audit, err = startAuditProxy(e.motoURL); err != nil {
+		return nil, cleanup, fmt.Errorf("audit proxy: %w", err)
+	}
+	cleanups = append(cleanups, e.audit.close)
+	vars["AWS_ENDPOINT_URL"] = e.audit.url
 	e.vars = vars
 	return e, cleanup, nil
 }
@@ -362,6 +377,8 @@ func (e *environment) startEnv(t *testing.T, id, key string, vars map[string]str
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
+	// Its own access key id: the audit proxy tells the functions' calls apart by it.
+	cmd.Env = append(cmd.Env, "AWS_ACCESS_KEY_ID="+id)
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
