@@ -436,6 +436,27 @@ export function createRotorFetch(options) {
                 body.recovery_code = factor.recoveryCode;
             return finishLogin(challenge.username, await postAuth('/auth/mfa/verify', body));
         },
+        async enrolTotp(currentPassword) {
+            const body = currentPassword === undefined ? {} : { current_password: currentPassword };
+            const res = await rotorFetch(root + '/auth/mfa/totp', jsonPost(body));
+            if (!res.ok)
+                throw await readError(res);
+            const got = (await res.json());
+            if (typeof got.secret !== 'string' || typeof got.otpauth_uri !== 'string' || !got.otpauth_uri.startsWith('otpauth://totp/')) {
+                throw new RotorError(res.status, 'invalid_response', 'enrolment answer lacks secret or otpauth_uri');
+            }
+            return { secret: got.secret, otpauthUri: got.otpauth_uri };
+        },
+        async confirmTotp(code) {
+            return readRecoveryCodes(await rotorFetch(root + '/auth/mfa/totp/confirm', jsonPost({ code })));
+        },
+        async regenerateRecoveryCodes(code) {
+            return readRecoveryCodes(await rotorFetch(root + '/auth/mfa/recovery-codes', jsonPost({ code })));
+        },
+        async removeTotp(proof) {
+            const body = 'code' in proof ? { code: proof.code } : { recovery_code: proof.recoveryCode };
+            await expectOk(await rotorFetch(root + '/auth/mfa/totp', { ...jsonPost(body), method: 'DELETE' }));
+        },
         async logout() {
             const current = await storage.load();
             if (!current)
@@ -461,6 +482,17 @@ export function createRotorFetch(options) {
 /** A JSON POST for the bearer calls, which go through the wrapped fetch. */
 function jsonPost(body) {
     return { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) };
+}
+/** Reads a `{"recovery_codes": [...]}` answer, or rejects with its {@link RotorError}. */
+async function readRecoveryCodes(res) {
+    if (!res.ok)
+        throw await readError(res);
+    const got = (await res.json());
+    const codes = got.recovery_codes;
+    if (!Array.isArray(codes) || codes.length === 0 || !codes.every((c) => typeof c === 'string')) {
+        throw new RotorError(res.status, 'invalid_response', 'answer lacks recovery_codes');
+    }
+    return codes;
 }
 /** Resolves for a 2xx answer (its body discarded), rejects with its {@link RotorError} otherwise. */
 async function expectOk(res) {

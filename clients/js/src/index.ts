@@ -245,6 +245,12 @@ export class MfaRequiredError extends RotorError {
 /** The second factor of {@link RotorFetch.verifyMfa}: an app's code, or a recovery code. */
 export type MfaFactor = { code: string } | { recoveryCode: string };
 
+/** A pending TOTP enrolment: the secret (base32) and its `otpauth://` URI for an authenticator app. */
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUri: string;
+}
+
 /**
  * Whether `res` is RFC 9470's refusal of a route that needs a multi-factor
  * login: 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"`.
@@ -369,6 +375,21 @@ export interface RotorFetch {
    * `/auth/mfa/verify`, and stores the tokens as `login` does.
    */
   verifyMfa(challenge: MfaRequiredError, factor: MfaFactor): Promise<Tokens>;
+  /**
+   * Starts a TOTP enrolment for the logged-in user (`POST /auth/mfa/totp`).
+   * `currentPassword` is needed unless the login is recent. The factor stays
+   * pending until {@link RotorFetch.confirmTotp}.
+   */
+  enrolTotp(currentPassword?: string): Promise<TotpEnrolment>;
+  /**
+   * Confirms the pending factor with a code from the app; resolves to the 10
+   * recovery codes, which the server shows this once.
+   */
+  confirmTotp(code: string): Promise<string[]>;
+  /** A new set of 10 recovery codes on a current code; the old set stops working. */
+  regenerateRecoveryCodes(code: string): Promise<string[]>;
+  /** Removes the factor, proven with a current code or a recovery code (spent). */
+  removeTotp(proof: MfaFactor): Promise<void>;
   /** Ends the session on the server and clears storage. */
   logout(): Promise<void>;
   /** Refreshes the stored tokens now (shared with any refresh already running). */
@@ -576,6 +597,26 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
       else body.recovery_code = factor.recoveryCode;
       return finishLogin(challenge.username, await postAuth('/auth/mfa/verify', body));
     },
+    async enrolTotp(currentPassword?: string) {
+      const body = currentPassword === undefined ? {} : { current_password: currentPassword };
+      const res = await rotorFetch(root + '/auth/mfa/totp', jsonPost(body));
+      if (!res.ok) throw await readError(res);
+      const got = (await res.json()) as Record<string, unknown>;
+      if (typeof got.secret !== 'string' || typeof got.otpauth_uri !== 'string' || !got.otpauth_uri.startsWith('otpauth://totp/')) {
+        throw new RotorError(res.status, 'invalid_response', 'enrolment answer lacks secret or otpauth_uri');
+      }
+      return { secret: got.secret, otpauthUri: got.otpauth_uri };
+    },
+    async confirmTotp(code: string) {
+      return readRecoveryCodes(await rotorFetch(root + '/auth/mfa/totp/confirm', jsonPost({ code })));
+    },
+    async regenerateRecoveryCodes(code: string) {
+      return readRecoveryCodes(await rotorFetch(root + '/auth/mfa/recovery-codes', jsonPost({ code })));
+    },
+    async removeTotp(proof: MfaFactor) {
+      const body = 'code' in proof ? { code: proof.code } : { recovery_code: proof.recoveryCode };
+      await expectOk(await rotorFetch(root + '/auth/mfa/totp', { ...jsonPost(body), method: 'DELETE' }));
+    },
     async logout() {
       const current = await storage.load();
       if (!current) return;
@@ -599,6 +640,17 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
 /** A JSON POST for the bearer calls, which go through the wrapped fetch. */
 function jsonPost(body: unknown): RequestInit {
   return { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** Reads a `{"recovery_codes": [...]}` answer, or rejects with its {@link RotorError}. */
+async function readRecoveryCodes(res: Response): Promise<string[]> {
+  if (!res.ok) throw await readError(res);
+  const got = (await res.json()) as Record<string, unknown>;
+  const codes = got.recovery_codes;
+  if (!Array.isArray(codes) || codes.length === 0 || !codes.every((c): c is string => typeof c === 'string')) {
+    throw new RotorError(res.status, 'invalid_response', 'answer lacks recovery_codes');
+  }
+  return codes;
 }
 
 /** Resolves for a 2xx answer (its body discarded), rejects with its {@link RotorError} otherwise. */
