@@ -250,20 +250,20 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     }
     if (path === '/auth/mfa/totp/confirm' && req.method === 'POST') {
       if (!pendingTotp.has(user)) return json(409, err('mfa_not_enrolled', 'no pending enrolment'));
-      if (JSON.parse(body).code !== OTP) return json(401, err('invalid_code', 'wrong code'));
+      if (JSON.parse(body).code !== OTP) return json(400, err('invalid_code', 'The code is incorrect or was already used.'));
       pendingTotp.delete(user);
       mfaUsers.add(user);
       return json(200, { recovery_codes: newRecoveryCodes(user) });
     }
     if (path === '/auth/mfa/recovery-codes' && req.method === 'POST') {
       if (!mfaUsers.has(user)) return json(409, err('mfa_not_enrolled', 'no factor'));
-      if (JSON.parse(body).code !== OTP) return json(401, err('invalid_code', 'wrong code'));
+      if (JSON.parse(body).code !== OTP) return json(400, err('invalid_code', 'The code is incorrect or was already used.'));
       return json(200, { recovery_codes: newRecoveryCodes(user) });
     }
     if (path === '/auth/mfa/totp' && req.method === 'DELETE') {
       if (!mfaUsers.has(user)) return json(409, err('mfa_not_enrolled', 'no factor'));
       const { code, recovery_code: recovery } = JSON.parse(body);
-      if (code !== undefined ? code !== OTP : !recoveryCodes.get(user)?.delete(recovery)) return json(401, err('invalid_code', 'wrong code'));
+      if (code !== undefined ? code !== OTP : !recoveryCodes.get(user)?.delete(recovery)) return json(400, err('invalid_code', 'The code is incorrect or was already used.'));
       mfaUsers.delete(user);
       recoveryCodes.delete(user);
       return new Response(null, { status: 204 });
