@@ -434,6 +434,11 @@ export function createRotorFetch(options) {
                 body.code = factor.code;
             else
                 body.recovery_code = factor.recoveryCode;
+            // The mfa_token is bound to the device token the login sent (the body
+            // transport's, from `devices`; the cookie transport's rides in its cookie).
+            const device = challenge.username ? await devices?.get(challenge.username) : undefined;
+            if (device)
+                body.device_token = device;
             return finishLogin(challenge.username, await postAuth('/auth/mfa/verify', body));
         },
         async enrolTotp(currentPassword) {

@@ -595,6 +595,10 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
       const body: Record<string, string> = { mfa_token: challenge.mfaToken };
       if ('code' in factor) body.code = factor.code;
       else body.recovery_code = factor.recoveryCode;
+      // The mfa_token is bound to the device token the login sent (the body
+      // transport's, from `devices`; the cookie transport's rides in its cookie).
+      const device = challenge.username ? await devices?.get(challenge.username) : undefined;
+      if (device) body.device_token = device;
       return finishLogin(challenge.username, await postAuth('/auth/mfa/verify', body));
     },
     async enrolTotp(currentPassword?: string) {

@@ -140,7 +140,7 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       if (users.get(username) !== password) return json(401, err('invalid_credentials', 'invalid username or password'));
       if (mfaUsers.has(username)) {
         const mfaToken = `mfa_fake_${++seq}`;
-        mfaTokens.set(mfaToken, username);
+        mfaTokens.set(mfaToken, { username, device: device_token ?? cookieDevice ?? null });
         return json(403, { ...err('mfa_required', 'Enter a code from your authenticator app.'), mfa_token: mfaToken, mfa_methods: ['otp', 'recovery_code'] });
       }
       const session = { user: username, revoked: false, csrf: `csrf_${++seq}` };
@@ -148,9 +148,14 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     }
 
     if (req.method === 'POST' && path === '/auth/mfa/verify') {
-      const { mfa_token: mfaToken, code, recovery_code: recovery } = await req.json();
-      const username = mfaTokens.get(mfaToken);
-      if (!username) return json(401, err('invalid_grant', 'the mfa_token is unknown, used or expired'));
+      const { mfa_token: mfaToken, code, recovery_code: recovery, device_token } = await req.json();
+      const challenge = mfaTokens.get(mfaToken);
+      const cookieDevice = cookieMode && req.credentials === 'include' ? jar.rotor_device : undefined;
+      // Bound to the login's device token, as the server binds it.
+      if (!challenge || challenge.device !== (device_token ?? cookieDevice ?? null)) {
+        return json(401, err('invalid_grant', 'the mfa_token is unknown, used, expired or of another device'));
+      }
+      const { username } = challenge;
       if ((code === undefined) === (recovery === undefined)) return json(400, err('invalid_request', 'one of code or recovery_code'));
       if (code !== undefined ? code !== OTP : !recoveryCodes.get(username)?.has(recovery)) return json(401, err('invalid_grant', 'wrong code'));
       mfaTokens.delete(mfaToken);

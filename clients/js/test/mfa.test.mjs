@@ -49,6 +49,19 @@ describe('mfa_required', () => {
     await assert.rejects(rf.verifyMfa(mfa, { code: OTP }), (e) => e.code === 'invalid_grant');
   });
 
+  test('the second step sends the device token the login sent, to which the mfa_token is bound', async () => {
+    for (const transport of ['body', 'cookie']) {
+      const api = fakeApi();
+      const rf = client(api, { transport, devices: memoryDeviceStorage() });
+      await rf.verifyMfa(await challenge(rf), { code: OTP }); // the first login: no device token yet
+      await rf.logout();
+      const mfa = await challenge(rf);
+      assert.match(api.devicesSent.at(-1) ?? '', /^rtd_fake_dana_/, `${transport}: the second login sent its device token`);
+      const tokens = await rf.verifyMfa(mfa, { code: OTP });
+      assert.ok(tokens.accessToken, `${transport}: the second step of a known device`);
+    }
+  });
+
   test('a recovery code finishes the login once', async () => {
     const api = fakeApi();
     const rf = client(api);
