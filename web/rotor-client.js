@@ -393,7 +393,9 @@ export function createRotorFetch(options) {
         const spare = req.clone();
         const first = await send(withBearer(req, tokens.accessToken));
         // A step-up refusal is the caller's to see: a refresh would change nothing.
-        if (first.status !== 401 || stepUpRequired(first))
+        // So is a wrong current password (enrolTotp, changeEmail): the token was
+        // good, and a retry would count the same wrong password twice.
+        if (first.status !== 401 || stepUpRequired(first) || (await wrongPassword(first)))
             return first;
         await first.body?.cancel().catch(() => { });
         const fresh = await refreshFrom(tokens.accessToken);
@@ -483,6 +485,18 @@ export function createRotorFetch(options) {
             coordinator.close();
         },
     });
+}
+/** Whether a 401 is the API's `invalid_credentials` (a wrong current password), read from a clone. */
+async function wrongPassword(res) {
+    if (!(res.headers.get('Content-Type') ?? '').includes('json'))
+        return false;
+    try {
+        const body = (await res.clone().json());
+        return body.error === 'invalid_credentials';
+    }
+    catch {
+        return false;
+    }
 }
 /** A JSON POST for the bearer calls, which go through the wrapped fetch. */
 function jsonPost(body) {

@@ -36,6 +36,7 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     // answers 503 with a retry ticket.
     unavailableOnce: false,
     lastRefreshBody: null,
+    wrongPasswords: 0, // wrong current passwords sent to the bearer routes
     expireAccess: () => access.clear(),
     revokeSessions: () => {
       for (const r of refresh.values()) r.session.revoked = true;
@@ -248,7 +249,10 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     if (path === '/auth/mfa/totp' && req.method === 'POST') {
       if (mfaUsers.has(user)) return json(409, err('mfa_already_enrolled', 'remove the factor first'));
       const { current_password } = JSON.parse(body || '{}');
-      if (users.get(user) !== current_password) return json(401, err('invalid_credentials', 'The current password is incorrect.'));
+      if (users.get(user) !== current_password) {
+        api.wrongPasswords++;
+        return json(401, err('invalid_credentials', 'The current password is incorrect.'));
+      }
       const secret = `JBSWY3DPEHPK3PXP${++seq}`.replace(/[^A-Z2-7]/g, 'A');
       pendingTotp.set(user, secret);
       return json(200, { secret, otpauth_uri: `otpauth://totp/Rotor:${user}?secret=${secret}&issuer=Rotor` });

@@ -105,6 +105,8 @@ describe('enrolment', () => {
     const rf = client(api);
     await rf.login('alice', ALICE);
     await assert.rejects(rf.enrolTotp('wrong password'), (e) => e instanceof RotorError && e.code === 'invalid_credentials');
+    assert.equal(api.refreshCalls, 0, 'a wrong current password was taken for an expired token');
+    assert.equal(api.wrongPasswords, 1, 'the wrong password was sent more than once');
     const enrolment = await rf.enrolTotp(ALICE);
     assert.match(enrolment.secret, /^[A-Z2-7]+$/);
     assert.ok(enrolment.otpauthUri.startsWith('otpauth://totp/'));
