@@ -16,6 +16,14 @@ if [ ! -x "$CHROMIUM_PATH" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
+# The two-factor test takes its codes from Debian's oathtool (an independent
+# RFC 6238 generator), as test/e2e does.
+if ! command -v oathtool >/dev/null; then
+  echo "browser-test: installing oathtool with apt-get" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends oathtool >/dev/null
+fi
+
 (cd test/browser && CI=true npm ci --no-audit --no-fund --no-progress)
 
 work="$(mktemp -d)"

@@ -8,7 +8,14 @@
 // ROTOR_APP_URL to it): /verify-email#token=... verifies the address,
 // /reset-password#token=... offers the reset form. The token is read from the
 // fragment and removed from the address bar at once.
-import { createRotorFetch, indexedDBStorage, SessionEndedError, RotorError, accessExpiry, linkToken } from './rotor-client.js';
+//
+// Two-factor: a logged-in user adds an authenticator app (the otpauth URI is
+// shown as text and as a QR code drawn here by the vendored qrcode.mjs, so
+// the secret goes to no other server), confirms it with a code and sees the
+// recovery codes once. A login of such a user answers mfa_required: the page
+// asks for a code, or a recovery code, and finishes the login with verifyMfa.
+import { createRotorFetch, indexedDBStorage, SessionEndedError, RotorError, MfaRequiredError, accessExpiry, linkToken } from './rotor-client.js';
+import qrcode from './qrcode.mjs';
 
 const params = new URLSearchParams(location.search);
 const transport = params.get('transport') === 'body' ? 'body' : 'cookie';
@@ -53,6 +60,9 @@ function secondsLeft(tokens) {
 async function showSession() {
   const tokens = await storage.load();
   $('session-state').textContent = tokens ? 'logged in' : 'logged out';
+  $('enrol').disabled = !tokens;
+  if (!tokens) $('mfa-status').textContent = 'Log in to add a second factor.';
+  else if ($('mfa-status').textContent === 'Log in to add a second factor.') $('mfa-status').textContent = 'Logged in.';
   $('expires-in').textContent = tokens ? `${secondsLeft(tokens)} s` : '–';
   return tokens;
 }
@@ -97,13 +107,140 @@ async function login() {
   const [username, password] = credentials();
   try {
     const tokens = await rf.login(username, password);
-    log(`logged in as ${username}; access token expires in ${secondsLeft(tokens)} s`);
-    await showSession();
-    await callMe();
+    await loggedIn(username, tokens);
   } catch (err) {
-    log(`login failed: ${describe(err)}`, 'error');
+    if (err instanceof MfaRequiredError) askSecondFactor(err);
+    else log(`login failed: ${describe(err)}`, 'error');
   }
 }
+
+async function loggedIn(username, tokens, how = '') {
+  log(`logged in as ${username}${how}; access token expires in ${secondsLeft(tokens)} s`);
+  await showSession();
+  await callMe();
+}
+
+// ---- The second step of a login ----
+
+let challenge = null; // the MfaRequiredError of the login waiting for its second factor
+
+function askSecondFactor(err) {
+  challenge = err;
+  useRecovery(false);
+  $('mfa-code').value = '';
+  $('mfa-recovery').value = '';
+  $('mfa-form').hidden = false;
+  $('mfa-code').focus();
+  log(`password accepted for ${err.username}; a second factor is required`);
+}
+
+function useRecovery(on) {
+  $('mfa-code-label').hidden = on;
+  $('mfa-recovery-label').hidden = !on;
+  $('mfa-use-recovery').textContent = on ? 'Use a code from the app' : 'Use a recovery code';
+  $('mfa-form').dataset.factor = on ? 'recovery' : 'code';
+}
+
+function endSecondStep() {
+  challenge = null;
+  $('mfa-form').hidden = true;
+}
+
+$('mfa-use-recovery').addEventListener('click', () => useRecovery($('mfa-form').dataset.factor !== 'recovery'));
+$('mfa-cancel').addEventListener('click', endSecondStep);
+$('mfa-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  if (!challenge) return;
+  const recovery = $('mfa-form').dataset.factor === 'recovery';
+  const factor = recovery ? { recoveryCode: $('mfa-recovery').value.trim() } : { code: $('mfa-code').value.trim() };
+  try {
+    const tokens = await rf.verifyMfa(challenge, factor);
+    const username = challenge.username;
+    endSecondStep();
+    await loggedIn(username, tokens, recovery ? ' with a recovery code' : ' with a code');
+  } catch (err) {
+    log(`second factor refused: ${describe(err)}`, 'error');
+    // A used or expired mfa_token cannot be retried: the login starts over.
+    if (err instanceof RotorError && err.code === 'invalid_mfa_token') {
+      endSecondStep();
+      log('log in again', 'error');
+    }
+  }
+});
+
+// ---- Two-factor enrolment ----
+
+// Draws `text` as a QR code: an SVG of one path, built with DOM calls.
+function drawQr(box, text) {
+  const qr = qrcode(0, 'M');
+  qr.addData(text);
+  qr.make();
+  const n = qr.getModuleCount();
+  const quiet = 4;
+  let d = '';
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) if (qr.isDark(r, c)) d += `M${c + quiet},${r + quiet}h1v1h-1z`;
+  }
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${n + 2 * quiet} ${n + 2 * quiet}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'QR code of the otpauth URI');
+  svg.dataset.modules = String(n);
+  const bg = document.createElementNS(ns, 'rect');
+  bg.setAttribute('width', '100%');
+  bg.setAttribute('height', '100%');
+  bg.setAttribute('fill', '#fff');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', d);
+  path.setAttribute('fill', '#000');
+  path.setAttribute('shape-rendering', 'crispEdges');
+  svg.append(bg, path);
+  box.replaceChildren(svg);
+}
+
+$('enrol-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  try {
+    const { secret, otpauthUri } = await rf.enrolTotp($('enrol-password').value);
+    $('enrol-password').value = '';
+    $('totp-secret').textContent = secret;
+    $('otpauth-uri').textContent = otpauthUri;
+    drawQr($('otpauth-qr'), otpauthUri);
+    $('recovery-codes-box').hidden = true;
+    $('enrol-pending').hidden = false;
+    $('mfa-status').textContent = 'Pending: confirm with a code from the app.';
+    log('authenticator app enrolment started: confirm it with a code');
+  } catch (err) {
+    $('mfa-status').textContent = `Enrolment refused: ${describe(err)}`;
+    log(`enrolment failed: ${describe(err)}`, 'error');
+  }
+});
+
+$('confirm-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  try {
+    const codes = await rf.confirmTotp($('confirm-code').value.trim());
+    $('confirm-code').value = '';
+    $('enrol-pending').hidden = true;
+    $('otpauth-qr').replaceChildren();
+    $('totp-secret').textContent = '';
+    $('otpauth-uri').textContent = '';
+    $('recovery-codes').replaceChildren(
+      ...codes.map((c) => {
+        const li = document.createElement('li');
+        li.textContent = c;
+        return li;
+      }),
+    );
+    $('recovery-codes-box').hidden = false;
+    $('mfa-status').textContent = 'Two-factor is on: logins ask for a code.';
+    log('two-factor confirmed; 10 recovery codes shown once');
+  } catch (err) {
+    $('mfa-status').textContent = `Confirmation refused: ${describe(err)}`;
+    log(`confirmation failed: ${describe(err)}`, 'error');
+  }
+});
 
 function describe(err) {
   if (err instanceof RotorError) {
@@ -131,6 +268,9 @@ $('signup').addEventListener('click', async () => {
 $('logout').addEventListener('click', async () => {
   try {
     await rf.logout();
+    $('recovery-codes-box').hidden = true;
+    $('recovery-codes').replaceChildren();
+    $('enrol-pending').hidden = true;
     log('logged out');
   } catch (err) {
     log(`logout failed: ${describe(err)}`, 'error');

@@ -393,7 +393,9 @@ export function createRotorFetch(options) {
         const spare = req.clone();
         const first = await send(withBearer(req, tokens.accessToken));
         // A step-up refusal is the caller's to see: a refresh would change nothing.
-        if (first.status !== 401 || stepUpRequired(first))
+        // So is a wrong current password (enrolTotp, changeEmail): the token was
+        // good, and a retry would count the same wrong password twice.
+        if (first.status !== 401 || stepUpRequired(first) || (await wrongPassword(first)))
             return first;
         await first.body?.cancel().catch(() => { });
         const fresh = await refreshFrom(tokens.accessToken);
@@ -492,7 +494,33 @@ export function createRotorFetch(options) {
                 body.code = factor.code;
             else
                 body.recovery_code = factor.recoveryCode;
+            // The mfa_token is bound to the device token the login sent (the body
+            // transport's, from `devices`; the cookie transport's rides in its cookie).
+            const device = challenge.username ? await devices?.get(challenge.username) : undefined;
+            if (device)
+                body.device_token = device;
             return finishLogin(challenge.username, await postAuth('/auth/mfa/verify', body));
+        },
+        async enrolTotp(currentPassword) {
+            const body = currentPassword === undefined ? {} : { current_password: currentPassword };
+            const res = await rotorFetch(root + '/auth/mfa/totp', jsonPost(body));
+            if (!res.ok)
+                throw await readError(res);
+            const got = (await res.json());
+            if (typeof got.secret !== 'string' || typeof got.otpauth_uri !== 'string' || !got.otpauth_uri.startsWith('otpauth://totp/')) {
+                throw new RotorError(res.status, 'invalid_response', 'enrolment answer lacks secret or otpauth_uri');
+            }
+            return { secret: got.secret, otpauthUri: got.otpauth_uri };
+        },
+        async confirmTotp(code) {
+            return readRecoveryCodes(await rotorFetch(root + '/auth/mfa/totp/confirm', jsonPost({ code })));
+        },
+        async regenerateRecoveryCodes(code) {
+            return readRecoveryCodes(await rotorFetch(root + '/auth/mfa/recovery-codes', jsonPost({ code })));
+        },
+        async removeTotp(proof) {
+            const body = 'code' in proof ? { code: proof.code } : { recovery_code: proof.recoveryCode };
+            await expectOk(await rotorFetch(root + '/auth/mfa/totp', { ...jsonPost(body), method: 'DELETE' }));
         },
         async logout() {
             const current = await storage.load();
@@ -516,9 +544,32 @@ export function createRotorFetch(options) {
         },
     });
 }
+/** Whether a 401 is the API's `invalid_credentials` (a wrong current password), read from a clone. */
+async function wrongPassword(res) {
+    if (!(res.headers.get('Content-Type') ?? '').includes('json'))
+        return false;
+    try {
+        const body = (await res.clone().json());
+        return body.error === 'invalid_credentials';
+    }
+    catch {
+        return false;
+    }
+}
 /** A JSON POST for the bearer calls, which go through the wrapped fetch. */
 function jsonPost(body) {
     return { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) };
+}
+/** Reads a `{"recovery_codes": [...]}` answer, or rejects with its {@link RotorError}. */
+async function readRecoveryCodes(res) {
+    if (!res.ok)
+        throw await readError(res);
+    const got = (await res.json());
+    const codes = got.recovery_codes;
+    if (!Array.isArray(codes) || codes.length === 0 || !codes.every((c) => typeof c === 'string')) {
+        throw new RotorError(res.status, 'invalid_response', 'answer lacks recovery_codes');
+    }
+    return codes;
 }
 /** Resolves for a 2xx answer (its body discarded), rejects with its {@link RotorError} otherwise. */
 async function expectOk(res) {

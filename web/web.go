@@ -9,10 +9,18 @@ import (
 // (index.html at the top). rotor-client.js is a copy of the client built
 // from clients/js, kept in the tree so a fresh clone builds without npm;
 // `npm run sync-web` in clients/js refreshes it, and the client's tests
-// fail when it is stale.
+// fail when it is stale. qrcode.mjs is Kazuhiko Arase's QR encoder (MIT,
+// its licence header kept), vendored byte for byte from the npm package
+// qrcode-generator@2.0.4 (dist/qrcode.mjs; QRCodeSHA256 pins it): the page
+// draws the otpauth QR code itself, so the TOTP secret reaches no other
+// server and no CDN is needed.
 //
-//go:embed index.html demo.js demo.css rotor-client.js
+//go:embed index.html demo.js demo.css rotor-client.js qrcode.mjs
 var Demo embed.FS
+
+// QRCodeSHA256 is the SHA-256 of qrcode.mjs as published in
+// qrcode-generator@2.0.4 (`npm pack qrcode-generator@2.0.4`).
+const QRCodeSHA256 = "ea91d7118a5395289170da848b7c6758b996163bfbccf312591ab65a4911b7c0"
 
 // LinkPages are the pages the links of Rotor's mails open under the app URL
 // (pkg/mail's LinkPaths). With the app URL set to the demo page (`make dev`

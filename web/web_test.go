@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"io/fs"
 	"net/http"
@@ -25,6 +27,7 @@ func TestDemoServesItsFiles(t *testing.T) {
 		{"/demo.js", "text/javascript", `from './rotor-client.js'`},
 		{"/rotor-client.js", "text/javascript", "export function createRotorFetch"},
 		{"/demo.css", "text/css", "#refresh-count"},
+		{"/qrcode.mjs", "text/javascript", "Licensed under the MIT license"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
@@ -89,7 +92,25 @@ func TestDemoHasNoStrayFiles(t *testing.T) {
 		}
 		return err
 	})
-	if got := strings.Join(names, " "); got != "demo.css demo.js index.html rotor-client.js" {
+	if got := strings.Join(names, " "); got != "demo.css demo.js index.html qrcode.mjs rotor-client.js" {
 		t.Errorf("embedded files = %s", got)
+	}
+}
+
+// TestVendoredQREncoderIsUpstream: qrcode.mjs is the published file, unedited,
+// its MIT licence header kept.
+func TestVendoredQREncoderIsUpstream(t *testing.T) {
+	b, err := fs.ReadFile(web.Demo, "qrcode.mjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); got != web.QRCodeSHA256 {
+		t.Errorf("qrcode.mjs SHA-256 = %s, want qrcode-generator@2.0.4's %s", got, web.QRCodeSHA256)
+	}
+	for _, want := range []string{"Copyright (c) 2009 Kazuhiko Arase", "Licensed under the MIT license"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("qrcode.mjs lacks %q", want)
+		}
 	}
 }

@@ -3,7 +3,9 @@
 // after the access token expires, the protected /me call still succeeds,
 // through exactly one refresh; and two tabs of one browser share that one
 // refresh (the Web Locks API serialises them, and the second tab takes the
-// tokens the first one stored).
+// tokens the first one stored). And two-factor: enrolment, logins with a
+// code from Debian's oathtool (an independent RFC 6238 generator) and with
+// a recovery code, each accepted once.
 //
 // Environment: ROTOR_URL (the server, serving the demo at /),
 // ROTOR_ACCESS_TTL_SECONDS (the server's access token lifetime),
@@ -11,6 +13,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import qrcode from '../../web/qrcode.mjs';
 
 const BASE = process.env.ROTOR_URL;
 const TTL_MS = Number(process.env.ROTOR_ACCESS_TTL_SECONDS ?? 3) * 1000;
@@ -236,6 +240,153 @@ describe('account recovery in the demo page', () => {
     } finally {
       await ctx.close();
       await ctxA.close();
+    }
+  });
+});
+
+// Two-factor in the demo page (issue 21), with Debian's oathtool as the
+// authenticator app: enrol, confirm, log in with a code, with a recovery
+// code; a replayed code and a spent recovery code are refused.
+describe('two-factor in the demo page', () => {
+  const STEP_S = 30;
+  const stepOf = (ms) => Math.floor(ms / 1000 / STEP_S);
+
+  /** The app's code for `secret` at `ms` (default now), from oathtool; and its time step. */
+  function appCode(secret, ms = Date.now()) {
+    const seconds = Math.floor(ms / 1000);
+    const code = execFileSync('oathtool', ['--totp', '-b', '-N', `@${seconds}`, secret], { encoding: 'utf8' }).trim();
+    assert.match(code, /^[0-9]{6}$/);
+    return { code, step: stepOf(ms) };
+  }
+
+  async function logIn(page, user) {
+    await page.fill('#username', user);
+    await page.fill('#password', PASSWORD);
+    await page.click('#login');
+  }
+
+  async function logOut(page) {
+    await page.click('#logout');
+    await waitText(page, '#session-state', 'logged out');
+  }
+
+  /** Logs in up to the second step: the page asks for a code, and no session exists yet. */
+  async function reachSecondStep(page, user) {
+    await logIn(page, user);
+    await page.waitForSelector('#mfa-form:not([hidden])');
+    assert.equal(await text(page, '#session-state'), 'logged out', 'a session before the second factor');
+  }
+
+  /** Waits for the log line of a refused second factor, after `n` log lines. */
+  async function waitRefused(page, n) {
+    await page.waitForFunction(
+      (k) => [...document.getElementById('log').children].slice(0, document.getElementById('log').children.length - k).some((li) => /second factor refused/.test(li.textContent)),
+      n,
+    );
+  }
+  const logLength = (page) => page.evaluate(() => document.getElementById('log').children.length);
+
+  for (const transport of ['cookie', 'body']) test(`${transport} transport: enrol (QR code + URI), confirm, log in with an oathtool code and with a recovery code, each once`, async () => {
+    const context = await browser.newContext();
+    try {
+      // The body transport sends the device token of the tab's earlier login
+      // in the body: the mfa_token is bound to it, so the second step must
+      // send it too (the cookie transport's rides in a cookie).
+      const { page, seen } = await openDemo(context, transport);
+      await signUp(page);
+      const user = await page.inputValue('#username');
+
+      // Enrolment asks for the current password.
+      await page.fill('#enrol-password', 'not the password');
+      await page.click('#enrol');
+      await page.waitForFunction(() => /Enrolment refused: invalid_credentials/.test(document.getElementById('mfa-status').textContent));
+      assert.equal(await page.locator('#enrol-pending').isVisible(), false);
+
+      await page.fill('#enrol-password', PASSWORD);
+      await page.click('#enrol');
+      await page.waitForSelector('#enrol-pending:not([hidden])');
+      const secret = await text(page, '#totp-secret');
+      const uri = await text(page, '#otpauth-uri');
+      assert.match(secret, /^[A-Z2-7]{16,}$/);
+      const parsed = new URL(uri);
+      assert.equal(parsed.protocol, 'otpauth:');
+      assert.equal(parsed.searchParams.get('secret'), secret, 'the URI carries the secret shown');
+
+      // The QR code encodes exactly the URI shown (the same encoder, run here
+      // on the URI text, draws the same modules).
+      const drawn = await page.locator('#otpauth-qr svg path').getAttribute('d');
+      const modules = Number(await page.locator('#otpauth-qr svg').getAttribute('data-modules'));
+      const qr = qrcode(0, 'M');
+      qr.addData(uri);
+      qr.make();
+      assert.equal(modules, qr.getModuleCount());
+      const dark = [];
+      for (let r = 0; r < modules; r++) for (let c = 0; c < modules; c++) if (qr.isDark(r, c)) dark.push(`M${c + 4},${r + 4}h1v1h-1z`);
+      assert.equal(drawn, dark.join(''), 'the QR code is not the URI shown');
+
+      // Confirm with the app's code: ten recovery codes, shown once.
+      const confirmed = appCode(secret);
+      await page.fill('#confirm-code', confirmed.code);
+      await page.click('#confirm');
+      await page.waitForSelector('#recovery-codes-box:not([hidden])');
+      const codes = await page.locator('#recovery-codes li').allTextContents();
+      assert.equal(codes.length, 10);
+      assert.equal(new Set(codes).size, 10);
+      for (const c of codes) assert.match(c, /^[a-z0-9]{5}-[a-z0-9]{5}$/);
+      assert.equal(await text(page, '#totp-secret'), '', 'the secret stays on the page after confirmation');
+      await logOut(page);
+      assert.equal(await page.locator('#recovery-codes li').count(), 0, 'the recovery codes outlive the session on the page');
+
+      // Log in: a code is asked. The code of the step that confirmed was
+      // spent; wait for the next step's code, as a user's app shows it.
+      await reachSecondStep(page, user);
+      while (stepOf(Date.now()) <= confirmed.step) await sleep(250);
+      const login = appCode(secret);
+      await page.fill('#mfa-code', login.code);
+      await page.click('#mfa-verify');
+      await waitText(page, '#session-state', 'logged in');
+      await page.waitForFunction(() => /logged in as .* with a code/.test(document.getElementById('log').textContent));
+      await page.waitForFunction(() => document.getElementById('last-status').textContent === '200');
+      assert.equal(seen.me.at(-1), 200, 'the session the code started calls /me');
+      await logOut(page);
+
+      // The same code again, within its validity: refused (a code works
+      // once); the page keeps the second step open, and a recovery code
+      // finishes it.
+      await reachSecondStep(page, user);
+      let n = await logLength(page);
+      await page.fill('#mfa-code', login.code);
+      await page.click('#mfa-verify');
+      await waitRefused(page, n);
+      assert.equal(await text(page, '#session-state'), 'logged out', 'a replayed code started a session');
+      assert.match(await page.locator('#log li').first().textContent(), /invalid_code/);
+      await page.click('#mfa-use-recovery');
+      await page.fill('#mfa-recovery', codes[3]);
+      await page.click('#mfa-verify');
+      await waitText(page, '#session-state', 'logged in');
+      await page.waitForFunction(() => /logged in as .* with a recovery code/.test(document.getElementById('log').textContent));
+      await logOut(page);
+
+      // The same recovery code again: refused.
+      await reachSecondStep(page, user);
+      n = await logLength(page);
+      await page.click('#mfa-use-recovery');
+      await page.fill('#mfa-recovery', codes[3]);
+      await page.click('#mfa-verify');
+      await waitRefused(page, n);
+      assert.match(await page.locator('#log li').first().textContent(), /invalid_code/);
+      await sleep(500);
+      assert.equal(await text(page, '#session-state'), 'logged out', 'a spent recovery code started a session');
+
+      // A wrong password is still just a wrong password: no second step.
+      await page.click('#mfa-cancel');
+      await page.fill('#username', user);
+      await page.fill('#password', 'not the password');
+      await page.click('#login');
+      await page.waitForFunction(() => /login failed: invalid_credentials/.test(document.getElementById('log').textContent));
+      assert.equal(await page.locator('#mfa-form').isVisible(), false);
+    } finally {
+      await context.close();
     }
   });
 });

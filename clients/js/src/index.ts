@@ -245,6 +245,12 @@ export class MfaRequiredError extends RotorError {
 /** The second factor of {@link RotorFetch.verifyMfa}: an app's code, or a recovery code. */
 export type MfaFactor = { code: string } | { recoveryCode: string };
 
+/** A pending TOTP enrolment: the secret (base32) and its `otpauth://` URI for an authenticator app. */
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUri: string;
+}
+
 /**
  * Whether `res` is RFC 9470's refusal of a route that needs a multi-factor
  * login: 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"`.
@@ -385,6 +391,21 @@ export interface RotorFetch {
    * `/auth/mfa/verify`, and stores the tokens as `login` does.
    */
   verifyMfa(challenge: MfaRequiredError, factor: MfaFactor): Promise<Tokens>;
+  /**
+   * Starts a TOTP enrolment for the logged-in user (`POST /auth/mfa/totp`).
+   * `currentPassword` is needed unless the login is recent. The factor stays
+   * pending until {@link RotorFetch.confirmTotp}.
+   */
+  enrolTotp(currentPassword?: string): Promise<TotpEnrolment>;
+  /**
+   * Confirms the pending factor with a code from the app; resolves to the 10
+   * recovery codes, which the server shows this once.
+   */
+  confirmTotp(code: string): Promise<string[]>;
+  /** A new set of 10 recovery codes on a current code; the old set stops working. */
+  regenerateRecoveryCodes(code: string): Promise<string[]>;
+  /** Removes the factor, proven with a current code or a recovery code (spent). */
+  removeTotp(proof: MfaFactor): Promise<void>;
   /** Ends the session on the server and clears storage. */
   logout(): Promise<void>;
   /** Refreshes the stored tokens now (shared with any refresh already running). */
@@ -572,7 +593,9 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     const spare = req.clone();
     const first = await send(withBearer(req, tokens.accessToken));
     // A step-up refusal is the caller's to see: a refresh would change nothing.
-    if (first.status !== 401 || stepUpRequired(first)) return first;
+    // So is a wrong current password (enrolTotp, changeEmail): the token was
+    // good, and a retry would count the same wrong password twice.
+    if (first.status !== 401 || stepUpRequired(first) || (await wrongPassword(first))) return first;
     await first.body?.cancel().catch(() => {});
 
     const fresh = await refreshFrom(tokens.accessToken);
@@ -665,7 +688,31 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
       const body: Record<string, string> = { mfa_token: challenge.mfaToken };
       if ('code' in factor) body.code = factor.code;
       else body.recovery_code = factor.recoveryCode;
+      // The mfa_token is bound to the device token the login sent (the body
+      // transport's, from `devices`; the cookie transport's rides in its cookie).
+      const device = challenge.username ? await devices?.get(challenge.username) : undefined;
+      if (device) body.device_token = device;
       return finishLogin(challenge.username, await postAuth('/auth/mfa/verify', body));
+    },
+    async enrolTotp(currentPassword?: string) {
+      const body = currentPassword === undefined ? {} : { current_password: currentPassword };
+      const res = await rotorFetch(root + '/auth/mfa/totp', jsonPost(body));
+      if (!res.ok) throw await readError(res);
+      const got = (await res.json()) as Record<string, unknown>;
+      if (typeof got.secret !== 'string' || typeof got.otpauth_uri !== 'string' || !got.otpauth_uri.startsWith('otpauth://totp/')) {
+        throw new RotorError(res.status, 'invalid_response', 'enrolment answer lacks secret or otpauth_uri');
+      }
+      return { secret: got.secret, otpauthUri: got.otpauth_uri };
+    },
+    async confirmTotp(code: string) {
+      return readRecoveryCodes(await rotorFetch(root + '/auth/mfa/totp/confirm', jsonPost({ code })));
+    },
+    async regenerateRecoveryCodes(code: string) {
+      return readRecoveryCodes(await rotorFetch(root + '/auth/mfa/recovery-codes', jsonPost({ code })));
+    },
+    async removeTotp(proof: MfaFactor) {
+      const body = 'code' in proof ? { code: proof.code } : { recovery_code: proof.recoveryCode };
+      await expectOk(await rotorFetch(root + '/auth/mfa/totp', { ...jsonPost(body), method: 'DELETE' }));
     },
     async logout() {
       const current = await storage.load();
@@ -687,9 +734,31 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
   });
 }
 
+/** Whether a 401 is the API's `invalid_credentials` (a wrong current password), read from a clone. */
+async function wrongPassword(res: Response): Promise<boolean> {
+  if (!(res.headers.get('Content-Type') ?? '').includes('json')) return false;
+  try {
+    const body = (await res.clone().json()) as Record<string, unknown>;
+    return body.error === 'invalid_credentials';
+  } catch {
+    return false;
+  }
+}
+
 /** A JSON POST for the bearer calls, which go through the wrapped fetch. */
 function jsonPost(body: unknown): RequestInit {
   return { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** Reads a `{"recovery_codes": [...]}` answer, or rejects with its {@link RotorError}. */
+async function readRecoveryCodes(res: Response): Promise<string[]> {
+  if (!res.ok) throw await readError(res);
+  const got = (await res.json()) as Record<string, unknown>;
+  const codes = got.recovery_codes;
+  if (!Array.isArray(codes) || codes.length === 0 || !codes.every((c): c is string => typeof c === 'string')) {
+    throw new RotorError(res.status, 'invalid_response', 'answer lacks recovery_codes');
+  }
+  return codes;
 }
 
 /** Resolves for a 2xx answer (its body discarded), rejects with its {@link RotorError} otherwise. */

@@ -20,7 +20,8 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
   const mfaUsers = new Set(['dana']); // users with a second factor
   const mfaTokens = new Map(); // unused mfa_token -> username
   const mfaAccess = new Set(); // access tokens of sessions started with a second factor
-  const recoveryCodes = new Set([RECOVERY_CODE]);
+  const recoveryCodes = new Map([['dana', new Set([RECOVERY_CODE])]]); // username -> unused codes
+  const pendingTotp = new Map(); // username -> secret of an unconfirmed enrolment
   const access = new Map(); // valid access token -> username
   const refresh = new Map(); // refresh token -> { session, replacedAt, next }
   const jar = {}; // the browser's cookies for /auth, shared by every tab
@@ -35,6 +36,7 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     // answers 503 with a retry ticket.
     unavailableOnce: false,
     lastRefreshBody: null,
+    wrongPasswords: 0, // wrong current passwords sent to the bearer routes
     expireAccess: () => access.clear(),
     revokeSessions: () => {
       for (const r of refresh.values()) r.session.revoked = true;
@@ -139,7 +141,7 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       if (users.get(username) !== password) return json(401, err('invalid_credentials', 'invalid username or password'));
       if (mfaUsers.has(username)) {
         const mfaToken = `mfa_fake_${++seq}`;
-        mfaTokens.set(mfaToken, username);
+        mfaTokens.set(mfaToken, { username, device: device_token ?? cookieDevice ?? null });
         return json(403, { ...err('mfa_required', 'Enter a code from your authenticator app.'), mfa_token: mfaToken, mfa_methods: ['otp', 'recovery_code'] });
       }
       const session = { user: username, revoked: false, csrf: `csrf_${++seq}` };
@@ -147,13 +149,18 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     }
 
     if (req.method === 'POST' && path === '/auth/mfa/verify') {
-      const { mfa_token: mfaToken, code, recovery_code: recovery } = await req.json();
-      const username = mfaTokens.get(mfaToken);
-      if (!username) return json(401, err('invalid_grant', 'the mfa_token is unknown, used or expired'));
+      const { mfa_token: mfaToken, code, recovery_code: recovery, device_token } = await req.json();
+      const challenge = mfaTokens.get(mfaToken);
+      const cookieDevice = cookieMode && req.credentials === 'include' ? jar.rotor_device : undefined;
+      // Bound to the login's device token, as the server binds it.
+      if (!challenge || challenge.device !== (device_token ?? cookieDevice ?? null)) {
+        return json(401, err('invalid_grant', 'the mfa_token is unknown, used, expired or of another device'));
+      }
+      const { username } = challenge;
       if ((code === undefined) === (recovery === undefined)) return json(400, err('invalid_request', 'one of code or recovery_code'));
-      if (code !== undefined ? code !== OTP : !recoveryCodes.has(recovery)) return json(401, err('invalid_grant', 'wrong code'));
+      if (code !== undefined ? code !== OTP : !recoveryCodes.get(username)?.has(recovery)) return json(401, err('invalid_grant', 'wrong code'));
       mfaTokens.delete(mfaToken);
-      recoveryCodes.delete(recovery);
+      recoveryCodes.get(username)?.delete(recovery);
       const session = { user: username, revoked: false, csrf: `csrf_${++seq}`, mfa: true };
       return tokenResponse(req, mint(username, session), session, `rtd_fake_${username}_${seq}`);
     }
@@ -239,7 +246,45 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       mail(email, 'email_change', user, email);
       return json(202, { status: 'accepted' });
     }
+    if (path === '/auth/mfa/totp' && req.method === 'POST') {
+      if (mfaUsers.has(user)) return json(409, err('mfa_already_enrolled', 'remove the factor first'));
+      const { current_password } = JSON.parse(body || '{}');
+      if (users.get(user) !== current_password) {
+        api.wrongPasswords++;
+        return json(401, err('invalid_credentials', 'The current password is incorrect.'));
+      }
+      const secret = `JBSWY3DPEHPK3PXP${++seq}`.replace(/[^A-Z2-7]/g, 'A');
+      pendingTotp.set(user, secret);
+      return json(200, { secret, otpauth_uri: `otpauth://totp/Rotor:${user}?secret=${secret}&issuer=Rotor` });
+    }
+    if (path === '/auth/mfa/totp/confirm' && req.method === 'POST') {
+      if (!pendingTotp.has(user)) return json(409, err('mfa_not_enrolled', 'no pending enrolment'));
+      if (JSON.parse(body).code !== OTP) return json(400, err('invalid_code', 'The code is incorrect or was already used.'));
+      pendingTotp.delete(user);
+      mfaUsers.add(user);
+      return json(200, { recovery_codes: newRecoveryCodes(user) });
+    }
+    if (path === '/auth/mfa/recovery-codes' && req.method === 'POST') {
+      if (!mfaUsers.has(user)) return json(409, err('mfa_not_enrolled', 'no factor'));
+      if (JSON.parse(body).code !== OTP) return json(400, err('invalid_code', 'The code is incorrect or was already used.'));
+      return json(200, { recovery_codes: newRecoveryCodes(user) });
+    }
+    if (path === '/auth/mfa/totp' && req.method === 'DELETE') {
+      if (!mfaUsers.has(user)) return json(409, err('mfa_not_enrolled', 'no factor'));
+      const { code, recovery_code: recovery } = JSON.parse(body);
+      if (code !== undefined ? code !== OTP : !recoveryCodes.get(user)?.delete(recovery)) return json(400, err('invalid_code', 'The code is incorrect or was already used.'));
+      mfaUsers.delete(user);
+      recoveryCodes.delete(user);
+      return new Response(null, { status: 204 });
+    }
     return json(404, err('not_found', path));
+  }
+
+  /** Ten fresh codes for `user`; the old set stops working. */
+  function newRecoveryCodes(user) {
+    const codes = Array.from({ length: 10 }, (_, i) => `r${String(++seq).padStart(4, '0')}-code${i}`);
+    recoveryCodes.set(user, new Set(codes));
+    return codes;
   }
 
   return api;

@@ -49,6 +49,19 @@ describe('mfa_required', () => {
     await assert.rejects(rf.verifyMfa(mfa, { code: OTP }), (e) => e.code === 'invalid_grant');
   });
 
+  test('the second step sends the device token the login sent, to which the mfa_token is bound', async () => {
+    for (const transport of ['body', 'cookie']) {
+      const api = fakeApi();
+      const rf = client(api, { transport, devices: memoryDeviceStorage() });
+      await rf.verifyMfa(await challenge(rf), { code: OTP }); // the first login: no device token yet
+      await rf.logout();
+      const mfa = await challenge(rf);
+      assert.match(api.devicesSent.at(-1) ?? '', /^rtd_fake_dana_/, `${transport}: the second login sent its device token`);
+      const tokens = await rf.verifyMfa(mfa, { code: OTP });
+      assert.ok(tokens.accessToken, `${transport}: the second step of a known device`);
+    }
+  });
+
   test('a recovery code finishes the login once', async () => {
     const api = fakeApi();
     const rf = client(api);
@@ -81,5 +94,54 @@ describe('step-up at the edge', () => {
     assert.equal(me.status, 200);
     assert.ok(!stepUpRequired(me));
     assert.equal(api.refreshCalls, 1);
+  });
+});
+
+describe('enrolment', () => {
+  const ALICE = 'correct horse battery staple';
+
+  test('enrol with the password, confirm with a code: recovery codes once, then logins ask for the factor', async () => {
+    const api = fakeApi();
+    const rf = client(api);
+    await rf.login('alice', ALICE);
+    await assert.rejects(rf.enrolTotp('wrong password'), (e) => e instanceof RotorError && e.code === 'invalid_credentials');
+    assert.equal(api.refreshCalls, 0, 'a wrong current password was taken for an expired token');
+    assert.equal(api.wrongPasswords, 1, 'the wrong password was sent more than once');
+    const enrolment = await rf.enrolTotp(ALICE);
+    assert.match(enrolment.secret, /^[A-Z2-7]+$/);
+    assert.ok(enrolment.otpauthUri.startsWith('otpauth://totp/'));
+    assert.ok(enrolment.otpauthUri.includes(`secret=${enrolment.secret}`));
+    // Pending until confirmed: a login is not asked for a code yet.
+    await client(api).login('alice', ALICE);
+    await assert.rejects(rf.confirmTotp('000000'), (e) => e instanceof RotorError && e.code === 'invalid_code');
+    const codes = await rf.confirmTotp(OTP);
+    assert.equal(codes.length, 10);
+    assert.equal(new Set(codes).size, 10);
+    await assert.rejects(rf.enrolTotp(ALICE), (e) => e.code === 'mfa_already_enrolled');
+
+    const next = client(api);
+    const mfa = await next.login('alice', ALICE).then(() => assert.fail('enrolled login resolved'), (e) => e);
+    assert.ok(mfa instanceof MfaRequiredError);
+    await next.verifyMfa(mfa, { recoveryCode: codes[0] });
+
+    // Regenerating voids the old set.
+    const fresh = await rf.regenerateRecoveryCodes(OTP);
+    assert.equal(fresh.length, 10);
+    const third = client(api);
+    const again = await third.login('alice', ALICE).then(() => assert.fail('enrolled login resolved'), (e) => e);
+    await assert.rejects(third.verifyMfa(again, { recoveryCode: codes[1] }), (e) => e.status === 401);
+    await third.verifyMfa(again, { recoveryCode: fresh[1] });
+
+    // Removing needs a proof; then a login is a login again.
+    await assert.rejects(rf.removeTotp({ code: '000000' }), (e) => e.code === 'invalid_code');
+    await rf.removeTotp({ recoveryCode: fresh[2] });
+    const tokens = await client(api).login('alice', ALICE);
+    assert.ok(tokens.accessToken);
+  });
+
+  test('enrolment needs a session', async () => {
+    const rf = client(fakeApi());
+    await assert.rejects(rf.enrolTotp(ALICE), (e) => e instanceof RotorError && e.status === 401);
+    await assert.rejects(rf.confirmTotp(OTP), (e) => e instanceof RotorError && e.status === 401);
   });
 });
