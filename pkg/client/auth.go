@@ -54,7 +54,19 @@ func (t *Transport) VerifyRecoveryCode(ctx context.Context, challenge *MFARequir
 	return t.verify(ctx, challenge, map[string]string{"mfa_token": challenge.MFAToken, "recovery_code": recoveryCode})
 }
 
+// verify posts the second step. The mfa_token is bound to the device token
+// the login sent, so the same one goes with it (a known device's second
+// step without it is refused).
 func (t *Transport) verify(ctx context.Context, challenge *MFARequiredError, body map[string]string) error {
+	if t.Devices != nil && challenge.Username != "" {
+		dev, err := t.Devices.LoadDevice(ctx, challenge.Username)
+		if err != nil {
+			return fmt.Errorf("client: verify mfa: %w", err)
+		}
+		if dev != "" {
+			body["device_token"] = dev
+		}
+	}
 	resp, err := t.postJSON(ctx, "/auth/mfa/verify", body)
 	if err != nil {
 		return fmt.Errorf("client: verify mfa: %w", err)

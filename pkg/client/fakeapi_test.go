@@ -38,7 +38,7 @@ type fakeAPI struct {
 	holdN     int64                    // see HoldRefresh
 	hold      chan struct{}            // closed at the holdN-th 401
 	mfaUsers  map[string]bool          // usernames with a second factor
-	mfaTokens map[string]string        // unused mfa_token -> username
+	mfaTokens map[string]pendingMFA      // unused mfa_token -> the login it finishes
 	mfa       map[string]bool          // access tokens of sessions started with a second factor
 	recovery  map[string]bool          // recovery codes not used yet
 }
@@ -66,7 +66,7 @@ func startFakeAPI() *fakeAPI {
 		access:    map[string]string{},
 		refresh:   map[string]*refreshState{},
 		mfaUsers:  map[string]bool{"dana": true},
-		mfaTokens: map[string]string{},
+		mfaTokens: map[string]pendingMFA{},
 		mfa:       map[string]bool{},
 		recovery:  map[string]bool{fakeRecoveryCode: true},
 	}
@@ -166,7 +166,7 @@ func (f *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
 	if f.mfaUsers[in.Username] {
 		f.seq++
 		tok := fmt.Sprintf("mfa_fake_%d", f.seq)
-		f.mfaTokens[tok] = in.Username
+		f.mfaTokens[tok] = pendingMFA{user: in.Username, device: in.DeviceToken}
 		writeJSON(w, http.StatusForbidden, map[string]any{
 			"error": "mfa_required", "error_description": "Enter a code from your authenticator app.",
 			"mfa_token": tok, "mfa_methods": []string{"otp", "recovery_code"},
@@ -297,6 +297,10 @@ const (
 	fakeRecoveryCode = "rc-7f3k-9q2m"
 )
 
+// pendingMFA is a login waiting for its second step: the user and the device
+// token the login sent.
+type pendingMFA struct{ user, device string }
+
 // verifyMFA is POST /auth/mfa/verify: an unused mfa_token and a code (or a
 // recovery code) answer as a login does.
 func (f *fakeAPI) verifyMFA(w http.ResponseWriter, r *http.Request) {
@@ -304,6 +308,7 @@ func (f *fakeAPI) verifyMFA(w http.ResponseWriter, r *http.Request) {
 		MFAToken     string `json:"mfa_token"`
 		Code         string `json:"code"`
 		RecoveryCode string `json:"recovery_code"`
+		DeviceToken  string `json:"device_token"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.MFAToken == "" || (in.Code == "") == (in.RecoveryCode == "") {
 		writeError(w, http.StatusBadRequest, "invalid_request", "mfa_token and one of code or recovery_code")
@@ -311,10 +316,15 @@ func (f *fakeAPI) verifyMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	user, ok := f.mfaTokens[in.MFAToken]
+	pending, ok := f.mfaTokens[in.MFAToken]
+	user := pending.user
 	switch {
 	case !ok:
 		writeError(w, http.StatusUnauthorized, "invalid_grant", "the mfa_token is unknown, used or expired")
+		return
+	case in.DeviceToken != pending.device:
+		// As the server: the mfa_token is bound to the login's device token.
+		writeError(w, http.StatusUnauthorized, "invalid_mfa_token", "the mfa_token is of another device")
 		return
 	case in.Code != "" && in.Code != fakeOTP, in.RecoveryCode != "" && !f.recovery[in.RecoveryCode]:
 		writeError(w, http.StatusUnauthorized, "invalid_mfa_code", "wrong code")

@@ -108,3 +108,22 @@ func TestStepUpIsNotRefreshed(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestVerifyMFAKnownDevice: on a device that already holds a device token
+// for the user, the second step sends the token the login sent (the
+// server binds the mfa_token to it; without it a known device's second
+// step is refused).
+func TestVerifyMFAKnownDevice(t *testing.T) {
+	api := startFakeAPI()
+	defer api.Close()
+	ctx := context.Background()
+	devices := &client.MemoryDevices{}
+	if err := devices.SaveDevice(ctx, "dana", "rtd_known_device"); err != nil {
+		t.Fatal(err)
+	}
+	tr := &client.Transport{BaseURL: api.URL, Store: &client.MemoryStore{}, Devices: devices}
+	mfa := mfaLogin(t, tr)
+	if err := tr.VerifyMFA(ctx, mfa, fakeOTP); err != nil {
+		t.Fatalf("VerifyMFA on a known device: %v", err)
+	}
+}
