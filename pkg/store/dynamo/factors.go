@@ -208,16 +208,22 @@ func (st *Store) PutChallenge(ctx context.Context, c mfa.Challenge) error {
 	it := challengeKey(c.ID)
 	it["user_id"], it["username"], it["epoch"], it["device"] = s(c.UserID), s(c.Username), n(c.Epoch), s(c.Device)
 	it["created_at"], it["valid_until"], it["expires_at"] = ms(c.CreatedAt), ms(c.ExpiresAt), sec(c.ExpiresAt.Add(tokenRetention))
+	return st.putNew(ctx, it, mfa.ErrChallengeUsed, "mfa_token record")
+}
+
+// putNew puts the item it into the sessions table on condition that its key
+// is new (one conditional PutItem): taken when the key exists.
+func (st *Store) putNew(ctx context.Context, it item, taken error, what string) error {
 	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(st.Tables.Sessions),
 		Item:                it,
 		ConditionExpression: aws.String("attribute_not_exists(session_id)"),
 	})
 	if _, ok := isConditionFailed(err); ok {
-		return mfa.ErrChallengeUsed
+		return taken
 	}
 	if err != nil {
-		return fmt.Errorf("dynamo: put mfa_token record: %w", err)
+		return fmt.Errorf("dynamo: put %s: %w", what, err)
 	}
 	return nil
 }

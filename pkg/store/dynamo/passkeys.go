@@ -45,18 +45,7 @@ func (st *Store) PutPasskeyChallenge(ctx context.Context, c passkey.Challenge) e
 	it := pkChallengeKey(c.Hash)
 	it["ceremony"], it["user_id"] = s(string(c.Ceremony)), s(c.UserID)
 	it["created_at"], it["valid_until"], it["expires_at"] = ms(c.CreatedAt), ms(c.ExpiresAt), sec(c.ExpiresAt.Add(tokenRetention))
-	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(st.Tables.Sessions),
-		Item:                it,
-		ConditionExpression: aws.String("attribute_not_exists(session_id)"),
-	})
-	if _, ok := isConditionFailed(err); ok {
-		return passkey.ErrChallengeUsed
-	}
-	if err != nil {
-		return fmt.Errorf("dynamo: put passkey challenge: %w", err)
-	}
-	return nil
+	return st.putNew(ctx, it, passkey.ErrChallengeUsed, "passkey challenge")
 }
 
 // UsePasskeyChallenge implements passkey.Store with one conditional
