@@ -164,4 +164,3 @@ func TestMACRotationReadsFirst(t *testing.T) {
 		t.Fatalf("after the emergency rotation: %v", err)
 	}
 }
-
