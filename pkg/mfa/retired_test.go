@@ -3,6 +3,7 @@ package mfa_test
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/rotor-auth/rotor/pkg/mac"
@@ -96,5 +97,40 @@ func TestMatchRecoveryCodeAfterRotations(t *testing.T) {
 	}
 	if _, err := mfa.MatchRecoveryCode(ring(t, 1), "usr_a", n, nil); !errors.Is(err, mfa.ErrWrongRecoveryCode) {
 		t.Fatalf("no codes left: %v, want ErrWrongRecoveryCode", err)
+	}
+}
+
+// BenchmarkOpenRetired opens a secret sealed under the oldest of n retired
+// keys (the worst case: DeriveID tries every key of the ring before it).
+func BenchmarkOpenRetired(b *testing.B) {
+	for _, n := range []int{0, 16, 256} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			keys := make([][]byte, n)
+			for i := range keys {
+				keys[i] = bytes.Repeat([]byte{byte(i)}, 32)
+				keys[i][0] = 0xff
+			}
+			oldest := mac.Keyring{}
+			if n > 0 {
+				oldest, _ = mac.NewKeyring(keys[n-1])
+			} else {
+				oldest = ring(b, 3)
+			}
+			sealed, err := mfa.Seal(oldest, "usr_a", rfcSecret, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := ring(b, 3, 2).WithRetired(keys...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := mfa.Open(r, "usr_a", sealed); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
