@@ -326,11 +326,14 @@ func (a *Admin) RotateKeys(ctx context.Context, emergency bool) (Rotation, error
 }
 
 // retire returns the retired keys of the version a normal rotation writes:
-// those of the current version, the previous version's key (which loses its
-// AWSPREVIOUS label now) and its retired keys, each once, the newest first,
-// at most mac.MaxRetired (the oldest go).
+// the current version's key (which becomes AWSPREVIOUS now: named here too,
+// so that a rotation run at the same instant, which read the same versions
+// and moves AWSPREVIOUS past it, loses no key; the keyring keeps it once),
+// the previous version's key (which loses its AWSPREVIOUS label now), and
+// the retired keys of both, each once, the newest first, at most
+// mac.MaxRetired (the oldest go).
 func retire(cur, prev mac.Secret, hasPrev bool) [][]byte {
-	var all [][]byte
+	all := [][]byte{cur.Key}
 	if hasPrev {
 		all = append(all, prev.Key)
 	}
@@ -338,7 +341,7 @@ func retire(cur, prev mac.Secret, hasPrev bool) [][]byte {
 	if hasPrev {
 		all = append(all, prev.Retired...)
 	}
-	seen := map[string]bool{string(cur.Key): true}
+	seen := map[string]bool{}
 	var out [][]byte
 	for _, k := range all {
 		if !seen[string(k)] && len(out) < mac.MaxRetired {
@@ -362,9 +365,9 @@ type MACRotation struct {
 	VersionID string `json:"version_id"`
 	// RetiredVersions are the versions whose keys no longer verify.
 	RetiredVersions []string `json:"retired_versions,omitempty"`
-	// RetiredKeys is how many keys the new version keeps only to open the
-	// TOTP secrets and recovery codes stored under them (0 after an
-	// emergency rotation, which voids those).
+	// RetiredKeys is how many keys older than the new AWSPREVIOUS one the
+	// new version keeps only to open the TOTP secrets and recovery codes
+	// stored under them (0 after an emergency rotation, which voids those).
 	RetiredKeys int `json:"retired_keys"`
 	// RefusedWithin bounds when every warm function refuses what the
 	// retired keys tagged: the key cache lifetime, counted from the return
@@ -419,7 +422,10 @@ func (a *Admin) RotateMAC(ctx context.Context, emergency bool) (MACRotation, err
 	}); err != nil {
 		return MACRotation{}, fmt.Errorf("admin: put MAC key: %w", err)
 	}
-	r := MACRotation{Emergency: emergency, VersionID: version, RetiredKeys: len(next.Retired)}
+	r := MACRotation{Emergency: emergency, VersionID: version}
+	if len(next.Retired) > 1 {
+		r.RetiredKeys = len(next.Retired) - 1 // the first is the new AWSPREVIOUS
+	}
 	if !emergency {
 		a.audit(ctx, "mac_rotate", "version", version, "emergency", false, "retired_keys", r.RetiredKeys)
 		return r, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/admin"
@@ -18,6 +19,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/device"
 	"github.com/rotor-auth/rotor/pkg/mac"
+	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/totp"
 )
 
@@ -162,5 +164,59 @@ func TestMACRotationReadsFirst(t *testing.T) {
 	}
 	if _, err := mac.Fetch(ctx, sm, id); err != nil {
 		t.Fatalf("after the emergency rotation: %v", err)
+	}
+}
+
+// staleReads is Secrets Manager whose reads answer what the secret held
+// when it was made: the second of two rotations run at the same instant.
+type staleReads struct {
+	*secretsmanager.Client
+	seen map[string]*secretsmanager.GetSecretValueOutput
+}
+
+func (s staleReads) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	if out, ok := s.seen[aws.ToString(in.VersionStage)]; ok {
+		return out, nil
+	}
+	return nil, &smtypes.ResourceNotFoundException{Message: aws.String("no such stage")}
+}
+
+// TestConcurrentMACRotationsLoseNoKey: two operators rotate the MAC key at
+// the same instant (both read the same versions, then both write). The key
+// that was current before both, under which the newest factors are sealed,
+// must stay in the ring: the later write names it among its retired keys.
+func TestConcurrentMACRotationsLoseNoKey(t *testing.T) {
+	ctx := testenv.Context(t)
+	sm := testenv.SecretsManager(t)
+	id := testenv.Name(t, "mac")
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(strings.Repeat("p", 64))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(strings.Repeat("a", 64))}); err != nil {
+		t.Fatal(err)
+	}
+	before := mustKeyring(t, fetched{sm, id})
+	sealed, err := mfa.Seal(before, "usr_a", "JBSWY3DPEHPK3PXP", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := staleReads{Client: sm, seen: map[string]*secretsmanager.GetSecretValueOutput{}}
+	for _, stage := range []string{"AWSCURRENT", "AWSPREVIOUS"} {
+		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String(stage)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale.seen[stage] = out
+	}
+	first := &admin.Admin{Secrets: sm, MACSecretID: id, Caller: "local", Log: discard()}
+	second := &admin.Admin{Secrets: stale, MACSecretID: id, Caller: "local", Log: discard()}
+	if _, err := first.RotateMAC(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.RotateMAC(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := mfa.Open(mustKeyring(t, fetched{sm, id}), "usr_a", sealed); err != nil || got != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("a factor sealed before two simultaneous rotations: %q, %v", got, err)
 	}
 }

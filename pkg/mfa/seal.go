@@ -26,7 +26,7 @@ var (
 	// ErrKeyGone means a sealed secret (or a recovery code's hash) names a
 	// key the ring no longer holds, not even as retired: an emergency MAC
 	// rotation voided it. Its owner needs rotor users mfa reset.
-	ErrKeyGone = fmt.Errorf("%w: its key is gone (emergency MAC key rotation)", ErrSealed)
+	ErrKeyGone = fmt.Errorf("%w: its key is no longer in the MAC keyring", ErrSealed)
 )
 
 // Seal encrypts a TOTP secret for userID with AES-256-GCM under the key
