@@ -89,10 +89,10 @@ func ParseSecret(secret string) (Secret, error) {
 	return out, nil
 }
 
-// Value is the secret's value as stored (not String: a secret must not
-// print by accident): the bare key when nothing is
-// retired and the key cannot be mistaken for JSON (what every version
-// before retired keys held), else the JSON object ParseSecret reads.
+// Value is the secret's value as stored: the bare key when nothing is
+// retired and the key cannot be mistaken for JSON (what every version before
+// retired keys held), else the JSON object ParseSecret reads. (Not String:
+// a secret must not print by accident.)
 func (s Secret) Value() string {
 	if len(s.Retired) == 0 && len(s.Key) > 0 && s.Key[0] != '{' {
 		return string(s.Key)
