@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotor-auth/rotor/pkg/keys"
+	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/users"
 	"github.com/rotor-auth/rotor/pkg/users/names"
@@ -38,6 +39,7 @@ type Store interface {
 
 // Secrets is the part of Secrets Manager a key rotation uses.
 type Secrets interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
 	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
 	UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
@@ -323,6 +325,33 @@ func (a *Admin) RotateKeys(ctx context.Context, emergency bool) (Rotation, error
 	return r, nil
 }
 
+// retire returns the retired keys of the version a normal rotation writes:
+// the current version's key (which becomes AWSPREVIOUS now: named here too,
+// so that a rotation run at the same instant, which read the same versions
+// and moves AWSPREVIOUS past it, loses no key; the keyring keeps it once),
+// the previous version's key (which loses its AWSPREVIOUS label now), and
+// the retired keys of both, each once, the newest first, at most
+// mac.MaxRetired (the oldest go).
+func retire(cur, prev mac.Secret, hasPrev bool) [][]byte {
+	all := [][]byte{cur.Key}
+	if hasPrev {
+		all = append(all, prev.Key)
+	}
+	all = append(all, cur.Retired...)
+	if hasPrev {
+		all = append(all, prev.Retired...)
+	}
+	seen := map[string]bool{}
+	var out [][]byte
+	for _, k := range all {
+		if !seen[string(k)] && len(out) < mac.MaxRetired {
+			seen[string(k)] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func (a *Admin) rand() io.Reader {
 	if a.Rand != nil {
 		return a.Rand
@@ -336,6 +365,10 @@ type MACRotation struct {
 	VersionID string `json:"version_id"`
 	// RetiredVersions are the versions whose keys no longer verify.
 	RetiredVersions []string `json:"retired_versions,omitempty"`
+	// RetiredKeys is how many keys older than the new AWSPREVIOUS one the
+	// new version keeps only to open the TOTP secrets and recovery codes
+	// stored under them (0 after an emergency rotation, which voids those).
+	RetiredKeys int `json:"retired_keys"`
 	// RefusedWithin bounds when every warm function refuses what the
 	// retired keys tagged: the key cache lifetime, counted from the return
 	// of RotateMAC (a function whose re-read of the secret fails keeps its
@@ -345,11 +378,18 @@ type MACRotation struct {
 
 // RotateMAC puts a new random server MAC key in the MAC secret. Normally
 // the key it replaces stays as AWSPREVIOUS and still verifies, so nobody is
-// logged out. An emergency rotation (the key leaked) then removes
-// AWSPREVIOUS, so that the secret holds the new key alone: every refresh
-// token and device token tagged before stops verifying once the functions'
-// keyring caches expire (KeyCacheTTL) — every user logs in again, which is
-// the price of ending what the leaked key can forge.
+// logged out, and the key that was AWSPREVIOUS moves to the new version's
+// retired keys (mac.Secret): retired keys never tag nor verify a token, they
+// only derive the keys that open a TOTP secret sealed, or match a recovery
+// code hashed, under them, so a factor unused through any number of normal
+// rotations still works. An emergency rotation (the key leaked) writes the
+// new key with no retired keys and then removes AWSPREVIOUS, so that the
+// secret holds the new key alone: every refresh token and device token
+// tagged before stops verifying once the functions' keyring caches expire
+// (KeyCacheTTL) — every user logs in again, which is the price of ending
+// what the leaked key can forge — and every TOTP factor and recovery code
+// stored before is void (its owner needs rotor users mfa reset): the
+// leaked key, or one before it, would open them.
 func (a *Admin) RotateMAC(ctx context.Context, emergency bool) (MACRotation, error) {
 	if a.Secrets == nil || a.MACSecretID == "" {
 		return MACRotation{}, ErrNoMACSecret
@@ -363,18 +403,31 @@ func (a *Admin) RotateMAC(ctx context.Context, emergency bool) (MACRotation, err
 		return MACRotation{}, fmt.Errorf("admin: version id: %w", err)
 	}
 	version := hex.EncodeToString(token)
+	next := mac.Secret{Key: []byte(hex.EncodeToString(key))}
+	if !emergency {
+		// Read before writing: a secret that cannot be read is not
+		// rotated, or the keys it retires would be lost.
+		cur, prev, hasPrev, err := mac.FetchSecret(ctx, a.Secrets, a.MACSecretID)
+		if err != nil {
+			return MACRotation{}, fmt.Errorf("admin: read MAC secret (nothing rotated): %w", err)
+		}
+		next.Retired = retire(cur, prev, hasPrev)
+	}
 	// AWSCURRENT moves to the new version; Secrets Manager moves
 	// AWSPREVIOUS to the version that was current (the key before it, if
 	// any, loses its label at once).
 	if _, err := a.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 		SecretId: aws.String(a.MACSecretID), ClientRequestToken: aws.String(version),
-		SecretString: aws.String(hex.EncodeToString(key)), VersionStages: []string{"AWSCURRENT"},
+		SecretString: aws.String(next.Value()), VersionStages: []string{"AWSCURRENT"},
 	}); err != nil {
 		return MACRotation{}, fmt.Errorf("admin: put MAC key: %w", err)
 	}
 	r := MACRotation{Emergency: emergency, VersionID: version}
+	if len(next.Retired) > 1 {
+		r.RetiredKeys = len(next.Retired) - 1 // the first is the new AWSPREVIOUS
+	}
 	if !emergency {
-		a.audit(ctx, "mac_rotate", "version", version, "emergency", false)
+		a.audit(ctx, "mac_rotate", "version", version, "emergency", false, "retired_keys", r.RetiredKeys)
 		return r, nil
 	}
 	desc, err := a.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(a.MACSecretID)})

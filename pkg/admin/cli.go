@@ -58,11 +58,15 @@ Commands:
                                  retired: every access token signed before stops
                                  verifying within ROTOR_KEY_CACHE_TTL.
   keys rotate --mac              A new server MAC key (tags refresh and device
-                                 tokens); the old one still verifies.
+                                 tokens); the old one still verifies, older
+                                 ones only open the TOTP factors and recovery
+                                 codes stored under them.
   keys rotate --mac --emergency  The MAC key leaked: a new key, and every older
                                  one retired at once. Within ROTOR_KEY_CACHE_TTL
                                  every refresh token and device token issued
-                                 before is refused: every user logs in again.
+                                 before is refused: every user logs in again;
+                                 every TOTP factor and recovery code is void
+                                 (rotor users mfa reset, then enrol again).
 
   events --since 1h              Summarise the security events (failed and
                                  throttled logins, reuse, forged and refused
@@ -254,7 +258,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		what := "Rotate the signing key"
 		switch {
 		case macKey && emergency:
-			what = "EMERGENCY-rotate the MAC key: every refresh token and device token now outstanding stops verifying (every user logs in again)"
+			what = "EMERGENCY-rotate the MAC key: every refresh token and device token now outstanding stops verifying (every user logs in again), and every TOTP factor and recovery code stops working (each enrolled user needs rotor users mfa reset, then enrols again)"
 		case macKey:
 			what = "Rotate the MAC key"
 		case emergency:
@@ -363,11 +367,11 @@ func (c *CLI) rotateMAC(ctx context.Context, o options, a *Admin, emergency bool
 		return err
 	}
 	if !emergency {
-		return c.printResult(o, map[string]any{"emergency": false, "version_id": r.VersionID},
-			fmt.Sprintf("New MAC key (version %s) tags from now on; the previous key still verifies what it tagged, until the next rotation.", r.VersionID))
+		return c.printResult(o, map[string]any{"emergency": false, "version_id": r.VersionID, "retired_keys": r.RetiredKeys},
+			fmt.Sprintf("New MAC key (version %s) tags from now on; the previous key still verifies what it tagged, until the next rotation. %d older key(s) kept only to open the TOTP factors and recovery codes stored under them (they verify no token).", r.VersionID, r.RetiredKeys))
 	}
-	return c.printResult(o, map[string]any{"emergency": true, "version_id": r.VersionID, "retired_versions": r.RetiredVersions, "refused_within": r.RefusedWithin.String()},
-		fmt.Sprintf("Emergency MAC key (version %s) tags now; retired version(s) %q. Within %s (ROTOR_KEY_CACHE_TTL, once each warm function re-reads the secret) no function accepts the old key: every refresh token and device token it tagged is invalid, so every user logs in again.",
+	return c.printResult(o, map[string]any{"emergency": true, "version_id": r.VersionID, "retired_versions": r.RetiredVersions, "retired_keys": 0, "refused_within": r.RefusedWithin.String()},
+		fmt.Sprintf("Emergency MAC key (version %s) tags now; retired version(s) %q. Within %s (ROTOR_KEY_CACHE_TTL, once each warm function re-reads the secret) no function accepts the old key: every refresh token and device token it tagged is invalid, so every user logs in again. Every TOTP factor and recovery code stored before is void too (no older key is kept): an enrolled user's second step answers invalid_code and logs mfa_key_gone; after checking who asks, rotor users mfa reset NAME, then the user enrols again.",
 			r.VersionID, r.RetiredVersions, r.RefusedWithin))
 }
 

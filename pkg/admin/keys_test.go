@@ -111,6 +111,10 @@ func TestNormalRotationAsksSecretsManager(t *testing.T) {
 
 type fakeSecrets struct{ rotated, puts, stages int }
 
+func (f *fakeSecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return nil, errors.New("a signing-key rotation reads no secret")
+}
+
 func (f *fakeSecrets) DescribeSecret(context.Context, *secretsmanager.DescribeSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
 	return &secretsmanager.DescribeSecretOutput{}, nil
 }

@@ -97,8 +97,8 @@ func TestMACEmergencyRotation(t *testing.T) {
 	if code != admin.ExitOK {
 		t.Fatalf("keys rotate --mac --emergency: exit %d %s", code, stderr)
 	}
-	if !strings.Contains(out, "5m0s") || !strings.Contains(out, "logs in again") {
-		t.Fatalf("the CLI does not state the bound and the price: %q", out)
+	if !strings.Contains(out, "5m0s") || !strings.Contains(out, "logs in again") || !strings.Contains(out, "rotor users mfa reset") {
+		t.Fatalf("the CLI does not state the bound and the price (sessions, second factors): %q", out)
 	}
 	ring, err = mac.Fetch(ctx, sm, id)
 	if err != nil {

@@ -149,23 +149,34 @@ func (s *Service) guessCounters(userID, tokenID string) []throttle.Counter {
 
 // check verifies p against f (whose secret is opened under ring), after the
 // caller reserved the guess. A wrong code is 400 invalid_code; its slot
-// stays counted.
+// stays counted. A factor whose key an emergency MAC rotation removed from
+// the ring (mfa.ErrKeyGone) answers as a wrong code too — nothing can
+// verify against it, and the step after the password must not tell more —
+// and logs the security event mfa_key_gone, whose runbook is rotor users
+// mfa reset (docs/OPERATIONS.md). Any other unreadable secret (tampered
+// with, sealed for another user) is a 500 and mfa_secret_unreadable.
 func (s *Service) check(ctx context.Context, ring mac.Keyring, f mfa.Factor, p proof, now time.Time, attrs ...any) (checked, error) {
 	if p.recovery != "" {
 		code, err := mfa.NormalizeRecoveryCode(p.recovery)
 		if err == nil {
-			for _, h := range mfa.RecoveryCodeHashes(ring, f.UserID, code) {
-				for _, stored := range f.Codes {
-					if h == stored {
-						return checked{hash: stored}, nil
-					}
-				}
+			var hash string
+			hash, err = mfa.MatchRecoveryCode(ring, f.UserID, code, f.Codes)
+			if err == nil {
+				return checked{hash: hash}, nil
 			}
+		}
+		if errors.Is(err, mfa.ErrKeyGone) {
+			s.keyGone(ctx, "recovery_code", attrs...)
+			return checked{}, apierr.InvalidCode.With(err)
 		}
 		s.log().WarnContext(ctx, "wrong recovery code", append([]any{"event", "mfa_failed", "method", "recovery_code"}, attrs...)...)
 		return checked{}, apierr.InvalidCode
 	}
 	secret, err := mfa.Open(ring, f.UserID, f.Sealed)
+	if errors.Is(err, mfa.ErrKeyGone) {
+		s.keyGone(ctx, "totp", attrs...)
+		return checked{}, apierr.InvalidCode.With(err)
+	}
 	if err != nil {
 		s.log().ErrorContext(ctx, "TOTP secret cannot be opened", append([]any{"event", "mfa_secret_unreadable"}, attrs...)...)
 		return checked{}, apierr.Internal.With(err)
@@ -176,6 +187,14 @@ func (s *Service) check(ctx context.Context, ring mac.Keyring, f mfa.Factor, p p
 		return checked{}, apierr.InvalidCode
 	}
 	return checked{step: step}, nil
+}
+
+// keyGone logs a second factor that can no longer be checked: its key left
+// the ring in an emergency MAC rotation. The user cannot pass the step; the
+// operator's way out is rotor users mfa reset (after checking who asks).
+func (s *Service) keyGone(ctx context.Context, method string, attrs ...any) {
+	s.log().ErrorContext(ctx, "second factor stored under a MAC key that is gone (emergency rotation): rotor users mfa reset",
+		append([]any{"event", "mfa_key_gone", "method", method}, attrs...)...)
 }
 
 // used answers what UseFactor refused.

@@ -22,12 +22,20 @@ var ErrShortKey = fmt.Errorf("mac: key material must be at least %d bytes", MinK
 // ErrNoKey means a secret holds no key material.
 var ErrNoKey = errors.New("mac: no key")
 
+// ErrBadSecret means a MAC secret version is JSON but not a valid one.
+var ErrBadSecret = errors.New("mac: malformed secret")
+
 // Keyring is the current key, which tags, and older keys, which still verify
 // what they tagged, so the key can be replaced without invalidating every
 // outstanding refresh token at once.
 type Keyring struct {
 	current  []byte
 	previous [][]byte
+	// retired are keys normal rotations took out of the ring: they derive
+	// the keys of what a user stored long ago (Derive: a sealed TOTP
+	// secret, a recovery code's hash) and nothing else. Sum and Verify
+	// never use them, so a retired key tags and verifies no token.
+	retired [][]byte
 }
 
 // NewKeyring returns a keyring tagging with current and also accepting previous.
@@ -39,6 +47,33 @@ func NewKeyring(current []byte, previous ...[]byte) (Keyring, error) {
 	}
 	return Keyring{current: current, previous: previous}, nil
 }
+
+// WithRetired returns k with retired as its retired keys: keys a normal
+// rotation took out of the ring, which Derive still derives from (so a
+// TOTP secret sealed, or a recovery code hashed, under them still opens)
+// but which never tag nor verify (Sum, Verify). A key already current or
+// previous, or given twice, is kept once.
+func (k Keyring) WithRetired(retired ...[]byte) (Keyring, error) {
+	seen := map[string]bool{string(k.current): true}
+	for _, p := range k.previous {
+		seen[string(p)] = true
+	}
+	out := make([][]byte, 0, len(retired))
+	for _, r := range retired {
+		if len(r) < MinKeyLen {
+			return Keyring{}, ErrShortKey
+		}
+		if !seen[string(r)] {
+			seen[string(r)] = true
+			out = append(out, r)
+		}
+	}
+	k.retired = out
+	return k, nil
+}
+
+// Retired is how many retired keys k holds (keys that only derive).
+func (k Keyring) Retired() int { return len(k.retired) }
 
 // Generate returns a keyring with one fresh random key (local runs and tests).
 func Generate(r io.Reader) (Keyring, error) {

@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,6 +27,9 @@ const codeLabel = "mfa recovery code v1"
 
 // ErrBadRecoveryCode means a string is not a recovery code's spelling.
 var ErrBadRecoveryCode = errors.New("mfa: malformed recovery code")
+
+// ErrWrongRecoveryCode means a recovery code is not one of the user's.
+var ErrWrongRecoveryCode = errors.New("mfa: wrong recovery code")
 
 // NewRecoveryCodes returns RecoveryCodes fresh codes from r (crypto/rand
 // when nil), as shown to the user once.
@@ -77,8 +81,10 @@ func HashRecoveryCode(ring mac.Keyring, userID, code string) string {
 	return RecoveryCodeHashes(ring, userID, code)[0]
 }
 
-// RecoveryCodeHashes returns the hash of code under every key of ring, the
-// current first: the stored set holds the code under one of them.
+// RecoveryCodeHashes returns the hash of code under every key of ring
+// (current, previous and retired), the current first: the stored set holds
+// the code under one of them. MatchRecoveryCode derives only the keys the
+// stored set names.
 func RecoveryCodeHashes(ring mac.Keyring, userID, code string) []string {
 	var out []string
 	for _, k := range ring.Derive(codeLabel) {
@@ -90,4 +96,42 @@ func RecoveryCodeHashes(ring mac.Keyring, userID, code string) []string {
 		out = append(out, k.ID+":"+hex.EncodeToString(h[:16]))
 	}
 	return out
+}
+
+// MatchRecoveryCode looks the normalised code of userID up in stored (a
+// factor's hashes): it hashes code under the key each stored hash names
+// (current, previous or retired key of ring) and returns the stored hash
+// that matches. With no match, it returns ErrKeyGone when none of the keys
+// the stored hashes name is in ring any more (an emergency MAC rotation
+// voided the set: no code can match), else ErrWrongRecoveryCode.
+func MatchRecoveryCode(ring mac.Keyring, userID, code string, stored []string) (string, error) {
+	tried := map[string]bool{}
+	held := false
+	for _, s := range stored {
+		id, _, ok := strings.Cut(s, ":")
+		if !ok || tried[id] {
+			continue
+		}
+		tried[id] = true
+		k, ok := ring.DeriveID(codeLabel, id)
+		if !ok {
+			continue
+		}
+		held = true
+		sub, err := mac.NewKeyring(k.Key)
+		if err != nil {
+			continue
+		}
+		h := sub.Sum(codeLabel, []byte(userID), []byte(code))
+		want := id + ":" + hex.EncodeToString(h[:16])
+		for _, s := range stored {
+			if subtle.ConstantTimeCompare([]byte(s), []byte(want)) == 1 {
+				return s, nil
+			}
+		}
+	}
+	if !held && len(stored) > 0 {
+		return "", ErrKeyGone
+	}
+	return "", ErrWrongRecoveryCode
 }

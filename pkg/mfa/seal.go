@@ -23,6 +23,10 @@ var (
 	// ErrSealed means a sealed secret cannot be opened: malformed, sealed
 	// for another user, tampered with, or under a key no longer in the ring.
 	ErrSealed = errors.New("mfa: sealed secret cannot be opened")
+	// ErrKeyGone means a sealed secret (or a recovery code's hash) names a
+	// key the ring no longer holds, not even as retired: an emergency MAC
+	// rotation voided it. Its owner needs rotor users mfa reset.
+	ErrKeyGone = fmt.Errorf("%w: its key is no longer in the MAC keyring", ErrSealed)
 )
 
 // Seal encrypts a TOTP secret for userID with AES-256-GCM under the key
@@ -50,8 +54,9 @@ func Seal(ring mac.Keyring, userID, secret string, r io.Reader) (string, error) 
 	return sealVersion + "." + keys[0].ID + "." + base64.RawURLEncoding.EncodeToString(box), nil
 }
 
-// Open decrypts what Seal returned for userID, under whichever key of ring
-// its key id names (the current or a previous one).
+// Open decrypts what Seal returned for userID, under the key its key id
+// names: derived from the ring's current, a previous or a retired key. A
+// key id the ring does not hold is ErrKeyGone (which is also ErrSealed).
 func Open(ring mac.Keyring, userID, sealed string) (string, error) {
 	parts := strings.Split(sealed, ".")
 	if len(parts) != 3 || parts[0] != sealVersion {
@@ -61,24 +66,22 @@ func Open(ring mac.Keyring, userID, sealed string) (string, error) {
 	if err != nil {
 		return "", ErrSealed
 	}
-	for _, k := range ring.Derive(sealLabel) {
-		if k.ID != parts[1] {
-			continue
-		}
-		aead, err := gcm(k.Key)
-		if err != nil {
-			return "", err
-		}
-		if len(box) < aead.NonceSize() {
-			return "", ErrSealed
-		}
-		plain, err := aead.Open(nil, box[:aead.NonceSize()], box[aead.NonceSize():], []byte(userID))
-		if err != nil {
-			return "", ErrSealed
-		}
-		return string(plain), nil
+	k, ok := ring.DeriveID(sealLabel, parts[1])
+	if !ok {
+		return "", ErrKeyGone
 	}
-	return "", ErrSealed
+	aead, err := gcm(k.Key)
+	if err != nil {
+		return "", err
+	}
+	if len(box) < aead.NonceSize() {
+		return "", ErrSealed
+	}
+	plain, err := aead.Open(nil, box[:aead.NonceSize()], box[aead.NonceSize():], []byte(userID))
+	if err != nil {
+		return "", ErrSealed
+	}
+	return string(plain), nil
 }
 
 // Current reports whether sealed is under ring's current key (a factor
