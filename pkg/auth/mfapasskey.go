@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/mfa"
@@ -13,6 +14,11 @@ import (
 
 // MethodPasskey is the mfa_methods entry of a user with passkeys.
 const MethodPasskey = "passkey"
+
+// firstStepSlack: a passkey used this close before an mfa_token was made
+// (or after) counts as the first step's (the stores keep times to the
+// millisecond or finer).
+const firstStepSlack = time.Second
 
 // mfaMethods are the second-step methods offered to u: the TOTP factor's,
 // and a passkey when u has one.
@@ -85,7 +91,8 @@ func mfaPasskeyAMR(rec passkey.Record, a passkey.Assertion) []string {
 // one of the mfa challenges of the token's user, unused and unexpired
 // (used by this call); the credential one of that user's passkeys; the
 // assertion verified and its counter kept as in a passkey login; then the
-// mfa_token used. Every refusal of the assertion is 401 invalid_passkey.
+// mfa_token used. The passkey of a first step (a login without user
+// verification) is refused: possession of one key is one factor. Every refusal of the assertion is 401 invalid_passkey.
 func (s *Service) VerifyMFAWithPasskey(ctx context.Context, raw string, credential json.RawMessage, deviceToken string, c Client) (Pair, error) {
 	if err := s.passkeys(); err != nil {
 		return Pair{}, err
@@ -128,6 +135,11 @@ func (s *Service) VerifyMFAWithPasskey(ctx context.Context, raw string, credenti
 		return Pair{}, refuse("other_user", errors.New("auth: a passkey of another user"))
 	case len(r.UserHandle) > 0 && string(r.UserHandle) != cred.UserID:
 		return Pair{}, refuse("user_handle", errors.New("auth: user handle of another user"))
+	case !cred.LastUsedAt.IsZero() && !cred.LastUsedAt.Before(ch.CreatedAt.Add(-firstStepSlack)):
+		// The passkey was used since the first step began: the first step
+		// was this passkey (a login without user verification, whose
+		// mfa_token has the same time), and one key is not two factors.
+		return Pair{}, refuse("first_factor", errors.New("auth: the passkey of the first step"))
 	}
 	attrs = append(attrs, "credential", cred.ID)
 	u, f, err := s.stepAccount(ctx, st, ch, attrs)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/descope/virtualwebauthn"
 )
@@ -87,7 +88,10 @@ func TestMFAWithPasskey(t *testing.T) {
 			wantError(t, e.verifyPasskey(tok, second), http.StatusUnauthorized, "invalid_mfa_token")
 			wantError(t, e.do("POST", "/auth/mfa/passkey/options", map[string]string{"mfa_token": tok}), http.StatusUnauthorized, "invalid_mfa_token")
 
-			// The assertion replayed on a fresh mfa_token: its challenge is spent.
+			// The assertion replayed on a fresh mfa_token (a minute later:
+			// a passkey used as the mfa_token is made counts as its first
+			// step's): its challenge is spent.
+			e.clock.Advance(time.Minute)
 			tok2 := e.mfaStart("mfa-pk").str("mfa_token")
 			wantError(t, e.verifyPasskey(tok2, cred), http.StatusUnauthorized, "invalid_passkey")
 			if !strings.Contains(e.logs.String(), `"reason":"challenge"`) {
@@ -138,4 +142,32 @@ func TestMFAPasskeyOptionsNeedAToken(t *testing.T) {
 	wantError(t, e.do("POST", "/auth/mfa/passkey/options", map[string]string{"mfa_token": r.str("mfa_token")}), http.StatusConflict, "mfa_not_enrolled")
 	wantError(t, e.do("POST", "/auth/mfa/passkey/options", map[string]string{"mfa_token": "forged"}), http.StatusUnauthorized, "invalid_mfa_token")
 	wantError(t, e.do("POST", "/auth/mfa/verify", map[string]any{"mfa_token": r.str("mfa_token"), "code": "123456", "credential": map[string]string{}}), http.StatusBadRequest, "invalid_request")
+}
+
+// TestMFAPasskeyIsNotTheFirstFactorAgain: a found security key (no user
+// verification) signs in to a TOTP user's mfa_required; the same key
+// cannot then be the second step (one key is one factor), the TOTP code
+// can.
+func TestMFAPasskeyIsNotTheFirstFactorAgain(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := passkeyEnv(t, kind, nil)
+			secret, _, p := e.enrolled("found-key", "")
+			d := newDevice(e.me(p.Access).str("user_id"))
+			d.auth.Options.UserNotVerified = true
+			e.enrolPasskey(p.Access, d, "security key")
+			e.clock.Advance(time.Minute) // the registration is not a use
+			r := e.passkeyLogin(e.assertion(d, browser))
+			wantError(t, r, http.StatusForbidden, "mfa_required")
+			tok := r.str("mfa_token")
+			wantError(t, e.verifyPasskey(tok, e.mfaAssertion(tok, d)), http.StatusUnauthorized, "invalid_passkey")
+			if !strings.Contains(e.logs.String(), `"reason":"first_factor"`) {
+				t.Fatal("the first step's passkey not refused as such")
+			}
+			e.nextStep()
+			if v := e.verify(map[string]string{"mfa_token": tok, "code": e.code(secret)}); v.Status != http.StatusOK {
+				t.Fatalf("TOTP after the refused passkey: %d %s", v.Status, v.Raw)
+			}
+		})
+	}
 }
