@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/descope/virtualwebauthn"
+
+	"github.com/rotor-auth/rotor/pkg/config"
 )
 
 // A passkey as a login's second step (/auth/mfa/passkey/options, then
@@ -168,6 +170,41 @@ func TestMFAPasskeyIsNotTheFirstFactorAgain(t *testing.T) {
 			if v := e.verify(map[string]string{"mfa_token": tok, "code": e.code(secret)}); v.Status != http.StatusOK {
 				t.Fatalf("TOTP after the refused passkey: %d %s", v.Status, v.Raw)
 			}
+		})
+	}
+}
+
+// TestMFAPasskeyGuessesCounted: refused assertions take the slots wrong
+// codes take: after the limit, even the owner's right assertion and a
+// right code are refused before being checked.
+func TestMFAPasskeyGuessesCounted(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			const limit = 3
+			e := passkeyEnv(t, kind, func(c *config.Config) { c.LoginMaxFailures = limit })
+			secret, _, p := e.enrolled("pk-guessed", "")
+			d := newDevice(e.me(p.Access).str("user_id"))
+			e.enrolPasskey(p.Access, d, "laptop")
+			e.clock.Advance(time.Minute)
+			tok := e.mfaStart("pk-guessed").str("mfa_token")
+			stranger := newDevice("usr_stranger")
+			for i := 0; ; i++ {
+				r := e.verifyPasskey(tok, e.mfaAssertion(tok, stranger))
+				if r.Status == http.StatusTooManyRequests {
+					if i != limit {
+						t.Fatalf("refused after %d guesses; limit %d", i, limit)
+					}
+					break
+				}
+				wantError(t, r, http.StatusUnauthorized, "invalid_passkey")
+				if i > limit {
+					t.Fatalf("%d assertions checked; limit %d", i+1, limit)
+				}
+			}
+			wantError(t, e.verifyPasskey(tok, e.mfaAssertion(tok, d)), http.StatusTooManyRequests, "too_many_attempts")
+			// A code of a step not yet used (the clock moved a minute since
+			// the enrolment's).
+			wantError(t, e.verify(map[string]string{"mfa_token": tok, "code": e.code(secret)}), http.StatusTooManyRequests, "too_many_attempts")
 		})
 	}
 }
