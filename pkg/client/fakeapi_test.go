@@ -38,7 +38,7 @@ type fakeAPI struct {
 	holdN     int64                    // see HoldRefresh
 	hold      chan struct{}            // closed at the holdN-th 401
 	mfaUsers  map[string]bool          // usernames with a second factor
-	mfaTokens map[string]pendingMFA      // unused mfa_token -> the login it finishes
+	mfaTokens map[string]pendingMFA    // unused mfa_token -> the login it finishes
 	mfa       map[string]bool          // access tokens of sessions started with a second factor
 	recovery  map[string]bool          // recovery codes not used yet
 }
