@@ -192,7 +192,7 @@ export class MfaRequiredError extends RotorError {
     constructor(description, 
     /** The short-lived, single-use token that binds the second step to this login. */
     mfaToken, 
-    /** The second factors on offer, such as `otp` and `recovery_code`. */
+    /** The second factors on offer, such as `totp`, `recovery_code` and `passkey`. */
     methods, 
     /** Who logged in: the verify's device token is kept for this username. */
     username = '') {
@@ -487,6 +487,22 @@ export function createRotorFetch(options) {
             if (device)
                 body.device_token = device;
             return finishLogin(username, await postAuth('/auth/login', body));
+        },
+        async verifyMfaWithPasskey(challenge, o = {}) {
+            const { json, credentials } = webauthn();
+            const body = { mfa_token: challenge.mfaToken };
+            // Both calls carry the device token the login sent (the mfa_token is bound to it).
+            const device = challenge.username ? await devices?.get(challenge.username) : undefined;
+            if (device)
+                body.device_token = device;
+            const opts = await postAuth('/auth/mfa/passkey/options', body);
+            if (!opts.ok)
+                throw await readError(opts);
+            const publicKey = json.parseRequestOptionsFromJSON(await opts.json());
+            const credential = (await credentials.get({ publicKey, signal: o.signal }));
+            if (!credential)
+                throw new RotorError(0, 'passkey_cancelled', 'no passkey was chosen');
+            return finishLogin(challenge.username, await postAuth('/auth/mfa/verify', { ...body, credential: credential.toJSON() }));
         },
         async verifyMfa(challenge, factor) {
             const body = { mfa_token: challenge.mfaToken };

@@ -47,10 +47,15 @@ Commands:
                                  codes (they lost both; verify who they are
                                  first): audited, the user is told, and
                                  every session of the user ends.
+  users passkeys list NAME       List the user's passkeys: id, name, created,
+                                 last used, AAGUID, backup eligible/state.
   users passkeys remove NAME     Remove every passkey of the user (a lost or
                                  stolen device; verify who asked first):
                                  audited, the user is told, and every
                                  session of the user ends.
+  users passkeys remove NAME --id ID
+                                 Remove that one passkey (its id from the
+                                 list), the same way.
   keys rotate                    Rotate the signing key through Secrets
                                  Manager: the new key signs after the
                                  activation delay, the old keeps verifying.
@@ -183,7 +188,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	var emergency, macKey bool
 	var before time.Time
 	var since time.Duration
-	var file string
+	var file, passkeyID string
 	switch cmd {
 	case "sessions list", "sessions revoke":
 		sub.StringVar(&user, "user", "", "")
@@ -205,7 +210,9 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	case "events":
 		sub.DurationVar(&since, "since", time.Hour, "")
 		sub.StringVar(&file, "file", "", "")
-	case "users lock", "users unlock", "users mfa reset", "users passkeys remove":
+	case "users passkeys remove":
+		sub.StringVar(&passkeyID, "id", "", "")
+	case "users lock", "users unlock", "users mfa reset", "users passkeys list":
 	default:
 		return usagef("unknown command %q", strings.Join(rest[:1], " "))
 	}
@@ -214,7 +221,7 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		return usagef("%s: %v", cmd, err)
 	}
 	switch cmd {
-	case "users lock", "users unlock", "users mfa reset", "users passkeys remove":
+	case "users lock", "users unlock", "users mfa reset", "users passkeys remove", "users passkeys list":
 		if len(pos) != 1 {
 			return usagef("%s: want exactly one user name", cmd)
 		}
@@ -247,7 +254,11 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	case "users mfa reset":
 		err = c.confirm(o, "Remove the second factor and recovery codes of user "+pos[0]+" (have you verified who asked?) and end every session of it")
 	case "users passkeys remove":
-		err = c.confirm(o, "Remove every passkey of user "+pos[0]+" (have you verified who asked?) and end every session of it")
+		what := "every passkey"
+		if passkeyID != "" {
+			what = "passkey " + passkeyID
+		}
+		err = c.confirm(o, "Remove "+what+" of user "+pos[0]+" (have you verified who asked?) and end every session of it")
 	case "revoke-all":
 		what := "End EVERY session of EVERY user created until now"
 		if !before.IsZero() {
@@ -327,8 +338,19 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		}
 		return c.printResult(o, map[string]any{"mfa_reset": pos[0], "user_id": r.UserID, "notified": r.Notified, "revoked": r.Revoked},
 			fmt.Sprintf("Removed the second factor of %s (%s); ended %d session(s).", pos[0], told, r.Revoked))
+	case "users passkeys list":
+		list, err := a.Passkeys(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.printPasskeys(o, list)
 	case "users passkeys remove":
-		r, err := a.RemovePasskeys(ctx, pos[0])
+		var r PasskeysRemoved
+		if passkeyID != "" {
+			r, err = a.RemovePasskey(ctx, pos[0], passkeyID)
+		} else {
+			r, err = a.RemovePasskeys(ctx, pos[0])
+		}
 		if err != nil {
 			return err
 		}
@@ -520,6 +542,22 @@ func (c *CLI) printSessions(o options, list []sessions.Session) error {
 	fmt.Fprintln(w, "SESSION\tCREATED\tLAST USED\tIP\tUSER AGENT\tEXPIRES")
 	for _, v := range views {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(v.ID, 40), v.Created.Format(time.RFC3339), v.LastUsed.Format(time.RFC3339), printable(v.IP, 45), printable(v.UserAgent, 40), v.Expires.Format(time.RFC3339))
+	}
+	return w.Flush()
+}
+
+func (c *CLI) printPasskeys(o options, list []PasskeyInfo) error {
+	if o.json {
+		return writeJSON(c.Stdout, list)
+	}
+	w := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PASSKEY\tNAME\tCREATED\tLAST USED\tAAGUID\tBACKUP ELIGIBLE\tBACKED UP")
+	for _, p := range list {
+		used := "never"
+		if !p.LastUsedAt.IsZero() {
+			used = p.LastUsedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%t\t%t\n", printable(p.ID, 64), printable(p.Name, 64), p.CreatedAt.Format(time.RFC3339), used, printable(p.AAGUID, 32), p.BackupEligible, p.BackupState)
 	}
 	return w.Flush()
 }

@@ -24,7 +24,9 @@ var sdkConfig = []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/
 var apiOnly = []string{mod + "pkg/password", "golang.org/x/crypto/argon2", mod + "pkg/httpapi", mod + "pkg/auth", mod + "pkg/app/apifn",
 	mod + "pkg/users/names", "golang.org/x/text/secure/precis"}
 
-// webAuthn is linked by the passkeys function alone.
+// webAuthn is linked by the passkeys function and the mfa function (a
+// login's second step by passkey: /auth/mfa/verify is one route, one
+// function) alone.
 var webAuthn = []string{"github.com/go-webauthn/webauthn/webauthn", mod + "pkg/passkey/relyingparty"}
 
 // serverStores are linked only when the build asks for them (ROTOR_STORES).
@@ -65,7 +67,7 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 			must:    []string{mod + "pkg/httpapi", mod + "pkg/auth"},
 			mustNot: concat(localOnly, sdkConfig, serverStores, []string{mod + "pkg/authorizer", mod + "pkg/app/authorizerfn"}),
 		}
-		if fn == "passkeys" {
+		if fn == "passkeys" || fn == "mfa" {
 			r.must = append(r.must, webAuthn...)
 		} else {
 			r.mustNot = append(r.mustNot, webAuthn...)

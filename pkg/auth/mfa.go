@@ -419,8 +419,91 @@ func (s *Service) mfaRequired(ctx context.Context, ring mac.Keyring, u users.Use
 	if err := s.Factors.PutChallenge(ctx, ch); err != nil {
 		return storeError(err)
 	}
+	methods, err := s.mfaMethods(ctx, u)
+	if err != nil {
+		return err
+	}
 	s.log().InfoContext(ctx, "second factor required", "event", "mfa_required", "user_id", u.ID, "ip", c.IP)
-	return apierr.MFARequired.WithField("mfa_token", tok).WithList("mfa_methods", MFAMethods...)
+	return apierr.MFARequired.WithField("mfa_token", tok).WithList("mfa_methods", methods...)
+}
+
+// refuseMFAToken logs why an mfa_token is refused and answers 401
+// invalid_mfa_token.
+func (s *Service) refuseMFAToken(ctx context.Context, reason string, cause error, attrs []any) error {
+	s.log().WarnContext(ctx, "mfa_token refused", append([]any{"event", "mfa_token_refused", "reason", reason}, attrs...)...)
+	return apierr.InvalidMFAToken.With(cause)
+}
+
+// openMFAToken is what every second step checks of an mfa_token before a
+// guess is counted: it verifies under the server key (no store read
+// otherwise) and names a record unused, unexpired and bound to this
+// login's device token. It does not use the record: the step's own store
+// write does, with the proof.
+func (s *Service) openMFAToken(ctx context.Context, st mfa.Store, raw, deviceToken string, c Client, now time.Time) (mac.Keyring, mfa.Challenge, []any, error) {
+	if _, err := mfa.ParseToken(raw); err != nil {
+		return mac.Keyring{}, mfa.Challenge{}, nil, apierr.InvalidMFAToken.With(err)
+	}
+	ring, err := s.keyring(ctx)
+	if err != nil {
+		return mac.Keyring{}, mfa.Challenge{}, nil, err
+	}
+	t, err := mfa.CheckToken(ring, raw)
+	if err != nil {
+		s.log().WarnContext(ctx, "mfa_token not issued by this server", "event", "mfa_token_forged", "ip", c.IP)
+		return mac.Keyring{}, mfa.Challenge{}, nil, apierr.InvalidMFAToken.With(err)
+	}
+	ch, err := st.GetChallenge(ctx, t.ID)
+	switch {
+	case errors.Is(err, mfa.ErrNoChallenge):
+		return mac.Keyring{}, mfa.Challenge{}, nil, apierr.InvalidMFAToken.With(err)
+	case err != nil:
+		return mac.Keyring{}, mfa.Challenge{}, nil, storeError(err)
+	}
+	attrs := []any{"user_id", ch.UserID, "ip", c.IP, "flow", "mfa_verify"}
+	switch {
+	case !ch.UsedAt.IsZero():
+		err = s.refuseMFAToken(ctx, "used", mfa.ErrChallengeUsed, attrs)
+	case !now.Before(ch.ExpiresAt):
+		err = s.refuseMFAToken(ctx, "expired", mfa.ErrChallengeExpired, attrs)
+	case !mfa.BoundTo(ring, ch.Device, deviceToken):
+		err = s.refuseMFAToken(ctx, "other_device", errors.New("auth: mfa_token of another device token"), attrs)
+	}
+	if err != nil {
+		return mac.Keyring{}, mfa.Challenge{}, nil, err
+	}
+	return ring, ch, attrs, nil
+}
+
+// stepAccount reads the user and the factor of an mfa_token's record at
+// once (one round trip of latency) and refuses the token when the user is
+// gone, locked or of another credential epoch (a password change or reset,
+// an end-all or a lock since the login: whatever it granted ended with
+// it), or has no confirmed factor.
+func (s *Service) stepAccount(ctx context.Context, st mfa.Store, ch mfa.Challenge, attrs []any) (users.User, mfa.Factor, error) {
+	var f mfa.Factor
+	var ferr error
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		f, ferr = st.GetFactor(ctx, ch.UserID)
+	}()
+	u, err := s.Users.GetUser(ctx, ch.Username)
+	<-read
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		return users.User{}, mfa.Factor{}, s.refuseMFAToken(ctx, "no_user", err, attrs)
+	case err != nil:
+		return users.User{}, mfa.Factor{}, storeError(err)
+	case u.ID != ch.UserID || u.Epoch != ch.Epoch || u.Locked:
+		return users.User{}, mfa.Factor{}, s.refuseMFAToken(ctx, "stale", users.ErrStale, attrs)
+	}
+	switch {
+	case errors.Is(ferr, mfa.ErrNoFactor) || (ferr == nil && !f.Confirmed):
+		return users.User{}, mfa.Factor{}, s.refuseMFAToken(ctx, "no_factor", mfa.ErrNoFactor, attrs)
+	case ferr != nil:
+		return users.User{}, mfa.Factor{}, storeError(ferr)
+	}
+	return u, f, nil
 }
 
 // VerifyMFA is a login's second step: the mfa_token of its mfa_required
@@ -443,68 +526,18 @@ func (s *Service) VerifyMFA(ctx context.Context, raw, code, recovery, deviceToke
 	if code != "" && totp.CheckCode(code) != nil {
 		return Pair{}, apierr.InvalidRequest.Describe("code must be 6 digits")
 	}
-	if _, err := mfa.ParseToken(raw); err != nil {
-		return Pair{}, apierr.InvalidMFAToken.With(err)
-	}
 	now := s.now()
-	ring, err := s.keyring(ctx)
+	ring, ch, attrs, err := s.openMFAToken(ctx, st, raw, deviceToken, c, now)
 	if err != nil {
 		return Pair{}, err
-	}
-	t, err := mfa.CheckToken(ring, raw)
-	if err != nil {
-		s.log().WarnContext(ctx, "mfa_token not issued by this server", "event", "mfa_token_forged", "ip", c.IP)
-		return Pair{}, apierr.InvalidMFAToken.With(err)
-	}
-	ch, err := st.GetChallenge(ctx, t.ID)
-	switch {
-	case errors.Is(err, mfa.ErrNoChallenge):
-		return Pair{}, apierr.InvalidMFAToken.With(err)
-	case err != nil:
-		return Pair{}, storeError(err)
-	}
-	attrs := []any{"user_id", ch.UserID, "ip", c.IP, "flow", "mfa_verify"}
-	refuse := func(reason string, cause error) error {
-		s.log().WarnContext(ctx, "mfa_token refused", append([]any{"event", "mfa_token_refused", "reason", reason}, attrs...)...)
-		return apierr.InvalidMFAToken.With(cause)
-	}
-	switch {
-	case !ch.UsedAt.IsZero():
-		return Pair{}, refuse("used", mfa.ErrChallengeUsed)
-	case !now.Before(ch.ExpiresAt):
-		return Pair{}, refuse("expired", mfa.ErrChallengeExpired)
-	case !mfa.BoundTo(ring, ch.Device, deviceToken):
-		return Pair{}, refuse("other_device", errors.New("auth: mfa_token of another device token"))
 	}
 	counters := s.guessCounters(ch.UserID, ch.ID)
 	if _, err := s.reserve(ctx, counters, now, attrs...); err != nil {
 		return Pair{}, err
 	}
-	// The user and the factor, read at once: one round trip of latency.
-	var f mfa.Factor
-	var ferr error
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		f, ferr = st.GetFactor(ctx, ch.UserID)
-	}()
-	u, err := s.Users.GetUser(ctx, ch.Username)
-	<-read
-	switch {
-	case errors.Is(err, users.ErrNotFound):
-		return Pair{}, refuse("no_user", err)
-	case err != nil:
-		return Pair{}, storeError(err)
-	case u.ID != ch.UserID || u.Epoch != ch.Epoch || u.Locked:
-		// A password change or reset, an end-all or a lock since the login:
-		// whatever it granted ended with it.
-		return Pair{}, refuse("stale", users.ErrStale)
-	}
-	switch {
-	case errors.Is(ferr, mfa.ErrNoFactor) || (ferr == nil && !f.Confirmed):
-		return Pair{}, refuse("no_factor", mfa.ErrNoFactor)
-	case ferr != nil:
-		return Pair{}, storeError(ferr)
+	u, f, err := s.stepAccount(ctx, st, ch, attrs)
+	if err != nil {
+		return Pair{}, err
 	}
 	ok, err := s.check(ctx, ring, f, proof{code: code, recovery: recovery}, now, attrs...)
 	if err != nil {
@@ -529,11 +562,20 @@ func (s *Service) VerifyMFA(ctx context.Context, raw, code, recovery, deviceToke
 	if err := st.UseFactor(ctx, use); err != nil {
 		return Pair{}, s.used(ctx, err, attrs...)
 	}
-	// The slots are given back while the session is written (one round
-	// trip of latency for both), as a login does.
+	if ok.hash != "" {
+		s.log().WarnContext(ctx, "recovery code used", "event", "mfa_recovery_code_used", "user_id", u.ID, "ip", c.IP, "codes_left", len(f.Codes)-1)
+	}
+	c.AMR = amr
+	return s.finishMFA(ctx, ring, u, counters, method, c, now)
+}
+
+// finishMFA ends a right second step: the guess slots given back while the
+// session starts as a login's does (one round trip of latency for both),
+// with c.AMR, and a device token issued.
+func (s *Service) finishMFA(ctx context.Context, ring mac.Keyring, u users.User, counters []throttle.Counter, method string, c Client, now time.Time) (Pair, error) {
 	released := make(chan struct{})
 	go func() { defer close(released); s.release(ctx, counters) }()
-	c.AMR, c.AuthTime = amr, now
+	c.AuthTime = now
 	iss, err := s.startSession(ctx, u, c, now)
 	<-released
 	if err != nil {
@@ -542,9 +584,6 @@ func (s *Service) VerifyMFA(ctx context.Context, raw, code, recovery, deviceToke
 	dev, err := device.Issue(ring, u.Username, iss.Session.Epoch, now, s.Rand)
 	if err != nil {
 		return Pair{}, apierr.Internal.With(err)
-	}
-	if ok.hash != "" {
-		s.log().WarnContext(ctx, "recovery code used", "event", "mfa_recovery_code_used", "user_id", u.ID, "session_id", iss.Session.ID, "ip", c.IP, "codes_left", len(f.Codes)-1)
 	}
 	s.log().InfoContext(ctx, "login", "event", "login_succeeded", "user_id", u.ID, "session_id", iss.Session.ID, "ip", c.IP, "mfa", method)
 	p, err := s.pair(ctx, iss, now, &u)

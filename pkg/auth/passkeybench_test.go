@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -17,9 +18,11 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
+	"github.com/rotor-auth/rotor/pkg/totp"
 )
 
 // The passkey ceremonies on DynamoDB (moto), with a virtual authenticator
@@ -177,4 +180,63 @@ func BenchmarkPasskeyLogin(b *testing.B) {
 		_, err := m.svc.LoginWithPasskey(context.Background(), a, "", auth.Client{})
 		return err
 	})
+}
+
+// BenchmarkMFAPasskey: a login's second step with a passkey, for a TOTP
+// user with one passkey: POST /auth/mfa/passkey/options (the mfa_token's
+// record, the user's passkeys, the challenge record) and POST
+// /auth/mfa/verify with the assertion (the mfa_token's record, the
+// reservation, the challenge used, the credential, user and factor, the
+// sign count, the mfa_token used, the session, the release). The first
+// step's argon2id and the authenticator's signing are outside.
+//
+//	go test -run '^$' -bench 'BenchmarkMFAPasskey' -benchtime 50x ./pkg/auth
+func BenchmarkMFAPasskey(b *testing.B) {
+	for _, step := range []string{"options", "verify"} {
+		b.Run(step, func(b *testing.B) {
+			m := newPasskeyBench(b)
+			ctx := context.Background()
+			now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+			m.svc.Now = func() time.Time { return now }
+			m.svc.Throttle.MaxFailures = 1 << 20 // measured, not guessed
+			e, err := m.svc.EnrolTOTP(ctx, m.caller, "", auth.Client{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			code, _ := totp.Code(e.Secret, now)
+			if _, err := m.svc.ConfirmTOTP(ctx, m.caller, code, auth.Client{}); err != nil {
+				b.Fatal(err)
+			}
+			var tok string
+			var a json.RawMessage
+			prepare := func() {
+				now = now.Add(time.Minute) // the key's last use is before this mfa_token
+				_, err := m.svc.Login(ctx, "bench", alicePW, "", auth.Client{})
+				var ae *apierr.Error
+				if !errors.As(err, &ae) || ae.Code != "mfa_required" {
+					b.Fatalf("login: %v, want mfa_required", err)
+				}
+				tok = ae.Fields["mfa_token"]
+				if step == "verify" {
+					raw, err := m.svc.MFAPasskeyOptions(ctx, tok, "", auth.Client{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					o, err := virtualwebauthn.ParseAssertionOptions(string(raw))
+					if err != nil {
+						b.Fatal(err)
+					}
+					a = json.RawMessage(virtualwebauthn.CreateAssertionResponse(localBrowser, m.auth, m.cred, *o))
+				}
+			}
+			m.measure(b, prepare, func() error {
+				if step == "options" {
+					_, err := m.svc.MFAPasskeyOptions(ctx, tok, "", auth.Client{})
+					return err
+				}
+				_, err := m.svc.VerifyMFAWithPasskey(ctx, tok, a, "", auth.Client{})
+				return err
+			})
+		})
+	}
 }

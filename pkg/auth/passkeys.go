@@ -24,6 +24,7 @@ type RelyingParty interface {
 	ParseRegistration(body []byte) (passkey.Response, error)
 	VerifyRegistration(u passkey.User, challenge []byte, r passkey.Response) (passkey.Record, uint32, error)
 	LoginOptions() (json.RawMessage, []byte, error)
+	MFAOptions(creds []passkey.Credential) (json.RawMessage, []byte, error)
 	ParseAssertion(body []byte) (passkey.Response, error)
 	VerifyAssertion(u passkey.User, c passkey.Credential, challenge []byte, r passkey.Response) (passkey.Assertion, error)
 }
@@ -281,21 +282,11 @@ func (s *Service) LoginWithPasskey(ctx context.Context, credential json.RawMessa
 	if u.Locked {
 		return Pair{}, refuse("locked", errors.New("auth: user locked"))
 	}
-	count := a.SignCount
-	if a.Regressed {
-		// Two copies of the key exist, or the authenticator is broken: the
-		// owner and whoever holds the copy cannot be told apart.
-		s.log().ErrorContext(ctx, "passkey signature counter went backwards", append([]any{"event", "passkey_counter_regressed", "stored", cred.SignCount, "presented", a.SignCount, "refused", !s.AllowCounterRegression}, attrs...)...)
-		if !s.AllowCounterRegression {
-			return Pair{}, refuse("counter_regressed", errors.New("auth: signature counter went backwards"))
+	if reason, err := s.keepCounter(ctx, cred, a, now, attrs); err != nil {
+		if reason == "" {
+			return Pair{}, err
 		}
-		count = cred.SignCount // never moved backwards
-	}
-	switch err := s.Passkeys.UsePasskey(ctx, passkey.Use{ID: cred.ID, UserID: u.ID, From: cred.SignCount, SignCount: count, BackupState: a.BackupState, Now: now}); {
-	case errors.Is(err, passkey.ErrCounterMoved), errors.Is(err, passkey.ErrNoCredential):
-		return Pair{}, refuse("raced", err)
-	case err != nil:
-		return Pair{}, storeError(err)
+		return Pair{}, refuse(reason, err)
 	}
 	ring, err := s.keyring(ctx)
 	if err != nil {
@@ -328,6 +319,31 @@ func (s *Service) LoginWithPasskey(ctx context.Context, credential json.RawMessa
 	}
 	p.DeviceToken = dev
 	return p, nil
+}
+
+// keepCounter records an accepted assertion a of cred: the signature
+// counter moved forward, or, when it regressed (a security event), refused
+// unless AllowCounterRegression, and never stored backwards; the write is
+// conditional on the count read. A refusal returns its reason; a store
+// failure an empty one.
+func (s *Service) keepCounter(ctx context.Context, cred passkey.Credential, a passkey.Assertion, now time.Time, attrs []any) (string, error) {
+	count := a.SignCount
+	if a.Regressed {
+		// Two copies of the key exist, or the authenticator is broken: the
+		// owner and whoever holds the copy cannot be told apart.
+		s.log().ErrorContext(ctx, "passkey signature counter went backwards", append([]any{"event", "passkey_counter_regressed", "stored", cred.SignCount, "presented", a.SignCount, "refused", !s.AllowCounterRegression}, attrs...)...)
+		if !s.AllowCounterRegression {
+			return "counter_regressed", errors.New("auth: signature counter went backwards")
+		}
+		count = cred.SignCount // never moved backwards
+	}
+	switch err := s.Passkeys.UsePasskey(ctx, passkey.Use{ID: cred.ID, UserID: cred.UserID, From: cred.SignCount, SignCount: count, BackupState: a.BackupState, Now: now}); {
+	case errors.Is(err, passkey.ErrCounterMoved), errors.Is(err, passkey.ErrNoCredential):
+		return "raced", err
+	case err != nil:
+		return "", storeError(err)
+	}
+	return "", nil
 }
 
 // ListPasskeys lists the caller's passkeys, oldest first.

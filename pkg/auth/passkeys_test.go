@@ -27,6 +27,23 @@ func TestPasskeyAMR(t *testing.T) {
 	}
 }
 
+// TestMFAPasskeyAMR: a passkey as the second step after a password.
+func TestMFAPasskeyAMR(t *testing.T) {
+	for _, tc := range []struct {
+		be, uv bool
+		want   []string
+	}{
+		{false, true, []string{"pwd", "hwk", "user", "mfa"}},
+		{true, true, []string{"pwd", "swk", "user", "mfa"}},
+		{false, false, []string{"pwd", "hwk", "mfa"}},
+		{true, false, []string{"pwd", "swk", "mfa"}},
+	} {
+		if got := mfaPasskeyAMR(passkey.Record{BackupEligible: tc.be}, passkey.Assertion{UserVerified: tc.uv}); !slices.Equal(got, tc.want) {
+			t.Errorf("backup eligible %v, user verified %v: %v, want %v", tc.be, tc.uv, got, tc.want)
+		}
+	}
+}
+
 func TestPasskeyName(t *testing.T) {
 	for in, want := range map[string]string{"": "Passkey", "  laptop ": "laptop", "Ünïcode 🔑": "Ünïcode 🔑"} {
 		if got, err := passkeyName(in); err != nil || got != want {

@@ -13,5 +13,10 @@
 // POST /auth/passkeys/register/options and /auth/passkeys/register
 // (bearer), POST /auth/passkeys/login/options and /auth/passkeys/login
 // (the token response), GET /auth/passkeys, PATCH and DELETE
-// /auth/passkeys/{id} (bearer); docs/openapi.yaml describes each.
+// /auth/passkeys/{id} (bearer); and a passkey as a login's second step,
+// when 403 mfa_required lists "passkey" in mfa_methods: POST
+// /auth/mfa/passkey/options {"mfa_token"} (request options for that
+// user's passkeys; the mfa_token is checked, not used), then POST
+// /auth/mfa/verify {"mfa_token","credential"} (the token response, as
+// with a code). docs/openapi.yaml describes each.
 package client

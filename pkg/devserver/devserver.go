@@ -117,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST "+httpapi.RouteMFAConfirm, s.API.MFA, true)
 	route("POST "+httpapi.RouteMFARecoveryCodes, s.API.MFA, true)
 	route("POST "+httpapi.RouteMFAVerify, s.API.MFA, false)
+	route("POST "+httpapi.RouteMFAPasskeyOptions, s.API.MFA, false)
 	route("POST "+httpapi.RoutePasskeyRegisterOptions, s.API.Passkeys, true)
 	route("POST "+httpapi.RoutePasskeyRegister, s.API.Passkeys, true)
 	route("POST "+httpapi.RoutePasskeyLoginOptions, s.API.Passkeys, false)

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/rotor-auth/rotor/pkg/apierr"
+	"github.com/rotor-auth/rotor/pkg/auth"
 )
 
 // The MFA routes, served by one function (mfa).
@@ -13,6 +15,8 @@ const (
 	RouteMFAConfirm       = "/auth/mfa/totp/confirm"
 	RouteMFARecoveryCodes = "/auth/mfa/recovery-codes"
 	RouteMFAVerify        = "/auth/mfa/verify"
+	// RouteMFAPasskeyOptions: request options for a passkey second step.
+	RouteMFAPasskeyOptions = "/auth/mfa/passkey/options"
 )
 
 // The OAuth grants of a login's second step, after Auth0's MFA grants
@@ -35,12 +39,21 @@ type mfaProof struct {
 // POST /auth/mfa/recovery-codes {"code"} (bearer) → {"recovery_codes"};
 // DELETE /auth/mfa/totp {"code"} or {"recovery_code"} (bearer) → 204;
 // POST /auth/mfa/verify {"mfa_token","code"|"recovery_code"[,"device_token"]}
-// → the token response, in the cookie transport as a login's.
+// → the token response, in the cookie transport as a login's;
+// POST /auth/mfa/passkey/options {"mfa_token"[,"device_token"]} → request
+// options for the token's user's passkeys; POST /auth/mfa/verify
+// {"mfa_token","credential"[,"device_token"]} → the token response.
 func (a *API) MFA(ctx context.Context, req Request) (Response, error) {
 	return a.serve(ctx, req, func(ctx context.Context) (reply, error) {
 		route, method := endpoint(req), req.HTTPMethod
 		if route == RouteMFAVerify && method == http.MethodPost {
 			return a.mfaVerify(ctx, req)
+		}
+		if route == RouteMFAPasskeyOptions {
+			if method != http.MethodPost {
+				return reply{}, apierr.MethodNotAllowed
+			}
+			return a.mfaPasskeyOptions(ctx, req)
 		}
 		known := route == RouteMFATOTP || route == RouteMFAConfirm || route == RouteMFARecoveryCodes
 		if !known {
@@ -101,6 +114,52 @@ func (a *API) MFA(ctx context.Context, req Request) (Response, error) {
 func (a *API) mfaVerify(ctx context.Context, req Request) (reply, error) {
 	var in struct {
 		mfaProof
+		MFAToken    string          `json:"mfa_token"`
+		DeviceToken string          `json:"device_token"`
+		Credential  json.RawMessage `json:"credential"`
+	}
+	if err := decode(req, &in); err != nil {
+		return reply{}, err
+	}
+	if err := required([2]string{"mfa_token", in.MFAToken}); err != nil {
+		return reply{}, err
+	}
+	withPasskey := len(in.Credential) > 0 && string(in.Credential) != "null"
+	n := 0
+	for _, given := range []bool{in.Code != "", in.RecoveryCode != "", withPasskey} {
+		if given {
+			n++
+		}
+	}
+	if n != 1 {
+		return reply{}, apierr.InvalidRequest.Describe(`Send "code", "recovery_code" or "credential", one of them.`)
+	}
+	if withPasskey && in.Credential[0] != '{' {
+		return reply{}, apierr.InvalidRequest.Describe(`Field "credential" must be the PublicKeyCredential's JSON object.`)
+	}
+	cookie, err := a.cookieTransport(req)
+	if err != nil {
+		return reply{}, err
+	}
+	if in.DeviceToken == "" {
+		in.DeviceToken = cookieValue(req, DeviceCookie)
+	}
+	var p auth.Pair
+	if withPasskey {
+		p, err = a.Auth.VerifyMFAWithPasskey(ctx, in.MFAToken, in.Credential, in.DeviceToken, client(req))
+	} else {
+		p, err = a.Auth.VerifyMFA(ctx, in.MFAToken, in.Code, in.RecoveryCode, in.DeviceToken, client(req))
+	}
+	if err != nil {
+		return reply{}, err
+	}
+	return a.tokens(req, p, cookie, "")
+}
+
+// mfaPasskeyOptions answers request options for a passkey second step;
+// the mfa_token is checked, not used.
+func (a *API) mfaPasskeyOptions(ctx context.Context, req Request) (reply, error) {
+	var in struct {
 		MFAToken    string `json:"mfa_token"`
 		DeviceToken string `json:"device_token"`
 	}
@@ -110,19 +169,12 @@ func (a *API) mfaVerify(ctx context.Context, req Request) (reply, error) {
 	if err := required([2]string{"mfa_token", in.MFAToken}); err != nil {
 		return reply{}, err
 	}
-	if (in.Code == "") == (in.RecoveryCode == "") {
-		return reply{}, apierr.InvalidRequest.Describe(`Send "code" or "recovery_code", one of them.`)
-	}
-	cookie, err := a.cookieTransport(req)
-	if err != nil {
-		return reply{}, err
-	}
 	if in.DeviceToken == "" {
 		in.DeviceToken = cookieValue(req, DeviceCookie)
 	}
-	p, err := a.Auth.VerifyMFA(ctx, in.MFAToken, in.Code, in.RecoveryCode, in.DeviceToken, client(req))
+	options, err := a.Auth.MFAPasskeyOptions(ctx, in.MFAToken, in.DeviceToken, client(req))
 	if err != nil {
 		return reply{}, err
 	}
-	return a.tokens(req, p, cookie, "")
+	return optionsReply(options), nil
 }

@@ -110,8 +110,14 @@ func TestWritePaths(t *testing.T) {
 		r = call(t, "LoginFunction", request{method: "POST", path: "/auth/login",
 			body: mustJSON(map[string]string{"username": username, "password": password})})
 		expectError(t, "login of an enrolled user", r, 403, "mfa_required")
+		tok := r.str("mfa_token")
+		// The passkey second step's options: the mfa_token's record and the
+		// user's passkey list read by MfaFunction (none: 409).
+		r = call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/passkey/options",
+			body: mustJSON(map[string]string{"mfa_token": tok})})
+		expectError(t, "passkey options of a user without passkeys", r, 409, "mfa_not_enrolled")
 		r = call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/verify",
-			body: mustJSON(map[string]string{"mfa_token": r.str("mfa_token"), "recovery_code": fmt.Sprint(codes[0])})})
+			body: mustJSON(map[string]string{"mfa_token": tok, "recovery_code": fmt.Sprint(codes[0])})})
 		expectStatus(t, "verify with a recovery code", r, 200)
 		checkTokenResponse(t, "verify", r)
 

@@ -18,7 +18,7 @@ func TestPreflight(t *testing.T) {
 		"/auth/email", "/auth/email/verify", "/auth/email/verify/resend",
 		"/auth/password/forgot", "/auth/password/reset", "/oauth/token", "/oauth/revoke",
 		"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
-		"/auth/mfa/totp", "/auth/mfa/totp/confirm", "/auth/mfa/recovery-codes", "/auth/mfa/verify",
+		"/auth/mfa/totp", "/auth/mfa/totp/confirm", "/auth/mfa/recovery-codes", "/auth/mfa/verify", "/auth/mfa/passkey/options",
 		"/auth/passkeys", "/auth/passkeys/pk_1", "/auth/passkeys/register/options", "/auth/passkeys/register",
 		"/auth/passkeys/login/options", "/auth/passkeys/login",
 	} {

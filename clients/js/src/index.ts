@@ -233,7 +233,7 @@ export class MfaRequiredError extends RotorError {
     description: string,
     /** The short-lived, single-use token that binds the second step to this login. */
     readonly mfaToken: string,
-    /** The second factors on offer, such as `otp` and `recovery_code`. */
+    /** The second factors on offer, such as `totp`, `recovery_code` and `passkey`. */
     readonly methods: string[],
     /** Who logged in: the verify's device token is kept for this username. */
     readonly username = '',
@@ -391,6 +391,13 @@ export interface RotorFetch {
    * `/auth/mfa/verify`, and stores the tokens as `login` does.
    */
   verifyMfa(challenge: MfaRequiredError, factor: MfaFactor): Promise<Tokens>;
+  /**
+   * Finishes a login that rejected with {@link MfaRequiredError} whose
+   * `methods` include `passkey`: request options for this login's user
+   * (`/auth/mfa/passkey/options`) go to `navigator.credentials.get`, the
+   * assertion to `/auth/mfa/verify`; stores the tokens as `login` does.
+   */
+  verifyMfaWithPasskey(challenge: MfaRequiredError, options?: { signal?: AbortSignal }): Promise<Tokens>;
   /**
    * Starts a TOTP enrolment for the logged-in user (`POST /auth/mfa/totp`).
    * `currentPassword` is needed unless the login is recent. The factor stays
@@ -683,6 +690,19 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
       const device = await devices?.get(username);
       if (device) body.device_token = device;
       return finishLogin(username, await postAuth('/auth/login', body));
+    },
+    async verifyMfaWithPasskey(challenge: MfaRequiredError, o: { signal?: AbortSignal } = {}) {
+      const { json, credentials } = webauthn();
+      const body: Record<string, unknown> = { mfa_token: challenge.mfaToken };
+      // Both calls carry the device token the login sent (the mfa_token is bound to it).
+      const device = challenge.username ? await devices?.get(challenge.username) : undefined;
+      if (device) body.device_token = device;
+      const opts = await postAuth('/auth/mfa/passkey/options', body);
+      if (!opts.ok) throw await readError(opts);
+      const publicKey = json.parseRequestOptionsFromJSON(await opts.json());
+      const credential = (await credentials.get({ publicKey, signal: o.signal })) as JSONCredential | null;
+      if (!credential) throw new RotorError(0, 'passkey_cancelled', 'no passkey was chosen');
+      return finishLogin(challenge.username, await postAuth('/auth/mfa/verify', { ...body, credential: credential.toJSON() }));
     },
     async verifyMfa(challenge: MfaRequiredError, factor: MfaFactor) {
       const body: Record<string, string> = { mfa_token: challenge.mfaToken };

@@ -19,6 +19,7 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
   ]);
   const mfaUsers = new Set(['dana']); // users with a second factor
   const mfaTokens = new Map(); // unused mfa_token -> username
+  const passkeyChallenges = new Map(); // unused challenge of /auth/mfa/passkey/options -> username
   const mfaAccess = new Set(); // access tokens of sessions started with a second factor
   const recoveryCodes = new Map([['dana', new Set([RECOVERY_CODE])]]); // username -> unused codes
   const pendingTotp = new Map(); // username -> secret of an unconfirmed enrolment
@@ -148,8 +149,21 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       return tokenResponse(req, mint(username, session), session, `rtd_fake_${username}_${seq}`);
     }
 
+    if (req.method === 'POST' && path === '/auth/mfa/passkey/options') {
+      const { mfa_token: mfaToken, device_token } = await req.json();
+      const challenge = mfaTokens.get(mfaToken);
+      const cookieDevice = cookieMode && req.credentials === 'include' ? jar.rotor_device : undefined;
+      if (!challenge || challenge.device !== (device_token ?? cookieDevice ?? null)) {
+        return json(401, err('invalid_mfa_token', 'the mfa_token is unknown, used, expired or of another device'));
+      }
+      // Not used by the options: the verify uses it.
+      const passkeyChallenge = `pkc_${++seq}`;
+      passkeyChallenges.set(passkeyChallenge, challenge.username);
+      return json(200, { challenge: passkeyChallenge, allowCredentials: [{ type: 'public-key', id: `pk_${challenge.username}` }] });
+    }
+
     if (req.method === 'POST' && path === '/auth/mfa/verify') {
-      const { mfa_token: mfaToken, code, recovery_code: recovery, device_token } = await req.json();
+      const { mfa_token: mfaToken, code, recovery_code: recovery, device_token, credential } = await req.json();
       const challenge = mfaTokens.get(mfaToken);
       const cookieDevice = cookieMode && req.credentials === 'include' ? jar.rotor_device : undefined;
       // Bound to the login's device token, as the server binds it.
@@ -157,8 +171,18 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
         return json(401, err('invalid_grant', 'the mfa_token is unknown, used, expired or of another device'));
       }
       const { username } = challenge;
-      if ((code === undefined) === (recovery === undefined)) return json(400, err('invalid_request', 'one of code or recovery_code'));
-      if (code !== undefined ? code !== OTP : !recoveryCodes.get(username)?.has(recovery)) return json(401, err('invalid_grant', 'wrong code'));
+      if (credential !== undefined) {
+        // The fake's "assertion": the options' challenge, answered by the user's passkey.
+        if (code !== undefined || recovery !== undefined) return json(400, err('invalid_request', 'one of code, recovery_code or credential'));
+        if (passkeyChallenges.get(credential.challenge) !== username || credential.id !== `pk_${username}`) {
+          return json(401, err('invalid_passkey', 'the passkey could not be verified'));
+        }
+        passkeyChallenges.delete(credential.challenge);
+      } else if ((code === undefined) === (recovery === undefined)) {
+        return json(400, err('invalid_request', 'one of code or recovery_code'));
+      } else if (code !== undefined ? code !== OTP : !recoveryCodes.get(username)?.has(recovery)) {
+        return json(401, err('invalid_grant', 'wrong code'));
+      }
       mfaTokens.delete(mfaToken);
       recoveryCodes.get(username)?.delete(recovery);
       const session = { user: username, revoked: false, csrf: `csrf_${++seq}`, mfa: true };

@@ -145,3 +145,49 @@ describe('enrolment', () => {
     await assert.rejects(rf.confirmTotp(OTP), (e) => e instanceof RotorError && e.status === 401);
   });
 });
+
+describe('verifyMfaWithPasskey', () => {
+  /** A stand-in for the browser's WebAuthn: the JSON forms as they are, and an authenticator answering with the allowed credential. */
+  function browser(calls) {
+    globalThis.PublicKeyCredential = { parseCreationOptionsFromJSON: (o) => o, parseRequestOptionsFromJSON: (o) => o };
+    return {
+      async get({ publicKey }) {
+        calls.push(publicKey);
+        const id = publicKey.allowCredentials[0].id;
+        return { toJSON: () => ({ id, challenge: publicKey.challenge }) };
+      },
+      async create() {
+        throw new Error('not used');
+      },
+    };
+  }
+
+  test('options for the login\'s user go to credentials.get, the assertion to /auth/mfa/verify; tokens and device token kept', async () => {
+    const api = fakeApi();
+    const storage = memoryStorage();
+    const devices = memoryDeviceStorage();
+    const calls = [];
+    const rf = client(api, { storage, devices, credentials: browser(calls) });
+    const mfa = await challenge(rf, storage);
+    const tokens = await rf.verifyMfaWithPasskey(mfa);
+    assert.equal(calls.length, 1);
+    assert.deepEqual(calls[0].allowCredentials, [{ type: 'public-key', id: 'pk_dana' }]);
+    assert.ok(tokens.accessToken && tokens.refreshToken);
+    assert.deepEqual(await storage.load(), tokens);
+    assert.match(await devices.get('dana'), /^rtd_fake_dana_/);
+    // The mfa_token works once.
+    await assert.rejects(rf.verifyMfaWithPasskey(mfa), (e) => e instanceof RotorError && e.code === 'invalid_mfa_token');
+    delete globalThis.PublicKeyCredential;
+  });
+
+  test('a cancelled choice rejects with passkey_cancelled and stores nothing', async () => {
+    const api = fakeApi();
+    const storage = memoryStorage();
+    globalThis.PublicKeyCredential = { parseCreationOptionsFromJSON: (o) => o, parseRequestOptionsFromJSON: (o) => o };
+    const rf = client(api, { storage, credentials: { get: async () => null, create: async () => null } });
+    const mfa = await challenge(rf, storage);
+    await assert.rejects(rf.verifyMfaWithPasskey(mfa), (e) => e instanceof RotorError && e.code === 'passkey_cancelled');
+    assert.equal(await storage.load(), null);
+    delete globalThis.PublicKeyCredential;
+  });
+});

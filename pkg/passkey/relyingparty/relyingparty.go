@@ -108,6 +108,35 @@ func (rp *RelyingParty) LoginOptions() (options json.RawMessage, challenge []byt
 	return encodeOptions(assertion.Response, session.Challenge)
 }
 
+// MFAOptions returns request options for a login's second step: the
+// user's credentials as allowCredentials (only they can answer), user
+// verification preferred, and their challenge.
+func (rp *RelyingParty) MFAOptions(creds []passkey.Credential) (options json.RawMessage, challenge []byte, err error) {
+	var allow []protocol.CredentialDescriptor
+	for _, c := range creds {
+		id, err := rawID(c.ID)
+		if err != nil {
+			continue
+		}
+		d := protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: id}
+		if r, err := passkey.DecodeRecord(c.Data); err == nil {
+			for _, t := range r.Transports {
+				d.Transport = append(d.Transport, protocol.AuthenticatorTransport(t))
+			}
+		}
+		allow = append(allow, d)
+	}
+	if len(allow) == 0 {
+		return nil, nil, errors.New("relyingparty: mfa options: no credentials")
+	}
+	assertion, session, err := rp.w.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationPreferred),
+		webauthn.WithAllowedCredentials(allow))
+	if err != nil {
+		return nil, nil, fmt.Errorf("relyingparty: mfa options: %w", err)
+	}
+	return encodeOptions(assertion.Response, session.Challenge)
+}
+
 func encodeOptions(v any, challenge string) (json.RawMessage, []byte, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {

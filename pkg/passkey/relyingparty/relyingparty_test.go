@@ -220,3 +220,31 @@ func TestRegistrationCredProps(t *testing.T) {
 		t.Fatalf("a registration answering credProps: %v", err)
 	}
 }
+
+// TestMFAOptions: the second step's options name exactly the given
+// credentials, and an answer to them verifies as a login's does; with no
+// credential there are no options.
+func TestMFAOptions(t *testing.T) {
+	f := registered(t, virtualwebauthn.AuthenticatorOptions{})
+	raw, challenge, err := f.rp.MFAOptions([]passkey.Credential{f.pk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := virtualwebauthn.ParseAssertionOptions(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.AllowCredentials) != 1 || o.AllowCredentials[0] != f.pk.ID || o.RelyingPartyID != "example.com" {
+		t.Fatalf("options %s", raw)
+	}
+	r, err := f.rp.ParseAssertion([]byte(virtualwebauthn.CreateAssertionResponse(browser, f.auth, f.cred, *o)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.rp.VerifyAssertion(user, f.pk, challenge, r); err != nil {
+		t.Fatalf("answer to the mfa options: %v", err)
+	}
+	if _, _, err := f.rp.MFAOptions(nil); err == nil {
+		t.Fatal("options with no credential to allow")
+	}
+}
