@@ -115,22 +115,10 @@ func (s *Service) VerifyMFAWithPasskey(ctx context.Context, raw string, credenti
 		s.log().WarnContext(ctx, "passkey second step refused", append([]any{"event", "mfa_failed", "reason", reason, "cause", cause.Error()}, attrs...)...)
 		return apierr.InvalidPasskey.With(cause)
 	}
-	r, err := s.RP.ParseAssertion(credential)
-	if err != nil {
-		return Pair{}, refuse("malformed", err)
-	}
-	if _, err := s.Passkeys.UsePasskeyChallenge(ctx, passkey.HashChallenge(r.Challenge), passkey.MFA, ch.UserID, now); err != nil {
-		if !isChallengeRefusal(err) {
-			return Pair{}, storeError(err)
-		}
-		return Pair{}, refuse("challenge", err)
-	}
-	cred, err := s.Passkeys.GetPasskey(ctx, r.CredentialID)
+	r, cred, err := s.spendAssertion(ctx, credential, passkey.MFA, ch.UserID, now, refuse)
 	switch {
-	case errors.Is(err, passkey.ErrNoCredential):
-		return Pair{}, refuse("unknown_credential", err)
 	case err != nil:
-		return Pair{}, storeError(err)
+		return Pair{}, err
 	case cred.UserID != ch.UserID:
 		return Pair{}, refuse("other_user", errors.New("auth: a passkey of another user"))
 	case len(r.UserHandle) > 0 && string(r.UserHandle) != cred.UserID:

@@ -240,22 +240,9 @@ func (s *Service) LoginWithPasskey(ctx context.Context, credential json.RawMessa
 		s.log().WarnContext(ctx, "passkey login refused", append(append([]any{"event", "passkey_login_refused", "reason", reason, "cause", cause.Error()}, attrs...), more...)...)
 		return apierr.InvalidPasskey.With(cause)
 	}
-	r, err := s.RP.ParseAssertion(credential)
+	r, cred, err := s.spendAssertion(ctx, credential, passkey.Login, "", now, func(reason string, cause error) error { return refuse(reason, cause) })
 	if err != nil {
-		return Pair{}, refuse("malformed", err)
-	}
-	if _, err := s.Passkeys.UsePasskeyChallenge(ctx, passkey.HashChallenge(r.Challenge), passkey.Login, "", now); err != nil {
-		if !isChallengeRefusal(err) {
-			return Pair{}, storeError(err)
-		}
-		return Pair{}, refuse("challenge", err)
-	}
-	cred, err := s.Passkeys.GetPasskey(ctx, r.CredentialID)
-	switch {
-	case errors.Is(err, passkey.ErrNoCredential):
-		return Pair{}, refuse("unknown_credential", err)
-	case err != nil:
-		return Pair{}, storeError(err)
+		return Pair{}, err
 	}
 	attrs = append(attrs, "user_id", cred.UserID, "credential", cred.ID)
 	if string(r.UserHandle) != cred.UserID {
@@ -319,6 +306,31 @@ func (s *Service) LoginWithPasskey(ctx context.Context, credential json.RawMessa
 	}
 	p.DeviceToken = dev
 	return p, nil
+}
+
+// spendAssertion parses an assertion, uses (spends) the challenge it
+// answers for ceremony (bound to userID when not empty) before anything is
+// verified, and reads the credential it names. refuse turns a refusal's
+// reason into the caller's answer; a store failure is a storeError.
+func (s *Service) spendAssertion(ctx context.Context, credential json.RawMessage, ceremony passkey.Ceremony, userID string, now time.Time, refuse func(reason string, cause error) error) (passkey.Response, passkey.Credential, error) {
+	r, err := s.RP.ParseAssertion(credential)
+	if err != nil {
+		return r, passkey.Credential{}, refuse("malformed", err)
+	}
+	if _, err := s.Passkeys.UsePasskeyChallenge(ctx, passkey.HashChallenge(r.Challenge), ceremony, userID, now); err != nil {
+		if !isChallengeRefusal(err) {
+			return r, passkey.Credential{}, storeError(err)
+		}
+		return r, passkey.Credential{}, refuse("challenge", err)
+	}
+	cred, err := s.Passkeys.GetPasskey(ctx, r.CredentialID)
+	switch {
+	case errors.Is(err, passkey.ErrNoCredential):
+		return r, cred, refuse("unknown_credential", err)
+	case err != nil:
+		return r, cred, storeError(err)
+	}
+	return r, cred, nil
 }
 
 // keepCounter records an accepted assertion a of cred: the signature
