@@ -8,7 +8,6 @@ import (
 	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/outbox"
 	"github.com/rotor-auth/rotor/pkg/password"
-	"github.com/rotor-auth/rotor/pkg/throttle"
 	"github.com/rotor-auth/rotor/pkg/users"
 	"github.com/rotor-auth/rotor/pkg/users/names"
 )
@@ -205,16 +204,8 @@ func (s *Service) ChangeEmail(ctx context.Context, c Caller, current, email stri
 		return err
 	}
 	u := l.User
-	guess := []throttle.Counter{{Key: throttle.SessionKey(c.SessionID), Policy: s.Throttle}}
-	if _, err := s.reserve(ctx, guess, now, "user_id", c.UserID, "session_id", c.SessionID); err != nil {
+	if err := s.checkCurrentPassword(ctx, c, u, current, now, "email change refused", "email_change_failed"); err != nil {
 		return err
-	}
-	if err := s.Passwords.Verify(ctx, current, u.PasswordHash); err != nil {
-		if ctx.Err() != nil {
-			return storeError(err)
-		}
-		s.log().WarnContext(ctx, "email change refused", "event", "email_change_failed", "user_id", u.ID, "session_id", c.SessionID)
-		return apierr.InvalidCredentials.Describe("The current password is incorrect.").With(err)
 	}
 	if addr == u.Email && u.EmailVerified {
 		return nil

@@ -111,6 +111,16 @@ func (s *Service) recentAuth(ctx context.Context, c Caller, u users.User, loginA
 	if len(current) > password.MaxLength {
 		return apierr.InvalidRequest.Describe("current_password must be 1 to %d bytes", password.MaxLength)
 	}
+	return s.checkCurrentPassword(ctx, c, u, current, now, "mfa change refused: wrong password", "mfa_reauth_failed")
+}
+
+// checkCurrentPassword checks current, the caller's current password, as a
+// guess counted per session before it is checked (a burst verifies no more
+// than the limit; a stranger who locked the username's logins cannot keep
+// the owner from the route). A wrong one is logged as event with msg and
+// answers invalid_credentials. The password change has its own (its retry
+// rule), in account.go.
+func (s *Service) checkCurrentPassword(ctx context.Context, c Caller, u users.User, current string, now time.Time, msg, event string) error {
 	guess := []throttle.Counter{{Key: throttle.SessionKey(c.SessionID), Policy: s.Throttle}}
 	if _, err := s.reserve(ctx, guess, now, "user_id", c.UserID, "session_id", c.SessionID); err != nil {
 		return err
@@ -119,7 +129,7 @@ func (s *Service) recentAuth(ctx context.Context, c Caller, u users.User, loginA
 		if ctx.Err() != nil {
 			return storeError(err)
 		}
-		s.log().WarnContext(ctx, "mfa change refused: wrong password", "event", "mfa_reauth_failed", "user_id", c.UserID, "session_id", c.SessionID)
+		s.log().WarnContext(ctx, msg, "event", event, "user_id", u.ID, "session_id", c.SessionID)
 		return apierr.InvalidCredentials.Describe("The current password is incorrect.").With(err)
 	}
 	return nil
