@@ -2,9 +2,7 @@ package mail_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -28,27 +26,9 @@ func sesOnMoto(t testing.TB, from string) (*sesv2.Client, string) {
 	return c, url
 }
 
-// sentTo returns the messages moto's SES accepted for address to (each
-// test uses addresses of its own on the shared server).
+// sentTo returns the messages moto's SES accepted for address to.
 func sentTo(t testing.TB, url, to string) []map[string]any {
-	t.Helper()
-	resp, err := http.Get(url + "/moto-api/data.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var data map[string]map[string][]map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&data); err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]any
-	for _, m := range data["ses"]["Message"] {
-		d, _ := m["destinations"].(map[string]any)
-		if tos, _ := d["ToAddresses"].([]any); len(tos) == 1 && tos[0] == to {
-			out = append(out, m)
-		}
-	}
-	return out
+	return testenv.SESMessages(t, url, to)
 }
 
 // TestSES: a mail sent through SES v2 is what moto's SES records; a sender

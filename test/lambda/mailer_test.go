@@ -3,7 +3,6 @@ package lambda_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -75,22 +74,5 @@ func TestMailer(t *testing.T) {
 
 // sesMessagesTo counts the mails moto's SES accepted for to.
 func sesMessagesTo(t *testing.T, url, to string) int {
-	t.Helper()
-	resp, err := http.Get(url + "/moto-api/data.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var data map[string]map[string][]map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&data); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, m := range data["ses"]["Message"] {
-		d, _ := m["destinations"].(map[string]any)
-		if tos, _ := d["ToAddresses"].([]any); len(tos) == 1 && tos[0] == to {
-			n++
-		}
-	}
-	return n
+	return len(testenv.SESMessages(t, url, to))
 }

@@ -3,7 +3,6 @@ package lambda_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -89,22 +88,10 @@ func TestRecoveryPath(t *testing.T) {
 // record (subject, bodies), in order.
 func sesTexts(t *testing.T, url, to string) []string {
 	t.Helper()
-	resp, err := http.Get(url + "/moto-api/data.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var data map[string]map[string][]map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&data); err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, m := range data["ses"]["Message"] {
-		d, _ := m["destinations"].(map[string]any)
-		if tos, _ := d["ToAddresses"].([]any); len(tos) == 1 && tos[0] == to {
-			b, _ := json.Marshal(m)
-			out = append(out, string(b))
-		}
+	for _, m := range testenv.SESMessages(t, url, to) {
+		b, _ := json.Marshal(m)
+		out = append(out, string(b))
 	}
 	return out
 }

@@ -4,8 +4,6 @@ package samlocal_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"testing"
 	"time"
 
@@ -37,22 +35,7 @@ func mailSweep(t *testing.T, use func(string) string) {
 	if raw, ierr := env.invoke(t, "MailerFunction", event(t, use("mailer-sweep.json"), placeholders{})); ierr != nil {
 		t.Fatalf("sweep: error %q: %s", ierr.Message, raw)
 	}
-	resp, err := http.Get(env.motoURL + "/moto-api/data.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var data map[string]map[string][]map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&data); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, m := range data["ses"]["Message"] {
-		d, _ := m["destinations"].(map[string]any)
-		if tos, _ := d["ToAddresses"].([]any); len(tos) == 1 && tos[0] == to {
-			n++
-		}
-	}
+	n := len(testenv.SESMessages(t, env.motoURL, to))
 	if n != 1 {
 		t.Fatalf("moto's SES holds %d mails to %s; want 1", n, to)
 	}

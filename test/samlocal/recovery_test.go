@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"github.com/rotor-auth/rotor/internal/samlocal"
+	"github.com/rotor-auth/rotor/internal/testenv"
 )
 
 // TestRecoveryThroughStartAPI: the account-recovery flow as a user lives it
@@ -77,22 +77,9 @@ func mailedToken(t *testing.T, address, page string) string {
 	if raw, ierr := env.invoke(t, "MailerFunction", event(t, "mailer-sweep.json", placeholders{})); ierr != nil {
 		t.Fatalf("sweep: error %q: %s", ierr.Message, raw)
 	}
-	resp, err := http.Get(env.motoURL + "/moto-api/data.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var data map[string]map[string][]map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&data); err != nil {
-		t.Fatal(err)
-	}
 	re := linkToken(page)
 	tokens := map[string]bool{}
-	for _, m := range data["ses"]["Message"] {
-		d, _ := m["destinations"].(map[string]any)
-		if tos, _ := d["ToAddresses"].([]any); len(tos) != 1 || tos[0] != address {
-			continue
-		}
+	for _, m := range testenv.SESMessages(t, env.motoURL, address) {
 		b, err := json.Marshal(m) // the subject and bodies, whatever moto names them
 		if err != nil {
 			t.Fatal(err)
