@@ -42,6 +42,24 @@ type Claims struct {
 	// refresh keeps both: they describe the login, not the token.
 	AMR      []string         `json:"amr,omitempty"`
 	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	// Confirmation binds the token to a key (RFC 7800's cnf): with DPoP
+	// (RFC 9449 §6.1) its jkt is the thumbprint of the key whose proofs
+	// must accompany every use. nil for a bearer token.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf claim of a sender-constrained token.
+type Confirmation struct {
+	JKT string `json:"jkt,omitempty"`
+}
+
+// BoundKey returns the thumbprint a DPoP-bound token names, "" for a bearer
+// token.
+func (c *Claims) BoundKey() string {
+	if c.Confirmation == nil {
+		return ""
+	}
+	return c.Confirmation.JKT
 }
 
 // HasMethod reports whether the token's amr claim lists m.
@@ -60,6 +78,9 @@ type Subject struct {
 	// the session's authentication methods and time.
 	AMR      []string
 	AuthTime time.Time
+	// JKT, when set, binds the token to a DPoP key: the "cnf" claim
+	// {"jkt": JKT}.
+	JKT string
 }
 
 func method(alg string) (jwt.SigningMethod, error) {
@@ -128,6 +149,9 @@ func (i *Issuer) Issue(ctx context.Context, s Subject, now time.Time) (string, e
 	}
 	if !s.AuthTime.IsZero() {
 		claims["auth_time"] = s.AuthTime.Unix()
+	}
+	if s.JKT != "" {
+		claims["cnf"] = map[string]string{"jkt": s.JKT}
 	}
 	t := jwt.NewWithClaims(m, claims)
 	t.Header["kid"] = k.ID
@@ -337,19 +361,20 @@ func (c *wireClaims) audience(one *[1]string) ([]string, error) {
 // wireClaims is the JSON of an access token's claims in flat fields: golang-jwt
 // decodes it (ParseWithClaims), Verify checks it, then returns Claims.
 type wireClaims struct {
-	Iss      string      `json:"iss"`
-	Sub      string      `json:"sub"`
-	Aud      any         `json:"aud"` // see audience
-	Exp      numericDate `json:"exp"`
-	Nbf      numericDate `json:"nbf"`
-	Iat      numericDate `json:"iat"`
-	Jti      string      `json:"jti"`
-	Sid      string      `json:"sid"`
-	Username string      `json:"preferred_username"`
-	Email    string      `json:"email"`
-	Verified bool        `json:"email_verified"`
-	AMR      []string    `json:"amr"`
-	AuthTime numericDate `json:"auth_time"`
+	Iss      string        `json:"iss"`
+	Sub      string        `json:"sub"`
+	Aud      any           `json:"aud"` // see audience
+	Exp      numericDate   `json:"exp"`
+	Nbf      numericDate   `json:"nbf"`
+	Iat      numericDate   `json:"iat"`
+	Jti      string        `json:"jti"`
+	Sid      string        `json:"sid"`
+	Username string        `json:"preferred_username"`
+	Email    string        `json:"email"`
+	Verified bool          `json:"email_verified"`
+	AMR      []string      `json:"amr"`
+	AuthTime numericDate   `json:"auth_time"`
+	Cnf      *Confirmation `json:"cnf"`
 }
 
 // verified is what Verify returns, in one allocation: the Claims, their
@@ -387,6 +412,7 @@ func (c *wireClaims) claims(out *verified, aud []string) *Claims {
 		EmailVerified: c.Verified,
 		AMR:           c.AMR,
 		AuthTime:      date(c.AuthTime, &out.authTime),
+		Confirmation:  c.Cnf,
 	}
 	return &out.claims
 }

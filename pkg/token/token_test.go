@@ -752,3 +752,24 @@ func TestVerifyDateBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestBoundTokenCarriesCnf: a token issued for a DPoP key names its
+// thumbprint in cnf.jkt (RFC 9449 §6.1), and Verify hands it back; a bearer
+// token has none.
+func TestBoundTokenCarriesCnf(t *testing.T) {
+	k := generate(t, "ES256")
+	src := keys.Static(keys.Set{Current: k})
+	for _, jkt := range []string{"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", ""} {
+		raw, err := issuer(src).Issue(t.Context(), token.Subject{UserID: "u", SessionID: "s", JKT: jkt}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := verifier(src, "ES256").Verify(t.Context(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.BoundKey() != jkt {
+			t.Fatalf("BoundKey %q, want %q", c.BoundKey(), jkt)
+		}
+	}
+}
