@@ -155,7 +155,7 @@ func TestVerifyRefusesAsTheAttacker(t *testing.T) {
 		"HS256 keyed with the public jwk": {raw(t, map[string]any{"typ": Type, "alg": "HS256", "jwk": map[string]any{"kty": "oct", "k": "c2VjcmV0"}}, goodClaims(),
 			func(in string) []byte { s, _ := jwt.SigningMethodHS256.Sign(in, []byte("secret")); return s }), check(Check{})},
 		"private key in the header": {raw(t, map[string]any{"typ": Type, "alg": "ES256", "jwk": priv}, goodClaims(), es256Sign(t, key)), check(Check{})},
-		"no jwk": {raw(t, map[string]any{"typ": Type, "alg": "ES256"}, goodClaims(), es256Sign(t, key)), check(Check{})},
+		"no jwk":                    {raw(t, map[string]any{"typ": Type, "alg": "ES256"}, goodClaims(), es256Sign(t, key)), check(Check{})},
 		"signed by another key than the header's": {raw(t, map[string]any{"typ": Type, "alg": "ES256", "jwk": publicJWK(t, key.Public())}, goodClaims(), es256Sign(t, other)), check(Check{})},
 		"typ JWT": {raw(t, map[string]any{"typ": "JWT", "alg": "ES256", "jwk": publicJWK(t, key.Public())}, goodClaims(), es256Sign(t, key)), check(Check{})},
 		"no jti": {raw(t, map[string]any{"typ": Type, "alg": "ES256", "jwk": publicJWK(t, key.Public())},
