@@ -95,12 +95,12 @@ type Check struct {
 	Now time.Time
 }
 
-// ReplayCache spends proof ids. Use records key until expires and fails with
+// ReplayCache spends proof ids. SpendDPoPProof records key until expires and fails with
 // ErrReplayed when key is already recorded and not yet expired; it must be
 // atomic across every caller that shares it (a conditional write in a store
 // shared by all containers; Memory within one process).
 type ReplayCache interface {
-	Use(ctx context.Context, key string, expires time.Time) error
+	SpendDPoPProof(ctx context.Context, key string, expires time.Time) error
 }
 
 // Verifier checks proofs.
@@ -160,7 +160,7 @@ func (v *Verifier) Verify(ctx context.Context, header string, c Check) (Proof, e
 		}
 	}
 	if v.Replay != nil {
-		if err := v.Replay.Use(ctx, ReplayKey(p.JKT, p.ID), p.IssuedAt.Add(v.maxAge())); err != nil {
+		if err := v.Replay.SpendDPoPProof(ctx, ReplayKey(p.JKT, p.ID), p.IssuedAt.Add(v.maxAge())); err != nil {
 			return Proof{}, err
 		}
 	}

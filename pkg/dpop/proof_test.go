@@ -219,16 +219,16 @@ func TestMemoryFailsClosedWhenFull(t *testing.T) {
 	now := t0
 	m := &Memory{Max: 2, Now: func() time.Time { return now }}
 	ctx := context.Background()
-	_ = m.Use(ctx, "a", t0.Add(time.Minute))
-	_ = m.Use(ctx, "b", t0.Add(time.Minute))
-	if err := m.Use(ctx, "c", t0.Add(time.Minute)); !errors.Is(err, ErrCacheFull) {
+	_ = m.SpendDPoPProof(ctx, "a", t0.Add(time.Minute))
+	_ = m.SpendDPoPProof(ctx, "b", t0.Add(time.Minute))
+	if err := m.SpendDPoPProof(ctx, "c", t0.Add(time.Minute)); !errors.Is(err, ErrCacheFull) {
 		t.Fatalf("full: %v", err)
 	}
 	now = t0.Add(2 * time.Minute)
-	if err := m.Use(ctx, "c", now.Add(time.Minute)); err != nil {
+	if err := m.SpendDPoPProof(ctx, "c", now.Add(time.Minute)); err != nil {
 		t.Fatalf("after expiry: %v", err)
 	}
-	if err := m.Use(ctx, "a", now.Add(time.Minute)); err != nil {
+	if err := m.SpendDPoPProof(ctx, "a", now.Add(time.Minute)); err != nil {
 		t.Fatalf("an expired key is usable again: %v", err)
 	}
 }

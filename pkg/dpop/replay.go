@@ -29,8 +29,8 @@ type errorString string
 
 func (e errorString) Error() string { return string(e) }
 
-// Use implements ReplayCache.
-func (m *Memory) Use(_ context.Context, key string, expires time.Time) error {
+// SpendDPoPProof implements ReplayCache.
+func (m *Memory) SpendDPoPProof(_ context.Context, key string, expires time.Time) error {
 	now := time.Now()
 	if m.Now != nil {
 		now = m.Now()
