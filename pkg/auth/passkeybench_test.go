@@ -158,8 +158,19 @@ func BenchmarkPasskeyRegisterOptions(b *testing.B) {
 func BenchmarkPasskeyRegister(b *testing.B) {
 	m := newPasskeyBench(b)
 	var att json.RawMessage
-	m.measure(b, func() { att = m.attestation(b, benchKey(b)) }, func() error {
-		_, err := m.svc.RegisterPasskey(context.Background(), m.caller, att, "bench", auth.Client{})
+	var last string
+	m.measure(b, func() {
+		// The last op's passkey goes, outside the measure: an account holds
+		// at most auth.MaxPasskeys.
+		if last != "" {
+			if err := m.svc.Passkeys.RemovePasskey(context.Background(), m.caller.UserID, last); err != nil {
+				b.Fatal(err)
+			}
+		}
+		att = m.attestation(b, benchKey(b))
+	}, func() error {
+		v, err := m.svc.RegisterPasskey(context.Background(), m.caller, att, "bench", auth.Client{})
+		last = v.ID
 		return err
 	})
 }
