@@ -22,33 +22,36 @@ import (
 )
 
 // The relying party of the harness is the template's: TestMain gives every
-// function the defaults of the parameters WebAuthnRpId, WebAuthnOrigins and
-// PasskeyAllowCounterRegression (webauthnVars), as a stack deployed with
-// its defaults has them, and the virtual browser below runs on the first
-// of those origins.
+// function PasskeysFunction's passkey variables as template.yaml sets them
+// (webauthnVars: ROTOR_WEBAUTHN_RP_ID, ROTOR_WEBAUTHN_ORIGINS,
+// ROTOR_PASSKEY_ALLOW_COUNTER_REGRESSION, each a !Ref of a parameter,
+// resolved to its default), as a stack deployed with its defaults has
+// them, and the virtual browser below runs on the first origin.
 
-// webauthnParams are the template parameters behind the relying party's
-// variables (PasskeysFunction's and MfaFunction's Environment).
-var webauthnParams = map[string]string{
-	"ROTOR_WEBAUTHN_RP_ID":                   "WebAuthnRpId",
-	"ROTOR_WEBAUTHN_ORIGINS":                 "WebAuthnOrigins",
-	"ROTOR_PASSKEY_ALLOW_COUNTER_REGRESSION": "PasskeyAllowCounterRegression",
-}
-
-// webauthnVars reads the relying party's variables from template.yaml's
-// parameter defaults.
+// webauthnVars returns PasskeysFunction's ROTOR_WEBAUTHN_* and
+// ROTOR_PASSKEY_* variables from template.yaml, resolved with the
+// parameters' defaults.
 func webauthnVars(root string) (map[string]string, error) {
-	_, r, err := newTemplateResolver(root, nil)
+	top, r, err := newTemplateResolver(root, nil)
 	if err != nil {
 		return nil, err
 	}
 	vars := map[string]string{}
-	for name, param := range webauthnParams {
-		v, ok := r.params[param]
-		if !ok {
-			return nil, fmt.Errorf("template.yaml: parameter %s has no default", param)
+	env := mapping(mapping(mapping(mapping(mapping(top, "Resources"), "PasskeysFunction"), "Properties"), "Environment"), "Variables")
+	if env == nil {
+		return nil, fmt.Errorf("template.yaml: PasskeysFunction has no Environment.Variables")
+	}
+	for i := 0; i+1 < len(env.Content); i += 2 {
+		name := env.Content[i].Value
+		if !strings.HasPrefix(name, "ROTOR_WEBAUTHN_") && !strings.HasPrefix(name, "ROTOR_PASSKEY_") {
+			continue
 		}
-		vars[name] = v
+		if vars[name], err = r.scalar(env.Content[i+1]); err != nil {
+			return nil, fmt.Errorf("template.yaml: PasskeysFunction's %s: %w", name, err)
+		}
+	}
+	if vars["ROTOR_WEBAUTHN_RP_ID"] == "" || vars["ROTOR_WEBAUTHN_ORIGINS"] == "" {
+		return nil, fmt.Errorf("template.yaml: PasskeysFunction's relying party is not set: %v", vars)
 	}
 	return vars, nil
 }
