@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -23,14 +24,31 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // counting counts the HTTP requests a DynamoDB client sends: one per store
-// round trip (a batch or a transaction is one).
+// round trip (a batch or a transaction is one). seq counts those sent while
+// no other was in flight: the round trips a flow waits for one after
+// another (its latency in round trips), where requests sent at the same
+// time count once.
 type counting struct {
-	next http.RoundTripper
-	n    atomic.Int64
+	next     http.RoundTripper
+	n        atomic.Int64
+	seq      atomic.Int64
+	mu       sync.Mutex
+	inflight int
 }
 
 func (c *counting) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
+	c.mu.Lock()
+	if c.inflight == 0 {
+		c.seq.Add(1)
+	}
+	c.inflight++
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inflight--
+		c.mu.Unlock()
+	}()
 	return c.next.RoundTrip(r)
 }
 

@@ -312,25 +312,41 @@ func (s *Service) LoginWithPasskey(ctx context.Context, credential json.RawMessa
 // answers for ceremony (bound to userID when not empty) before anything is
 // verified, and reads the credential it names. refuse turns a refusal's
 // reason into the caller's answer; a store failure is a storeError.
+//
+// The credential is read while the challenge is being used: one round
+// trip of latency instead of two. The read changes nothing and its result
+// is looked at only once the challenge is spent, so a response is still
+// verified at most once, and a refused challenge refuses whatever the read
+// found.
 func (s *Service) spendAssertion(ctx context.Context, credential json.RawMessage, ceremony passkey.Ceremony, userID string, now time.Time, refuse func(reason string, cause error) error) (passkey.Response, passkey.Credential, error) {
 	r, err := s.RP.ParseAssertion(credential)
 	if err != nil {
 		return r, passkey.Credential{}, refuse("malformed", err)
 	}
-	if _, err := s.Passkeys.UsePasskeyChallenge(ctx, passkey.HashChallenge(r.Challenge), ceremony, userID, now); err != nil {
+	type read struct {
+		cred passkey.Credential
+		err  error
+	}
+	got := make(chan read, 1)
+	go func() {
+		cred, err := s.Passkeys.GetPasskey(ctx, r.CredentialID)
+		got <- read{cred, err}
+	}()
+	_, err = s.Passkeys.UsePasskeyChallenge(ctx, passkey.HashChallenge(r.Challenge), ceremony, userID, now)
+	c := <-got
+	if err != nil {
 		if !isChallengeRefusal(err) {
 			return r, passkey.Credential{}, storeError(err)
 		}
 		return r, passkey.Credential{}, refuse("challenge", err)
 	}
-	cred, err := s.Passkeys.GetPasskey(ctx, r.CredentialID)
 	switch {
-	case errors.Is(err, passkey.ErrNoCredential):
-		return r, cred, refuse("unknown_credential", err)
-	case err != nil:
-		return r, cred, storeError(err)
+	case errors.Is(c.err, passkey.ErrNoCredential):
+		return r, passkey.Credential{}, refuse("unknown_credential", c.err)
+	case c.err != nil:
+		return r, passkey.Credential{}, storeError(c.err)
 	}
-	return r, cred, nil
+	return r, c.cred, nil
 }
 
 // keepCounter records an accepted assertion a of cred: the signature

@@ -151,6 +151,14 @@ func setup() (*environment, func(), error) {
 	}
 	cleanups = append(cleanups, e.audit.close)
 	vars["AWS_ENDPOINT_URL"] = e.audit.url
+	// The passkey relying party as the template deploys it by default.
+	rp, err := webauthnVars(root)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	for k, v := range rp {
+		vars[k] = v
+	}
 	e.vars = vars
 	return e, cleanup, nil
 }
