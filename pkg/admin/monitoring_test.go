@@ -230,14 +230,15 @@ func runFlows(t *testing.T) logs {
 	w.signup(t, "carol")
 	secret := w.enrol(t, "carol", w.login(t, "carol"))
 	w.svc.Log = l.logger("MfaLogGroup")
-	mfaToken := func() string {
-		_, err := w.svc.Login(ctx, "carol", pw, "", auth.Client{})
+	mfaTokenOf := func(name string) string {
+		_, err := w.svc.Login(ctx, name, pw, "", auth.Client{})
 		var e *apierr.Error
 		if !errors.As(err, &e) || e.Code != "mfa_required" {
 			t.Fatalf("login of an enrolled user: %v", err)
 		}
 		return e.Fields["mfa_token"]
 	}
+	mfaToken := func() string { return mfaTokenOf("carol") }
 	w.now = w.now.Add(time.Minute)
 	code, _ := totp.Code(secret, w.now)
 	if _, err := w.svc.VerifyMFA(ctx, mfaToken(), code, "", "", auth.Client{}); err != nil {
@@ -248,6 +249,18 @@ func runFlows(t *testing.T) logs {
 	for range 6 { // the last are throttled
 		w.svc.VerifyMFA(ctx, tok, "000000", "", "", auth.Client{})
 	}
+	// The token function's MFA grants (pkg/httpapi oauth.go) run the same
+	// second step: a replayed code and a wrong one.
+	w.signup(t, "erin")
+	secret = w.enrol(t, "erin", w.login(t, "erin"))
+	w.svc.Log = l.logger("TokenLogGroup")
+	w.now = w.now.Add(time.Minute)
+	code, _ = totp.Code(secret, w.now)
+	if _, err := w.svc.VerifyMFA(ctx, mfaTokenOf("erin"), code, "", "", auth.Client{}); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	w.svc.VerifyMFA(ctx, mfaTokenOf("erin"), code, "", "", auth.Client{})
+	w.svc.VerifyMFA(ctx, mfaTokenOf("erin"), "000000", "", "", auth.Client{})
 
 	// The key leaked: after the emergency MAC rotation an enrolled user's
 	// TOTP step cannot be checked (mfa_key_gone), in the MFA function and
