@@ -70,7 +70,7 @@ if [ -z "$ready" ]; then
 fi
 
 status=0
-(cd test/browser && ROTOR_URL="$url" ROTOR_PASSKEY_URL="http://localhost:$port" ROTOR_ACCESS_TTL_SECONDS="$ttl_seconds" node --test browser.test.mjs passkey.test.mjs) || status=$?
+(cd test/browser && ROTOR_URL="$url" ROTOR_PASSKEY_URL="http://localhost:$port" ROTOR_ACCESS_TTL_SECONDS="$ttl_seconds" node --test browser.test.mjs passkey.test.mjs mfa-passkey.test.mjs) || status=$?
 if [ "$status" -ne 0 ]; then
   echo "browser-test: server log:" >&2
   tail -n 50 "$work/server.log" >&2

@@ -19,6 +19,10 @@ NAME=sam-local-test
 source "$(dirname "$0")/sam-local-env.sh"
 sam_local_setup
 
+# The MFA test takes its codes from Debian's oathtool (an independent RFC
+# 6238 generator), as test/e2e does.
+command -v oathtool >/dev/null || apt_install oathtool
+
 step "go test -tags samlocal ./test/samlocal/"
 # The test fails (never skips) when any of these is missing.
 ROTOR_SAMLOCAL=1 \

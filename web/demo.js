@@ -13,7 +13,10 @@
 // shown as text and as a QR code drawn here by the vendored qrcode.mjs, so
 // the secret goes to no other server), confirms it with a code and sees the
 // recovery codes once. A login of such a user answers mfa_required: the page
-// asks for a code, or a recovery code, and finishes the login with verifyMfa.
+// asks for a code, or a recovery code, and finishes the login with verifyMfa;
+// when the answer offers "passkey" (the user has one), "Use a passkey"
+// finishes it with verifyMfaWithPasskey instead. The status shows the access
+// token's amr claim (RFC 8176): how the session signed in.
 import { createRotorFetch, indexedDBStorage, SessionEndedError, RotorError, MfaRequiredError, accessExpiry, linkToken } from './rotor-client.js';
 import qrcode from './qrcode.mjs';
 
@@ -64,7 +67,20 @@ async function showSession() {
   if (!tokens) $('mfa-status').textContent = 'Log in to add a second factor.';
   else if ($('mfa-status').textContent === 'Log in to add a second factor.') $('mfa-status').textContent = 'Logged in.';
   $('expires-in').textContent = tokens ? `${secondsLeft(tokens)} s` : '–';
+  $('amr').textContent = tokens ? methodsOf(tokens.accessToken) : '–';
   return tokens;
+}
+
+// The access token's amr claim, space-separated: shown only (the API checks
+// the token; the page never trusts what it reads here).
+function methodsOf(accessToken) {
+  try {
+    const payload = accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const { amr } = JSON.parse(atob(payload));
+    return Array.isArray(amr) ? amr.join(' ') : '?';
+  } catch {
+    return '?';
+  }
 }
 
 async function callMe() {
@@ -127,6 +143,7 @@ let challenge = null; // the MfaRequiredError of the login waiting for its secon
 function askSecondFactor(err) {
   challenge = err;
   useRecovery(false);
+  $('mfa-use-passkey').hidden = !err.methods?.includes('passkey');
   $('mfa-code').value = '';
   $('mfa-recovery').value = '';
   $('mfa-form').hidden = false;
@@ -148,6 +165,21 @@ function endSecondStep() {
 
 $('mfa-use-recovery').addEventListener('click', () => useRecovery($('mfa-form').dataset.factor !== 'recovery'));
 $('mfa-cancel').addEventListener('click', endSecondStep);
+$('mfa-use-passkey').addEventListener('click', async () => {
+  if (!challenge) return;
+  try {
+    const tokens = await rf.verifyMfaWithPasskey(challenge);
+    const username = challenge.username;
+    endSecondStep();
+    await loggedIn(username, tokens, ' with a passkey');
+  } catch (err) {
+    log(`second factor refused: ${describe(err)}`, 'error');
+    if (err instanceof RotorError && err.code === 'invalid_mfa_token') {
+      endSecondStep();
+      log('log in again', 'error');
+    }
+  }
+});
 $('mfa-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   if (!challenge) return;

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"gopkg.in/yaml.v3"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
@@ -21,6 +23,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/mail"
 	"github.com/rotor-auth/rotor/pkg/outbox"
+	"github.com/rotor-auth/rotor/pkg/stepup"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
 	"github.com/rotor-auth/rotor/pkg/token"
 	"github.com/rotor-auth/rotor/pkg/totp"
@@ -227,14 +230,15 @@ func runFlows(t *testing.T) logs {
 	w.signup(t, "carol")
 	secret := w.enrol(t, "carol", w.login(t, "carol"))
 	w.svc.Log = l.logger("MfaLogGroup")
-	mfaToken := func() string {
-		_, err := w.svc.Login(ctx, "carol", pw, "", auth.Client{})
+	mfaTokenOf := func(name string) string {
+		_, err := w.svc.Login(ctx, name, pw, "", auth.Client{})
 		var e *apierr.Error
 		if !errors.As(err, &e) || e.Code != "mfa_required" {
 			t.Fatalf("login of an enrolled user: %v", err)
 		}
 		return e.Fields["mfa_token"]
 	}
+	mfaToken := func() string { return mfaTokenOf("carol") }
 	w.now = w.now.Add(time.Minute)
 	code, _ := totp.Code(secret, w.now)
 	if _, err := w.svc.VerifyMFA(ctx, mfaToken(), code, "", "", auth.Client{}); err != nil {
@@ -245,6 +249,23 @@ func runFlows(t *testing.T) logs {
 	for range 6 { // the last are throttled
 		w.svc.VerifyMFA(ctx, tok, "000000", "", "", auth.Client{})
 	}
+	// The token function's MFA grants (pkg/httpapi oauth.go) run the same
+	// second step: a replayed code and a wrong one.
+	w.signup(t, "erin")
+	secret = w.enrol(t, "erin", w.login(t, "erin"))
+	w.svc.Log = l.logger("TokenLogGroup")
+	w.now = w.now.Add(time.Minute)
+	code, _ = totp.Code(secret, w.now)
+	if _, err := w.svc.VerifyMFA(ctx, mfaTokenOf("erin"), code, "", "", auth.Client{}); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	w.svc.VerifyMFA(ctx, mfaTokenOf("erin"), code, "", "", auth.Client{})
+	w.svc.VerifyMFA(ctx, mfaTokenOf("erin"), "000000", "", "", auth.Client{})
+
+	// The key leaked: after the emergency MAC rotation an enrolled user's
+	// TOTP step cannot be checked (mfa_key_gone), in the MFA function and
+	// in the token function (its MFA grant runs the same VerifyMFA).
+	keyGone(t, l.logger("MfaLogGroup"), l.logger("TokenLogGroup"))
 
 	az := &authorizer.Authorizer{
 		Verifier: &token.Verifier{Keys: w.svc.Tokens.Keys, Alg: "ES256", Issuer: "rotor", Audience: "rotor-api"},
@@ -253,6 +274,22 @@ func runFlows(t *testing.T) logs {
 	az.Authorize(ctx, "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
 	az.Verifier = &token.Verifier{Keys: failingKeys{}, Alg: "ES256", Issuer: "rotor", Audience: "rotor-api"}
 	az.Authorize(ctx, "Bearer "+b.AccessToken)
+	// A password-only token on a route of ROTOR_MFA_ROUTES (step_up_required).
+	routes, err := stepup.Parse("POST /payments/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := func() time.Time { return w.now }
+	az.Verifier = &token.Verifier{Keys: w.svc.Tokens.Keys, Alg: "ES256", Issuer: w.svc.Tokens.Issuer, Audience: w.svc.Tokens.Audience, Now: clock}
+	az.MFARoutes, az.Now = routes, clock
+	ev, err := json.Marshal(map[string]string{"type": "TOKEN", "authorizationToken": "Bearer " + w.login(t, "alice").AccessToken,
+		"methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/v1/POST/payments/42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := az.Invoke(ctx, ev); err != nil {
+		t.Fatalf("authorizer on an MFA route: %v", err)
+	}
 
 	// The mail sender gives up a message its transport refuses for good.
 	box := memory.New()
@@ -268,6 +305,38 @@ func runFlows(t *testing.T) logs {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// keyGone enrols a user with the MAC key in Secrets Manager (moto), rotates
+// it as `rotor keys rotate --mac --emergency` does, and tries the user's
+// second step with a TOTP code once per logger, logging to it.
+func keyGone(t *testing.T, loggers ...*slog.Logger) {
+	t.Helper()
+	ctx := testenv.Context(t)
+	sm := testenv.SecretsManager(t)
+	id := testenv.Name(t, "mac")
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(strings.Repeat("k", 64))}); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, memory.New())
+	w.svc.MAC, w.svc.Sessions.MAC = fetched{sm, id}, fetched{sm, id}
+	w.admin.Secrets, w.admin.MACSecretID, w.admin.KeyCacheTTL = sm, id, 5*time.Minute
+	w.signup(t, "dave")
+	secret := w.enrol(t, "dave", w.login(t, "dave"))
+	if _, err := w.admin.RotateMAC(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, log := range loggers {
+		w.svc.Log = log
+		w.now = w.now.Add(time.Minute) // a fresh step: no replay
+		code, err := totp.Code(secret, w.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.secondStep(t, "dave", code, ""); err == nil {
+			t.Fatal("a TOTP code sealed under the key an emergency rotation removed finished a login")
+		}
+	}
 }
 
 // refusing is a mail transport that refuses every mail for good.
@@ -385,7 +454,7 @@ func TestMetricFiltersMatchTheLogs(t *testing.T) {
 			t.Errorf("an alarm watches %s, which no metric filter produces", m)
 		}
 	}
-	for _, e := range []string{"reuse_detected", "refresh_token_forged", "login_failed", "login_throttled", "token_refused", "authorizer_error", "mail_failed", "mfa_failed", "mfa_replayed"} {
+	for _, e := range []string{"reuse_detected", "refresh_token_forged", "login_failed", "login_throttled", "token_refused", "authorizer_error", "mail_failed", "mfa_failed", "mfa_replayed", "mfa_key_gone", "step_up_required"} {
 		if !events[e] {
 			t.Errorf("no metric filter counts %s", e)
 		}

@@ -3,6 +3,8 @@ package lambda_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,16 +93,22 @@ func TestWritePaths(t *testing.T) {
 		}
 		// Confirmation ends the user's other sessions (this one's DeleteItem).
 		other := login(t, username, password)
-		// This step's code confirms, the next step's (within the accepted
-		// skew) regenerates: each code works once.
+		// The previous step's code confirms, this step's regenerates, the
+		// next step's finishes a login (each within the ±1 step the server
+		// accepts): each code works once. Started early in a step, so that
+		// the server's step is still this one when the first code arrives.
 		now := time.Now()
+		if left := totp.Period - time.Duration(now.UnixNano())%totp.Period; left < 10*time.Second {
+			time.Sleep(left)
+			now = time.Now()
+		}
 		r = call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/totp/confirm", authorizer: ctx, headers: bearer,
-			body: mustJSON(map[string]string{"code": code(now)})})
+			body: mustJSON(map[string]string{"code": code(now.Add(-totp.Period))})})
 		expectStatus(t, "confirm", r, 200)
 		r = call(t, "RefreshFunction", request{method: "POST", path: "/auth/refresh", body: mustJSON(map[string]string{"refresh_token": other.Refresh})})
 		expectError(t, "refresh of a session older than the factor", r, 401, "invalid_grant")
 		r = call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/recovery-codes", authorizer: ctx, headers: bearer,
-			body: mustJSON(map[string]string{"code": code(now.Add(totp.Period))})})
+			body: mustJSON(map[string]string{"code": code(now)})})
 		expectStatus(t, "regenerate recovery codes", r, 200)
 		codes, _ := r.json["recovery_codes"].([]any)
 		if len(codes) < 2 {
@@ -120,6 +128,30 @@ func TestWritePaths(t *testing.T) {
 			body: mustJSON(map[string]string{"mfa_token": tok, "recovery_code": fmt.Sprint(codes[0])})})
 		expectStatus(t, "verify with a recovery code", r, 200)
 		checkTokenResponse(t, "verify", r)
+		secondStep := func(what string, factor map[string]string) response {
+			t.Helper()
+			r := call(t, "LoginFunction", request{method: "POST", path: "/auth/login",
+				body: mustJSON(map[string]string{"username": username, "password": password})})
+			expectError(t, what+": login", r, 403, "mfa_required")
+			factor["mfa_token"] = r.str("mfa_token")
+			return call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/verify", body: mustJSON(factor)})
+		}
+		expectError(t, "the same recovery code again", secondStep("recovery code again", map[string]string{"recovery_code": fmt.Sprint(codes[0])}), 400, "invalid_code")
+		next := code(now.Add(totp.Period))
+		r = secondStep("code", map[string]string{"code": next})
+		expectStatus(t, "verify with a code", r, 200)
+		mfaTokens := checkTokenResponse(t, "verify with a code", r)
+		expectError(t, "the same code again", secondStep("code again", map[string]string{"code": next}), 400, "invalid_code")
+		// Step-up at the edge (ROTOR_MFA_ROUTES=POST /payments/*): the MFA
+		// session's token is allowed the MFA route the password token is
+		// denied (TestAuthFlow).
+		p, msg := authorize(t, "Bearer "+mfaTokens.Access)
+		if msg != "" || !p.allows(apiArn+"/v1/POST/payments/42") {
+			t.Fatalf("TOKEN authorizer: the MFA token's policy (error %q) does not allow the MFA route: %+v", msg, p.PolicyDocument)
+		}
+		if amr := strings.Fields(ctxString(p.Context, "amr")); !slices.Contains(amr, "mfa") || !slices.Contains(amr, "otp") {
+			t.Fatalf("authorizer context amr %q, want otp and mfa", amr)
+		}
 
 		r = call(t, "MfaFunction", request{method: "DELETE", path: "/auth/mfa/totp", resource: "/auth/mfa/totp", authorizer: ctx, headers: bearer,
 			body: mustJSON(map[string]string{"recovery_code": fmt.Sprint(codes[1])})})

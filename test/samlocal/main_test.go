@@ -135,8 +135,15 @@ func setup() (*environment, error) {
 // committed, its env file, this host's architecture and samconfig.toml
 // (which adds --skip-pull-image and --add-host host.docker.internal:host-gateway).
 func (e *environment) samArgs(sub ...string) []string {
+	return e.samArgsWith(nil, sub...)
+}
+
+// samArgsWith is samArgs with more template parameters, each Key=value as
+// `sam deploy --parameter-overrides` takes them (a value with spaces in
+// double quotes).
+func (e *environment) samArgsWith(params []string, sub ...string) []string {
 	return append(sub, "--template-file", e.template, "--config-file", e.config, "--env-vars", e.envFile,
-		"--parameter-overrides", "Architecture="+e.arch)
+		"--parameter-overrides", strings.Join(append([]string{"Architecture=" + e.arch}, params...), " "))
 }
 
 // command prepares a sam process in its own process group, recorded in
@@ -188,8 +195,9 @@ type invocationError struct {
 }
 
 // invoke runs `sam local invoke <id> -e <event>` and returns what the
-// function answered (the last line of stdout), or its error.
-func (e *environment) invoke(t *testing.T, id string, event []byte) ([]byte, *invocationError) {
+// function answered (the last line of stdout), or its error. params are
+// template parameters besides Architecture (see samArgsWith).
+func (e *environment) invoke(t *testing.T, id string, event []byte, params ...string) ([]byte, *invocationError) {
 	t.Helper()
 	path := filepath.Join(e.runDir, fmt.Sprintf("event-%s-%d.json", id, time.Now().UnixNano()))
 	if err := os.WriteFile(path, event, 0o600); err != nil {
@@ -203,7 +211,7 @@ func (e *environment) invoke(t *testing.T, id string, event []byte) ([]byte, *in
 	}
 	e.invoked[id] = true
 	e.mu.Unlock()
-	cmd := e.command(ctx, e.samArgs("local", "invoke", id, "--event", path))
+	cmd := e.command(ctx, e.samArgsWith(params, "local", "invoke", id, "--event", path))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
