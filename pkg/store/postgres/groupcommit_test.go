@@ -49,6 +49,9 @@ func newRotationGroup(t *testing.T, st *postgres.Store, pool *pgxpool.Pool) *rot
 	if err := tx.QueryRow(ctx, "SELECT pg_backend_pid() FROM sessions WHERE session_id = $1 FOR UPDATE", blocker.Session.ID).Scan(&holder); err != nil {
 		t.Fatal(err)
 	}
+	// A test that fails before release must still end the transaction,
+	// or closing the pool would wait for its connection forever.
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
 	g.release = func() {
 		if err := tx.Rollback(ctx); err != nil {
 			t.Fatal(err)
