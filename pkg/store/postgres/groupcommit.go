@@ -82,9 +82,10 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	if g.senders < st.rotationSenders() {
 		g.senders++
 		g.mu.Unlock()
-		s, err := st.rotateOne(ctx, r)
-		st.sendQueued(false)
-		return s, err
+		// Deferred: a panic here (recovered by the HTTP server) must
+		// still free the sender, or every later refresh would queue forever.
+		defer st.sendQueued(false)
+		return st.rotateOne(ctx, r)
 	}
 	c := &rotationCall{ctx: ctx, r: r, done: make(chan struct{})}
 	g.queue = append(g.queue, c)
