@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -216,5 +217,51 @@ func TestBatchSurvivesAFailingRotation(t *testing.T) {
 		if err != nil || again.Session.Rotations != 2 {
 			t.Fatalf("rotation %d: its token refreshes again: %d rotations, %v", i, again.Session.Rotations, err)
 		}
+	}
+}
+
+// TestResentRotationAnswersItself: what a failed batch's retry sends when
+// the batch did commit (its answer lost with the connection) is the same
+// rotation again. The statement then fails its condition and returns the
+// row carrying the rotation's own new hash, and the manager answers the
+// re-sent rotation (same ticket) with the same token: sending it again is
+// safe.
+func TestResentRotationAnswersItself(t *testing.T) {
+	ctx := testenv.Context(t)
+	st, _ := newStore(t, "")
+	ring, err := mac.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := storetest.Manager(st, ring)
+	now := time.Now()
+	iss, err := m.Start(ctx, storetest.Owner(t, st, "resent"), sessions.Meta{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := m.Rotate(ctx, iss.RefreshToken, "", now.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := m.Rotate(ctx, iss.RefreshToken, first.Ticket, now.Add(time.Second))
+	if err != nil || again.RefreshToken != first.RefreshToken || again.Session.Rotations != 1 {
+		t.Fatalf("the rotation re-sent: %v, same token %v, %d rotations; want the same answer, rotated once",
+			err, again.RefreshToken == first.RefreshToken, again.Session.Rotations)
+	}
+	// At the store: the identical rotation twice.
+	s, err := st.GetSession(ctx, first.Session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sessions.Rotation{SessionID: s.ID, PresentedHash: s.TokenHash, NewHash: make([]byte, 32), Salt: make([]byte, 32),
+		Now: now.Add(2 * time.Second).UTC().Truncate(time.Millisecond), ExpiresAt: now.Add(time.Hour).UTC().Truncate(time.Second)}
+	r.NewHash[0], r.Salt[0] = 1, 2
+	if _, err := st.RotateSession(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.RotateSession(ctx, r)
+	if !errors.Is(err, sessions.ErrConflict) || !bytes.Equal(got.TokenHash, r.NewHash) || got.Rotations != 2 {
+		t.Fatalf("the same rotation again: %v, hash is its own %v, %d rotations; want ErrConflict with its own hash, 2 rotations",
+			err, bytes.Equal(got.TokenHash, r.NewHash), got.Rotations)
 	}
 }
