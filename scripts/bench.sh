@@ -13,6 +13,9 @@
 #   bash scripts/bench.sh authorizer   # only the authorizer comparison
 #   bash scripts/bench.sh refresh-cpu  # only the CPU per refresh by store (server +
 #                                      # database processes; 8 clients, 2,400 refreshes, 3 runs)
+#   BENCH_BEFORE=/tmp/rotor-local-base bash scripts/bench.sh refresh-cpu
+#                                      # the same, each run interleaved with another build
+#                                      # of rotor-local (a base commit's) on the same servers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${BENCH_OUT:-/dev/stdout}
@@ -84,8 +87,9 @@ if [ "$what" != authorizer ]; then
 go build -o bin/rotor-local ./cmd/rotor-local
 go build -o bin/rotor-load ./cmd/rotor-load
 port=$(freeport)
-serve() { # serve ENV... : start rotor-local with extra env, wait for it
-	env ROTOR_ADDR=127.0.0.1:$port "$@" bin/rotor-local >/dev/null 2>&1 &
+local=bin/rotor-local
+serve() { # serve ENV... : start $local with extra env, wait for it
+	env ROTOR_ADDR=127.0.0.1:$port "$@" "$local" >/dev/null 2>&1 &
 	srv=$!
 	for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/.well-known/jwks.json" 2>/dev/null && return; sleep 0.1; done
 	echo "rotor-local did not start" >&2; exit 1
@@ -134,15 +138,23 @@ for _ in $(seq 1 100); do redis-cli -p "$rport" -a bench --no-auth-warning ping 
 
 if [ "$what" = refresh-cpu ] || [ "$what" = all ]; then
 step "CPU per refresh: rotor-local plus the database's processes (8 clients, 2,400 refreshes, 3 runs each)"
+# cpu_per_req is the total; of_each the server's share, then the database's.
+builds=(bin/rotor-local ${BENCH_BEFORE:-})
 for store in memory postgres redis; do
-	case $store in
-	memory) serve; of=$srv ;;
-	postgres) serve ROTOR_STORE=postgres ROTOR_DATABASE_URL="postgres://rotor@127.0.0.1:$pgport/rotor?sslmode=disable"; of=$srv,${pids[1]} ;;
-	redis) serve ROTOR_STORE=redis ROTOR_REDIS_URL="redis://:bench@127.0.0.1:$rport/0"; of=$srv,${pids[2]} ;;
-	esac
-	for run in 1 2 3; do printf '%-9s run %d ' $store $run; load -scenario refresh -n 2400 -c 8 -cpu-of "$of"; done
-	stop
+	for run in 1 2 3; do
+		for local in "${builds[@]}"; do
+			case $store in
+			memory) serve; of=$srv ;;
+			postgres) serve ROTOR_STORE=postgres ROTOR_DATABASE_URL="postgres://rotor@127.0.0.1:$pgport/rotor?sslmode=disable"; of=$srv,${pids[1]} ;;
+			redis) serve ROTOR_STORE=redis ROTOR_REDIS_URL="redis://:bench@127.0.0.1:$rport/0"; of=$srv,${pids[2]} ;;
+			esac
+			printf '%-9s run %d %-22s load %s ' $store $run "$(basename "$local")" "$(cut -d' ' -f1 /proc/loadavg)"
+			load -scenario refresh -n 2400 -c 8 -cpu-of "$of"
+			stop
+		done
+	done
 done
+local=bin/rotor-local
 fi
 
 if [ "$what" != refresh-cpu ]; then

@@ -71,6 +71,7 @@ BASE = {
     "memory": None,  # None: the template's MemorySize per function
     "key_cache_s": 300,  # KeyCacheTTL
     "alg": "ES256",
+    "dpop": False,  # DPoP-bound tokens: priced by dpop_cost when they land
 }
 
 
@@ -149,6 +150,42 @@ ASSUMED = {
     "log_retention_months": 3,  # LogRetentionDays = 90
     "mail_flow_requests": 2,  # a reset: forgot + reset (a verification: signup's mail + verify)
     "mail_flow_wru": 8,  # IssueToken (a transaction: token + outbox message) + UseToken, transactional writes bill twice
+}
+
+# ------------------------------------------------------- account features
+# MFA (TOTP, issue 21) and passkeys (issue 22): who uses them, and what each
+# of their flows costs. DynamoDB units and round trips are counted by
+# bench/flowcost on moto (the flows named below); CPU per call is this
+# process's CPU in the pkg/auth benchmarks on moto (BENCHMARKS.md "MFA: the
+# second step" and "Passkey ceremonies", 2026-12-07), which includes the AWS
+# SDK's signing and JSON that the micro-benchmarks of login and refresh above
+# leave out: conservative beside them.
+ACCOUNTS = {
+    # Share of MAU with a TOTP factor. Opt-in second factors stay a small
+    # minority of consumer accounts (Twitter's account-security transparency
+    # report, transparency.twitter.com/en/reports/account-security.html:
+    # 2.3 % of active accounts had any 2FA method in the second half of
+    # 2020): 10 % is a generous share for an opt-in factor, so the model errs
+    # high.
+    "mfa_share": 0.10,
+    # Share of logins made with a passkey instead of a password (a passkey
+    # login replaces a password login: no argon2id). Passkeys are new and
+    # opt-in here too; 15 % leans high for the same reason.
+    "passkey_login_share": 0.15,
+    # New accounts a month as a share of MAU: each signs up once, and enrols
+    # a TOTP factor or registers a passkey in the shares above.
+    "new_user_share": 0.05,
+}
+# flowcost flow -> (function, CPU ms per call, the benchmark it comes from)
+ACCOUNT_FLOWS = {
+    "signup": ("signup", 22.96, "password.BenchmarkHash ~ BenchmarkVerify (argon2id)"),
+    "login_mfa_required": ("login", 29.36, "BenchmarkLoginMFARequired"),
+    "mfa_verify_totp": ("mfa", 7.56, "BenchmarkVerifyMFA"),
+    "totp_enrol": ("mfa", 8.8, "not measured apart: 11 requests at BenchmarkVerifyMFA's 0.8 ms of SDK CPU each"),
+    "passkey_register_options": ("passkeys", 2.91, "BenchmarkPasskeyRegisterOptions"),
+    "passkey_register": ("passkeys", 3.45, "BenchmarkPasskeyRegister"),
+    "passkey_login_options": ("passkeys", 0.59, "BenchmarkPasskeyLoginOptions"),
+    "passkey_login": ("passkeys", 3.84, "BenchmarkPasskeyLogin"),
 }
 
 # ------------------------------------------------------------------ prices
@@ -247,15 +284,19 @@ FUNCTIONS = ("authorizer", "login", "refresh", "logout")
 
 
 def flow_calls(fl, name, d):
-    """The DynamoDB calls of a flow under deployment d. With the watermark
-    cached (C1), a refresh is its conditional UpdateItem alone (trip 1) and
-    the strict authorizer reads the session alone (not the watermark item)."""
-    calls = fl[name]["calls"]
-    if d["watermark_cached"]:
-        if name == "refresh":
-            calls = [c for c in calls if c["trip"] == 1]
-        if name == "authorizer_strict":
-            calls = [c for c in calls if c["item_bytes"] != [0]]
+    """The DynamoDB calls of a flow under deployment d. flowcost measures
+    the refresh as it is now (C1, issue 23): the conditional UpdateItem
+    alone, the watermark cached in warm containers; the strict authorizer
+    reads the session alone. Without the cache (the "before" deployment),
+    each also read the watermark item strongly consistently: the refresh in
+    a second round trip with the owner's item (a BatchGetItem, 2 RRU, as
+    flowcost measured it then), the authorizer in the same BatchGetItem as
+    the session (1 RRU more)."""
+    calls = list(fl[name]["calls"])
+    if not d["watermark_cached"] and name in ("refresh", "authorizer_strict"):
+        refresh = name == "refresh"
+        calls.append({"trip": max(c["trip"] for c in calls) + refresh, "op": "BatchGetItem", "table": "rotor-sessions",
+                      "consistent": True, "item_bytes": [0], "rru": 1 + refresh, "wru": 0})
     return calls
 
 
@@ -302,13 +343,69 @@ def invocations(w, d):
         authz = min(req, user_hours * per_hour)
     else:
         authz = req
-    return {"authorizer": authz, "login": logins, "refresh": refreshes, "logout": logins * 0.1, "protected": req,
-            "mails": w["mau"] * w["mails_per_mau"]}
+    # A share of logins is made with a passkey (its own function and flow);
+    # the rest are password logins, of which the TOTP users' have a second
+    # step. Account flows: see account_flows.
+    pk = ACCOUNTS["passkey_login_share"]
+    new = w["mau"] * ACCOUNTS["new_user_share"]
+    account = {
+        "signup": new,
+        "totp_enrol": new * ACCOUNTS["mfa_share"],
+        "passkey_register_options": new * pk,
+        "passkey_register": new * pk,
+        "passkey_login_options": logins * pk,
+        "passkey_login": logins * pk,
+        "mfa_verify_totp": logins * (1 - pk) * ACCOUNTS["mfa_share"],
+    }
+    return {"authorizer": authz, "login": logins * (1 - pk), "logins": logins, "refresh": refreshes, "logout": logins * 0.1,
+            "protected": req, "mails": w["mau"] * w["mails_per_mau"], "account": account}
+
+
+def account_flows(fl, mem, inv):
+    """The account features' monthly Lambda requests, GB-s, RRU, WRU, API
+    requests and log bytes: each flow of ACCOUNT_FLOWS at its count in
+    inv["account"], plus, for a TOTP user's password login, what its first
+    step (login_mfa_required: the mfa_token record) costs beyond a plain
+    login's DynamoDB units. Cold starts of these functions are not counted
+    (their traffic is a few per cent of the login function's)."""
+    out = {"requests": 0.0, "gbs": 0.0, "rru": 0.0, "wru": 0.0, "log_bytes": 0.0, "by_flow": {}}
+    for name, n in inv["account"].items():
+        fn, cpu, _ = ACCOUNT_FLOWS[name]
+        f = fl[name]
+        trips = len({c["trip"] for c in f["calls"]})
+        mb = mem[fn]
+        billed = math.ceil(cpu / min(1.0, mb / 1769) + trips * ASSUMED["dynamodb_ms"] + ASSUMED["lambda_overhead_ms"])
+        # A flow that ends in a session logs what a login logs; the others
+        # write a security event of the same size.
+        log = MEASURED["app_log_bytes"]["login"]
+        row = {"n": n, "mb": mb, "billed_ms": billed, "trips": trips, "rru": f["rru"], "wru": f["wru"],
+               "gbs": n * billed / 1000 * mb / 1024}
+        out["by_flow"][name] = row
+        out["requests"] += n
+        out["gbs"] += row["gbs"]
+        out["rru"] += n * f["rru"]
+        out["wru"] += n * f["wru"]
+        out["log_bytes"] += n * log
+    mfa_logins = inv["account"]["mfa_verify_totp"]
+    out["rru"] += mfa_logins * max(0.0, fl["login_mfa_required"]["rru"] - fl["login"]["rru"])
+    out["wru"] += mfa_logins * max(0.0, fl["login_mfa_required"]["wru"] - fl["login"]["wru"])
+    return out
+
+
+def dpop_cost(w, d, inv):
+    """DPoP-bound tokens: not priced yet (deployment key "dpop", False
+    everywhere). When DPoP lands, price here: a proof check per protected
+    request at the authorizer, with API Gateway's authorizer cache off (a
+    proof is per request, so every request is an invocation: inv["protected"]
+    authorizer calls at the proof check's CPU), plus one conditional write
+    per proof (the jti's single use: 1 WRU each, its item's TTL). Return the
+    extra Lambda requests, GB-s, RRU and WRU; monthly() adds them."""
+    return {"requests": 0.0, "gbs": 0.0, "rru": 0.0, "wru": 0.0}
 
 
 def monthly(w, d, model):
     fl, tmem = model
-    mem = d["memory"] or tmem
+    mem = dict(tmem, **(d["memory"] or {}))
     pf = per_flow(fl, mem, d)
     inv = invocations(w, d)
     month_s = w["days"] * 24 * 3600
@@ -341,7 +438,18 @@ def monthly(w, d, model):
     mail_requests = mails * ASSUMED["mail_flow_requests"]
     lam_req += mail_requests
     wru += mails * ASSUMED["mail_flow_wru"]
-    auth_requests = inv["login"] + inv["refresh"] + inv["logout"] + mail_requests
+    acc = account_flows(fl, mem, inv)
+    lam_req += acc["requests"]
+    lam_gbs += acc["gbs"]
+    rru += acc["rru"]
+    wru += acc["wru"]
+    log_bytes += acc["log_bytes"]
+    dp = dpop_cost(w, d, inv)
+    lam_req += dp["requests"]
+    lam_gbs += dp["gbs"]
+    rru += dp["rru"]
+    wru += dp["wru"]
+    auth_requests = inv["login"] + inv["refresh"] + inv["logout"] + mail_requests + acc["requests"]
     if d["access_logs"]:
         log_bytes += auth_requests * MEASURED["access_log_bytes"]
     storage_gb = w["mau"] * (ASSUMED["user_bytes"] + ASSUMED["sessions_per_user"] * ASSUMED["session_bytes"]) / 1e9
@@ -362,7 +470,7 @@ def monthly(w, d, model):
     return {
         "cost": cost, "total": sum(cost.values()), "inv": inv, "rows": rows, "pf": pf, "sm_calls": sm_calls,
         "rru": rru, "wru": wru, "gbs": lam_gbs, "storage_gb": storage_gb, "log_gb": log_gb,
-        "auth_requests": auth_requests, "protected_apigw": tiered(inv["protected"], protected_tiers),
+        "auth_requests": auth_requests, "protected_apigw": tiered(inv["protected"], protected_tiers), "accounts": acc,
     }
 
 
@@ -512,7 +620,7 @@ def report(model):
     add("|---|---:|---:|---:|")
     inv = rec["inv"]
     qty = {
-        "Lambda requests": f"{count(sum(inv[f] for f in FUNCTIONS))} invocations",
+        "Lambda requests": f"{count(sum(inv[f] for f in FUNCTIONS) + rec['accounts']['requests'])} invocations",
         "Lambda duration (arm64)": f"{count(rec['gbs'])} GB-s",
         "DynamoDB writes": f"{count(rec['wru'])} WRU",
         "DynamoDB reads": f"{count(rec['rru'])} RRU",
@@ -572,9 +680,27 @@ def report(model):
     add("- **Secrets Manager**: one read per cold start and one per warm container every KeyCacheTTL (300 s): "
         f"{count(rec['sm_calls'])} reads, {money(rec['cost']['Secrets Manager'])} with the secrets themselves.")
     add("- **Account mail**: a reset or a verification is one message through SES ($0.16 per 1,000 on the plan new accounts get) plus two requests "
-        f"and a transaction; at {w['mails_per_mau']} per MAU a month, {money(rec['cost']['SES (account mail)'])} of SES. "
-        "TOTP and passkey flows have not landed on this base: their store calls per verify go in the model when they do "
-        "(no placeholder figures here).")
+        f"and a transaction; at {w['mails_per_mau']} per MAU a month, {money(rec['cost']['SES (account mail)'])} of SES.")
+    acc = rec["accounts"]
+    saved = dict(ACCOUNTS)
+    ACCOUNTS.update(mfa_share=0.0, passkey_login_share=0.0)
+    without = monthly(WORKLOADS["worst"], DEPLOY["recommended"], model)["total"]
+    ACCOUNTS.update(saved)
+    add(f"- **MFA and passkeys** (assumed: {ACCOUNTS['mfa_share']:.0%} of users with a TOTP factor, "
+        f"{ACCOUNTS['passkey_login_share']:.0%} of logins with a passkey, {ACCOUNTS['new_user_share']:.0%} of MAU new each "
+        f"month; opt-in second factors are rare in consumer services, 2.3 % of active accounts on Twitter in its "
+        "account-security transparency report for the second half of 2020, so these shares err high; the reasons are at "
+        f"`ACCOUNTS` in scripts/cost.py): {count(acc['requests'])} more requests a month "
+        f"(signups, TOTP enrolments and second steps, passkey registrations and logins), "
+        f"{money(rec['total'] - without)} of the {money(rec['total'])}. A TOTP second step is "
+        f"{acc['by_flow']['mfa_verify_totp']['trips']} DynamoDB requests ({fl['mfa_verify_totp']['rru']:g} RRU, "
+        f"{fl['mfa_verify_totp']['wru']:g} WRU: its transactions bill twice); a passkey login is two calls (options, then "
+        f"the assertion: {fl['passkey_login_options']['wru'] + fl['passkey_login']['wru']:g} WRU together) and no "
+        "argon2id. Every password login, MFA or not, reads the user's factor (one strongly consistent `GetItem`, 1 RRU, "
+        "while argon2id runs): counted in the login flow below. Logins are few beside refreshes and authorizer calls, so "
+        "even at these generous shares the features cost cents to a few dollars; the shares are parameters.")
+    add("- **DPoP** is not priced yet: `dpop_cost` in scripts/cost.py is where it goes (a proof check per protected "
+        "request at the authorizer with API Gateway's cache off, and one conditional write per proof).")
     add("")
     add("## Per flow (recommended)")
     add("")
@@ -583,6 +709,15 @@ def report(model):
     for fn in FUNCTIONS:
         p = rec["pf"][fn]
         add(f"| {fn} | {p['mb']} MB | {p['billed_ms']} | {p['init_ms']} | {p['ddb_calls']} | {p['rru']:g} | {p['wru']:g} | {p['log_bytes']} |")
+    add("")
+    add("**Account flows** (recommended, worst case): calls a month at the shares above; CPU per call from the "
+        "pkg/auth benchmarks on moto (AWS SDK included).")
+    add("")
+    add("| flow | function | calls / month | CPU ms (source) | billed ms | DynamoDB requests | RRU | WRU |")
+    add("|---|---|---:|---|---:|---:|---:|---:|")
+    for name, r in rec["accounts"]["by_flow"].items():
+        fn, cpu, src = ACCOUNT_FLOWS[name]
+        add(f"| {name} | {fn} ({r['mb']} MB) | {count(r['n'])} | {cpu:g} ({src}) | {r['billed_ms']} | {r['trips']} | {r['rru']:g} | {r['wru']:g} |")
     add("")
     add("**Memory per function** (worst case, recommended otherwise): monthly Lambda duration in USD by memory size.")
     add("")
@@ -597,10 +732,11 @@ def report(model):
         add(f"| {fn} | " + " | ".join(cells) + " |")
     add("")
     add("DynamoDB request units come from `go run ./bench/flowcost`, which runs the real flows on the DynamoDB store "
-        "against moto_server and reads back every item each call touches. The refresh on this base is an `UpdateItem` "
-        "plus a strongly consistent read of the revocation watermark; C1's change (issue 23) makes it the `UpdateItem` "
-        "alone, the watermark cached in warm containers, and the model counts it so (`watermark_cached`); the strict "
-        "authorizer then reads the session item alone. Item sizes (DynamoDB's billing rules):")
+        "against moto_server (the service as `apifn.Service` builds it: MFA, passkeys and mail included) and reads back "
+        "every item each call touches. The refresh is the `UpdateItem` alone and the strict authorizer reads the "
+        "session item alone, the revocation watermark cached in warm containers (C1, issue 23; one strongly consistent "
+        "read per container every 5 s, not counted); the \"before\" deployment adds back the watermark read each made "
+        "before (`watermark_cached`). Item sizes (DynamoDB's billing rules):")
     add("")
     add("| flow | calls (table: item bytes) | RRU | WRU |")
     add("|---|---|---:|---:|")
@@ -656,8 +792,10 @@ def report(model):
         add(f"- workload `{wn}`: " + ", ".join(f"`{k}` = {v}" for k, v in wl.items() if k != "label"))
     for k, v in ASSUMED.items():
         add(f"- assumed `{k}` = {v}")
+    for k, v in ACCOUNTS.items():
+        add(f"- assumed `{k}` = {v} (account features)")
     add("- Not counted: the free tiers (Lambda's 1M requests and 400,000 GB-s a month, DynamoDB's 25 GB, CloudWatch's "
-        "5 GB), data transfer, the rotation function (one call a month), signups, JWKS fetches (cacheable), refusals and "
+        "5 GB), data transfer, the rotation function (one call a month), the account features' cold starts, JWKS fetches (cacheable), refusals and "
         "security events (they scale with attacks), and your API's own requests (the last column above).")
     add("")
     add("Regenerate: `make cost` (creates `.venv/cost` with matplotlib from PyPI, starts its own moto_server).")

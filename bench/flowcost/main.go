@@ -28,15 +28,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
-	"github.com/rotor-auth/rotor/pkg/keys"
-	"github.com/rotor-auth/rotor/pkg/mac"
-	"github.com/rotor-auth/rotor/pkg/password"
-	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/devserver"
 	"github.com/rotor-auth/rotor/pkg/store/dynamo"
-	"github.com/rotor-auth/rotor/pkg/throttle"
-	"github.com/rotor-auth/rotor/pkg/token"
 )
 
 // Call is one DynamoDB request of a flow.
@@ -73,50 +69,34 @@ func run() error {
 	ctx := context.Background()
 	db := dynamodb.NewFromConfig(testenv.AWSConfig(url))
 	cfg := config.Default()
-	tables := dynamo.Tables{Users: cfg.UsersTable, Sessions: cfg.SessionsTable, Attempts: cfg.AttemptsTable}
+	tables := dynamo.Tables{Users: cfg.UsersTable, Sessions: cfg.SessionsTable, Attempts: cfg.AttemptsTable, Outbox: cfg.OutboxTable}
 	if err := dynamo.CreateTables(ctx, db, tables); err != nil {
 		return err
 	}
 	m := &meter{db: db, gsi: map[string]int{}}
-	for _, t := range []string{tables.Users, tables.Sessions, tables.Attempts} {
+	for _, t := range []string{tables.Users, tables.Sessions, tables.Attempts, tables.Outbox} {
 		out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t)})
 		if err != nil {
 			return err
 		}
 		m.gsi[t] = len(out.Table.GlobalSecondaryIndexes)
 	}
-	st := dynamo.New(m, tables)
-	ring, err := mac.Generate(nil)
+	// The service as the functions build it (apifn.Service: MFA, passkeys,
+	// account mail), on the local server's keys and the metered store, with
+	// one clock the flows below move (a TOTP code works once per step).
+	d, err := devserver.Memory(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
+	d.Store = dynamo.New(m, tables)
+	svc, err := apifn.Service(cfg, d)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	svc.Now = func() time.Time { return now }
+	mgr := svc.Sessions
 
-	k, err := keys.Generate(cfg.SigningAlg, nil, time.Now())
-	if err != nil {
-		return err
-	}
-	hasher, err := password.NewHasher(password.OWASP, nil)
-	if err != nil {
-		return err
-	}
-	mgr := &sessions.Manager{Store: st, MAC: mac.Static(ring), IdleTTL: cfg.RefreshTokenTTL, MaxTTL: cfg.SessionMaxTTL,
-		Grace: cfg.RefreshGrace, MaxPerUser: cfg.MaxSessionsPerUser}
-	ip56, ip48 := cfg.IPv6Budgets()
-	svc := &auth.Service{
-		Users: st, Logins: st, Attempts: st,
-		Throttle:   throttle.Policy{MaxFailures: cfg.LoginMaxFailures, Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-		IPThrottle: throttle.Policy{MaxFailures: cfg.IPMaxFailures, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		MAC:        mac.Static(ring),
-		Sessions:   mgr,
-		Passwords:  hasher,
-		Tokens:     &token.Issuer{Keys: keys.Static{Current: k}, Issuer: "urn:rotor:my-stack", Audience: "urn:rotor:my-stack:api", TTL: cfg.AccessTokenTTL},
-		Log:        slog.New(slog.DiscardHandler),
-
-		// The wider IPv6 blocks and the username's device tokens together.
-		IP56Throttle:   throttle.Policy{MaxFailures: ip56, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		IP48Throttle:   throttle.Policy{MaxFailures: ip48, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
-		DeviceThrottle: throttle.Policy{MaxFailures: cfg.DeviceBudget(), Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
-	}
 	// A realistic client: an e-mail address as username, a browser's user agent.
 	const username, pw = "ada.lovelace@example.com", "correct horse battery staple"
 	client := auth.Client{IP: "203.0.113.42", UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"}
@@ -131,14 +111,11 @@ func run() error {
 		return nil
 	}
 	var pair auth.Pair
-	steps := []struct {
-		name string
-		f    func() error
-	}{
+	steps := []step{
 		{"signup", func() error { _, err := svc.Signup(ctx, username, pw); return err }},
 		{"login", func() (err error) { pair, err = svc.Login(ctx, username, pw, "", client); return err }},
 		{"refresh", func() (err error) { pair, err = svc.Refresh(ctx, pair.RefreshToken, ""); return err }},
-		{"authorizer_strict", func() error { return mgr.Check(ctx, pair.SessionID, time.Now()) }},
+		{"authorizer_strict", func() error { return mgr.Check(ctx, pair.SessionID, now) }},
 		{"list_sessions", func() error {
 			_, err := svc.ListSessions(ctx, auth.Caller{UserID: pair.UserID, Username: username, SessionID: pair.SessionID})
 			return err
@@ -151,7 +128,15 @@ func run() error {
 		}},
 		{"logout", func() error { return svc.Logout(ctx, pair.RefreshToken) }},
 	}
+	steps = append(steps, mfaSteps(ctx, svc, client, &now)...)
+	steps = append(steps, passkeySteps(ctx, svc, client)...)
 	for _, s := range steps {
+		if s.name == "" { // set-up, not measured
+			if err := s.f(); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := measure(s.name, s.f); err != nil {
 			return err
 		}

@@ -13,11 +13,11 @@ import (
 // (USER_HZ, 100 on every architecture Go runs on there).
 const clockTick = 10 * time.Millisecond
 
-// treeCPU returns the CPU time (user + system) so far of the processes roots
-// and all their descendants (a database's postmaster and its backends), read
+// treeCPU returns the CPU time (user + system) so far of each of roots, with
+// all its descendants (a database's postmaster and its backends), read
 // from /proc, with the time of descendants that exited and were reaped
 // (autovacuum workers): a process's cutime and cstime count them.
-func treeCPU(roots []int) (time.Duration, error) {
+func treeCPU(roots []int) ([]time.Duration, error) {
 	type proc struct {
 		ppid int
 		cpu  time.Duration
@@ -25,7 +25,7 @@ func treeCPU(roots []int) (time.Duration, error) {
 	procs := map[int]proc{}
 	dirs, err := filepath.Glob("/proc/[0-9]*/stat")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	for _, p := range dirs {
 		b, err := os.ReadFile(p)
@@ -54,19 +54,19 @@ func treeCPU(roots []int) (time.Duration, error) {
 		}
 		procs[pid] = proc{ppid: ppid, cpu: time.Duration(ticks) * clockTick}
 	}
-	in := map[int]bool{}
-	for _, r := range roots {
+	in := map[int]int{} // root → its index + 1
+	for i, r := range roots {
 		if _, ok := procs[r]; !ok {
-			return 0, fmt.Errorf("no process %d", r)
+			return nil, fmt.Errorf("no process %d", r)
 		}
-		in[r] = true
+		in[r] = i + 1
 	}
-	var total time.Duration
+	total := make([]time.Duration, len(roots))
 	for pid, p := range procs {
 		// Walk up to a root or to init.
 		for q, seen := pid, 0; q > 1 && seen < 64; q, seen = procs[q].ppid, seen+1 {
-			if in[q] {
-				total += p.cpu
+			if i := in[q]; i > 0 {
+				total[i-1] += p.cpu
 				break
 			}
 		}

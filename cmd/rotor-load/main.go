@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,7 +117,7 @@ func (l *loader) run(ctx context.Context, o options) error {
 	var failures atomic.Int64
 	lat := make([][]time.Duration, o.c)
 	var wg sync.WaitGroup
-	var cpu0 time.Duration
+	var cpu0 []time.Duration
 	if len(o.cpuOf) > 0 {
 		var err error
 		if cpu0, err = treeCPU(o.cpuOf); err != nil {
@@ -147,7 +148,19 @@ func (l *loader) run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		cpu = fmt.Sprintf(" cpu_per_req=%.3fms", float64(cpu1-cpu0)/float64(time.Millisecond)/float64(o.n))
+		// The total, then each process tree's share (the server's, the
+		// database's), in the order given.
+		per := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(o.n) }
+		var sum time.Duration
+		var each []string
+		for i := range cpu1 {
+			sum += cpu1[i] - cpu0[i]
+			each = append(each, fmt.Sprintf("%.3f", per(cpu1[i]-cpu0[i])))
+		}
+		cpu = fmt.Sprintf(" cpu_per_req=%.3fms", per(sum))
+		if len(cpu1) > 1 {
+			cpu += " of_each=" + strings.Join(each, ",")
+		}
 	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)

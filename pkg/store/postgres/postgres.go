@@ -46,8 +46,12 @@ type Store struct {
 	// Purge bounds the dead rows deleted by one write (see create_session.sql);
 	// DefaultPurge when 0, none when negative.
 	Purge int
-	sql   map[string]string
-	pos   positionalCache
+	// RotationSenders bounds the batches of rotations in flight at once
+	// (see groupcommit.go); DefaultRotationSenders when 0.
+	RotationSenders int
+	sql             map[string]string
+	pos             positionalCache
+	rot             rotations
 }
 
 // New returns a Store on db, whose search_path must reach the tables that
@@ -261,38 +265,6 @@ func (st *Store) CreateSession(ctx context.Context, s sessions.Session, evict []
 		}
 	}
 	return fmt.Errorf("postgres: create session %s: %w", s.ID, sessions.ErrConflict)
-}
-
-// RotateSession implements sessions.Store with one statement
-// (rotate_session.sql) that returns the updated row, or the row as it is when
-// the condition failed.
-func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
-	var rotated bool
-	var row sessionRow
-	var before *time.Time
-	var superseded bool
-	sql, args := st.named("rotate_session", pgx.NamedArgs{
-		"session_id": r.SessionID, "presented_hash": r.PresentedHash, "new_hash": r.NewHash,
-		"salt": r.Salt, "now": r.Now, "expires_at": r.ExpiresAt,
-	})
-	err := st.DB.QueryRow(ctx, sql, args...).Scan(append(append([]any{&rotated}, row.dest()...), &before, &superseded)...)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return sessions.Session{}, sessions.ErrNotFound
-	}
-	if err != nil {
-		return sessions.Session{}, fmt.Errorf("postgres: rotate session: %w", err)
-	}
-	s := row.session()
-	if before != nil && s.CreatedAt.Before(*before) {
-		return s, sessions.ErrRevoked
-	}
-	if superseded {
-		return s, sessions.ErrSuperseded
-	}
-	if !rotated {
-		return s, sessions.ErrConflict
-	}
-	return s, nil
 }
 
 // RevokeBefore implements sessions.Store with one upsert of the watermark row.

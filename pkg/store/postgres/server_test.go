@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,6 +105,41 @@ func TestPurge(t *testing.T) {
 		live = storetest.Owner(t, st, "new")
 		if got := count(); got != want {
 			t.Fatalf("after login %d: %d sessions stored, want %d", i+1, got, want)
+		}
+	}
+}
+
+// TestAnsweredBatchedRefreshesSurviveKill9: rotations answered from one
+// batch (one shared commit) are all there after the server is killed with
+// SIGKILL right after the answers and restarted: each token handed out
+// still refreshes. A batch is answered only after its commit.
+func TestAnsweredBatchedRefreshesSurviveKill9(t *testing.T) {
+	pg := testenv.PrivatePostgres(t)
+	url := testenv.NewSchema(t, pg.URL())
+	pool := testenv.PostgresPool(t, url)
+	st := postgres.New(pool)
+	g := newRotationGroup(t, st, pool)
+	var tokens []string
+	for i := range 6 {
+		tokens = append(tokens, g.start(fmt.Sprintf("crash%d", i)).RefreshToken)
+	}
+	got, _ := g.rotateQueued(tokens, nil)
+	if batches, _ := st.RotationBatches(); batches != 1 {
+		t.Fatalf("%d batches, want 1", batches)
+	}
+	pg.Kill()
+	pool.Close()
+	if err := pg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	m := storetest.Manager(postgres.New(testenv.PostgresPool(t, url)), g.ring)
+	for i, r := range got {
+		if r.err != nil {
+			t.Fatalf("rotation %d: %v", i, r.err)
+		}
+		again, err := m.Rotate(context.Background(), r.iss.RefreshToken, "", g.now.Add(time.Minute))
+		if err != nil || again.Session.Rotations != 2 {
+			t.Fatalf("after kill -9, rotation %d's token: %d rotations, %v; want it to refresh", i, again.Session.Rotations, err)
 		}
 	}
 }
