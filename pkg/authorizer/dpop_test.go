@@ -22,10 +22,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/authorizer"
 	"github.com/rotor-auth/rotor/pkg/dpop"
 	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/stepup"
+	"github.com/rotor-auth/rotor/pkg/store/dynamo"
 	"github.com/rotor-auth/rotor/pkg/token"
 )
 
@@ -253,12 +255,14 @@ func TestDPoPBoundTokenAttacks(t *testing.T) {
 
 // TestDPoPReplayedProof, as an attacker who captured a request (token and
 // proof) and sends it again, to the same container and to another one: the
-// proof's jti is spent in the store both share, so only the first passes.
+// proof's jti is spent in the DynamoDB table both containers share (moto),
+// with one conditional write, so only the first use passes.
 func TestDPoPReplayedProof(t *testing.T) {
 	f := newFixture(t)
+	db := testenv.DynamoDB(t)
+	shared := dynamo.New(db, testenv.DynamoTables(t, db))
 	for _, s := range dpopShapes {
 		t.Run(s.name, func(t *testing.T) {
-			shared := &dpop.Memory{}
 			one, two := f.dpopAuthorizer(shared, nil), f.dpopAuthorizer(shared, nil)
 			h := f.holder(t)
 			ev := s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, s.url, h.access, now))

@@ -21,6 +21,14 @@ import (
 	"github.com/rotor-auth/rotor/pkg/sessions"
 )
 
+// Store is what the authorizer reads and writes: sessions, in strict mode,
+// and spent DPoP proofs, shared by every container (a proof replayed to
+// another container is refused there too).
+type Store interface {
+	sessions.Store
+	dpop.ReplayCache
+}
+
 // New returns the Lambda authorizer for cfg: it verifies with ks, caches its
 // decisions when cfg.AuthorizerCacheTTL leaves room beyond API Gateway's own
 // cache (cfg.GatewayCacheTTL) and, in strict mode, checks the session in st
@@ -32,11 +40,11 @@ import (
 // may be nil otherwise). With DPoP off the authorizer checks no proof, so a
 // bound token (made by token functions configured otherwise) is refused:
 // the binding is never dropped.
-func New(cfg config.Config, ks keys.Source, st sessions.Store, macs mac.Source, log *slog.Logger) *authorizer.Authorizer {
+func New(cfg config.Config, ks keys.Source, st Store, macs mac.Source, log *slog.Logger) *authorizer.Authorizer {
 	a := &authorizer.Authorizer{Verifier: app.Verifier(cfg, ks), MFARoutes: cfg.MFARoutes, Log: log,
 		RequireDPoP: cfg.DPoP == config.DPoPRequired, GatewayCacheTTL: cfg.GatewayCacheTTL}
 	if cfg.DPoP != config.DPoPOff {
-		a.Proofs = &dpop.Verifier{Leeway: cfg.ClockLeeway, Replay: &dpop.Memory{}}
+		a.Proofs = &dpop.Verifier{Leeway: cfg.ClockLeeway, Replay: st}
 		if cfg.DPoPNonce {
 			a.Proofs.Nonces = &dpop.Nonces{MAC: macs}
 		}
@@ -56,8 +64,8 @@ func New(cfg config.Config, ks keys.Source, st sessions.Store, macs mac.Source, 
 }
 
 // Run is the cold start of the authorizer function: the config, the signing
-// keys (fetched now, off the first request's path) and, only in strict mode,
-// the DynamoDB session store.
+// keys (fetched now, off the first request's path) and, only in strict mode
+// or with DPoP on, the store.
 func Run(ctx context.Context) error {
 	cfg, err := config.FromEnv()
 	if err != nil {
@@ -77,9 +85,11 @@ func Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var st sessions.Store
+	// The store: for the session check in strict mode, and to spend DPoP
+	// proofs unless DPoP is off.
+	var st Store
 	switch {
-	case !cfg.StrictSessions:
+	case !cfg.StrictSessions && cfg.DPoP == config.DPoPOff:
 	case cfg.Store == "postgres" || cfg.Store == "redis":
 		if st, err = serverstore.Open(ctx, cfg, secretsmanager.NewFromConfig(ac), 2); err != nil {
 			return err
