@@ -113,12 +113,15 @@ func (ev *event) proofs() []string {
 }
 
 // request returns the method and the absolute URL the client called, as a
-// proof's htm and htu name them: https (API Gateway serves nothing else), the
-// domain the request reached (requestContext.domainName: the execute-api
-// host or the custom domain; the Host header when an event lacks it), and
-// the path as sent (HTTP API 2.0: rawPath; REST and HTTP API 1.0:
-// requestContext.path), which keeps the stage of an execute-api URL and the
-// base path of a custom domain. Empty strings when the event does not say.
+// proof's htm and htu name them: https (API Gateway serves nothing else;
+// http only when X-Forwarded-Proto says exactly that, as `sam local`'s
+// emulated gateway does: naming a scheme gains a client nothing, a proof
+// still names one URL), the domain the request reached
+// (requestContext.domainName: the execute-api host or the custom domain;
+// the Host header when an event lacks it), and the path as sent (HTTP API
+// 2.0: rawPath; REST and HTTP API 1.0: requestContext.path), which keeps the
+// stage of an execute-api URL and the base path of a custom domain. Empty
+// strings when the event does not say.
 func (ev *event) request() (method, url string) {
 	host := ev.RequestContext.DomainName
 	if host == "" {
@@ -136,5 +139,9 @@ func (ev *event) request() (method, url string) {
 	if method == "" || host == "" || !strings.HasPrefix(path, "/") {
 		return "", ""
 	}
-	return method, "https://" + host + path
+	scheme := "https://"
+	if strings.EqualFold(headerValue(ev.Headers, "X-Forwarded-Proto"), "http") {
+		scheme = "http://"
+	}
+	return method, scheme + host + path
 }

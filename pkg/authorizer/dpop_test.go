@@ -497,8 +497,9 @@ func TestDPoPReplayStoreDownFailsClosed(t *testing.T) {
 
 // TestDPoPRequestURL: the URL the authorizer checks htu against is the one
 // the client called, read from each event shape: requestContext.domainName,
-// or the Host header when an event has none; an event with neither names no
-// URL, and a bound token is refused.
+// or the Host header when an event has none (an event with neither names no
+// URL, and a bound token is refused); https unless X-Forwarded-Proto says
+// http.
 func TestDPoPRequestURL(t *testing.T) {
 	f := newFixture(t)
 	for _, s := range dpopShapes {
@@ -527,6 +528,27 @@ func TestDPoPRequestURL(t *testing.T) {
 			}
 			if decide(t, a, withProof(noHost)) {
 				t.Error("an event naming no host: allowed")
+			}
+			// API Gateway says https; an event saying http (sam local's
+			// gateway) needs a proof for http, and the https one fails.
+			plain := func(m map[string]any) {
+				h := m["headers"].(map[string]any)
+				delete(h, "X-Forwarded-Proto")
+				h["x-forwarded-proto"] = "http"
+			}
+			if decide(t, a, withProof(plain)) {
+				t.Error("an https proof for an http request: allowed")
+			}
+			httpURL := strings.Replace(s.url, "https://", "http://", 1)
+			ev := s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, httpURL, h.access, now))
+			var m map[string]any
+			if err := json.Unmarshal(ev, &m); err != nil {
+				t.Fatal(err)
+			}
+			plain(m)
+			b, _ := json.Marshal(m)
+			if !decide(t, a, b) {
+				t.Error("an http proof for an http request (sam local): refused")
 			}
 		})
 	}
