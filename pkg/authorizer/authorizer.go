@@ -196,8 +196,8 @@ type event struct {
 	Type               string              `json:"type"`
 	AuthorizationToken string              `json:"authorizationToken"`
 	MethodArn          string              `json:"methodArn"`
-	Headers            map[string]string   `json:"headers"`
-	MultiValueHeaders  map[string][]string `json:"multiValueHeaders"`
+	Headers            headers             `json:"headers"`
+	MultiValueHeaders  json.RawMessage     `json:"multiValueHeaders"` // read only for a DPoP header's values
 	IdentitySource     identitySource      `json:"identitySource"`
 	RouteArn           string              `json:"routeArn"` // HTTP API: the methodArn's shape
 	HTTPMethod         string              `json:"httpMethod"`
@@ -217,6 +217,17 @@ type requestContext struct {
 	HTTP       struct {
 		Method string `json:"method"`
 	} `json:"http"` // HTTP API 2.0
+}
+
+// headers are the few headers Invoke reads of an event's headers map, the
+// names matched in any case (encoding/json matches a key to a field
+// case-insensitively, and skips the rest unread: a REQUEST event carries
+// every header of the request, the authorizer needs four).
+type headers struct {
+	Authorization   string `json:"authorization"`
+	DPoP            string `json:"dpop"`
+	Host            string `json:"host"`
+	XForwardedProto string `json:"x-forwarded-proto"`
 }
 
 // identitySource is the v2 payload's list of identity values; HTTP API
@@ -250,7 +261,7 @@ func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 	var r Request
 	switch {
 	case ev.Version == "2.0":
-		r.Authorization = headerValue(ev.Headers, "Authorization")
+		r.Authorization = ev.Headers.Authorization
 		if r.Authorization == "" && len(ev.IdentitySource) > 0 {
 			r.Authorization = ev.IdentitySource[0]
 		}
@@ -259,7 +270,7 @@ func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 		// refused (AuthorizeRequest), a bearer token checked as ever.
 		r.Authorization = ev.AuthorizationToken
 	case ev.Type == "REQUEST":
-		r.Authorization = headerValue(ev.Headers, "Authorization")
+		r.Authorization = ev.Headers.Authorization
 	default:
 		return nil, fmt.Errorf("authorizer: unknown event type %q version %q", ev.Type, ev.Version)
 	}
@@ -402,16 +413,4 @@ func APIWildcard(methodArn string) string {
 		end = len(methodArn) - stage
 	}
 	return methodArn[:stage+end] + "/*"
-}
-
-func headerValue(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }

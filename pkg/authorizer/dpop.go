@@ -2,6 +2,7 @@ package authorizer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -88,14 +89,20 @@ func (a *Authorizer) refuse(ctx context.Context, id Identity, err error, reason 
 }
 
 // proofs returns every DPoP header value of a REQUEST or HTTP API event. A
-// REST event's headers map keeps one value per name (the last);
-// multiValueHeaders keeps all, so it is read when present. HTTP API events
-// join repeated headers with commas into one value, which no compact JWS
-// contains, so a repeated header fails the proof's parse.
+// REST event's headers map keeps one value per name (the last), so when it
+// has one, multiValueHeaders, which keeps all (under every spelling of the
+// name the client used), is read for the rest; a request without a DPoP
+// header never pays for that decode. HTTP APIs join repeated headers with
+// commas into one value, which no compact JWS contains, so a repeated header
+// fails the proof's parse.
 func (ev *event) proofs() []string {
-	var out []string
-	if len(ev.MultiValueHeaders) > 0 {
-		for k, vs := range ev.MultiValueHeaders {
+	if ev.Headers.DPoP == "" {
+		return nil
+	}
+	var multi map[string][]string
+	if len(ev.MultiValueHeaders) > 0 && json.Unmarshal(ev.MultiValueHeaders, &multi) == nil {
+		var out []string
+		for k, vs := range multi {
 			if strings.EqualFold(k, dpop.HeaderName) {
 				out = append(out, vs...)
 			}
@@ -104,12 +111,7 @@ func (ev *event) proofs() []string {
 			return out
 		}
 	}
-	for k, v := range ev.Headers {
-		if strings.EqualFold(k, dpop.HeaderName) {
-			out = append(out, v)
-		}
-	}
-	return out
+	return []string{ev.Headers.DPoP}
 }
 
 // request returns the method and the absolute URL the client called, as a
@@ -125,7 +127,7 @@ func (ev *event) proofs() []string {
 func (ev *event) request() (method, url string) {
 	host := ev.RequestContext.DomainName
 	if host == "" {
-		host = headerValue(ev.Headers, "Host")
+		host = ev.Headers.Host
 	}
 	var path string
 	if ev.Version == "2.0" {
@@ -140,7 +142,7 @@ func (ev *event) request() (method, url string) {
 		return "", ""
 	}
 	scheme := "https://"
-	if strings.EqualFold(headerValue(ev.Headers, "X-Forwarded-Proto"), "http") {
+	if strings.EqualFold(ev.Headers.XForwardedProto, "http") {
 		scheme = "http://"
 	}
 	return method, scheme + host + path
