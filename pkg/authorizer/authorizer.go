@@ -192,17 +192,17 @@ func isSessionGone(err error) bool {
 // REQUEST and HTTP API payload 1.0, HTTP API payload 2.0): one decode of
 // these few fields, not of the whole request context the events carry.
 type event struct {
-	Version            string              `json:"version"`
-	Type               string              `json:"type"`
-	AuthorizationToken string              `json:"authorizationToken"`
-	MethodArn          string              `json:"methodArn"`
-	Headers            headers             `json:"headers"`
-	MultiValueHeaders  json.RawMessage     `json:"multiValueHeaders"` // read only for a DPoP header's values
-	IdentitySource     identitySource      `json:"identitySource"`
-	RouteArn           string              `json:"routeArn"` // HTTP API: the methodArn's shape
-	HTTPMethod         string              `json:"httpMethod"`
-	RawPath            string              `json:"rawPath"` // HTTP API 2.0
-	RequestContext     requestContext      `json:"requestContext"`
+	Version            string          `json:"version"`
+	Type               string          `json:"type"`
+	AuthorizationToken string          `json:"authorizationToken"`
+	MethodArn          string          `json:"methodArn"`
+	Headers            headers         `json:"headers"`
+	MultiValueHeaders  json.RawMessage `json:"multiValueHeaders"` // read only for a DPoP header's values
+	IdentitySource     identitySource  `json:"identitySource"`
+	RouteArn           string          `json:"routeArn"` // HTTP API: the methodArn's shape
+	HTTPMethod         string          `json:"httpMethod"`
+	RawPath            string          `json:"rawPath"` // HTTP API 2.0
+	RequestContext     requestContext  `json:"requestContext"`
 }
 
 // requestContext is what Invoke reads of an event's request context: where
