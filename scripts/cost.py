@@ -135,8 +135,8 @@ MEASURED = {
     # DPoP at the edge (issue 24): pkg/authorizer BenchmarkDPoPRequestProof
     # cpu-ns/op, 2026-12-07 (one run, under load; BENCHMARKS.md): a REST
     # REQUEST event with a bound ES256 token and its ES256 proof, the token
-    # not in the warm cache (the upper bound; a warm hit is 0.160 ms).
-    "dpop_authorizer_cpu_ms": 0.241,
+    # not in the warm cache (the upper bound; with it cached, 0.137 ms).
+    "dpop_authorizer_cpu_ms": 0.214,
     # ... and the platform lines the plain-text format adds to every
     # invocation (START, END, REPORT: 262-264 B in the same run).
     "platform_log_bytes": 263,
