@@ -43,24 +43,23 @@ func bind(t *testing.T, access string, key *ecdsa.PrivateKey) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c struct {
-		jwt.RegisteredClaims
-		Username  string   `json:"username"`
-		SessionID string   `json:"sid"`
-		AMR       []string `json:"amr"`
-	}
+	var c token.Claims
 	if _, _, err := jwt.NewParser().ParseUnverified(access, &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.SessionID == "" {
-		t.Fatalf("the login's token names no session: %s", access)
+	if c.SessionID == "" || c.Username == "" {
+		t.Fatalf("the login's token names no session or username: %s", access)
+	}
+	var authTime time.Time
+	if c.AuthTime != nil {
+		authTime = c.AuthTime.Time
 	}
 	jkt, err := dpop.KeyThumbprint(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	iss := &token.Issuer{Keys: keys.Static(set), Issuer: env.vars["ROTOR_ISSUER"], Audience: env.vars["ROTOR_AUDIENCE"], TTL: 15 * time.Minute}
-	raw, err := iss.Issue(ctx, token.Subject{UserID: c.Subject, Username: c.Username, SessionID: c.SessionID, AMR: c.AMR, JKT: jkt}, time.Now())
+	raw, err := iss.Issue(ctx, token.Subject{UserID: c.Subject, Username: c.Username, SessionID: c.SessionID, AMR: c.AMR, AuthTime: authTime, JKT: jkt}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
