@@ -71,7 +71,7 @@ BASE = {
     "memory": None,  # None: the template's MemorySize per function
     "key_cache_s": 300,  # KeyCacheTTL
     "alg": "ES256",
-    "dpop": False,  # DPoP-bound tokens: priced by dpop_cost when they land
+    "dpop": False,  # Dpop optional/required with every client binding: see dpop_invocations, dpop_per_flow
 }
 
 
@@ -104,6 +104,9 @@ DEPLOYMENTS = [
      deployment(authorizer="jwt", strict_sessions=False, access_ttl_s=900, alg="RS256")),
     ("text-logs", "Recommended with plain-text logs (START/END/REPORT for every invocation)",
      deployment(logs="text")),
+    ("dpop", "Recommended with `Dpop=optional`, every client binding its tokens (DPoP, issue 24): no gateway cache, "
+     "so every protected call invokes the authorizer, which checks the proof and spends it with one conditional PutItem",
+     deployment(dpop=True)),
 ]
 
 # --------------------------------------------------------------- measured
@@ -129,6 +132,11 @@ MEASURED = {
     # security events scale with attacks, not users; pkg/admin
     # TestLogLinesPerFlow holds the same counts) ...
     "app_log_bytes": {"authorizer": 0, "login": 215, "refresh": 0, "logout": 153},
+    # DPoP at the edge (issue 24): pkg/authorizer BenchmarkDPoPRequestProof
+    # cpu-ns/op, 2026-12-07 (one run, under load; BENCHMARKS.md): a REST
+    # REQUEST event with a bound ES256 token and its ES256 proof, the token
+    # not in the warm cache (the upper bound; with it cached, 0.137 ms).
+    "dpop_authorizer_cpu_ms": 0.214,
     # ... and the platform lines the plain-text format adds to every
     # invocation (START, END, REPORT: 262-264 B in the same run).
     "platform_log_bytes": 263,
@@ -323,6 +331,32 @@ def per_flow(fl, mem, d):
     return out
 
 
+def dpop_invocations(inv, d):
+    """DPoP (issue 24): API Gateway caches nothing for a REQUEST authorizer
+    with ReauthorizeEvery 0, so every protected call invokes the authorizer."""
+    if d.get("dpop") and d["authorizer"] == "lambda":
+        inv = dict(inv, authorizer=inv["protected"])
+    return inv
+
+
+def dpop_per_flow(pf, fl, d):
+    """DPoP (issue 24): each authorizer invocation checks a proof (the CPU of
+    BenchmarkDPoPRequestProof) and spends its jti with one conditional PutItem
+    of a small item (1 WRU, one more round trip). Upper bound: the token is
+    taken as never in the warm cache, so strict sessions read the session on
+    every invocation."""
+    if not (d.get("dpop") and d["authorizer"] == "lambda"):
+        return pf
+    a = dict(pf["authorizer"])
+    cpu_share = min(1.0, a["mb"] / 1769)
+    trips = a["ddb_calls"] + 1
+    a["ms"] = MEASURED["dpop_authorizer_cpu_ms"] / cpu_share + trips * ASSUMED["dynamodb_ms"] + ASSUMED["lambda_overhead_ms"]
+    a["billed_ms"] = math.ceil(a["ms"])
+    a["wru"] += 1
+    a["ddb_calls"] = trips
+    return dict(pf, authorizer=a)
+
+
 def invocations(w, d):
     """Monthly invocations per function for workload w under deployment d."""
     user_days = w["mau"] * w["days"] * w["daily_active"]
@@ -392,22 +426,11 @@ def account_flows(fl, mem, inv):
     return out
 
 
-def dpop_cost(w, d, inv):
-    """DPoP-bound tokens: not priced yet (deployment key "dpop", False
-    everywhere). When DPoP lands, price here: a proof check per protected
-    request at the authorizer, with API Gateway's authorizer cache off (a
-    proof is per request, so every request is an invocation: inv["protected"]
-    authorizer calls at the proof check's CPU), plus one conditional write
-    per proof (the jti's single use: 1 WRU each, its item's TTL). Return the
-    extra Lambda requests, GB-s, RRU and WRU; monthly() adds them."""
-    return {"requests": 0.0, "gbs": 0.0, "rru": 0.0, "wru": 0.0}
-
-
 def monthly(w, d, model):
     fl, tmem = model
     mem = dict(tmem, **(d["memory"] or {}))
-    pf = per_flow(fl, mem, d)
-    inv = invocations(w, d)
+    pf = dpop_per_flow(per_flow(fl, mem, d), fl, d)
+    inv = dpop_invocations(invocations(w, d), d)
     month_s = w["days"] * 24 * 3600
     rows = {}
     lam_req = lam_gbs = rru = wru = log_bytes = sm_calls = 0.0
@@ -444,11 +467,6 @@ def monthly(w, d, model):
     rru += acc["rru"]
     wru += acc["wru"]
     log_bytes += acc["log_bytes"]
-    dp = dpop_cost(w, d, inv)
-    lam_req += dp["requests"]
-    lam_gbs += dp["gbs"]
-    rru += dp["rru"]
-    wru += dp["wru"]
     auth_requests = inv["login"] + inv["refresh"] + inv["logout"] + mail_requests + acc["requests"]
     if d["access_logs"]:
         log_bytes += auth_requests * MEASURED["access_log_bytes"]
@@ -562,6 +580,37 @@ SOURCES = [
 ]
 
 
+def dpop_report(runs, model):
+    """The DPoP deployment (issue 24), priced beside the recommended one."""
+    rec, dp = runs[("recommended", "worst")], runs[("dpop", "worst")]
+    typ, dtyp = runs[("recommended", "typical")], runs[("dpop", "typical")]
+    a = dp["pf"]["authorizer"]
+    out = ["## DPoP at the edge (issue 24)", ""]
+    out.append(f"`Dpop=optional` (or `required`) with every client binding its tokens costs **{money(dp['total'])}** a "
+               f"month in the worst case ({money(dp['total'] - rec['total'])} more than recommended) and "
+               f"**{money(dtyp['total'])}** in the typical one ({money(dtyp['total'] - typ['total'])} more). A proof is "
+               "made for one request, so API Gateway's authorizer cache must not answer for it: the template makes the "
+               "API's authorizer a REQUEST authorizer with `ReauthorizeEvery: 0`, and every protected call invokes it "
+               f"({count(dp['inv']['authorizer'])} invocations instead of {count(rec['inv']['authorizer'])}). Each "
+               f"invocation checks the proof ({MEASURED['dpop_authorizer_cpu_ms']} ms of CPU measured, "
+               f"{a['billed_ms']} ms billed at {a['mb']} MB with its round trips) and spends its `jti` with one conditional "
+               f"PutItem (1 WRU), so every container refuses a replay. The deployment stays off by default; the "
+               f"recommended deployment is unchanged at {money(rec['total'])}.")
+    out.append("")
+    out.append("| item (worst case) | recommended | DPoP |")
+    out.append("|---|---:|---:|")
+    for k in sorted(dp["cost"], key=lambda k: -dp["cost"][k]):
+        out.append(f"| {k} | {money(rec['cost'][k])} | {money(dp['cost'][k])} |")
+    out.append(f"| **total** | **{money(rec['total'])}** | **{money(dp['total'])}** |")
+    out.append("")
+    out.append("The proofs' writes are most of the difference. Upper bound: the model counts a strict session read on "
+               "every invocation (the warm cache keeps a token's verification, session check included, for "
+               "`AuthorizerCacheTTL` per container, so fewer happen). Not counted: the spent proofs' items until "
+               "DynamoDB's TTL removes them (about 100 bytes each, removed within days of their `expires_at`).")
+    out.append("")
+    return out
+
+
 def report(model):
     fl, mem = model
     L = []
@@ -601,6 +650,8 @@ def report(model):
         "jwt": "strict sessions (logout and revoke-all reach your API at the token's exp: up to 60 min), ES256 and EdDSA (RS256 only), the token_refused metric; Rotor's account routes keep the Lambda authorizer",
         "jwt-15": "as above, revocation at exp within 15 min; 4× the refreshes",
         "text-logs": "nothing; pays for START/END/REPORT lines",
+        "dpop": "nothing; gains tokens a thief cannot use without the client's key (proofs checked at the edge), pays an "
+                "authorizer invocation and a DynamoDB write per protected call",
     }
     for k, label, d in DEPLOYMENTS:
         a, b = runs[(k, "worst")], runs[(k, "typical")]
@@ -699,9 +750,8 @@ def report(model):
         "argon2id. Every password login, MFA or not, reads the user's factor (one strongly consistent `GetItem`, 1 RRU, "
         "while argon2id runs): counted in the login flow below. Logins are few beside refreshes and authorizer calls, so "
         "even at these generous shares the features cost cents to a few dollars; the shares are parameters.")
-    add("- **DPoP** is not priced yet: `dpop_cost` in scripts/cost.py is where it goes (a proof check per protected "
-        "request at the authorizer with API Gateway's cache off, and one conditional write per proof).")
     add("")
+    L.extend(dpop_report(runs, model))
     add("## Per flow (recommended)")
     add("")
     add("| function | memory | billed ms per call | cold-start init ms | DynamoDB round trips | RRU | WRU | log bytes |")

@@ -97,6 +97,28 @@ PY
 	"$SAM" validate --lint -t "$STORE_TMP/template-$store-create.yaml" </dev/null || fail "sam validate --lint with Store=$store"
 done
 
+# Dpop switches the API's authorizer (a TOKEN one with API Gateway's cache,
+# or a REQUEST one without: DefaultAuthorizer is !Ref Dpop, the one
+# intrinsic SAM resolves in Auth), the 401's challenge and the authorizer's
+# environment and policies by conditions: lint and validate each mode, the
+# nonce on with required.
+for dpop in optional required; do
+	t=$STORE_TMP/template-dpop-$dpop.yaml
+	python3 - "$dpop" "$t" <<'PY' || fail "could not write the Dpop=$dpop template"
+import re, sys
+dpop, out = sys.argv[1], sys.argv[2]
+s = open("template.yaml").read()
+for name, value in {"Dpop": dpop, "DpopNonce": "true" if dpop == "required" else "false"}.items():
+    s, n = re.subn(r"(\n  %s:\n    Type: [^\n]+\n    Default: )[^\n]*" % name, lambda m: m.group(1) + '"%s"' % value, s)
+    if n != 1:
+        sys.exit("parameter %s not found" % name)
+open(out, "w").write(s)
+PY
+	step "Dpop=$dpop: cfn-lint, sam validate --lint"
+	"$CFN_LINT" "$t" </dev/null || fail "cfn-lint reported problems with Dpop=$dpop"
+	"$SAM" validate --lint -t "$t" </dev/null || fail "sam validate --lint with Dpop=$dpop"
+done
+
 if [ "${SAM_CHECK_SKIP_BUILD:-0}" = 1 ]; then
 	step "sam build skipped (SAM_CHECK_SKIP_BUILD=1)"
 	echo "sam-check: OK (no build)"

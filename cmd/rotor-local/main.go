@@ -48,7 +48,7 @@ func run(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	go mailer.Run(ctx)
-	srv := &devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log), Static: devserver.Demo(), Mailbox: mailer, Log: logger}
+	srv := &devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.MAC, d.Log), Static: devserver.Demo(), Mailbox: mailer, Log: logger}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("rotor-local: %w", err)

@@ -59,7 +59,7 @@ func API(t testing.TB, cfg config.Config, d apifn.Deps) *httpapi.API {
 // access-token checks and the authorizer.
 func Serve(t testing.TB, cfg config.Config, d apifn.Deps, api *httpapi.API, now func() time.Time) string {
 	t.Helper()
-	authz := authorizerfn.New(cfg, d.Keys, d.Store, d.Log)
+	authz := authorizerfn.New(cfg, d.Keys, d.Store, d.MAC, d.Log)
 	if now != nil {
 		api.Auth.Now = now
 		api.Verifier.Now = now

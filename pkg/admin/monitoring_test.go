@@ -272,6 +272,14 @@ func runFlows(t *testing.T) logs {
 		Log:      l.logger("AuthorizerLogGroup"),
 	}
 	az.Authorize(ctx, "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
+	// A bearer token under the DPoP scheme: a refused use (dpop_refused).
+	dz := &authorizer.Authorizer{
+		Verifier: &token.Verifier{Keys: w.svc.Tokens.Keys, Alg: "ES256", Issuer: w.svc.Tokens.Issuer, Audience: w.svc.Tokens.Audience, Now: func() time.Time { return w.now }},
+		Log:      l.logger("AuthorizerLogGroup"),
+	}
+	if _, err := dz.Authorize(ctx, "DPoP "+b.AccessToken); !errors.Is(err, authorizer.ErrInvalidProof) {
+		t.Fatalf("a bearer token under DPoP: %v", err)
+	}
 	az.Verifier = &token.Verifier{Keys: failingKeys{}, Alg: "ES256", Issuer: "rotor", Audience: "rotor-api"}
 	az.Authorize(ctx, "Bearer "+b.AccessToken)
 	// A password-only token on a route of ROTOR_MFA_ROUTES (step_up_required).
@@ -454,7 +462,7 @@ func TestMetricFiltersMatchTheLogs(t *testing.T) {
 			t.Errorf("an alarm watches %s, which no metric filter produces", m)
 		}
 	}
-	for _, e := range []string{"reuse_detected", "refresh_token_forged", "login_failed", "login_throttled", "token_refused", "authorizer_error", "mail_failed", "mfa_failed", "mfa_replayed", "mfa_key_gone", "step_up_required"} {
+	for _, e := range []string{"reuse_detected", "refresh_token_forged", "login_failed", "login_throttled", "token_refused", "dpop_refused", "authorizer_error", "mail_failed", "mfa_failed", "mfa_replayed", "mfa_key_gone", "step_up_required"} {
 		if !events[e] {
 			t.Errorf("no metric filter counts %s", e)
 		}

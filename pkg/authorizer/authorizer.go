@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rotor-auth/rotor/pkg/dpop"
 	"github.com/rotor-auth/rotor/pkg/sessions"
 	"github.com/rotor-auth/rotor/pkg/stepup"
 	"github.com/rotor-auth/rotor/pkg/token"
@@ -36,8 +37,21 @@ type Authorizer struct {
 	// them and allows the rest of the API; an HTTP API event for one of
 	// them is refused. None: every valid token is allowed everywhere.
 	MFARoutes stepup.Routes
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Proofs checks the DPoP proof (RFC 9449) a token bound to a key
+	// (cnf.jkt) must come with: its Replay spends each proof's jti in a
+	// store every container shares. nil: bound tokens are refused. A bound
+	// token is never accepted without its proof, whatever the DPoP mode.
+	Proofs *dpop.Verifier
+	// RequireDPoP refuses tokens that are not bound to a key
+	// (ROTOR_DPOP=required).
+	RequireDPoP bool
+	// GatewayCacheTTL is how long API Gateway may keep this authorizer's
+	// answers (ROTOR_GATEWAY_CACHE_TTL). When it is not 0 a bound token is
+	// refused: a cached Allow would let the next requests through with no
+	// proof checked, or a replayed one.
+	GatewayCacheTTL time.Duration
+	Log             *slog.Logger
+	Now             func() time.Time
 }
 
 // Identity is who a verified token names. Its JSON is the flat authorizer
@@ -52,6 +66,11 @@ type Identity struct {
 	// Unix seconds as a decimal string; empty for tokens without them.
 	AMR      string `json:"amr,omitempty"`
 	AuthTime string `json:"auth_time,omitempty"`
+	// jkt is the thumbprint of the key the token is bound to (its
+	// cnf.jkt), "" for a bearer token. Not in the context: the warm Cache
+	// keeps it with the token's verification, so a cached token still needs
+	// a proof by its key on every request.
+	jkt string
 }
 
 // Context is the identity as API Gateway hands the authorizer context to a
@@ -74,7 +93,7 @@ func (id Identity) MFA() bool {
 
 // identity is who claims name, with their amr and auth_time.
 func identity(c *token.Claims) Identity {
-	id := Identity{UserID: c.Subject, Username: c.Username, SessionID: c.SessionID, AMR: strings.Join(c.AMR, " ")}
+	id := Identity{UserID: c.Subject, Username: c.Username, SessionID: c.SessionID, AMR: strings.Join(c.AMR, " "), jkt: c.BoundKey()}
 	if c.AuthTime != nil {
 		id.AuthTime = strconv.FormatInt(c.AuthTime.Unix(), 10)
 	}
@@ -88,17 +107,26 @@ func (a *Authorizer) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Authorize checks an Authorization header value. A bad token gives
-// ErrUnauthorized; any other error means the check could not be made, and
-// the caller must not allow.
-func (a *Authorizer) Authorize(ctx context.Context, authorization string) (id Identity, err error) {
+// Authorize checks an Authorization header value alone: a bearer token (a
+// token bound to a key needs its proof, see AuthorizeRequest). A bad token
+// gives ErrUnauthorized; any other error means the check could not be made,
+// and the caller must not allow.
+func (a *Authorizer) Authorize(ctx context.Context, authorization string) (Identity, error) {
+	return a.AuthorizeRequest(ctx, Request{Authorization: authorization})
+}
+
+// AuthorizeRequest checks a request's access token and, for a token bound to
+// a key, its DPoP proof. A refused token or proof gives an error wrapping
+// ErrUnauthorized (ErrInvalidProof or ErrUseNonce for a proof); any other
+// error means the check could not be made, and the caller must not allow.
+func (a *Authorizer) AuthorizeRequest(ctx context.Context, r Request) (id Identity, err error) {
 	defer func() {
 		if err != nil && !errors.Is(err, ErrUnauthorized) {
 			// API Gateway answers 500; the alarm on authorizer_error says why.
 			a.log().ErrorContext(ctx, "authorization could not be decided", "event", "authorizer_error", "cause", err.Error())
 		}
 	}()
-	raw, ok := token.FromHeader(authorization)
+	scheme, raw, ok := token.FromAuthorization(r.Authorization)
 	if !ok {
 		return Identity{}, ErrUnauthorized
 	}
@@ -107,12 +135,27 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string) (id Id
 		now = a.Now
 	}
 	var key CacheKey
+	cached := false
 	if a.Cache != nil {
 		key = KeyOf(raw)
-		if id, ok := a.Cache.Get(key, now()); ok {
-			return id, nil
+		id, cached = a.Cache.Get(key, now())
+	}
+	if !cached {
+		if id, err = a.verify(ctx, raw, key, now); err != nil {
+			return Identity{}, err
 		}
 	}
+	// The token is good; the request must still be one its binding allows.
+	// The proof is checked on every request, cached token or not.
+	if err := a.checkBinding(ctx, scheme, raw, id, r, now()); err != nil {
+		return Identity{}, err
+	}
+	return id, nil
+}
+
+// verify checks the token itself (signature, claims and, in strict mode, its
+// session) and caches the verification when the Cache is on.
+func (a *Authorizer) verify(ctx context.Context, raw string, key CacheKey, now func() time.Time) (Identity, error) {
 	claims, err := a.Verifier.Verify(ctx, raw)
 	if errors.Is(err, token.ErrInvalid) {
 		// Info, not Debug: the token_refused metric counts these (a burst
@@ -124,7 +167,7 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string) (id Id
 	if err != nil {
 		return Identity{}, fmt.Errorf("authorizer: %w", err)
 	}
-	id = identity(claims)
+	id := identity(claims)
 	if a.Sessions != nil {
 		switch err := a.Sessions.Check(ctx, id.SessionID, now()); {
 		case err == nil:
@@ -146,16 +189,45 @@ func isSessionGone(err error) bool {
 }
 
 // event is what Invoke reads of the three event shapes (REST TOKEN, REST
-// REQUEST, HTTP API payload 2.0): one decode of these few fields, not of the
-// whole request context the events carry.
+// REQUEST and HTTP API payload 1.0, HTTP API payload 2.0): one decode of
+// these few fields, not of the whole request context the events carry.
 type event struct {
-	Version            string            `json:"version"`
-	Type               string            `json:"type"`
-	AuthorizationToken string            `json:"authorizationToken"`
-	MethodArn          string            `json:"methodArn"`
-	Headers            map[string]string `json:"headers"`
-	IdentitySource     identitySource    `json:"identitySource"`
-	RouteArn           string            `json:"routeArn"` // HTTP API: the methodArn's shape
+	Version            string          `json:"version"`
+	Type               string          `json:"type"`
+	AuthorizationToken string          `json:"authorizationToken"`
+	MethodArn          string          `json:"methodArn"`
+	Headers            headers         `json:"headers"`
+	MultiValueHeaders  json.RawMessage `json:"multiValueHeaders"` // read only for a DPoP header's values
+	IdentitySource     identitySource  `json:"identitySource"`
+	RouteArn           string          `json:"routeArn"` // HTTP API: the methodArn's shape
+	HTTPMethod         string          `json:"httpMethod"`
+	RawPath            string          `json:"rawPath"` // HTTP API 2.0
+	RequestContext     requestContext  `json:"requestContext"`
+}
+
+// requestContext is what Invoke reads of an event's request context: where
+// the client sent the request, for the DPoP proof's htm and htu.
+type requestContext struct {
+	// Path is the REST (and HTTP API 1.0) request path as the client sent
+	// it: with the stage of an execute-api URL, with the base path of a
+	// custom domain.
+	Path       string `json:"path"`
+	DomainName string `json:"domainName"`
+	HTTPMethod string `json:"httpMethod"`
+	HTTP       struct {
+		Method string `json:"method"`
+	} `json:"http"` // HTTP API 2.0
+}
+
+// headers are the few headers Invoke reads of an event's headers map, the
+// names matched in any case (encoding/json matches a key to a field
+// case-insensitively, and skips the rest unread: a REQUEST event carries
+// every header of the request, the authorizer needs four).
+type headers struct {
+	Authorization   string `json:"authorization"`
+	DPoP            string `json:"dpop"`
+	Host            string `json:"host"`
+	XForwardedProto string `json:"x-forwarded-proto"`
 }
 
 // identitySource is the v2 payload's list of identity values; HTTP API
@@ -186,21 +258,31 @@ func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return nil, fmt.Errorf("authorizer: event: %w", err)
 	}
-	var authorization string
+	var r Request
 	switch {
 	case ev.Version == "2.0":
-		authorization = headerValue(ev.Headers, "Authorization")
-		if authorization == "" && len(ev.IdentitySource) > 0 {
-			authorization = ev.IdentitySource[0]
+		r.Authorization = ev.Headers.Authorization
+		if r.Authorization == "" && len(ev.IdentitySource) > 0 {
+			r.Authorization = ev.IdentitySource[0]
 		}
 	case ev.Type == "TOKEN":
-		authorization = ev.AuthorizationToken
+		// The event has no other header and no URL: a bound token is
+		// refused (AuthorizeRequest), a bearer token checked as ever.
+		r.Authorization = ev.AuthorizationToken
 	case ev.Type == "REQUEST":
-		authorization = headerValue(ev.Headers, "Authorization")
+		r.Authorization = ev.Headers.Authorization
 	default:
 		return nil, fmt.Errorf("authorizer: unknown event type %q version %q", ev.Type, ev.Version)
 	}
-	id, err := a.Authorize(ctx, authorization)
+	if ev.Type != "TOKEN" {
+		r.Proofs = ev.proofs()
+		r.Method, r.URL = ev.request()
+	}
+	id, err := a.AuthorizeRequest(ctx, r)
+	if errors.Is(err, ErrUnauthorized) {
+		// API Gateway answers 401 only for this exact message.
+		return nil, ErrUnauthorized
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -331,16 +413,4 @@ func APIWildcard(methodArn string) string {
 		end = len(methodArn) - stage
 	}
 	return methodArn[:stage+end] + "/*"
-}
-
-func headerValue(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }

@@ -40,7 +40,7 @@ func startLocalAPI() *localAPI {
 	if err != nil {
 		panic(err)
 	}
-	authz := authorizerfn.New(cfg, d.Keys, d.Store, log)
+	authz := authorizerfn.New(cfg, d.Keys, d.Store, d.MAC, log)
 	srv := httptest.NewServer((&devserver.Server{API: api, Authorizer: authz, Log: log}).Handler())
 	return &localAPI{Server: srv, mailer: mailer}
 }

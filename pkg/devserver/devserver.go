@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/rotor-auth/rotor/pkg/authorizer"
 	"github.com/rotor-auth/rotor/pkg/deadline"
+	"github.com/rotor-auth/rotor/pkg/dpop"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 )
 
@@ -153,11 +155,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h httpapi.Handler
 	}
 	if protected {
 		actx, cancel := deadline.Bound(r.Context(), s.API.StoreTimeout)
-		id, err := s.Authorizer.Authorize(actx, req.Headers["Authorization"])
+		id, err := s.Authorizer.AuthorizeRequest(actx, authorizer.Request{
+			Authorization: r.Header.Get("Authorization"), Proofs: r.Header.Values(dpop.HeaderName),
+			Method: r.Method, URL: localURL(r),
+		})
 		cancel()
 		switch {
 		case errors.Is(err, authorizer.ErrUnauthorized):
-			s.write(w, s.gatewayResponse(http.StatusUnauthorized, unauthorizedBody, map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}))
+			s.write(w, s.gatewayResponse(http.StatusUnauthorized, unauthorizedBody, s.challenge(r.Context(), err)))
 			return
 		case err != nil:
 			s.log().Error("authorizer failed", "cause", err.Error())
@@ -179,6 +184,42 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h httpapi.Handler
 		return
 	}
 	s.write(w, resp)
+}
+
+// localURL is the URL a client of the local server called: what its DPoP
+// proofs name as htu (API Gateway's counterpart is the event's domain and
+// path, pkg/authorizer).
+func localURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.EscapedPath()
+}
+
+// challenge is the WWW-Authenticate of a refused token: RFC 6750's, or RFC
+// 9449 §7.1's for a refused proof, with a fresh DPoP-Nonce when the proof
+// needs one. API Gateway's UNAUTHORIZED gateway response can only send one
+// fixed challenge (template.yaml); the local server says which.
+func (s *Server) challenge(ctx context.Context, err error) map[string]string {
+	algs := `algs="` + strings.Join(dpop.AlgorithmNames(), " ") + `"`
+	switch {
+	case errors.Is(err, authorizer.ErrUseNonce):
+		h := map[string]string{"WWW-Authenticate": `DPoP error="use_dpop_nonce", ` + algs}
+		if p := s.Authorizer.Proofs; p != nil && p.Nonces != nil {
+			now := time.Now
+			if s.Authorizer.Now != nil {
+				now = s.Authorizer.Now
+			}
+			if n, err := p.Nonces.Issue(ctx, now()); err == nil {
+				h[dpop.NonceHeader] = n
+			}
+		}
+		return h
+	case errors.Is(err, authorizer.ErrInvalidProof):
+		return map[string]string{"WWW-Authenticate": `DPoP error="invalid_dpop_proof", ` + algs}
+	}
+	return map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}
 }
 
 func (s *Server) gatewayResponse(status int, body string, extra map[string]string) httpapi.Response {

@@ -23,7 +23,7 @@ func newServer(t *testing.T) *devserver.Server {
 	cfg := config.Default()
 	cfg.StoreTimeout = time.Minute // a hang guard: no wall clock decides a test (docs/TESTING.md)
 	d := testapi.Deps(t, cfg, memory.New(), nil)
-	return &devserver.Server{API: testapi.API(t, cfg, d), Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log)}
+	return &devserver.Server{API: testapi.API(t, cfg, d), Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.MAC, d.Log)}
 }
 
 // endless is a 10 MB request body (API Gateway's limit) that counts what was

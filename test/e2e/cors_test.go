@@ -136,7 +136,7 @@ func TestTemplateCORS(t *testing.T) {
 			if !maps.Equal(local, httpapi.CORSHeaders(origin)) {
 				t.Errorf("the local 401's CORS headers %v; want %v", local, httpapi.CORSHeaders(origin))
 			}
-			eval := tpl.evaluator(t, map[string]string{"CorsAllowOrigin": origin})
+			eval := tpl.evaluator(t, map[string]string{"CorsAllowOrigin": origin, "Dpop": "off"})
 			responses := tpl.get(t, "Resources", "RotorApi", "Properties", "GatewayResponses").(map[string]any)
 			if len(responses) < 5 {
 				t.Fatalf("%d gateway responses in template.yaml", len(responses))
@@ -248,7 +248,7 @@ type noValue struct{}
 var subVar = regexp.MustCompile(`\$\{([^}!]+)\}`)
 
 // evaluator resolves the intrinsic functions a template's API settings use
-// (Ref, Sub, If, Not, Equals, Condition) for the given parameter values;
+// (Ref, Sub, If, Not, And, Equals, Condition) for the given parameter values;
 // anything else fails the test.
 func (tp template) evaluator(t *testing.T, params map[string]string) func(any) any {
 	t.Helper()
@@ -303,6 +303,12 @@ func (tp template) evaluator(t *testing.T, params map[string]string) func(any) a
 						return eval(args[2])
 					case "Fn::Not":
 						return !truth(args[0])
+					case "Fn::And":
+						all := true
+						for _, a := range args {
+							all = truth(a) && all
+						}
+						return all
 					case "Fn::Equals":
 						return fmt.Sprint(eval(args[0])) == fmt.Sprint(eval(args[1]))
 					}
@@ -340,7 +346,7 @@ func TestTemplateAuthorizerCache(t *testing.T) {
 	if cache := time.Duration(ttl) * time.Second; cache > access/10 {
 		t.Errorf("AuthorizerCacheTTL defaults to %s, more than a tenth of AccessTokenTTL (%s)", cache, access)
 	}
-	got := tpl.get(t, "Resources", "RotorApi", "Properties", "Auth", "Authorizers", "RotorTokenAuthorizer", "Identity", "ReauthorizeEvery")
+	got := tpl.get(t, "Resources", "RotorApi", "Properties", "Auth", "Authorizers", "off", "Identity", "ReauthorizeEvery")
 	if fmt.Sprint(got) != fmt.Sprint(map[string]any{"Ref": "AuthorizerCacheTTL"}) {
 		t.Errorf("ReauthorizeEvery is %v; want !Ref AuthorizerCacheTTL", got)
 	}

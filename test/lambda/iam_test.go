@@ -52,7 +52,8 @@ type auditProxy struct {
 
 	mu    sync.Mutex
 	calls map[apiCall]int
-	bad   []string // requests the proxy could not read: the audit fails on them
+	items map[apiCall][]map[string]string // the key attributes of each single-item DynamoDB call
+	bad   []string                        // requests the proxy could not read: the audit fails on them
 }
 
 func startAuditProxy(motoURL string) (*auditProxy, error) {
@@ -64,7 +65,7 @@ func startAuditProxy(motoURL string) (*auditProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &auditProxy{url: "http://" + l.Addr().String(), calls: map[apiCall]int{}}
+	p := &auditProxy{url: "http://" + l.Addr().String(), calls: map[apiCall]int{}, items: map[apiCall][]map[string]string{}}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -95,7 +96,21 @@ func (p *auditProxy) record(r *http.Request, body []byte) {
 	}
 	for _, c := range calls {
 		p.calls[c]++
+		if k := itemKeys(r.Header.Get("X-Amz-Target"), body); k != nil {
+			p.items[c] = append(p.items[c], k)
+		}
 	}
+}
+
+// itemsOf returns the key attributes recorded for each single-item call.
+func (p *auditProxy) itemsOf() map[apiCall][]map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[apiCall][]map[string]string, len(p.items))
+	for c, ks := range p.items {
+		out[c] = append([]map[string]string(nil), ks...)
+	}
+	return out
 }
 
 // snapshot returns the recorded calls, sorted, and the unreadable requests.
@@ -222,6 +237,10 @@ type statement struct {
 	allow     bool
 	actions   []string
 	resources []string
+	// leadingKeys, when set, is the statement's only condition the audit
+	// reads, ForAllValues:StringLike dynamodb:LeadingKeys: it matches a call
+	// only if every item the call named has a partition key among them.
+	leadingKeys []string
 }
 
 // samPolicyTemplates are the SAM policy templates template.yaml uses, as
@@ -526,7 +545,11 @@ func (r *templateResolver) rolePolicies(fn *yaml.Node) ([]statement, error) {
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, statement{allow: eff.Value == "Allow", actions: acts, resources: ress})
+				lk, err := r.leadingKeys(mapping(s, "Condition"))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, statement{allow: eff.Value == "Allow", actions: acts, resources: ress, leadingKeys: lk})
 			}
 		case p.Kind == yaml.MappingNode && len(p.Content) == 2:
 			name := p.Content[0].Value
@@ -565,8 +588,10 @@ func iamGlob(pattern, s string, fold bool) bool {
 	return ok
 }
 
-// allows applies IAM's evaluation: an explicit Deny wins, else an Allow is needed.
-func allows(sts []statement, action, resource string) bool {
+// allows applies IAM's evaluation: an explicit Deny wins, else an Allow is
+// needed. leading are the partition keys of the items the call named (nil
+// when it named none, or is not a single-item DynamoDB call).
+func allows(sts []statement, action, resource string, leading []string) bool {
 	allowed := false
 	for _, s := range sts {
 		match := false
@@ -577,6 +602,9 @@ func allows(sts []statement, action, resource string) bool {
 				}
 			}
 		}
+		if match && s.leadingKeys != nil {
+			match = leadingKeysMatch(s.leadingKeys, leading)
+		}
 		if match && !s.allow {
 			return false
 		}
@@ -586,13 +614,15 @@ func allows(sts []statement, action, resource string) bool {
 }
 
 // auditIAM returns every recorded call the calling function's policy does
-// not allow.
-func auditIAM(root string, vars map[string]string, calls []apiCall) ([]string, error) {
+// not allow; items are the key attributes of the single-item calls (for
+// statements conditioned on dynamodb:LeadingKeys).
+func auditIAM(root string, vars map[string]string, calls []apiCall, items map[apiCall][]map[string]string) ([]string, error) {
 	top, r, err := newTemplateResolver(root, vars)
 	if err != nil {
 		return nil, err
 	}
 	resources := mapping(top, "Resources")
+	hash := hashKeys(top, r)
 	policies := map[string][]statement{}
 	var denied []string
 	for _, c := range calls {
@@ -608,7 +638,7 @@ func auditIAM(root string, vars map[string]string, calls []apiCall) ([]string, e
 			}
 			policies[c.Function] = sts
 		}
-		if !allows(sts, c.Action, c.Resource) {
+		if !allows(sts, c.Action, c.Resource, partitionKeys(hash[c.Resource], items[c])) {
 			denied = append(denied, c.String())
 		}
 	}
@@ -620,7 +650,7 @@ func auditIAM(root string, vars map[string]string, calls []apiCall) ([]string, e
 // every call a function's role would be denied in AWS.
 func (e *environment) auditCalls() int {
 	calls, bad := e.audit.snapshot()
-	denied, err := auditIAM(e.root, e.vars, calls)
+	denied, err := auditIAM(e.root, e.vars, calls, e.audit.itemsOf())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "--- FAIL: IAM audit:", err)
 		return 1
@@ -694,7 +724,7 @@ func TestIAMAudit(t *testing.T) {
 		{"MailerFunction", "dynamodb:Query", tableARN(e.vars["ROTOR_OUTBOX_TABLE"]) + "/index/due"},
 		{"MailerFunction", "ses:SendEmail", "arn:aws:ses:us-east-1:123456789012:identity/example.com"},
 	}
-	denied, err := auditIAM(e.root, e.vars, append(append([]apiCall(nil), forbidden...), allowed...))
+	denied, err := auditIAM(e.root, e.vars, append(append([]apiCall(nil), forbidden...), allowed...), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func start(t *testing.T, tls bool, alg string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer((&devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.Log), Log: log}).Handler())
+	srv := httptest.NewUnstartedServer((&devserver.Server{API: api, Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.MAC, d.Log), Log: log}).Handler())
 	srv.Listener.Close()
 	srv.Listener = ln
 	s := &server{t: t, url: cfg.Issuer, cfg: cfg}

@@ -28,6 +28,12 @@ type api struct {
 // startAPI runs `sam local start-api` on a free port until the test ends.
 func startAPI(t *testing.T) *api {
 	t.Helper()
+	return startAPIWith(t)
+}
+
+// startAPIWith is startAPI with template parameters set (Name=value).
+func startAPIWith(t *testing.T, params ...string) *api {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +47,11 @@ func startAPI(t *testing.T) *api {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := env.command(ctx, env.samArgs("local", "start-api", "--host", "127.0.0.1", "--port", fmt.Sprint(port)))
+	args := env.samArgs("local", "start-api", "--host", "127.0.0.1", "--port", fmt.Sprint(port))
+	if len(params) > 0 {
+		args = withParams(args, params)
+	}
+	cmd := env.command(ctx, args)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		cancel()
