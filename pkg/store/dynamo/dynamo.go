@@ -481,7 +481,7 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 			" AND attribute_exists(epoch_guarded)" + key),
 		UpdateExpression: aws.String("SET token_hash = :new, prev_hash = :presented, salt = :salt," +
 			" rotated_at = :now_ms, last_used_at = :now_ms, expires_at = :exp ADD rotations :one"),
-		ExpressionAttributeValues: values,
+		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
