@@ -1,91 +1,87 @@
 package storetest
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/rotor-auth/rotor/pkg/sessions"
+	"github.com/rotor-auth/rotor/pkg/dpop"
 )
 
-// testSessionKey: a session bound to a DPoP key (RFC 9449) keeps its
-// thumbprint through every read, listing and rotation; a rotation rotates
-// only with that key in the same conditional write, so one without it (no
-// key, another key's) fails with the session as it was and changes
-// nothing; a bearer session rotates only without a key.
-func testSessionKey(t *testing.T, st Store) {
-	ctx := context.Background()
-	const jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
-	const other = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-	s := newSession(t, st, "usr_1")
-	s.JKT = jkt
-	if err := st.CreateSession(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	check := func(step string, got sessions.Session) {
-		t.Helper()
-		if got.JKT != jkt {
-			t.Fatalf("%s: jkt %q, want %q", step, got.JKT, jkt)
-		}
-	}
-	unchanged := func(step string) {
-		t.Helper()
-		got, err := st.GetSession(ctx, s.ID)
-		if err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-		check(step, got)
-		if !bytes.Equal(got.TokenHash, s.TokenHash) || got.Rotations != s.Rotations {
-			t.Fatalf("%s: the session changed (rotations %d)", step, got.Rotations)
-		}
-	}
-	for _, tc := range []struct{ name, key string }{{"no key", ""}, {"another key", other}} {
-		r := rotation(t, s, t0.Add(time.Minute))
-		r.JKT = tc.key
-		asWas, err := st.RotateSession(ctx, r)
-		if !errors.Is(err, sessions.ErrConflict) {
-			t.Fatalf("%s: rotate a bound session: %v, want ErrConflict", tc.name, err)
-		}
-		check(tc.name+": conflict", asWas)
-		unchanged(tc.name)
-	}
-	r := rotation(t, s, t0.Add(2*time.Minute))
-	r.JKT = jkt
-	got, err := st.RotateSession(ctx, r)
-	if err != nil {
-		t.Fatalf("rotate with the session's key: %v", err)
-	}
-	check("rotated", got)
-	if !bytes.Equal(got.TokenHash, r.NewHash) {
-		t.Fatal("rotated with the key, but the hash is not the new one")
-	}
-	list, err := st.ListSessions(ctx, s.Username, s.UserID)
-	if err != nil || len(list) != 1 {
-		t.Fatalf("list: %d sessions, %v", len(list), err)
-	}
-	check("list", list[0])
-	got, _, err = st.GetSessionAndWatermark(ctx, s.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check("get with watermark", got)
+// RunDPoPProofs runs the DPoP replay contract (dpop.ReplayCache) against
+// stores made by newStore, one per subtest: a proof's key is spent once
+// across every caller sharing the store, however they race.
+func RunDPoPProofs(t *testing.T, newStore func(t *testing.T) dpop.ReplayCache) {
+	t.Run("spent once", func(t *testing.T) { testDPoPSpentOnce(t, newStore(t)) })
+	t.Run("racing spends of one proof", func(t *testing.T) { testDPoPRace(t, newStore(t)) })
+	t.Run("spent again once its window closed", func(t *testing.T) { testDPoPExpired(t, newStore(t)) })
+}
 
-	// A bearer session: a key that came with the refresh is a mismatch too
-	// (the manager decides whether to retry without it).
-	b := newSession(t, st, "usr_1")
-	if err := st.CreateSession(ctx, b, nil); err != nil {
-		t.Fatal(err)
+// replayKey is a key as dpop.ReplayKey makes them, unique to the test.
+func replayKey(t *testing.T) string { return dpop.ReplayKey("jkt-"+tokenID(t), tokenID(t)) }
+
+func testDPoPSpentOnce(t *testing.T, st dpop.ReplayCache) {
+	ctx := context.Background()
+	a, b := replayKey(t), replayKey(t)
+	until := time.Now().Add(time.Minute)
+	if err := st.SpendDPoPProof(ctx, a, until); err != nil {
+		t.Fatalf("first spend: %v", err)
 	}
-	r = rotation(t, b, t0.Add(time.Minute))
-	r.JKT = jkt
-	asWas, err := st.RotateSession(ctx, r)
-	if !errors.Is(err, sessions.ErrConflict) || asWas.JKT != "" {
-		t.Fatalf("rotate a bearer session with a key: %v (jkt %q), want ErrConflict", err, asWas.JKT)
+	if err := st.SpendDPoPProof(ctx, a, until); !errors.Is(err, dpop.ErrReplayed) {
+		t.Fatalf("second spend: %v, want ErrReplayed", err)
 	}
-	r.JKT = ""
-	if got, err := st.RotateSession(ctx, r); err != nil || got.JKT != "" {
-		t.Fatalf("rotate a bearer session without a key: %v (jkt %q)", err, got.JKT)
+	if err := st.SpendDPoPProof(ctx, b, until); err != nil {
+		t.Fatalf("another key after it: %v", err)
+	}
+}
+
+// testDPoPRace: twenty callers (twenty containers) spend one captured proof
+// at once; exactly one is accepted.
+func testDPoPRace(t *testing.T, st dpop.ReplayCache) {
+	ctx := context.Background()
+	key := replayKey(t)
+	until := time.Now().Add(time.Minute)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- st.SpendDPoPProof(ctx, key, until) }()
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, dpop.ErrReplayed):
+			t.Fatalf("spend: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d racing spends accepted, want 1", ok, n)
+	}
+}
+
+// testDPoPExpired: a key whose window has closed does not refuse forever
+// on the stores that can tell (a store may keep refusing it until its TTL
+// removes it: DynamoDB), and never accepts it twice while open.
+func testDPoPExpired(t *testing.T, st dpop.ReplayCache) {
+	ctx := context.Background()
+	key := replayKey(t)
+	if err := st.SpendDPoPProof(ctx, key, time.Now().Add(-time.Second)); err != nil {
+		t.Fatalf("spend of a closed window: %v", err)
+	}
+	err := st.SpendDPoPProof(ctx, key, time.Now().Add(time.Minute))
+	if err != nil && !errors.Is(err, dpop.ErrReplayed) {
+		t.Fatalf("respend: %v", err)
+	}
+	if err == nil {
+		if err := st.SpendDPoPProof(ctx, key, time.Now().Add(time.Minute)); !errors.Is(err, dpop.ErrReplayed) {
+			t.Fatalf("spend of a reopened key: %v, want ErrReplayed", err)
+		}
 	}
 }
