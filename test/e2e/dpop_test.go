@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -216,4 +217,200 @@ func (e *env) doMulti(method, path string, body any, name string, values ...stri
 	out := response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
 	_ = json.Unmarshal(raw, &out.Body)
 	return out
+}
+
+// TestDPoPLostResponse: the owner's refresh rotated, its answer never
+// arrived; past the grace window (11 s on the server's clock) the owner
+// retries the old token with a proof by the session's key and gets the
+// session's successor, the same on a second retry; the session goes on.
+// The same retry without the proof is reuse: the session ends, as for a
+// bearer session.
+func TestDPoPLostResponse(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, withDPoP(config.DPoPOptional, false), nil)
+			e.signup("alice", "correct horse battery")
+			k := newDPoPKey(t)
+			login := boundPair(t, e.post(k, "/auth/login", map[string]string{"username": "alice", "password": "correct horse battery"}), k)
+			old := map[string]string{"refresh_token": login.Refresh}
+			lost := boundPair(t, e.post(k, "/auth/refresh", old), k) // the answer that never arrived
+			e.clock.Advance(11 * time.Second)
+			for i := range 2 {
+				again := boundPair(t, e.post(k, "/auth/refresh", old), k)
+				if again.Refresh != lost.Refresh {
+					t.Fatalf("retry %d past the grace window: another refresh token than the lost one", i)
+				}
+			}
+			next := boundPair(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": lost.Refresh}), k)
+			// The successor was used: the old token is reuse now, key or not.
+			wantError(t, e.post(k, "/auth/refresh", old), http.StatusUnauthorized, "invalid_grant")
+			if !e.hasEvent("reuse_detected") {
+				t.Fatal("no reuse_detected after the successor was used")
+			}
+			wantError(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": next.Refresh}), http.StatusUnauthorized, "invalid_grant")
+
+			t.Run("without the key", func(t *testing.T) {
+				e.signup("bob", "correct horse battery")
+				login := boundPair(t, e.post(k, "/auth/login", map[string]string{"username": "bob", "password": "correct horse battery"}), k)
+				lost := boundPair(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": login.Refresh}), k)
+				e.clock.Advance(11 * time.Second)
+				wantError(t, e.refresh(login.Refresh), http.StatusUnauthorized, "invalid_grant")
+				wantError(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": lost.Refresh}), http.StatusUnauthorized, "invalid_grant")
+			})
+		})
+	}
+}
+
+// TestDPoPModes: optional binds a login with a proof and leaves one without
+// a bearer session (a proof on its refresh is ignored); required refuses a
+// token request without a proof, and a bearer session started before
+// (even with a proof); off ignores proofs. Discovery lists the proof
+// algorithms unless DPoP is off.
+func TestDPoPModes(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, withDPoP(config.DPoPOptional, false), nil)
+			e.signup("alice", "correct horse battery")
+			k := newDPoPKey(t)
+			creds := map[string]string{"username": "alice", "password": "correct horse battery"}
+			bearer := e.login("alice", "correct horse battery")
+			r := e.post(k, "/auth/refresh", map[string]string{"refresh_token": bearer.Refresh})
+			bearer = pairOf(t, r) // token_type Bearer: the session stays a bearer one
+			if cnfJKT(t, bearer.Access) != "" {
+				t.Fatal("a bearer session's access token is bound")
+			}
+			algs, _ := e.do("GET", "/.well-known/oauth-authorization-server", nil).Body["dpop_signing_alg_values_supported"].([]any)
+			if len(algs) == 0 || algs[0] != "ES256" {
+				t.Fatalf("discovery lists dpop algorithms %v", algs)
+			}
+			form := "grant_type=password&client_id=app&username=alice&password=correct+horse+battery"
+			boundPair(t, e.do("POST", "/oauth/token", form, "Content-Type", "application/x-www-form-urlencoded", "DPoP", e.proof(k, "/oauth/token", "")), k)
+
+			// The same store, now required: the bearer session is refused
+			// (nothing changes), a login without a proof too.
+			req := newEnvOn(t, e, withDPoP(config.DPoPRequired, false))
+			wantError(t, req.do("POST", "/auth/login", creds), http.StatusBadRequest, "invalid_dpop_proof")
+			wantError(t, req.do("POST", "/oauth/token", form, "Content-Type", "application/x-www-form-urlencoded"), http.StatusBadRequest, "invalid_dpop_proof")
+			wantError(t, req.refresh(bearer.Refresh), http.StatusBadRequest, "invalid_dpop_proof")
+			wantError(t, req.post(k, "/auth/refresh", map[string]string{"refresh_token": bearer.Refresh}), http.StatusBadRequest, "invalid_dpop_proof")
+			boundPair(t, req.post(k, "/auth/login", creds), k)
+			// Off: proofs ignored, the bearer session goes on.
+			off := newEnvOn(t, e, withDPoP(config.DPoPOff, false))
+			pairOf(t, off.post(k, "/auth/refresh", map[string]string{"refresh_token": bearer.Refresh}))
+			pairOf(t, off.post(k, "/auth/login", creds))
+			if _, listed := off.do("GET", "/.well-known/openid-configuration", nil).Body["dpop_signing_alg_values_supported"]; listed {
+				t.Fatal("discovery lists dpop algorithms with DPoP off")
+			}
+		})
+	}
+}
+
+// TestDPoPNonce: with server nonces on, a proof without one is 400
+// use_dpop_nonce with a DPoP-Nonce header; the same request with that
+// nonce succeeds and its answer carries the next nonce.
+func TestDPoPNonce(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, withDPoP(config.DPoPOptional, true), nil)
+			e.signup("alice", "correct horse battery")
+			k := newDPoPKey(t)
+			creds := map[string]string{"username": "alice", "password": "correct horse battery"}
+			r := e.post(k, "/auth/login", creds)
+			wantError(t, r, http.StatusBadRequest, "use_dpop_nonce")
+			nonce := r.Header.Get("DPoP-Nonce")
+			if nonce == "" {
+				t.Fatal("use_dpop_nonce without a DPoP-Nonce header")
+			}
+			wantError(t, e.do("POST", "/auth/login", creds, "DPoP", e.proof(k, "/auth/login", "bm9wZQ")), http.StatusBadRequest, "use_dpop_nonce")
+			r = e.do("POST", "/auth/login", creds, "DPoP", e.proof(k, "/auth/login", nonce))
+			p := boundPair(t, r, k)
+			if r.Header.Get("DPoP-Nonce") == "" {
+				t.Fatal("a token response without the next nonce")
+			}
+			wantError(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": p.Refresh}), http.StatusBadRequest, "use_dpop_nonce")
+			boundPair(t, e.do("POST", "/auth/refresh", map[string]string{"refresh_token": p.Refresh}, "DPoP", e.proof(k, "/auth/refresh", r.Header.Get("DPoP-Nonce"))), k)
+		})
+	}
+}
+
+// TestDPoPMFAStep: the mfa_token of a login made with a proof is bound to
+// its key: the second step without a proof, or with another key's, is
+// invalid_mfa_token; with a proof by the login's key the session is bound.
+func TestDPoPMFAStep(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, withDPoP(config.DPoPOptional, false), nil)
+			secret, _, _ := e.enrolled("alice", "")
+			k, thief := newDPoPKey(t), newDPoPKey(t)
+			r := e.post(k, "/auth/login", map[string]string{"username": "alice", "password": mfaPW})
+			wantError(t, r, http.StatusForbidden, "mfa_required")
+			tok := r.str("mfa_token")
+			e.nextStep()
+			body := map[string]string{"mfa_token": tok, "code": e.code(secret)}
+			wantError(t, e.verify(body), http.StatusUnauthorized, "invalid_mfa_token")
+			wantError(t, e.post(thief, "/auth/mfa/verify", body), http.StatusUnauthorized, "invalid_mfa_token")
+			boundPair(t, e.post(k, "/auth/mfa/verify", body), k)
+		})
+	}
+}
+
+// TestDPoPLogout: POST /auth/logout reads a bearer access token itself; a
+// bound one works only under the DPoP scheme with a proof by its key for
+// this request (ath of the token), never as a Bearer token or with another
+// key's proof. A refresh token ends its session without a proof (revocation
+// is the safe direction: docs/ARCHITECTURE.md).
+func TestDPoPLogout(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, withDPoP(config.DPoPOptional, false), nil)
+			e.signup("alice", "correct horse battery")
+			k, thief := newDPoPKey(t), newDPoPKey(t)
+			creds := map[string]string{"username": "alice", "password": "correct horse battery"}
+			p := boundPair(t, e.post(k, "/auth/login", creds), k)
+			proofFor := func(key dpopKey, at string) string {
+				pr, err := dpop.NewProof(key.key, dpop.Request{Method: "POST", URL: e.url + "/auth/logout", AccessToken: at, Now: e.clock.Now()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return pr
+			}
+			all := map[string]any{"all": true}
+			wantError(t, e.do("POST", "/auth/logout", all, "Authorization", "Bearer "+p.Access), http.StatusUnauthorized, "invalid_token")
+			wantError(t, e.do("POST", "/auth/logout", all, "Authorization", "DPoP "+p.Access), http.StatusUnauthorized, "invalid_dpop_proof")
+			r := e.do("POST", "/auth/logout", all, "Authorization", "DPoP "+p.Access, "DPoP", proofFor(thief, p.Access))
+			wantError(t, r, http.StatusUnauthorized, "invalid_dpop_proof")
+			if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), `DPoP error="invalid_dpop_proof"`) {
+				t.Fatalf("WWW-Authenticate %q", r.Header.Get("WWW-Authenticate"))
+			}
+			wantError(t, e.do("POST", "/auth/logout", all, "Authorization", "DPoP "+p.Access, "DPoP", e.proof(k, "/auth/logout", "")), http.StatusUnauthorized, "invalid_dpop_proof")
+			boundPair(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": p.Refresh}), k) // still alive
+			other := boundPair(t, e.post(k, "/auth/login", creds), k)
+			if r := e.do("POST", "/auth/logout", map[string]any{}, "Authorization", "DPoP "+p.Access, "DPoP", proofFor(k, p.Access)); r.Status != http.StatusNoContent {
+				t.Fatalf("logout with the key's proof: %d %s", r.Status, r.Raw)
+			}
+			if r := e.do("POST", "/auth/logout", map[string]string{"refresh_token": other.Refresh}); r.Status != http.StatusNoContent {
+				t.Fatalf("logout with a bound refresh token: %d %s", r.Status, r.Raw)
+			}
+			wantError(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": other.Refresh}), http.StatusUnauthorized, "invalid_grant")
+		})
+	}
+}
+
+// newEnvOn starts another server on e's store, clock, log and server MAC
+// key (so e's refresh tokens are genuine there), with e's test config edited
+// by edit: the same deployment after a configuration change.
+func newEnvOn(t *testing.T, e *env, edit func(*config.Config)) *env {
+	t.Helper()
+	cfg := config.Default()
+	cfg.LoginBackoffBase = 2 * time.Second
+	cfg.StoreTimeout = 30 * time.Second
+	edit(&cfg)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := testapi.Deps(t, cfg, e.store, e.logs.Logger(slog.LevelDebug))
+	d.MAC = e.mac
+	c := *e
+	c.url = testapi.Serve(t, cfg, d, testapi.API(t, cfg, d), e.clock.Now)
+	return &c
 }
