@@ -172,3 +172,66 @@ func FuzzTokenDPoP(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRefresh is POST /auth/refresh through the handler on the
+// embedded store, without a proof and with one (ES256: the proof's
+// signature checked, its jti spent, the session's key in the rotation's
+// condition). The client's signing is outside the timer.
+func BenchmarkRefresh(b *testing.B) {
+	for _, withProof := range []bool{false, true} {
+		name := "bearer"
+		if withProof {
+			name = "dpop"
+		}
+		b.Run(name, func(b *testing.B) {
+			now := time.Now()
+			api := dpopAPI(b, config.DPoPOptional, now)
+			api.Auth.Passwords.KDF = func(pw, salt []byte, _, _ uint32, _ uint8, keyLen uint32) []byte {
+				sum := sha256.Sum256(append(append([]byte{}, salt...), pw...))
+				return bytes.Repeat(sum[:], int(keyLen)/len(sum)+1)[:keyLen]
+			}
+			api.Log = slog.New(slog.DiscardHandler)
+			api.Auth.Log = api.Log
+			ctx := context.Background()
+			if resp, _ := api.Signup(ctx, event(b, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
+				b.Fatalf("signup: %d", resp.StatusCode)
+			}
+			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				b.Fatal(err)
+			}
+			with := func(req httpapi.Request) httpapi.Request {
+				req.Headers = map[string]string{"Content-Type": "application/json", "Host": req.Headers["Host"]}
+				req.MultiValueHeaders = nil
+				if withProof {
+					p, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: httpapi.RequestURL(req), Now: now})
+					if err != nil {
+						b.Fatal(err)
+					}
+					req.Headers["DPoP"] = p
+				}
+				return req
+			}
+			resp, _ := api.Login(ctx, with(event(b, "/auth/login", creds)))
+			var out struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			if err := json.Unmarshal([]byte(resp.Body), &out); err != nil || out.RefreshToken == "" {
+				b.Fatalf("login: %d %s", resp.StatusCode, resp.Body)
+			}
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				req := with(event(b, "/auth/refresh", `{"refresh_token":"`+out.RefreshToken+`"}`))
+				b.StartTimer()
+				resp, _ := api.Refresh(ctx, req)
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("refresh: %d %s", resp.StatusCode, resp.Body)
+				}
+				b.StopTimer()
+				_ = json.Unmarshal([]byte(resp.Body), &out)
+				b.StartTimer()
+			}
+		})
+	}
+}
