@@ -214,9 +214,13 @@ func batchContext(calls []*rotationCall) (context.Context, func()) {
 }
 
 func (st *Store) rotateQuery(r sessions.Rotation) (string, []any) {
+	var jkt *string // NULL: a bearer session's rotation
+	if r.JKT != "" {
+		jkt = &r.JKT
+	}
 	return st.named("rotate_session", pgx.NamedArgs{
 		"session_id": r.SessionID, "presented_hash": r.PresentedHash, "new_hash": r.NewHash,
-		"salt": r.Salt, "now": r.Now, "expires_at": r.ExpiresAt,
+		"salt": r.Salt, "now": r.Now, "expires_at": r.ExpiresAt, "jkt": jkt,
 	})
 }
 

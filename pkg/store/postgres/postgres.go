@@ -190,7 +190,7 @@ func sessionArgs(s sessions.Session) pgx.NamedArgs {
 		"created_at": s.CreatedAt, "last_used_at": s.LastUsedAt,
 		"expires_at": s.ExpiresAt, "absolute_expires_at": s.AbsoluteExpiresAt,
 		"ip": s.IP, "user_agent": s.UserAgent,
-		"amr": nil, "auth_time": nil,
+		"amr": nil, "auth_time": nil, "jkt": nil,
 	}
 	if !s.RotatedAt.IsZero() {
 		a["rotated_at"] = s.RotatedAt
@@ -200,6 +200,9 @@ func sessionArgs(s sessions.Session) pgx.NamedArgs {
 	}
 	if !s.AuthTime.IsZero() {
 		a["auth_time"] = s.AuthTime
+	}
+	if s.JKT != "" {
+		a["jkt"] = s.JKT
 	}
 	return a
 }
@@ -216,12 +219,13 @@ type sessionRow struct {
 	s         sessions.Session
 	rotatedAt *time.Time
 	authTime  *time.Time
+	jkt       *string
 }
 
 func (r *sessionRow) dest() []any {
 	s := &r.s
 	return []any{&s.ID, &s.UserID, &s.Username, &s.Epoch, &s.TokenHash, &s.PrevHash, &s.Salt, &r.rotatedAt, &s.Rotations,
-		&s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &s.AbsoluteExpiresAt, &s.IP, &s.UserAgent, &s.AMR, &r.authTime}
+		&s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &s.AbsoluteExpiresAt, &s.IP, &s.UserAgent, &s.AMR, &r.authTime, &r.jkt}
 }
 
 func (r *sessionRow) session() sessions.Session {
@@ -231,6 +235,9 @@ func (r *sessionRow) session() sessions.Session {
 	}
 	if r.authTime != nil {
 		s.AuthTime = r.authTime.UTC()
+	}
+	if r.jkt != nil {
+		s.JKT = *r.jkt
 	}
 	s.CreatedAt, s.LastUsedAt = s.CreatedAt.UTC(), s.LastUsedAt.UTC()
 	s.ExpiresAt, s.AbsoluteExpiresAt = s.ExpiresAt.UTC(), s.AbsoluteExpiresAt.UTC()
