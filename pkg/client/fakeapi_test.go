@@ -36,14 +36,14 @@ type fakeAPI struct {
 	// its access tokens need proofs by that key; a superseded refresh token
 	// presented with the key's proof gets the same successor until the
 	// successor is used. With DPoP.Nonces set, proofs need the server nonce.
-	DPoP           *dpop.Verifier
-	NonceRequests  atomic.Int64 // use_dpop_nonce answers
-	ProofRefusals  atomic.Int64 // invalid_dpop_proof answers
-	DropRefreshes  atomic.Int64 // refresh answers still to be lost (applied, then the connection cut)
+	DPoP          *dpop.Verifier
+	NonceRequests atomic.Int64 // use_dpop_nonce answers
+	ProofRefusals atomic.Int64 // invalid_dpop_proof answers
+	DropRefreshes atomic.Int64 // refresh answers still to be lost (applied, then the connection cut)
 	// LostFor is how long each lost answer's outage lasts: the fake's clock
 	// for the grace window moves on by it, as if the client's retry came
 	// that much later.
-	LostFor time.Duration
+	LostFor        time.Duration
 	ProofsAccepted atomic.Int64
 
 	mu        sync.Mutex
