@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/dpop"
 	"github.com/rotor-auth/rotor/pkg/mfa"
 	"github.com/rotor-auth/rotor/pkg/onetime"
 	"github.com/rotor-auth/rotor/pkg/outbox"
@@ -44,6 +45,8 @@ type Store interface {
 	mfa.Store
 	// passkey.Store: every store keeps passkeys and their challenges.
 	passkey.Store
+	// dpop.ReplayCache: every store spends DPoP proofs for all containers.
+	dpop.ReplayCache
 	GetLogin(ctx context.Context, username string, keys []string) (users.User, []throttle.State, error)
 	ReserveLogin(ctx context.Context, username string, counters []throttle.Counter, now time.Time) (users.User, time.Time, throttle.Reservation, error)
 

@@ -43,6 +43,9 @@ type Store struct {
 	// the passkey challenge records by hash.
 	passkeys     map[string]passkey.Credential
 	pkChallenges map[string]pkChallenge
+	// dpopProofs are the spent DPoP proofs' replay keys and their expiry.
+	dpopProofs map[string]time.Time
+	dpopSpends int
 	// revokedBefore is the revocation watermark (sessions.Store.RevokeBefore).
 	revokedBefore time.Time
 }
@@ -63,6 +66,8 @@ func New() *Store {
 
 		passkeys:     map[string]passkey.Credential{},
 		pkChallenges: map[string]pkChallenge{},
+
+		dpopProofs: map[string]time.Time{},
 	}
 }
 

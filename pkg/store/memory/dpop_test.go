@@ -1,0 +1,13 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/rotor-auth/rotor/pkg/dpop"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+	"github.com/rotor-auth/rotor/pkg/store/storetest"
+)
+
+func TestDPoPProofsContract(t *testing.T) {
+	storetest.RunDPoPProofs(t, func(*testing.T) dpop.ReplayCache { return memory.New() })
+}
