@@ -585,8 +585,12 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     return send(await withProof(spare));
   }
 
-  /** The calls that start, use or end a session: with `dpop` each carries a proof. */
-  const tokenPaths = new Set(['/auth/login', '/auth/mfa/verify', '/auth/passkeys/login', '/auth/refresh', '/auth/logout']);
+  /**
+   * The calls that start, use or end a session: with `dpop` each carries a
+   * proof. The second step's calls too: the server binds a login's
+   * mfa_token to the key of its proof.
+   */
+  const tokenPaths = new Set(['/auth/login', '/auth/mfa/passkey/options', '/auth/mfa/verify', '/auth/passkeys/login', '/auth/refresh', '/auth/logout']);
 
   async function postAuth(path: string, body: unknown, csrfToken?: string): Promise<Response> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'application/json' };
