@@ -29,6 +29,7 @@ GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags $(GO_TAGS) -
 dev:
 	ROTOR_CORS_ALLOW_ORIGIN="$${ROTOR_CORS_ALLOW_ORIGIN:-http://127.0.0.1:3000}" \
 	ROTOR_APP_URL="$${ROTOR_APP_URL:-http://127.0.0.1:3000}" \
+	ROTOR_DPOP="$${ROTOR_DPOP:-optional}" \
 	go run ./cmd/rotor-local
 
 # The PostgreSQL store's schema, applied to ROTOR_DATABASE_URL (credentials

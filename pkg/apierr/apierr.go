@@ -24,7 +24,9 @@ type Error struct {
 	Lists map[string][]string
 	// Challenge, when set, becomes a WWW-Authenticate header.
 	Challenge string
-	Cause     error
+	// Header holds more response headers (use_dpop_nonce's DPoP-Nonce).
+	Header map[string]string
+	Cause  error
 }
 
 func (e *Error) Error() string {
@@ -47,6 +49,9 @@ func (e *Error) Headers() map[string]string {
 	if e.Challenge != "" {
 		h["WWW-Authenticate"] = e.Challenge
 	}
+	for k, v := range e.Header {
+		h[k] = v
+	}
 	if len(h) == 0 {
 		return nil
 	}
@@ -66,6 +71,19 @@ func (e *Error) WithField(name, value string) *Error {
 	c.Fields = map[string]string{name: value}
 	for k, v := range e.Fields {
 		c.Fields[k] = v
+	}
+	return &c
+}
+
+// WithHeader returns a copy of e whose answer also carries the header
+// name: value.
+func (e *Error) WithHeader(name, value string) *Error {
+	c := *e
+	c.Header = map[string]string{name: value}
+	for k, v := range e.Header {
+		if k != name {
+			c.Header[k] = v
+		}
 	}
 	return &c
 }
@@ -124,7 +142,13 @@ var (
 	InvalidPasskey = &Error{Status: http.StatusUnauthorized, Code: "invalid_passkey", Description: "The passkey could not be verified; ask for new options and try again."}
 	// PasskeyRegistered refuses a credential id registered already.
 	PasskeyRegistered = &Error{Status: http.StatusConflict, Code: "passkey_registered", Description: "This passkey is registered already."}
-	Unavailable       = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The service is temporarily unavailable; try again."}
+	// InvalidDPoPProof refuses a token request whose DPoP proof (RFC 9449
+	// §5) is missing where one is required, malformed, or not by the key
+	// the session is bound to; UseDPoPNonce asks for a proof with the server
+	// nonce of its DPoP-Nonce header (§8).
+	InvalidDPoPProof = &Error{Status: http.StatusBadRequest, Code: "invalid_dpop_proof", Description: "The DPoP proof is missing, invalid or not by the key the session is bound to."}
+	UseDPoPNonce     = &Error{Status: http.StatusBadRequest, Code: "use_dpop_nonce", Description: "The DPoP proof must carry the server nonce of the DPoP-Nonce header."}
+	Unavailable      = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The service is temporarily unavailable; try again."}
 )
 
 // UnsupportedMediaType refuses a JSON route's body sent as anything but

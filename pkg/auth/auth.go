@@ -100,6 +100,9 @@ type Pair struct {
 	// DeviceToken is set by a login: the client sends it on its next logins
 	// as this username, to be throttled apart from strangers.
 	DeviceToken string
+	// JKT is the thumbprint of the DPoP key the session is bound to (the
+	// access token's cnf.jkt; token_type DPoP), empty for a bearer session.
+	JKT string
 }
 
 // Client describes who is calling, for the session record and the logs.
@@ -424,9 +427,30 @@ func (s *Service) who(ctx context.Context, name, userID string) []any {
 // retry ticket of an earlier attempt with the same token that ended in a
 // 503, or empty.
 func (s *Service) Refresh(ctx context.Context, refreshToken, ticket string) (Pair, error) {
+	return s.RefreshWithKey(ctx, refreshToken, ticket, "")
+}
+
+// RefreshWithKey is Refresh for a request that came with a valid DPoP proof
+// by the key of thumbprint jkt (empty: without one). A session bound to a
+// key refreshes only with a proof by that key: without one (or with
+// another key's) it is 400 invalid_dpop_proof and nothing changes.
+func (s *Service) RefreshWithKey(ctx context.Context, refreshToken, ticket, jkt string) (Pair, error) {
 	now := s.now()
-	iss, err := s.Sessions.Rotate(ctx, refreshToken, ticket, now)
+	iss, err := s.Sessions.RotateWithKey(ctx, refreshToken, ticket, jkt, now)
 	switch {
+	case errors.Is(err, sessions.ErrKeyMismatch):
+		// The token is genuine and current (or just superseded), the key is
+		// not the session's: a stolen token, or a client that lost its key.
+		// The session goes on for whoever holds the key.
+		reason := "other_key"
+		if jkt == "" {
+			reason = "no_proof"
+		}
+		if iss.Session.JKT == "" {
+			reason = "bearer_session"
+		}
+		s.log().WarnContext(ctx, "refresh without the session's DPoP key", "event", "refresh_key_mismatch", "reason", reason, "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
+		return Pair{}, apierr.InvalidDPoPProof.With(err)
 	case errors.Is(err, sessions.ErrReused):
 		s.log().WarnContext(ctx, "refresh token reused; session revoked", "event", "reuse_detected", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
 		return Pair{}, apierr.InvalidGrant.With(err)
@@ -449,7 +473,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ticket string) (Pai
 		return Pair{}, retryable(storeError(err), iss.Ticket)
 	}
 	if iss.Replayed {
-		s.log().InfoContext(ctx, "refresh replayed inside grace window", "event", "refresh_replayed", "user_id", iss.Session.UserID, "session_id", iss.Session.ID)
+		s.log().InfoContext(ctx, "refresh replayed inside grace window", "event", "refresh_replayed", "user_id", iss.Session.UserID, "session_id", iss.Session.ID, "dpop", iss.Session.JKT != "")
 	}
 	p, err := s.pair(ctx, iss, now, nil)
 	if err != nil {
@@ -504,7 +528,7 @@ func (s *Service) pair(ctx context.Context, iss sessions.Issued, now time.Time, 
 	// amr and auth_time are the session's: a refresh keeps how and when the
 	// user authenticated, it never upgrades or downgrades them.
 	sub := token.Subject{UserID: iss.Session.UserID, Username: iss.Session.Username, SessionID: iss.Session.ID,
-		AMR: iss.Session.Methods(), AuthTime: iss.Session.AuthenticatedAt()}
+		AMR: iss.Session.Methods(), AuthTime: iss.Session.AuthenticatedAt(), JKT: iss.Session.JKT}
 	if u != nil {
 		sub.Email, sub.EmailVerified = u.Email, u.EmailVerified
 	}
@@ -519,6 +543,7 @@ func (s *Service) pair(ctx context.Context, iss sessions.Issued, now time.Time, 
 		RefreshExpiresIn: iss.Session.ExpiresAt.Sub(now),
 		SessionID:        iss.Session.ID,
 		UserID:           iss.Session.UserID,
+		JKT:              iss.Session.JKT,
 	}, nil
 }
 

@@ -417,15 +417,15 @@ func (s *Service) enrolled(ctx context.Context, userID string) (bool, error) {
 }
 
 // mfaRequired ends the first step of an enrolled user's login: an
-// mfa_token bound to the user, the credential epoch and the login's device
-// token, stored as a record (id only; the token is MAC'd), answered as 403
+// mfa_token bound to the user, the credential epoch, the login's device
+// token and the key of its DPoP proof (c.JKT), stored as a record (id only; the token is MAC'd), answered as 403
 // mfa_required.
 func (s *Service) mfaRequired(ctx context.Context, ring mac.Keyring, u users.User, deviceToken string, c Client, now time.Time) error {
 	tok, id, err := mfa.NewToken(ring, s.Rand)
 	if err != nil {
 		return apierr.Internal.With(err)
 	}
-	ch := mfa.Challenge{ID: id, UserID: u.ID, Username: u.Username, Epoch: u.Epoch, Device: mfa.DeviceBinding(ring, deviceToken), CreatedAt: now, ExpiresAt: now.Add(mfa.TokenTTL)}
+	ch := mfa.Challenge{ID: id, UserID: u.ID, Username: u.Username, Epoch: u.Epoch, Device: mfa.LoginBinding(ring, deviceToken, c.JKT), CreatedAt: now, ExpiresAt: now.Add(mfa.TokenTTL)}
 	if err := s.Factors.PutChallenge(ctx, ch); err != nil {
 		return storeError(err)
 	}
@@ -475,8 +475,10 @@ func (s *Service) openMFAToken(ctx context.Context, st mfa.Store, raw, deviceTok
 		err = s.refuseMFAToken(ctx, "used", mfa.ErrChallengeUsed, attrs)
 	case !now.Before(ch.ExpiresAt):
 		err = s.refuseMFAToken(ctx, "expired", mfa.ErrChallengeExpired, attrs)
-	case !mfa.BoundTo(ring, ch.Device, deviceToken):
-		err = s.refuseMFAToken(ctx, "other_device", errors.New("auth: mfa_token of another device token"), attrs)
+	case !mfa.BoundToLogin(ring, ch.Device, deviceToken, c.JKT):
+		// The device token, and the DPoP key of a login made with a
+		// proof: a stolen mfa_token is no use without the login's key.
+		err = s.refuseMFAToken(ctx, "other_device", errors.New("auth: mfa_token of another device token or DPoP key"), attrs)
 	}
 	if err != nil {
 		return mac.Keyring{}, mfa.Challenge{}, nil, err

@@ -81,6 +81,16 @@ type Config struct {
 	// default.
 	MFARoutes stepup.Routes
 
+	// DPoP is how access and refresh tokens are bound to a client's key
+	// (RFC 9449): DPoPOff, DPoPOptional or DPoPRequired (ROTOR_DPOP; off by
+	// default). A token bound to a key is never accepted without a proof by
+	// that key, whatever the mode: the mode decides whether sessions get
+	// bound and whether unbound ones are still accepted.
+	DPoP string
+	// DPoPNonce makes server nonces (RFC 9449 §8) required in proofs
+	// (ROTOR_DPOP_NONCE).
+	DPoPNonce bool
+
 	LoginMaxFailures int           // ROTOR_LOGIN_MAX_FAILURES: failures before throttling starts
 	LoginBackoffBase time.Duration // ROTOR_LOGIN_BACKOFF_BASE: first lock, doubled per further failure
 	LoginBackoffMax  time.Duration // ROTOR_LOGIN_BACKOFF_MAX: cap of the lock
@@ -203,6 +213,7 @@ func Default() Config {
 		MailLimitMax:        time.Hour,
 		Addr:                "127.0.0.1:3000",
 		Store:               "memory",
+		DPoP:                DPoPOff,
 		RedisNamespace:      "rotor",
 		OutboxTable:         "rotor-outbox",
 		AppURL:              "http://127.0.0.1:3000",
@@ -248,6 +259,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.GatewayCacheTTL = c.AuthorizerCacheTTL // unless set: the gateway may keep an answer as long
 	r.dur("ROTOR_GATEWAY_CACHE_TTL", &c.GatewayCacheTTL)
 	r.routes("ROTOR_MFA_ROUTES", &c.MFARoutes)
+	r.dpop(&c)
 	r.integer("ROTOR_LOGIN_MAX_FAILURES", &c.LoginMaxFailures)
 	r.dur("ROTOR_LOGIN_BACKOFF_BASE", &c.LoginBackoffBase)
 	r.dur("ROTOR_LOGIN_BACKOFF_MAX", &c.LoginBackoffMax)
@@ -397,6 +409,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validateMail()...)
 	errs = append(errs, c.validateWebAuthn()...)
+	errs = append(errs, c.validateDPoP()...)
 	return errors.Join(errs...)
 }
 

@@ -210,7 +210,7 @@ func (s *Server) write(w http.ResponseWriter, resp httpapi.Response) {
 }
 
 // Event turns an HTTP request into the REST API proxy event API Gateway would
-// send: stage "local", the client's address as sourceIp, binary bodies base64.
+// send: Host and X-Forwarded-Proto set by the server, stage "local", the client's address as sourceIp, binary bodies base64.
 // It reads at most MaxBody bytes of the body: a longer body arrives cut to
 // MaxBody, which is still too large for every handler.
 func Event(r *http.Request) (httpapi.Request, error) {
@@ -225,6 +225,23 @@ func Event(r *http.Request) (httpapi.Request, error) {
 	for k, vs := range r.Header {
 		headers[k] = strings.Join(vs, ",")
 		multi[k] = vs
+	}
+	// As API Gateway does: the Host the client called (Go keeps it out of
+	// r.Header) and the scheme it used, whatever the client sent, so a DPoP
+	// proof's htu is checked against the URL the client called
+	// (httpapi.RequestURL).
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	for k, v := range map[string]string{"Host": r.Host, "X-Forwarded-Proto": proto} {
+		for h := range headers {
+			if strings.EqualFold(h, k) {
+				delete(headers, h)
+				delete(multi, h)
+			}
+		}
+		headers[k], multi[k] = v, []string{v}
 	}
 	query := map[string]string{}
 	for k, vs := range r.URL.Query() {

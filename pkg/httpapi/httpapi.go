@@ -21,6 +21,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/cors"
 	"github.com/rotor-auth/rotor/pkg/deadline"
+	"github.com/rotor-auth/rotor/pkg/dpop"
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/token"
 )
@@ -54,6 +55,15 @@ type API struct {
 	// Issuer and SigningAlg describe the server in its discovery document.
 	Issuer     string
 	SigningAlg string
+
+	// DPoP checks the DPoP proofs (RFC 9449) of the token endpoints: nil
+	// when ROTOR_DPOP is off (proofs are ignored; every session is a bearer
+	// one). Its Replay is the store's SpendDPoPProof, shared by every
+	// container; its Nonces, when set, make server nonces required.
+	DPoP *dpop.Verifier
+	// DPoPRequired refuses a token request without a proof
+	// (ROTOR_DPOP=required).
+	DPoPRequired bool
 }
 
 func (a *API) log() *slog.Logger {

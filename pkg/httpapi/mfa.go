@@ -144,16 +144,22 @@ func (a *API) mfaVerify(ctx context.Context, req Request) (reply, error) {
 	if in.DeviceToken == "" {
 		in.DeviceToken = cookieValue(req, DeviceCookie)
 	}
+	// The mfa_token of a login made with a DPoP proof is bound to its key:
+	// the second step needs a proof by the same key.
+	c, err := a.tokenClient(ctx, req)
+	if err != nil {
+		return reply{}, err
+	}
 	var p auth.Pair
 	if withPasskey {
-		p, err = a.Auth.VerifyMFAWithPasskey(ctx, in.MFAToken, in.Credential, in.DeviceToken, client(req))
+		p, err = a.Auth.VerifyMFAWithPasskey(ctx, in.MFAToken, in.Credential, in.DeviceToken, c)
 	} else {
-		p, err = a.Auth.VerifyMFA(ctx, in.MFAToken, in.Code, in.RecoveryCode, in.DeviceToken, client(req))
+		p, err = a.Auth.VerifyMFA(ctx, in.MFAToken, in.Code, in.RecoveryCode, in.DeviceToken, c)
 	}
 	if err != nil {
 		return reply{}, err
 	}
-	return a.tokens(req, p, cookie, "")
+	return a.tokens(ctx, req, p, cookie, "")
 }
 
 // mfaPasskeyOptions answers request options for a passkey second step;
@@ -172,7 +178,12 @@ func (a *API) mfaPasskeyOptions(ctx context.Context, req Request) (reply, error)
 	if in.DeviceToken == "" {
 		in.DeviceToken = cookieValue(req, DeviceCookie)
 	}
-	options, err := a.Auth.MFAPasskeyOptions(ctx, in.MFAToken, in.DeviceToken, client(req))
+	// The mfa_token is checked, so is the key it is bound to.
+	c, err := a.tokenClient(ctx, req)
+	if err != nil {
+		return reply{}, err
+	}
+	options, err := a.Auth.MFAPasskeyOptions(ctx, in.MFAToken, in.DeviceToken, c)
 	if err != nil {
 		return reply{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"github.com/rotor-auth/rotor/pkg/dpop"
 	"mime"
 	"net/http"
 	"net/url"
@@ -159,6 +160,10 @@ func (a *API) Token(ctx context.Context, req Request) (Response, error) {
 			return reply{}, err
 		}
 		var p auth.Pair
+		c, err := a.tokenClient(ctx, req)
+		if err != nil {
+			return reply{}, err
+		}
 		switch f["grant_type"] {
 		case "password":
 			if err := required([2]string{"username", f["username"]}, [2]string{"password", f["password"]}); err != nil {
@@ -167,14 +172,14 @@ func (a *API) Token(ctx context.Context, req Request) (Response, error) {
 			// device_token: what an earlier password grant (or /auth/login)
 			// for this username returned; its owner is throttled apart from
 			// strangers. Never read from a cookie here.
-			p, err = a.Auth.Login(ctx, f["username"], f["password"], f["device_token"], client(req))
+			p, err = a.Auth.Login(ctx, f["username"], f["password"], f["device_token"], c)
 		case "refresh_token":
 			if err := required([2]string{"refresh_token", f["refresh_token"]}); err != nil {
 				return reply{}, err
 			}
 			// retry_ticket: from a 503 answer to an earlier try with the same
 			// refresh token, exactly as /auth/refresh takes it.
-			p, err = a.Auth.Refresh(ctx, f["refresh_token"], f["retry_ticket"])
+			p, err = a.Auth.RefreshWithKey(ctx, f["refresh_token"], f["retry_ticket"], c.JKT)
 		case GrantMFAOTP:
 			// The second step of a password grant answered 403
 			// mfa_required: the mfa_token and a TOTP code (and the same
@@ -182,12 +187,12 @@ func (a *API) Token(ctx context.Context, req Request) (Response, error) {
 			if err := required([2]string{"mfa_token", f["mfa_token"]}, [2]string{"otp", f["otp"]}); err != nil {
 				return reply{}, err
 			}
-			p, err = a.Auth.VerifyMFA(ctx, f["mfa_token"], f["otp"], "", f["device_token"], client(req))
+			p, err = a.Auth.VerifyMFA(ctx, f["mfa_token"], f["otp"], "", f["device_token"], c)
 		case GrantMFARecoveryCode:
 			if err := required([2]string{"mfa_token", f["mfa_token"]}, [2]string{"recovery_code", f["recovery_code"]}); err != nil {
 				return reply{}, err
 			}
-			p, err = a.Auth.VerifyMFA(ctx, f["mfa_token"], "", f["recovery_code"], f["device_token"], client(req))
+			p, err = a.Auth.VerifyMFA(ctx, f["mfa_token"], "", f["recovery_code"], f["device_token"], c)
 		case "":
 			return reply{}, apierr.InvalidRequest.Describe(`Parameter "grant_type" is required.`)
 		default:
@@ -197,8 +202,13 @@ func (a *API) Token(ctx context.Context, req Request) (Response, error) {
 			return reply{}, oauthError(err)
 		}
 		a.log().DebugContext(ctx, "oauth token issued", "event", "oauth_token", "grant_type", f["grant_type"], "client_id", cid, "session_id", p.SessionID)
-		r, err := a.tokens(req, p, false, "")
-		r.headers = oauthHeaders()
+		r, err := a.tokens(ctx, req, p, false, "")
+		for k, v := range oauthHeaders() {
+			if r.headers == nil {
+				r.headers = map[string]string{}
+			}
+			r.headers[k] = v
+		}
 		return r, err
 	})
 }
@@ -253,6 +263,9 @@ type Metadata struct {
 	RevocationEndpointAuthMethods     []string `json:"revocation_endpoint_auth_methods_supported"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ServiceDocumentation              string   `json:"service_documentation,omitempty"`
+	// DPoPSigningAlgValuesSupported (RFC 9449 §5.1) lists the algorithms
+	// a DPoP proof may use; absent when DPoP is off.
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 // NewMetadata describes the server whose issuer is iss and whose access
@@ -283,6 +296,10 @@ func (a *API) Discovery(ctx context.Context, req Request) (Response, error) {
 		if a.Issuer == "" {
 			return reply{}, apierr.Internal.With(errors.New("httpapi: no issuer configured"))
 		}
-		return reply{status: http.StatusOK, body: NewMetadata(a.Issuer, a.SigningAlg), headers: map[string]string{"Cache-Control": "public, max-age=300"}}, nil
+		m := NewMetadata(a.Issuer, a.SigningAlg)
+		if a.DPoP != nil {
+			m.DPoPSigningAlgValuesSupported = dpop.AlgorithmNames()
+		}
+		return reply{status: http.StatusOK, body: m, headers: map[string]string{"Cache-Control": "public, max-age=300"}}, nil
 	})
 }

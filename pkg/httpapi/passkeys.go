@@ -170,9 +170,13 @@ func (a *API) passkeyLogin(ctx context.Context, req Request) (reply, error) {
 	if in.DeviceToken == "" {
 		in.DeviceToken = cookieValue(req, DeviceCookie)
 	}
-	p, err := a.Auth.LoginWithPasskey(ctx, in.Credential, in.DeviceToken, client(req))
+	c, err := a.tokenClient(ctx, req)
 	if err != nil {
 		return reply{}, err
 	}
-	return a.tokens(req, p, cookie, "")
+	p, err := a.Auth.LoginWithPasskey(ctx, in.Credential, in.DeviceToken, c)
+	if err != nil {
+		return reply{}, err
+	}
+	return a.tokens(ctx, req, p, cookie, "")
 }

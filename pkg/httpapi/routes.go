@@ -83,11 +83,15 @@ func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 		if in.DeviceToken == "" {
 			in.DeviceToken = cookieValue(req, DeviceCookie)
 		}
-		p, err := a.Auth.Login(ctx, in.Username, in.Password, in.DeviceToken, client(req))
+		c, err := a.tokenClient(ctx, req)
 		if err != nil {
 			return reply{}, err
 		}
-		return a.tokens(req, p, cookie, "")
+		p, err := a.Auth.Login(ctx, in.Username, in.Password, in.DeviceToken, c)
+		if err != nil {
+			return reply{}, err
+		}
+		return a.tokens(ctx, req, p, cookie, "")
 	})
 }
 
@@ -117,11 +121,15 @@ func (a *API) Refresh(ctx context.Context, req Request) (Response, error) {
 		if err := required([2]string{"refresh_token", rt}); err != nil {
 			return reply{}, err
 		}
-		p, err := a.Auth.Refresh(ctx, rt, in.RetryTicket)
+		jkt, err := a.proofKey(ctx, req)
 		if err != nil {
 			return reply{}, err
 		}
-		return a.tokens(req, p, cookie, csrf)
+		p, err := a.Auth.RefreshWithKey(ctx, rt, in.RetryTicket, jkt)
+		if err != nil {
+			return reply{}, err
+		}
+		return a.tokens(ctx, req, p, cookie, csrf)
 	})
 }
 
@@ -156,13 +164,14 @@ func (a *API) Logout(ctx context.Context, req Request) (Response, error) {
 			}
 			return done, a.Auth.Logout(ctx, in.RefreshToken)
 		}
-		bearer, ok := token.FromHeader(header(req, "Authorization"))
+		// A bound access token (cnf.jkt) needs its key's proof here as at
+		// the edge: this route reads the token itself.
+		claims, ok, err := a.accessToken(ctx, req)
 		if !ok {
 			return reply{}, apierr.InvalidRequest.Describe(`Send "refresh_token", or a bearer access token.`)
 		}
-		claims, err := a.Verifier.Verify(ctx, bearer)
 		if err != nil {
-			return reply{}, invalidBearer(err)
+			return reply{}, err
 		}
 		c := auth.Caller{UserID: claims.Subject, Username: claims.Username, SessionID: claims.SessionID}
 		if in.All {
@@ -258,16 +267,21 @@ func (a *API) Me(ctx context.Context, req Request) (Response, error) {
 	})
 }
 
-func (a *API) tokens(req Request, p auth.Pair, cookie bool, csrf string) (reply, error) {
+func (a *API) tokens(ctx context.Context, req Request, p auth.Pair, cookie bool, csrf string) (reply, error) {
+	typ := token.SchemeBearer
+	if p.JKT != "" {
+		typ = token.SchemeDPoP // RFC 9449 §5: the access token is bound
+	}
 	out := tokenResponse{
 		AccessToken:           p.AccessToken,
-		TokenType:             "Bearer",
+		TokenType:             typ,
 		ExpiresIn:             int64(p.AccessExpiresIn.Seconds()),
 		RefreshToken:          p.RefreshToken,
 		RefreshTokenExpiresIn: int64(p.RefreshExpiresIn.Seconds()),
 		DeviceToken:           p.DeviceToken,
 	}
 	r := reply{status: http.StatusOK, body: &out}
+	a.nonceHeader(ctx, &r)
 	if cookie {
 		if csrf == "" {
 			var err error

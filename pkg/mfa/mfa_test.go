@@ -143,4 +143,18 @@ func TestToken(t *testing.T) {
 	if !mfa.BoundTo(r1, "", "") || mfa.BoundTo(r1, "", "rtd_x") {
 		t.Fatal("a login without a device token binds to none")
 	}
+	// A login made with a DPoP proof: its second step needs the same key
+	// (and device token); one without a proof binds to no key.
+	for _, dev := range []string{"", "rtd_x"} {
+		b := mfa.LoginBinding(r1, dev, "jkt-a")
+		if b == "" || !mfa.BoundToLogin(r1, b, dev, "jkt-a") || mfa.BoundToLogin(r1, b, dev, "jkt-b") || mfa.BoundToLogin(r1, b, dev, "") {
+			t.Fatalf("device %q: key binding", dev)
+		}
+		if mfa.BoundToLogin(r1, mfa.LoginBinding(r1, dev, ""), dev, "jkt-a") {
+			t.Fatalf("device %q: a login without a key finished with one", dev)
+		}
+	}
+	if mfa.LoginBinding(r1, "rtd_x", "") != mfa.DeviceBinding(r1, "rtd_x") {
+		t.Fatal("without a key the binding is not the device binding it always was")
+	}
 }

@@ -87,19 +87,38 @@ func CheckToken(ring mac.Keyring, s string) (Token, error) {
 // DeviceBinding is what a Challenge keeps of the device token the login
 // came with ("" for none): a keyed digest, so the record holds no token.
 func DeviceBinding(ring mac.Keyring, deviceToken string) string {
-	if deviceToken == "" {
-		return ""
+	return LoginBinding(ring, deviceToken, "")
+}
+
+// LoginBinding is what a Challenge keeps of the device token and of the
+// DPoP key (its JWK thumbprint, RFC 7638) the login came with, either
+// empty: a keyed digest of both ("" for neither), so the second step must
+// come from the same device token and with a proof by the same key. Without
+// a key it is DeviceBinding as it always was.
+func LoginBinding(ring mac.Keyring, deviceToken, jkt string) string {
+	switch {
+	case jkt != "":
+		// Device tokens and thumbprints are base64url: a newline parts them.
+		return ring.Fingerprint("mfa device dpop", deviceToken+"\n"+jkt)
+	case deviceToken != "":
+		return ring.Fingerprint("mfa device", deviceToken)
 	}
-	return ring.Fingerprint("mfa device", deviceToken)
+	return ""
 }
 
 // BoundTo reports whether deviceToken is the one binding was made of,
 // under any key of ring.
 func BoundTo(ring mac.Keyring, binding, deviceToken string) bool {
-	if binding == "" || deviceToken == "" {
-		return binding == "" && deviceToken == ""
+	return BoundToLogin(ring, binding, deviceToken, "")
+}
+
+// BoundToLogin reports whether binding is the LoginBinding of deviceToken
+// and jkt.
+func BoundToLogin(ring mac.Keyring, binding, deviceToken, jkt string) bool {
+	if binding == "" || (deviceToken == "" && jkt == "") {
+		return binding == "" && deviceToken == "" && jkt == ""
 	}
 	// Under the current key only: a key rotation inside an mfa_token's five
 	// minutes costs that login its second step, nothing more.
-	return subtle.ConstantTimeCompare([]byte(ring.Fingerprint("mfa device", deviceToken)), []byte(binding)) == 1
+	return subtle.ConstantTimeCompare([]byte(LoginBinding(ring, deviceToken, jkt)), []byte(binding)) == 1
 }

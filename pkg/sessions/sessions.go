@@ -33,6 +33,13 @@ var (
 	ErrSuperseded = errors.New("sessions: session of an older credential epoch")
 	// ErrMalformedTicket means a retry ticket is not one this server hands out.
 	ErrMalformedTicket = errors.New("sessions: malformed retry ticket")
+	// ErrKeyMismatch means a refresh of a session bound to a DPoP key came
+	// without a proof by that key (none, or another key's), or, when the
+	// Manager refuses bearer sessions, that the session is bound to no key.
+	// Nothing changed: the session neither rotated nor ended, so a thief
+	// holding the current token without the key cannot end the owner's
+	// session through a refresh.
+	ErrKeyMismatch = errors.New("sessions: refresh without a proof by the session's key")
 )
 
 // Limits on client-supplied metadata kept with a session.
@@ -57,6 +64,9 @@ type Meta struct {
 	AMR []string
 	// AuthTime is when the user last authenticated with those methods.
 	AuthTime time.Time
+	// JKT is the thumbprint of the DPoP key whose proof came with the login
+	// (empty without one): the session is bound to it for its whole life.
+	JKT string
 }
 
 // Sanitized returns m as a session keeps it: each field valid UTF-8 without
@@ -82,6 +92,12 @@ type Manager struct {
 	Grace      time.Duration // replay window of a superseded token; 0 disables
 	MaxPerUser int           // sessions kept per user; DefaultMaxPerUser when 0
 	Rand       io.Reader     // crypto/rand when nil
+	// RefuseBearer refuses to rotate a session bound to no DPoP key
+	// (ROTOR_DPOP=required): a bearer session started before DPoP was
+	// required, refreshed with a proof, must not go on as a bearer one.
+	// When false, a proof presented for a bearer session is ignored: the
+	// session stays bearer (so turning DPoP on logs no one out).
+	RefuseBearer bool
 }
 
 // Issued is the outcome of a login or a refresh: the session as stored and the
@@ -174,6 +190,7 @@ func (m *Manager) Start(ctx context.Context, owner Owner, meta Meta, now time.Ti
 	meta = meta.Sanitized()
 	s.IP, s.UserAgent = meta.IP, meta.UserAgent
 	s.AMR = slices.Clone(meta.AMR)
+	s.JKT = meta.JKT
 	if !meta.AuthTime.IsZero() {
 		s.AuthTime = meta.AuthTime.UTC().Truncate(time.Millisecond)
 	}
@@ -257,6 +274,20 @@ func (m *Manager) evictions(ctx context.Context, owner Owner, now time.Time) ([]
 // the Ticket of an earlier attempt with the same token, whose rotation is
 // re-sent (see Issued.Ticket).
 func (m *Manager) Rotate(ctx context.Context, raw, ticket string, now time.Time) (Issued, error) {
+	return m.RotateWithKey(ctx, raw, ticket, "", now)
+}
+
+// RotateWithKey is Rotate for a refresh that came with a DPoP proof by the
+// key of thumbprint jkt (empty: without a proof). A session bound to a key
+// rotates only with a proof by that key: the key is in the same conditional
+// write, so a refresh without it (or with another key's proof) changes
+// nothing and returns ErrKeyMismatch, and a refresh without a proof costs
+// no more than before. A superseded token presented with a proof by the
+// session's key is the owner, whose answer was lost: it gets the same
+// successor, however long after the rotation, until the successor is used
+// (the lost-response rule; without the key the grace window applies, and
+// after it the token is reuse, as for a bearer session).
+func (m *Manager) RotateWithKey(ctx context.Context, raw, ticket, jkt string, now time.Time) (Issued, error) {
 	t, ring, err := m.parse(ctx, raw)
 	if err != nil {
 		return Issued{}, err
@@ -281,10 +312,12 @@ func (m *Manager) Rotate(ctx context.Context, raw, ticket string, now time.Time)
 		Salt:          salt,
 		Now:           now,
 		ExpiresAt:     now.Add(m.IdleTTL).Truncate(time.Second),
+		JKT:           jkt,
 	}
 	// At most two writes: the second only when the idle extension would pass
-	// the absolute lifetime, which the first answer tells us.
-	for attempt := 0; attempt < 2; attempt++ {
+	// the absolute lifetime, which the first answer tells us (and one more
+	// when a proof came for a bearer session, written again without it).
+	for attempt, writes := 0, 2; attempt < writes; attempt++ {
 		s, err := m.Store.RotateSession(ctx, r)
 		switch {
 		case err == nil:
@@ -299,6 +332,31 @@ func (m *Manager) Rotate(ctx context.Context, raw, ticket string, now time.Time)
 		// s is the session as it was.
 		if !s.Alive(now) {
 			return Issued{}, ErrExpired
+		}
+		if s.JKT != r.JKT {
+			if s.JKT == "" {
+				// A proof for a bearer session: ignored (the session
+				// stays bearer), unless bearer sessions are refused.
+				if m.RefuseBearer {
+					return Issued{Session: s}, ErrKeyMismatch
+				}
+				r.JKT = ""
+				writes++
+				continue
+			}
+			// A bound session without its key's proof. The current token,
+			// the previous one inside the grace window, or this very
+			// rotation re-sent: refused, nothing changes. An older token,
+			// or the previous one after the window: reuse, below.
+			if m.keyless(t, r, s, now) {
+				return Issued{Session: s}, ErrKeyMismatch
+			}
+		} else if s.JKT != "" {
+			// The session's key: a superseded token is the owner whose
+			// answer was lost, whatever the time since the rotation.
+			if iss, ok := m.successorOf(ring, t, s); ok {
+				return iss, nil
+			}
 		}
 		// The write did not apply now, but this very rotation already did: the
 		// SDK's retry of a request whose answer was lost, or a client's retry
@@ -329,13 +387,33 @@ func (m *Manager) Rotate(ctx context.Context, raw, ticket string, now time.Time)
 	return Issued{Ticket: ticket}, fmt.Errorf("sessions: rotate %s: %w", t.SessionID, ErrConflict)
 }
 
+// keyless reports whether a refresh of a bound session without its key's
+// proof is refused without change (true) rather than treated as reuse: the
+// token is the session's current one, this very rotation re-sent, or the
+// previous one inside the grace window.
+func (m *Manager) keyless(t RefreshToken, r Rotation, s Session, now time.Time) bool {
+	if bytes.Equal(s.TokenHash, r.PresentedHash) || subtle.ConstantTimeCompare(s.TokenHash, r.NewHash) == 1 {
+		return true
+	}
+	return m.Grace > 0 && len(s.PrevHash) > 0 && subtle.ConstantTimeCompare(s.PrevHash, t.Hash()) == 1 &&
+		now.Sub(s.RotatedAt) <= m.Grace
+}
+
 // replay answers a superseded token presented inside the grace window with the
 // session's current token, re-derived from the presented secret.
 func (m *Manager) replay(ring mac.Keyring, t RefreshToken, s Session, now time.Time) (Issued, bool) {
-	if m.Grace <= 0 || len(s.PrevHash) == 0 || subtle.ConstantTimeCompare(s.PrevHash, t.Hash()) != 1 {
+	if m.Grace <= 0 || now.Sub(s.RotatedAt) > m.Grace {
 		return Issued{}, false
 	}
-	if now.Sub(s.RotatedAt) > m.Grace {
+	return m.successorOf(ring, t, s)
+}
+
+// successorOf answers the token the session's last rotation replaced with
+// the session's current token, re-derived from the presented secret and the
+// stored salt; false when t is not that token (or the current one is not
+// its successor).
+func (m *Manager) successorOf(ring mac.Keyring, t RefreshToken, s Session) (Issued, bool) {
+	if len(s.PrevHash) == 0 || subtle.ConstantTimeCompare(s.PrevHash, t.Hash()) != 1 {
 		return Issued{}, false
 	}
 	cur := issue(ring, s.ID, successor(t.Secret, s.Salt))

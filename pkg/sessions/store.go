@@ -49,6 +49,12 @@ type Session struct {
 	// Methods and AuthenticatedAt read it as the password login it was.
 	AMR      []string
 	AuthTime time.Time
+
+	// JKT is the JWK SHA-256 thumbprint (RFC 7638) of the DPoP key the
+	// session is bound to (RFC 9449), set by the login that started it and
+	// never changed; empty for a bearer session. Every rotation of a bound
+	// session needs a proof by this key.
+	JKT string
 }
 
 // Methods returns the session's authentication methods: ["pwd"] when none
@@ -85,6 +91,10 @@ type Rotation struct {
 	Salt          []byte    // becomes Salt
 	Now           time.Time // the session must be alive at Now; becomes RotatedAt and LastUsedAt
 	ExpiresAt     time.Time // new idle expiry; must not be past AbsoluteExpiresAt
+	// JKT is the thumbprint of the key whose DPoP proof came with the
+	// refresh, empty without one; it must equal the session's JKT (an
+	// unbound session's is empty).
+	JKT string
 }
 
 // Owner is what a login read about the user who starts a session: the
@@ -115,8 +125,9 @@ type Store interface {
 	// request) succeeds.
 	CreateSession(ctx context.Context, s Session, evict []string) error
 	// RotateSession applies r in one atomic conditional write: it succeeds only
-	// if the session exists, its TokenHash equals r.PresentedHash, it is alive
-	// at r.Now and r.ExpiresAt is not past its AbsoluteExpiresAt. On success it
+	// if the session exists, its TokenHash equals r.PresentedHash, its JKT
+	// equals r.JKT (both empty for a bearer session), it is alive at r.Now
+	// and r.ExpiresAt is not past its AbsoluteExpiresAt. On success it
 	// returns the updated session; otherwise ErrNotFound, or ErrConflict with
 	// the session as it was. A session created before the revocation
 	// watermark (RevokeBefore) never rotates and never conflicts: ErrRevoked,

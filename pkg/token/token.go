@@ -432,21 +432,47 @@ func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error) {
 
 var _ jwt.Claims = (*wireClaims)(nil)
 
+// The schemes of an Authorization header that carry an access token: RFC
+// 6750's bearer token and RFC 9449 §7.1's DPoP-bound token.
+const (
+	SchemeBearer = "Bearer"
+	SchemeDPoP   = "DPoP"
+)
+
 // FromHeader returns the token of an "Authorization: Bearer <token>" header
 // value. The scheme is matched case-insensitively (RFC 6750 §2.1, RFC 9110 §11.1).
 // Exactly one token in the b64token syntax of RFC 6750 §2.1 must follow:
 // "Bearer <jwt> junk" is refused, never cut down to its first word, because
 // REST REQUEST and HTTP API authorizer events reach here unfiltered.
 func FromHeader(authorization string) (string, bool) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(authorization), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimLeft(tok, " ")
-	if !isB64Token(tok) {
+	scheme, tok, ok := FromAuthorization(authorization)
+	if !ok || scheme != SchemeBearer {
 		return "", false
 	}
 	return tok, true
+}
+
+// FromAuthorization returns the scheme (SchemeBearer or SchemeDPoP, matched
+// case-insensitively) and the token of an Authorization header value, with
+// the same syntax rules as FromHeader: the two schemes share RFC 6750's
+// b64token (RFC 9449 §7.1).
+func FromAuthorization(authorization string) (scheme, tok string, ok bool) {
+	scheme, tok, ok = strings.Cut(strings.TrimSpace(authorization), " ")
+	switch {
+	case !ok:
+		return "", "", false
+	case strings.EqualFold(scheme, SchemeBearer):
+		scheme = SchemeBearer
+	case strings.EqualFold(scheme, SchemeDPoP):
+		scheme = SchemeDPoP
+	default:
+		return "", "", false
+	}
+	tok = strings.TrimLeft(tok, " ")
+	if !isB64Token(tok) {
+		return "", "", false
+	}
+	return scheme, tok, true
 }
 
 // isB64Token reports whether s is an RFC 6750 b64token:

@@ -296,6 +296,11 @@ func sessionItem(x sessions.Session) item {
 	if !x.AuthTime.IsZero() {
 		it["auth_time"] = ms(x.AuthTime)
 	}
+	// Absent on a bearer session: the rotation's condition tells the two
+	// apart with attribute_not_exists.
+	if x.JKT != "" {
+		it["jkt"] = s(x.JKT)
+	}
 	return it
 }
 
@@ -329,6 +334,7 @@ func sessionFrom(it item) sessions.Session {
 	if _, ok := it["auth_time"]; ok {
 		x.AuthTime = it.ms("auth_time")
 	}
+	x.JKT = it.str("jkt")
 	return x
 }
 
@@ -452,24 +458,30 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	if err != nil {
 		return sessions.Session{}, err
 	}
+	// The DPoP key is in the same condition: a bound session rotates only
+	// with its key's proof, a bearer one (no jkt) only without.
+	key, values := " AND attribute_not_exists(jkt)", item{
+		":presented": b(r.PresentedHash),
+		":new":       b(r.NewHash),
+		":salt":      b(r.Salt),
+		":now_s":     sec(r.Now),
+		":now_ms":    ms(r.Now),
+		":exp":       sec(r.ExpiresAt),
+		":one":       n(1),
+		":before":    ms(w.before),
+	}
+	if r.JKT != "" {
+		key, values[":jkt"] = " AND jkt = :jkt", s(r.JKT)
+	}
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(st.Tables.Sessions),
 		Key:       item{"session_id": s(r.SessionID)},
 		ConditionExpression: aws.String("token_hash = :presented AND expires_at > :now_s" +
 			" AND absolute_expires_at > :now_s AND absolute_expires_at >= :exp AND created_at >= :before" +
-			" AND attribute_exists(epoch_guarded)"),
+			" AND attribute_exists(epoch_guarded)" + key),
 		UpdateExpression: aws.String("SET token_hash = :new, prev_hash = :presented, salt = :salt," +
 			" rotated_at = :now_ms, last_used_at = :now_ms, expires_at = :exp ADD rotations :one"),
-		ExpressionAttributeValues: item{
-			":presented": b(r.PresentedHash),
-			":new":       b(r.NewHash),
-			":salt":      b(r.Salt),
-			":now_s":     sec(r.Now),
-			":now_ms":    ms(r.Now),
-			":exp":       sec(r.ExpiresAt),
-			":one":       n(1),
-			":before":    ms(w.before),
-		},
+		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})

@@ -181,7 +181,7 @@ func (m *Store) RotateSession(_ context.Context, r sessions.Rotation) (sessions.
 	if u, ok := m.users[s.Username]; !ok || u.ID != s.UserID || u.Epoch != s.Epoch {
 		return clone(s), sessions.ErrSuperseded
 	}
-	if !bytes.Equal(s.TokenHash, r.PresentedHash) || !s.Alive(r.Now) || r.ExpiresAt.After(s.AbsoluteExpiresAt) {
+	if !bytes.Equal(s.TokenHash, r.PresentedHash) || s.JKT != r.JKT || !s.Alive(r.Now) || r.ExpiresAt.After(s.AbsoluteExpiresAt) {
 		return clone(s), sessions.ErrConflict
 	}
 	s.PrevHash, s.TokenHash, s.Salt = s.TokenHash, r.NewHash, r.Salt

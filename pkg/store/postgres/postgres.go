@@ -186,7 +186,7 @@ func sessionArgs(s sessions.Session) pgx.NamedArgs {
 		"created_at": s.CreatedAt, "last_used_at": s.LastUsedAt,
 		"expires_at": s.ExpiresAt, "absolute_expires_at": s.AbsoluteExpiresAt,
 		"ip": s.IP, "user_agent": s.UserAgent,
-		"amr": nil, "auth_time": nil,
+		"amr": nil, "auth_time": nil, "jkt": nil,
 	}
 	if !s.RotatedAt.IsZero() {
 		a["rotated_at"] = s.RotatedAt
@@ -196,6 +196,9 @@ func sessionArgs(s sessions.Session) pgx.NamedArgs {
 	}
 	if !s.AuthTime.IsZero() {
 		a["auth_time"] = s.AuthTime
+	}
+	if s.JKT != "" {
+		a["jkt"] = s.JKT
 	}
 	return a
 }
@@ -212,12 +215,13 @@ type sessionRow struct {
 	s         sessions.Session
 	rotatedAt *time.Time
 	authTime  *time.Time
+	jkt       *string
 }
 
 func (r *sessionRow) dest() []any {
 	s := &r.s
 	return []any{&s.ID, &s.UserID, &s.Username, &s.Epoch, &s.TokenHash, &s.PrevHash, &s.Salt, &r.rotatedAt, &s.Rotations,
-		&s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &s.AbsoluteExpiresAt, &s.IP, &s.UserAgent, &s.AMR, &r.authTime}
+		&s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &s.AbsoluteExpiresAt, &s.IP, &s.UserAgent, &s.AMR, &r.authTime, &r.jkt}
 }
 
 func (r *sessionRow) session() sessions.Session {
@@ -227,6 +231,9 @@ func (r *sessionRow) session() sessions.Session {
 	}
 	if r.authTime != nil {
 		s.AuthTime = r.authTime.UTC()
+	}
+	if r.jkt != nil {
+		s.JKT = *r.jkt
 	}
 	s.CreatedAt, s.LastUsedAt = s.CreatedAt.UTC(), s.LastUsedAt.UTC()
 	s.ExpiresAt, s.AbsoluteExpiresAt = s.ExpiresAt.UTC(), s.AbsoluteExpiresAt.UTC()
@@ -271,9 +278,13 @@ func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessio
 	var row sessionRow
 	var before *time.Time
 	var superseded bool
+	var jkt *string // NULL: a bearer session
+	if r.JKT != "" {
+		jkt = &r.JKT
+	}
 	sql, args := st.named("rotate_session", pgx.NamedArgs{
 		"session_id": r.SessionID, "presented_hash": r.PresentedHash, "new_hash": r.NewHash,
-		"salt": r.Salt, "now": r.Now, "expires_at": r.ExpiresAt,
+		"salt": r.Salt, "now": r.Now, "expires_at": r.ExpiresAt, "jkt": jkt,
 	})
 	err := st.DB.QueryRow(ctx, sql, args...).Scan(append(append([]any{&rotated}, row.dest()...), &before, &superseded)...)
 	if errors.Is(err, pgx.ErrNoRows) {

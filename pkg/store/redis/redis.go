@@ -204,6 +204,10 @@ func sessionFields(s sessions.Session) []any {
 	if !s.AuthTime.IsZero() {
 		f = append(f, "aut", ms(s.AuthTime))
 	}
+	// Absent on a bearer session.
+	if s.JKT != "" {
+		f = append(f, "jkt", s.JKT)
+	}
 	return f
 }
 
@@ -224,6 +228,7 @@ func sessionFrom(f map[string]string) sessions.Session {
 	if _, ok := f["aut"]; ok {
 		s.AuthTime = msTime(f, "aut")
 	}
+	s.JKT = f["jkt"]
 	return s
 }
 
@@ -260,7 +265,7 @@ func (st *Store) CreateSession(ctx context.Context, s sessions.Session, evict []
 // returns the rotated session, or the session as it is when a condition failed.
 func (st *Store) RotateSession(ctx context.Context, r sessions.Rotation) (sessions.Session, error) {
 	v, err := st.run(ctx, "rotate_session", []string{st.key("s", r.SessionID), st.watermark()},
-		r.PresentedHash, r.NewHash, r.Salt, ms(r.Now), ms(r.ExpiresAt), st.prefix("u")).Slice()
+		r.PresentedHash, r.NewHash, r.Salt, ms(r.Now), ms(r.ExpiresAt), st.prefix("u"), r.JKT).Slice()
 	if errors.Is(err, goredis.Nil) {
 		return sessions.Session{}, sessions.ErrNotFound
 	}

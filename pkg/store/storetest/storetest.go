@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("reserve login", func(t *testing.T) { testReserveLogin(t, newStore(t)) })
 	t.Run("reserve on a skewed clock", func(t *testing.T) { testReserveSkewedClock(t, newStore(t)) })
 	t.Run("authentication methods", func(t *testing.T) { testMethods(t, newStore(t)) })
+	t.Run("dpop session key", func(t *testing.T) { testSessionKey(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)

@@ -28,9 +28,9 @@ purged AS (
 ),
 inserted AS (
 	INSERT INTO sessions (session_id, user_id, username, epoch, token_hash, prev_hash, salt, rotated_at, rotations,
-	created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent, amr, auth_time)
+	created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent, amr, auth_time, jkt)
 	SELECT @session_id, @user_id, @username, @epoch, @token_hash, @prev_hash, @salt, @rotated_at, @rotations,
-		@created_at, @last_used_at, @expires_at, @absolute_expires_at, @ip, @user_agent, @amr::text[], @auth_time::timestamptz
+		@created_at, @last_used_at, @expires_at, @absolute_expires_at, @ip, @user_agent, @amr::text[], @auth_time::timestamptz, @jkt::text
 	FROM owner
 	WHERE NOT EXISTS (SELECT 1 FROM existing)
 	ON CONFLICT (session_id) DO NOTHING
