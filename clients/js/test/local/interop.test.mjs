@@ -77,8 +77,11 @@ describe('oauth4webapi at /oauth/token', () => {
       async () => oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshed.refresh_token, { DPoP: thief, ...insecure })),
       (err) => err.error === 'invalid_dpop_proof',
     );
-    const thiefCall = await oauth.protectedResourceRequest(refreshed.access_token, 'GET', new URL(`${BASE}/me`), undefined, undefined, { DPoP: thief, ...insecure });
-    assert.equal(thiefCall.status, 401);
+    // oauth4webapi turns the route's 401 challenge into an error.
+    await assert.rejects(
+      oauth.protectedResourceRequest(refreshed.access_token, 'GET', new URL(`${BASE}/me`), undefined, undefined, { DPoP: thief, ...insecure }),
+      (err) => err instanceof oauth.WWWAuthenticateChallengeError && err.status === 401 && err.cause.some((c) => c.scheme === 'dpop'),
+    );
     const again = await oauth.processRefreshTokenResponse(
       as,
       client,
