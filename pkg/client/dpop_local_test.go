@@ -1,0 +1,140 @@
+package client_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rotor-auth/rotor/pkg/client"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/dpop"
+)
+
+// dpopLocalAPI is the real API with DPoP optional, as make dev runs it.
+func dpopLocalAPI(t *testing.T) *localAPI {
+	t.Helper()
+	api := startLocalAPI(func(c *config.Config) { c.DPoP = config.DPoPOptional })
+	t.Cleanup(api.Close)
+	return api
+}
+
+// cnfJKT reads the cnf.jkt claim of an access token, unverified.
+func cnfJKT(t *testing.T, jwt string) string {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Cnf struct {
+			JKT string `json:"jkt"`
+		} `json:"cnf"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Cnf.JKT
+}
+
+// refreshNow makes tr refresh before its next request (RefreshBefore past
+// any expiry) and sends one to a public route, which ignores the token.
+func refreshNow(t *testing.T, api *localAPI, tr *client.Transport) error {
+	t.Helper()
+	tr.RefreshBefore = 24 * time.Hour
+	defer func() { tr.RefreshBefore = 0 }()
+	resp, err := tr.Client().Get(api.URL + "/.well-known/jwks.json")
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil
+}
+
+// TestDPoPAgainstLocalServer: the real token endpoints accept the Go
+// client's proofs: the login binds the session to its key (token_type DPoP,
+// cnf.jkt its thumbprint), each refresh carries a proof the server takes,
+// the same pair copied into a transport without the key (or with another)
+// is refused invalid_dpop_proof while the owner goes on, and a refresh
+// whose answer is lost is retried with a fresh proof and answered.
+func TestDPoPAgainstLocalServer(t *testing.T) {
+	api := dpopLocalAPI(t)
+	ctx := context.Background()
+	key := p256Key(t)
+	store := &client.MemoryStore{}
+	owner := &client.Transport{BaseURL: api.URL, Store: store, DPoPKey: key}
+	if _, err := owner.Signup(ctx, "gopher", alicePassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Login(ctx, "gopher", alicePassword); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := store.Load(ctx)
+	jkt, _ := dpop.KeyThumbprint(key)
+	if tok.TokenType != "DPoP" || cnfJKT(t, tok.AccessToken) != jkt {
+		t.Fatalf("login: token_type %q, cnf.jkt %q; want DPoP bound to %q", tok.TokenType, cnfJKT(t, tok.AccessToken), jkt)
+	}
+
+	if err := refreshNow(t, api, owner); err != nil {
+		t.Fatalf("refresh with a proof: %v", err)
+	}
+	fresh, _ := store.Load(ctx)
+	if fresh.RefreshToken == tok.RefreshToken || cnfJKT(t, fresh.AccessToken) != jkt {
+		t.Fatalf("the refresh did not rotate to a pair bound to the key: %+v", fresh)
+	}
+
+	for name, thiefKey := range map[string]*client.Transport{
+		"no key":      {BaseURL: api.URL, Store: &client.MemoryStore{}},
+		"another key": {BaseURL: api.URL, Store: &client.MemoryStore{}, DPoPKey: p256Key(t)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			thief := thiefKey
+			thief.Store.Save(ctx, fresh)
+			var ended *client.SessionEndedError
+			if err := refreshNow(t, api, thief); !errors.As(err, &ended) || ended.Code != "invalid_dpop_proof" {
+				t.Fatalf("the thief's refresh: %v; want refused invalid_dpop_proof", err)
+			}
+		})
+	}
+	if err := refreshNow(t, api, owner); err != nil {
+		t.Fatalf("the owner's refresh after the thief's: %v", err)
+	}
+
+	// The answer of the next refresh is lost on its way back.
+	var drop atomic.Bool
+	drop.Store(true)
+	var refreshes atomic.Int64
+	owner.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil && r.URL.Path == "/auth/refresh" {
+			refreshes.Add(1)
+			if drop.CompareAndSwap(true, false) {
+				resp.Body.Close()
+				return nil, errors.New("the answer was lost")
+			}
+		}
+		return resp, err
+	})
+	before, _ := store.Load(ctx)
+	if err := refreshNow(t, api, owner); err != nil {
+		t.Fatalf("refresh whose first answer was lost: %v", err)
+	}
+	after, _ := store.Load(ctx)
+	if refreshes.Load() != 2 || after.RefreshToken == before.RefreshToken {
+		t.Fatalf("refresh calls %d, rotated %v; want the lost call and its retry, rotated", refreshes.Load(), after.RefreshToken != before.RefreshToken)
+	}
+	if err := refreshNow(t, api, owner); err != nil {
+		t.Fatalf("the successor the retry got is not the live token: %v", err)
+	}
+}
