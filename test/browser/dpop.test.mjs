@@ -1,10 +1,11 @@
 // Browser test of DPoP in the demo page against the local Rotor server with
 // ROTOR_DPOP=optional (scripts/browser-test.sh): the page binds its session
 // to a non-extractable P-256 key it keeps in IndexedDB; protected calls and
-// the page's silent refresh work with it, across a reload; and the refresh
-// token copied out of the page and used from outside (Node's fetch, which
-// has no key) is refused with invalid_dpop_proof, without ending the
-// page's session.
+// the page's silent refresh work with it, across a reload, with either
+// refresh transport; and the refresh token copied out of the browser (from
+// IndexedDB, or the HttpOnly cookies from the cookie jar) and used from
+// outside (Node's fetch, which has no key) is refused with
+// invalid_dpop_proof, without ending the page's session.
 //
 // Environment: ROTOR_URL, ROTOR_ACCESS_TTL_SECONDS, CHROMIUM_PATH, as
 // browser.test.mjs.
@@ -47,22 +48,53 @@ async function callMe(page) {
   await page.waitForFunction(() => /GET \/me|session ended/.test(document.getElementById('log').firstElementChild?.textContent ?? ''));
 }
 
-/** The tokens the page keeps (body transport: IndexedDB 'rotor-demo', key 'body'). */
-function storedTokens(page) {
+/** The tokens the page keeps (IndexedDB 'rotor-demo', keyed by the transport). */
+function storedTokens(page, transport) {
   return page.evaluate(
-    () =>
+    (transport) =>
       new Promise((resolve, reject) => {
         const open = indexedDB.open('rotor-demo');
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
-          const get = open.result.transaction('tokens').objectStore('tokens').get('body');
+          const get = open.result.transaction('tokens').objectStore('tokens').get(transport);
           get.onsuccess = () => resolve(get.result);
         };
       }),
+    transport,
   );
 }
 
-test('the demo binds its session to this browser: DPoP calls and refresh work, a copied refresh token does not', async () => {
+/**
+ * Posts the page's refresh token to /auth/refresh from Node (no key, so no
+ * proof), as a thief who copied it would: from IndexedDB (body transport),
+ * or the HttpOnly cookies from the browser's cookie jar (cookie transport).
+ */
+async function stolenRefresh(context, page, transport) {
+  const stored = await storedTokens(page, transport);
+  if (transport === 'body') {
+    assert.ok(stored.refreshToken);
+    return fetch(`${BASE}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ refresh_token: stored.refreshToken }),
+    });
+  }
+  const jar = Object.fromEntries((await context.cookies(BASE)).map((c) => [c.name, c.value]));
+  assert.ok(jar.rotor_refresh && jar.rotor_csrf);
+  return fetch(`${BASE}/auth/refresh`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'X-Rotor-Refresh-Transport': 'cookie',
+      'X-CSRF-Token': jar.rotor_csrf,
+      Origin: BASE,
+      Cookie: `rotor_refresh=${jar.rotor_refresh}; rotor_csrf=${jar.rotor_csrf}`,
+    },
+    body: '{}',
+  });
+}
+
+for (const transport of ['cookie', 'body']) test(`${transport} transport: the demo binds its session to this browser; DPoP calls and refresh work, a copied refresh token does not`, async () => {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
@@ -77,7 +109,7 @@ test('the demo binds its session to this browser: DPoP calls and refresh work, a
       if (new URL(res.url()).pathname === '/me') me.push(res.status());
     });
     // No ?dpop: the page turns DPoP on because the server advertises it.
-    await page.goto(`${BASE}/?poll=0&transport=body`);
+    await page.goto(`${BASE}/?poll=0&transport=${transport}`);
     await page.waitForSelector('body[data-ready="true"]');
     assert.equal(await page.locator('#dpop-switch').isChecked(), true, 'DPoP is on by default when the server offers it');
 
@@ -119,17 +151,12 @@ test('the demo binds its session to this browser: DPoP calls and refresh work, a
       if (path === '/me') assert.equal(scheme, 'DPoP');
     }
 
-    // The refresh token copied out of the page, used without the key.
-    const stolen = await storedTokens(page);
-    assert.ok(stolen.refreshToken);
-    const res = await fetch(`${BASE}/auth/refresh`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ refresh_token: stolen.refreshToken }),
-    });
+    // The refresh token copied out of the browser, used without the key.
+    const res = await stolenRefresh(context, page, transport);
     assert.equal(res.status, 400);
     assert.equal((await res.json()).error, 'invalid_dpop_proof');
     // So is the access token under Bearer.
+    const stolen = await storedTokens(page, transport);
     const asBearer = await fetch(`${BASE}/me`, { headers: { Authorization: `Bearer ${stolen.accessToken}` } });
     assert.equal(asBearer.status, 401);
 
