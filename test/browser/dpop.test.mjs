@@ -79,7 +79,7 @@ async function stolenRefresh(context, page, transport) {
       body: JSON.stringify({ refresh_token: stored.refreshToken }),
     });
   }
-  const jar = Object.fromEntries((await context.cookies(BASE)).map((c) => [c.name, c.value]));
+  const jar = Object.fromEntries((await context.cookies(`${BASE}/auth/refresh`)).map((c) => [c.name, c.value]));
   assert.ok(jar.rotor_refresh && jar.rotor_csrf);
   return fetch(`${BASE}/auth/refresh`, {
     method: 'POST',
