@@ -13,6 +13,9 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log"
@@ -30,6 +33,7 @@ import (
 	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/dpop"
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/mac"
 	"github.com/rotor-auth/rotor/pkg/password"
@@ -117,6 +121,11 @@ func run() error {
 		IP48Throttle:   throttle.Policy{MaxFailures: ip48, Base: cfg.IPBackoffBase, Max: cfg.IPBackoffMax},
 		DeviceThrottle: throttle.Policy{MaxFailures: cfg.DeviceBudget(), Base: cfg.LoginBackoffBase, Max: cfg.LoginBackoffMax},
 	}
+	dpopKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	verifier := &dpop.Verifier{Replay: st}
 	// A realistic client: an e-mail address as username, a browser's user agent.
 	const username, pw = "ada.lovelace@example.com", "correct horse battery staple"
 	client := auth.Client{IP: "203.0.113.42", UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"}
@@ -150,6 +159,25 @@ func run() error {
 			return nil
 		}},
 		{"logout", func() error { return svc.Logout(ctx, pair.RefreshToken) }},
+		// DPoP (issue 24): the proof checked as the token endpoints check it,
+		// its jti spent in the sessions table (a conditional PutItem), then
+		// the flow with the session bound to the key.
+		{"login_dpop", func() (err error) {
+			c := client
+			if c.JKT, err = proven(ctx, verifier, dpopKey, "/auth/login"); err != nil {
+				return err
+			}
+			pair, err = svc.Login(ctx, username, pw, "", c)
+			return err
+		}},
+		{"refresh_dpop", func() error {
+			jkt, err := proven(ctx, verifier, dpopKey, "/auth/refresh")
+			if err != nil {
+				return err
+			}
+			pair, err = svc.RefreshWithKey(ctx, pair.RefreshToken, "", jkt)
+			return err
+		}},
 	}
 	for _, s := range steps {
 		if err := measure(s.name, s.f); err != nil {
@@ -159,6 +187,18 @@ func run() error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(map[string]any{"generated": time.Now().UTC().Format(time.RFC3339), "flows": flows})
+}
+
+// proven makes a proof with key for a POST to path and checks it as the
+// token endpoints do, returning its key's thumbprint.
+func proven(ctx context.Context, v *dpop.Verifier, key *ecdsa.PrivateKey, path string) (string, error) {
+	url := "https://auth.example.com" + path
+	p, err := dpop.NewProof(key, dpop.Request{Method: "POST", URL: url, Now: time.Now()})
+	if err != nil {
+		return "", err
+	}
+	proof, err := v.Verify(ctx, p, dpop.Check{Method: "POST", URL: url, Now: time.Now()})
+	return proof.JKT, err
 }
 
 // meter is the store's DynamoDB client: it forwards every call and records

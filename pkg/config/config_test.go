@@ -128,6 +128,8 @@ func TestEveryVariable(t *testing.T) {
 		{"ROTOR_WEBAUTHN_RP_ID", "example.com", func(c config.Config) any { return c.WebAuthnRPID }, "example.com"},
 		{"ROTOR_WEBAUTHN_ORIGINS", "https://app.example.com, https://example.com", func(c config.Config) any { return strings.Join(c.WebAuthnOrigins, " ") }, "https://app.example.com https://example.com"},
 		{"ROTOR_PASSKEY_ALLOW_COUNTER_REGRESSION", "true", func(c config.Config) any { return c.PasskeyAllowCounterRegression }, true},
+		{"ROTOR_DPOP", "optional", func(c config.Config) any { return c.DPoP }, "optional"},
+		{"ROTOR_DPOP_NONCE", "true", func(c config.Config) any { return c.DPoPNonce }, true},
 	}
 	all := map[string]string{}
 	for _, tc := range tests {
@@ -180,6 +182,8 @@ func TestInvalid(t *testing.T) {
 		{"bad duration", map[string]string{"ROTOR_ACCESS_TOKEN_TTL": "15"}, []string{"ROTOR_ACCESS_TOKEN_TTL"}},
 		{"bad duration unit", map[string]string{"ROTOR_REFRESH_TOKEN_TTL": "14d"}, []string{"ROTOR_REFRESH_TOKEN_TTL"}},
 		{"bad bool", map[string]string{"ROTOR_STRICT_SESSIONS": "yes"}, []string{"ROTOR_STRICT_SESSIONS"}},
+		{"unknown DPoP mode", map[string]string{"ROTOR_DPOP": "on"}, []string{"ROTOR_DPOP"}},
+		{"DPoP mode in upper case", map[string]string{"ROTOR_DPOP": "Required"}, []string{"ROTOR_DPOP"}},
 		{"bad int", map[string]string{"ROTOR_LOGIN_MAX_FAILURES": "five"}, []string{"ROTOR_LOGIN_MAX_FAILURES"}},
 		{"unknown alg", map[string]string{"ROTOR_SIGNING_ALG": "none"}, []string{"ROTOR_SIGNING_ALG"}},
 		{"alg in lower case", map[string]string{"ROTOR_SIGNING_ALG": "hs256"}, []string{"ROTOR_SIGNING_ALG"}},

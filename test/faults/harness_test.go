@@ -74,8 +74,17 @@ type env struct {
 // keys.Cache from a Secrets Manager that is up unless secretsDown.
 func newEnv(t *testing.T, secretsDown bool) *env {
 	t.Helper()
+	return newEnvWith(t, secretsDown, nil)
+}
+
+// newEnvWith is newEnv with the configuration edited by edit (nil: none).
+func newEnvWith(t *testing.T, secretsDown bool, edit func(*config.Config)) *env {
+	t.Helper()
 	cfg := config.Default()
 	cfg.StoreTimeout = time.Minute // the most Validate allows: a hang guard
+	if edit != nil {
+		edit(&cfg)
+	}
 	tight := cfg
 	tight.StoreTimeout = 200 * time.Millisecond // the deadline every stalled call runs into
 	for _, c := range []config.Config{cfg, tight} {

@@ -1,0 +1,237 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotor-auth/rotor/internal/testapi"
+	"github.com/rotor-auth/rotor/pkg/config"
+	"github.com/rotor-auth/rotor/pkg/dpop"
+	"github.com/rotor-auth/rotor/pkg/httpapi"
+	"github.com/rotor-auth/rotor/pkg/store/memory"
+)
+
+// TestRequestURL: the URL a DPoP proof's htu must name, rebuilt from real
+// REST API proxy events: the Host the client called and requestContext.path
+// (with the stage of an execute-api URL or a custom domain's base path, which
+// the top-level path lacks).
+func TestRequestURL(t *testing.T) {
+	read := func(file string) httpapi.Request {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req httpapi.Request
+		if err := json.Unmarshal(raw, &req); err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	login := read("../../events/login.json")
+	custom := read("testdata/apigw-request.json")
+	custom.Headers["Host"], custom.Path, custom.RequestContext.Path = "auth.example.com", "/v1/auth/refresh", "/v1/auth/refresh"
+	noHost := read("testdata/apigw-request.json")
+	delete(noHost.Headers, "Host")
+	delete(noHost.MultiValueHeaders, "Host")
+	local := read("testdata/apigw-request.json")
+	local.Headers = map[string]string{"host": "127.0.0.1:3000", "X-Forwarded-Proto": "http"}
+	local.RequestContext.Path = "/auth/login"
+	for _, tc := range []struct {
+		name string
+		req  httpapi.Request
+		want string
+	}{
+		{"execute-api URL with its stage", login, "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1/auth/login"},
+		{"custom domain with a base path", custom, "https://auth.example.com/v1/auth/refresh"},
+		{"no Host header: the domain name", noHost, "https://gy415nuibc.execute-api.us-east-2.amazonaws.com/hello/world"},
+		{"the local server (plain HTTP)", local, "http://127.0.0.1:3000/auth/login"},
+	} {
+		if got := httpapi.RequestURL(tc.req); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// dpopAPI is an API with DPoP in mode, its clock fixed at now.
+func dpopAPI(t testing.TB, mode string, now time.Time) *httpapi.API {
+	t.Helper()
+	cfg := config.Default()
+	cfg.StoreTimeout = time.Minute
+	cfg.DPoP = mode
+	api := testapi.API(t, cfg, testapi.Deps(t, cfg, memory.New(), nil))
+	api.Auth.Now = func() time.Time { return now }
+	return api
+}
+
+// TestTokenEndpointProofHeaders: one DPoP header exactly; two (as API
+// Gateway hands them over, in multiValueHeaders) are refused even when both
+// are valid proofs, and nothing is issued.
+func TestTokenEndpointProofHeaders(t *testing.T) {
+	now := time.Now()
+	api := dpopAPI(t, config.DPoPOptional, now)
+	ctx := context.Background()
+	if resp, _ := api.Signup(ctx, event(t, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signup: %d %s", resp.StatusCode, resp.Body)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := event(t, "/auth/login", creds)
+	proof := func() string {
+		p, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: httpapi.RequestURL(req), Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	two := req
+	two.MultiValueHeaders = map[string][]string{"DPoP": {proof(), proof()}}
+	two.Headers = map[string]string{"Content-Type": "application/json", "Host": req.Headers["Host"], "DPoP": proof()}
+	resp, _ := api.Login(ctx, two)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `"invalid_dpop_proof"`) {
+		t.Fatalf("two proofs: %d %s", resp.StatusCode, resp.Body)
+	}
+	one := req
+	one.Headers = map[string]string{"Content-Type": "application/json", "Host": req.Headers["Host"], "dpop": proof()}
+	resp, _ = api.Login(ctx, one)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"token_type":"DPoP"`) {
+		t.Fatalf("one proof: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+// FuzzTokenDPoP sends fuzzed DPoP headers (and fuzzed bodies) to the token
+// endpoints with DPoP optional: no input panics or gets a 5xx other than
+// 503, and a refused proof is the contract's invalid_dpop_proof.
+func FuzzTokenDPoP(f *testing.F) {
+	now := time.Now()
+	api := dpopAPI(f, config.DPoPOptional, now)
+	// argon2id's cost is not what is fuzzed here (as in FuzzRoutes).
+	api.Auth.Passwords.KDF = func(pw, salt []byte, _, _ uint32, _ uint8, keyLen uint32) []byte {
+		sum := sha256.Sum256(append(append([]byte{}, salt...), pw...))
+		return bytes.Repeat(sum[:], int(keyLen)/len(sum)+1)[:keyLen]
+	}
+	api.Log = slog.New(slog.DiscardHandler)
+	api.Auth.Log = api.Log
+	ctx := context.Background()
+	if resp, _ := api.Signup(ctx, event(f, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
+		f.Fatalf("signup: %d %s", resp.StatusCode, resp.Body)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	routes := []route{
+		{http.MethodPost, "/auth/login", (*httpapi.API).Login},
+		{http.MethodPost, "/auth/refresh", (*httpapi.API).Refresh},
+		{http.MethodPost, "/oauth/token", (*httpapi.API).Token},
+		{http.MethodPost, httpapi.RouteMFAVerify, (*httpapi.API).MFA},
+		{http.MethodPost, httpapi.RoutePasskeyLogin, (*httpapi.API).Passkeys},
+		{http.MethodPost, "/auth/logout", (*httpapi.API).Logout},
+	}
+	for i, r := range routes {
+		req := event(f, r.path, "")
+		p, err := dpop.NewProof(key, dpop.Request{Method: r.method, URL: httpapi.RequestURL(req), Now: now})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(uint8(i), creds, p, "")
+		f.Add(uint8(i), creds, p+p, "DPoP x")
+		f.Add(uint8(i), `{"refresh_token":"rtr_x"}`, strings.Replace(p, ".", "..", 1), "")
+	}
+	f.Add(uint8(0), creds, "eyJhbGciOiJub25lIiwidHlwIjoiZHBvcCtqd3QifQ.e30.", "")
+	f.Fuzz(func(t *testing.T, which uint8, body, proof, authorization string) {
+		r := routes[int(which)%len(routes)]
+		req := event(t, r.path, body)
+		req.HTTPMethod = r.method
+		req.Headers = map[string]string{"Content-Type": "application/json", "Host": req.Headers["Host"], "DPoP": proof, "Authorization": authorization}
+		if r.path == "/oauth/token" {
+			req.Headers["Content-Type"] = "application/x-www-form-urlencoded"
+		}
+		resp, err := r.call(api, ctx, req)
+		if err != nil {
+			t.Fatalf("%s: handler error %v", r.path, err)
+		}
+		if resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("%s %q: %d %s", r.path, proof, resp.StatusCode, resp.Body)
+		}
+		var e map[string]any
+		if resp.StatusCode >= 400 && (json.Unmarshal([]byte(resp.Body), &e) != nil || e["error"] == nil) {
+			t.Fatalf("%s: error body %q", r.path, resp.Body)
+		}
+	})
+}
+
+// BenchmarkRefresh is POST /auth/refresh through the handler on the
+// embedded store, without a proof and with one (ES256: the proof's
+// signature checked, its jti spent, the session's key in the rotation's
+// condition). The client's signing is outside the timer.
+func BenchmarkRefresh(b *testing.B) {
+	for _, withProof := range []bool{false, true} {
+		name := "bearer"
+		if withProof {
+			name = "dpop"
+		}
+		b.Run(name, func(b *testing.B) {
+			now := time.Now()
+			api := dpopAPI(b, config.DPoPOptional, now)
+			api.Auth.Passwords.KDF = func(pw, salt []byte, _, _ uint32, _ uint8, keyLen uint32) []byte {
+				sum := sha256.Sum256(append(append([]byte{}, salt...), pw...))
+				return bytes.Repeat(sum[:], int(keyLen)/len(sum)+1)[:keyLen]
+			}
+			api.Log = slog.New(slog.DiscardHandler)
+			api.Auth.Log = api.Log
+			ctx := context.Background()
+			if resp, _ := api.Signup(ctx, event(b, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
+				b.Fatalf("signup: %d", resp.StatusCode)
+			}
+			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				b.Fatal(err)
+			}
+			with := func(req httpapi.Request) httpapi.Request {
+				req.Headers = map[string]string{"Content-Type": "application/json", "Host": req.Headers["Host"]}
+				req.MultiValueHeaders = nil
+				if withProof {
+					p, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: httpapi.RequestURL(req), Now: now})
+					if err != nil {
+						b.Fatal(err)
+					}
+					req.Headers["DPoP"] = p
+				}
+				return req
+			}
+			resp, _ := api.Login(ctx, with(event(b, "/auth/login", creds)))
+			var out struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			if err := json.Unmarshal([]byte(resp.Body), &out); err != nil || out.RefreshToken == "" {
+				b.Fatalf("login: %d %s", resp.StatusCode, resp.Body)
+			}
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				req := with(event(b, "/auth/refresh", `{"refresh_token":"`+out.RefreshToken+`"}`))
+				b.StartTimer()
+				resp, _ := api.Refresh(ctx, req)
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("refresh: %d %s", resp.StatusCode, resp.Body)
+				}
+				b.StopTimer()
+				_ = json.Unmarshal([]byte(resp.Body), &out)
+				b.StartTimer()
+			}
+		})
+	}
+}
