@@ -138,3 +138,50 @@ func TestDPoPAgainstLocalServer(t *testing.T) {
 		t.Fatalf("the successor the retry got is not the live token: %v", err)
 	}
 }
+
+// TestDPoPNonceAgainstLocalServer: with server nonces required
+// (ROTOR_DPOP_NONCE), the real login answers the first proof
+// use_dpop_nonce with a DPoP-Nonce; the client retries once with it, keeps
+// it, and its refreshes carry it.
+func TestDPoPNonceAgainstLocalServer(t *testing.T) {
+	api := startLocalAPI(func(c *config.Config) { c.DPoP, c.DPoPNonce = config.DPoPOptional, true })
+	t.Cleanup(api.Close)
+	ctx := context.Background()
+	var nonceAnswers, tokenCalls atomic.Int64
+	key := p256Key(t)
+	store := &client.MemoryStore{}
+	tr := &client.Transport{BaseURL: api.URL, Store: store, DPoPKey: key, Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil && strings.HasPrefix(r.URL.Path, "/auth/") && r.URL.Path != "/auth/signup" {
+			tokenCalls.Add(1)
+			if resp.StatusCode == http.StatusBadRequest && resp.Header.Get(dpop.NonceHeader) != "" {
+				nonceAnswers.Add(1)
+			}
+		}
+		return resp, err
+	})}
+	if _, err := tr.Signup(ctx, "nonce-gopher", alicePassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Login(ctx, "nonce-gopher", alicePassword); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := store.Load(ctx)
+	if tok.TokenType != "DPoP" {
+		t.Fatalf("token_type %q", tok.TokenType)
+	}
+	if n, calls := nonceAnswers.Load(), tokenCalls.Load(); n != 1 || calls != 2 {
+		t.Fatalf("login: %d use_dpop_nonce answers in %d calls; want the first refused, the retry with the nonce taken", n, calls)
+	}
+	for range 2 {
+		if err := refreshNow(t, api, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, calls := nonceAnswers.Load(), tokenCalls.Load(); n != 1 || calls != 4 {
+		t.Fatalf("refreshes: %d use_dpop_nonce answers in %d calls; want the kept nonce used", n, calls)
+	}
+	if fresh, _ := store.Load(ctx); fresh.RefreshToken == tok.RefreshToken {
+		t.Fatal("the refreshes did not rotate")
+	}
+}
