@@ -15,6 +15,7 @@ import (
 	"github.com/rotor-auth/rotor/pkg/client"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/dpop"
+	"github.com/rotor-auth/rotor/pkg/totp"
 )
 
 // dpopLocalAPI is the real API with DPoP optional, as make dev runs it.
@@ -183,5 +184,72 @@ func TestDPoPNonceAgainstLocalServer(t *testing.T) {
 	}
 	if fresh, _ := store.Load(ctx); fresh.RefreshToken == tok.RefreshToken {
 		t.Fatal("the refreshes did not rotate")
+	}
+}
+
+// TestDPoPSecondStepAgainstLocalServer: a login with a proof binds its
+// mfa_token to the key; the client's second step carries a proof by the same
+// key and gets a bound pair. The mfa_token (and the right code) in a
+// transport without the key is refused.
+func TestDPoPSecondStepAgainstLocalServer(t *testing.T) {
+	api := dpopLocalAPI(t)
+	ctx := context.Background()
+	now := time.Now()
+
+	// A TOTP factor, enrolled through a bearer session (no key).
+	plain := &client.Transport{BaseURL: api.URL, Store: &client.MemoryStore{}}
+	if _, err := plain.Signup(ctx, "mfa-gopher", alicePassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Login(ctx, "mfa-gopher", alicePassword); err != nil {
+		t.Fatal(err)
+	}
+	var enrolment struct{ Secret string }
+	postJSONAs(t, plain, api.URL+"/auth/mfa/totp", `{"current_password":"`+alicePassword+`"}`, &enrolment)
+	code, _ := totp.Code(enrolment.Secret, now)
+	postJSONAs(t, plain, api.URL+"/auth/mfa/totp/confirm", `{"code":"`+code+`"}`, nil)
+	next, _ := totp.Code(enrolment.Secret, now.Add(totp.Period))
+
+	key := p256Key(t)
+	store := &client.MemoryStore{}
+	owner := &client.Transport{BaseURL: api.URL, Store: store, DPoPKey: key}
+	var challenge *client.MFARequiredError
+	if err := owner.Login(ctx, "mfa-gopher", alicePassword); !errors.As(err, &challenge) {
+		t.Fatalf("login: %v; want mfa_required", err)
+	}
+
+	thief := &client.Transport{BaseURL: api.URL, Store: &client.MemoryStore{}}
+	var apiErr *client.APIError
+	if err := thief.VerifyMFA(ctx, challenge, next); !errors.As(err, &apiErr) {
+		t.Fatalf("the mfa_token without the login's key: %v; want refused", err)
+	}
+
+	if err := owner.VerifyMFA(ctx, challenge, next); err != nil {
+		t.Fatalf("the second step with the key's proof: %v", err)
+	}
+	tok, _ := store.Load(ctx)
+	jkt, _ := dpop.KeyThumbprint(key)
+	if tok.TokenType != "DPoP" || cnfJKT(t, tok.AccessToken) != jkt {
+		t.Fatalf("second step: token_type %q, cnf.jkt %q; want DPoP bound to %q", tok.TokenType, cnfJKT(t, tok.AccessToken), jkt)
+	}
+}
+
+// postJSONAs posts body through tr (its bearer token) and decodes a 2xx
+// answer into out.
+func postJSONAs(t *testing.T, tr *client.Transport, url, body string, out any) {
+	t.Helper()
+	resp, err := tr.Client().Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
