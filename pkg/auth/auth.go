@@ -473,7 +473,9 @@ func (s *Service) RefreshWithKey(ctx context.Context, refreshToken, ticket, jkt 
 		return Pair{}, retryable(storeError(err), iss.Ticket)
 	}
 	if iss.Replayed {
-		s.log().InfoContext(ctx, "refresh replayed inside grace window", "event", "refresh_replayed", "user_id", iss.Session.UserID, "session_id", iss.Session.ID, "dpop", iss.Session.JKT != "")
+		// Inside the grace window, or (a bound session, with its key's
+		// proof) a lost answer retried at any time after.
+		s.log().InfoContext(ctx, "superseded refresh token answered with its successor", "event", "refresh_replayed", "user_id", iss.Session.UserID, "session_id", iss.Session.ID, "dpop", iss.Session.JKT != "")
 	}
 	p, err := s.pair(ctx, iss, now, nil)
 	if err != nil {

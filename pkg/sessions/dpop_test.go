@@ -112,11 +112,6 @@ func TestLostResponseWithTheSessionKey(t *testing.T) {
 	}
 
 	t.Run("without the key", func(t *testing.T) {
-		m, st := manager(t, 10*time.Second)
-		login := startBound(t, m, st)
-		if _, err := m.RotateWithKey(ctx, login.RefreshToken, "", ownerKey, t0.Add(time.Minute)); err != nil {
-			t.Fatal(err)
-		}
 		for _, key := range []string{"", thiefKey} {
 			m, st := manager(t, 10*time.Second)
 			login := startBound(t, m, st)

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -413,4 +414,59 @@ func newEnvOn(t *testing.T, e *env, edit func(*config.Config)) *env {
 	c := *e
 	c.url = testapi.Serve(t, cfg, d, testapi.API(t, cfg, d), e.clock.Now)
 	return &c
+}
+
+// dpopTables are the PostgreSQL tables of DPoP (the spent proofs).
+var dpopTables = []string{"dpop_proofs"}
+
+// TestDPoPNothingAtRest: after a DPoP login and refreshes, the store holds
+// the sessions' key thumbprints and the spent proofs' keys, and neither a
+// refresh token nor a proof (nor its jti) in any form: a reader of the
+// store gets nothing to present.
+func TestDPoPNothingAtRest(t *testing.T) {
+	for _, kind := range []string{"dynamodb", "postgres", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, withDPoP(config.DPoPOptional, false), nil)
+			e.signup("alice", "correct horse battery")
+			k := newDPoPKey(t)
+			secrets := map[string]string{}
+			proof := e.proof(k, "/auth/login", "")
+			p := boundPair(t, e.do("POST", "/auth/login", map[string]string{"username": "alice", "password": "correct horse battery"}, "DPoP", proof), k)
+			secrets["login proof"], secrets["first refresh token"] = proof, p.Refresh
+			e.do("POST", "/auth/login", map[string]string{"username": "alice", "password": "wrong password!"}) // fills the attempts
+			for i := range 2 {
+				proof = e.proof(k, "/auth/refresh", "")
+				p = boundPair(t, e.do("POST", "/auth/refresh", map[string]string{"refresh_token": p.Refresh}, "DPoP", proof), k)
+				secrets[fmt.Sprintf("refresh proof %d", i)], secrets[fmt.Sprintf("refresh token %d", i)] = proof, p.Refresh
+			}
+			for name, pr := range map[string]string{"login": secrets["login proof"], "refresh": proof} {
+				parts := strings.Split(pr, ".")
+				raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+				var c struct {
+					JTI string `json:"jti"`
+				}
+				if err := json.Unmarshal(raw, &c); err != nil || c.JTI == "" {
+					t.Fatalf("%s proof: no jti", name)
+				}
+				secrets[name+" proof's jti"] = c.JTI
+				secrets[name+" proof's signature"] = parts[2]
+			}
+			records := storedValues(t, e, "outbox", "onetime_tokens", "mfa_factors", "mfa_tokens")
+			bound, spent := false, 0
+			for _, rec := range records {
+				for what, s := range secrets {
+					if strings.Contains(rec, s) {
+						t.Errorf("%s holds the %s", rec[:strings.Index(rec, " | ")], what)
+					}
+				}
+				bound = bound || strings.Contains(rec, k.jkt)
+				if strings.HasPrefix(rec, "dpop_proofs |") || strings.Contains(rec, "dpj#") || strings.Contains(rec, ":dpj:") {
+					spent++
+				}
+			}
+			if !bound || spent < 3 {
+				t.Fatalf("the scan found the session's key %v and %d spent proofs: it proves nothing\n%s", bound, spent, strings.Join(records, "\n"))
+			}
+		})
+	}
 }
