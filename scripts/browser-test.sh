@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Browser test of the demo page: builds and starts the local Rotor server
-# with a short access-token lifetime on a free loopback port, then drives
+# with a short access-token lifetime and DPoP optional (as make dev) on a
+# free loopback port, then drives
 # headless Chromium (Debian's package, through playwright-core) against it
 # with node's test runner, and stops the server.
 # Usage: scripts/browser-test.sh   (works in CI: no prompts, no stdin)
@@ -47,6 +48,7 @@ ROTOR_APP_URL="$url" \
 ROTOR_ACCESS_TOKEN_TTL="${ttl_seconds}s" \
 ROTOR_CLOCK_LEEWAY=0s \
 ROTOR_WEBAUTHN_ORIGINS="http://localhost:$port" \
+ROTOR_DPOP=optional \
   "$work/rotor-local" >"$work/server.log" 2>&1 &
 server_pid=$!
 
@@ -70,7 +72,7 @@ if [ -z "$ready" ]; then
 fi
 
 status=0
-(cd test/browser && ROTOR_URL="$url" ROTOR_PASSKEY_URL="http://localhost:$port" ROTOR_ACCESS_TTL_SECONDS="$ttl_seconds" node --test browser.test.mjs passkey.test.mjs mfa-passkey.test.mjs) || status=$?
+(cd test/browser && ROTOR_URL="$url" ROTOR_PASSKEY_URL="http://localhost:$port" ROTOR_ACCESS_TTL_SECONDS="$ttl_seconds" node --test browser.test.mjs passkey.test.mjs mfa-passkey.test.mjs dpop.test.mjs) || status=$?
 if [ "$status" -ne 0 ]; then
   echo "browser-test: server log:" >&2
   tail -n 50 "$work/server.log" >&2

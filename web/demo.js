@@ -17,12 +17,19 @@
 // when the answer offers "passkey" (the user has one), "Use a passkey"
 // finishes it with verifyMfaWithPasskey instead. The status shows the access
 // token's amr claim (RFC 8176): how the session signed in.
-import { createRotorFetch, indexedDBStorage, SessionEndedError, RotorError, MfaRequiredError, accessExpiry, linkToken } from './rotor-client.js';
+//
+// DPoP (?dpop=on|off; default on when the server's discovery document lists
+// dpop_signing_alg_values_supported): the client binds the session to a
+// non-extractable P-256 key kept in IndexedDB, and the page shows the
+// token's type and cnf.jkt beside the key's thumbprint.
+import { createRotorFetch, indexedDBStorage, indexedDBKeyStorage, SessionEndedError, RotorError, MfaRequiredError, accessExpiry, linkToken } from './rotor-client.js';
 import qrcode from './qrcode.mjs';
+import { calculateThumbprint } from 'dpop';
 
 const params = new URLSearchParams(location.search);
 const transport = params.get('transport') === 'body' ? 'body' : 'cookie';
 const pollMs = params.has('poll') ? Number(params.get('poll')) : 1000;
+const dpop = params.has('dpop') ? params.get('dpop') === 'on' : await serverOffersDPoP();
 // IndexedDB, shared by every tab of the site: a tab that waited for another
 // tab's refresh reads the tokens that tab stored, instead of refreshing again.
 const storage = indexedDBStorage('rotor-demo', transport);
@@ -37,6 +44,9 @@ const rf = createRotorFetch({
   baseUrl: location.origin,
   storage,
   transport,
+  dpop,
+  // One key for the page, whichever transport: kept beside the tokens.
+  dpopKeys: indexedDBKeyStorage('rotor-demo'),
   onRefresh(tokens) {
     refreshes++;
     $('refresh-count').textContent = String(refreshes);
@@ -55,6 +65,39 @@ function log(text, kind = '') {
   $('log').prepend(li);
 }
 
+// Whether the server binds tokens to keys: its discovery document lists the
+// proof algorithms it accepts when DPoP is not off.
+async function serverOffersDPoP() {
+  try {
+    const res = await fetch('/.well-known/oauth-authorization-server');
+    const doc = await res.json();
+    return Array.isArray(doc.dpop_signing_alg_values_supported) && doc.dpop_signing_alg_values_supported.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+// The claims of a JWT, unverified: shown, never trusted (the server checks).
+function claimsOf(jwt) {
+  try {
+    const b64 = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)));
+  } catch {
+    return {};
+  }
+}
+
+// The binding as the page sees it: the token's type and cnf.jkt, and this
+// browser's key (its thumbprint; whether script could read it out).
+async function showBinding(tokens) {
+  $('dpop-switch').checked = dpop;
+  $('token-type').textContent = tokens ? tokens.tokenType ?? 'Bearer' : '–';
+  $('cnf-jkt').textContent = tokens ? claimsOf(tokens.accessToken).cnf?.jkt ?? 'none (a bearer token)' : '–';
+  const pair = await rf.dpopKeyPair();
+  $('dpop-key').textContent = pair ? await calculateThumbprint(pair.publicKey) : 'none (DPoP off)';
+  $('dpop-extractable').textContent = pair ? String(pair.privateKey.extractable) : '–';
+}
+
 function secondsLeft(tokens) {
   const exp = accessExpiry(tokens.accessToken) ?? tokens.accessExpiresAt;
   return exp === undefined ? '?' : Math.max(0, Math.round((exp - Date.now()) / 1000));
@@ -68,8 +111,15 @@ async function showSession() {
   else if ($('mfa-status').textContent === 'Log in to add a second factor.') $('mfa-status').textContent = 'Logged in.';
   $('expires-in').textContent = tokens ? `${secondsLeft(tokens)} s` : '–';
   $('amr').textContent = tokens ? methodsOf(tokens.accessToken) : '–';
+  await showBinding(tokens);
   return tokens;
 }
+
+// The switch reloads the page with ?dpop=on|off: the client is made once.
+$('dpop-switch').addEventListener('change', () => {
+  params.set('dpop', $('dpop-switch').checked ? 'on' : 'off');
+  location.search = params.toString();
+});
 
 // The access token's amr claim, space-separated: shown only (the API checks
 // the token; the page never trusts what it reads here).

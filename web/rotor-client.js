@@ -12,8 +12,15 @@
  * `transport: 'cookie'`: the server then sets it as an HttpOnly cookie and
  * the client only keeps the access token and a CSRF token.
  *
+ * With `dpop: true` the session is bound to a non-extractable P-256 key
+ * this client keeps in IndexedDB (DPoP, RFC 9449): each token call and API
+ * call carries a proof signed with it, so a copy of the tokens is useless
+ * without the key, and script can use the key but never read it out. The
+ * proofs are made by the `dpop` package (WebCrypto, no dependencies).
+ *
  * @packageDocumentation
  */
+import { generateKeyPair, generateProof } from 'dpop';
 /** A storage that lives as long as the page or process: one tab, one session. */
 export function memoryStorage(initial = null) {
     let tokens = initial;
@@ -93,11 +100,11 @@ export function indexedDBStorage(dbName = 'rotor', key = 'tokens', factory = glo
  * transaction, resolving when the transaction has committed.
  */
 function rotorDB(dbName, factory) {
-    const stores = ['tokens', 'devices'];
+    const stores = ['tokens', 'devices', 'keys'];
     let opened;
     const open = () => (opened ??= new Promise((resolve, reject) => {
-        // Version 2 added the devices store; an upgrade from 1 keeps the tokens.
-        const req = factory.open(dbName, 2);
+        // Version 2 added the devices store, 3 the DPoP keys; an upgrade keeps what was there.
+        const req = factory.open(dbName, 3);
         req.onupgradeneeded = () => {
             for (const name of stores) {
                 if (!req.result.objectStoreNames.contains(name))
@@ -149,6 +156,42 @@ export function indexedDBDeviceStorage(dbName = 'rotor', factory = globalThis.in
         },
         set: async (u, t) => {
             await db.run('devices', 'readwrite', (s) => s.put(t, deviceKey(u)));
+        },
+    };
+}
+/** A DPoP key storage that lives as long as the page or process. */
+export function memoryKeyStorage() {
+    let stored = null;
+    return {
+        load: () => stored,
+        add: (pair) => (stored ??= pair),
+    };
+}
+/**
+ * A DPoP key storage in IndexedDB (the `keys` store of the database
+ * {@link indexedDBStorage} uses), shared by every tab of the origin and kept
+ * across reloads. IndexedDB stores the CryptoKey objects themselves (the
+ * structured clone of a non-extractable key stays non-extractable): the
+ * private key's bytes are never exposed to script, nor written anywhere
+ * script could read them.
+ */
+export function indexedDBKeyStorage(dbName = 'rotor', key = 'dpop', factory = globalThis.indexedDB) {
+    const db = rotorDB(dbName, factory);
+    const load = async () => (await db.run('keys', 'readonly', (s) => s.get(key))) ?? null;
+    return {
+        load,
+        async add(pair) {
+            try {
+                // add, not put: a pair another tab stored first is kept.
+                await db.run('keys', 'readwrite', (s) => s.add(pair, key));
+                return pair;
+            }
+            catch (err) {
+                const stored = await load();
+                if (stored)
+                    return stored;
+                throw err;
+            }
         },
     };
 }
@@ -248,6 +291,9 @@ export function createRotorFetch(options) {
     const send = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const coordinator = makeCoordinator(options, storage, now);
     const inflight = new Map();
+    const dpop = options.dpop
+        ? dpopSigner(options.dpopKeys ?? (globalThis.indexedDB ? indexedDBKeyStorage() : memoryKeyStorage()))
+        : null;
     function toRequest(input, init) {
         if (typeof input === 'string' && !isAbsolute(input)) {
             input = root + (input.startsWith('/') ? input : '/' + input);
@@ -259,6 +305,35 @@ export function createRotorFetch(options) {
         headers.set('Authorization', `Bearer ${accessToken}`);
         return new Request(req, { headers });
     }
+    /** Whether `tokens` are bound to this client's DPoP key. */
+    const bound = (tokens) => dpop !== null && tokens.tokenType?.toLowerCase() === 'dpop';
+    /**
+     * Sends `req` with the access token: as a bearer token, or for a bound
+     * pair as `Authorization: DPoP` with a proof of this request, retried
+     * once with the server's nonce when the answer asks for one.
+     */
+    async function authorized(req, tokens) {
+        if (!dpop || !bound(tokens))
+            return send(withBearer(req, tokens.accessToken));
+        const spare = req.clone();
+        const withProof = async (r) => {
+            const headers = new Headers(r.headers);
+            headers.set('Authorization', `DPoP ${tokens.accessToken}`);
+            headers.set('DPoP', await dpop.proof(r.method, r.url, tokens.accessToken));
+            return new Request(r, { headers });
+        };
+        const res = await send(await withProof(req));
+        if (!dpop.keepNonce(req.url, res) || !(await useDPoPNonce(res)))
+            return res;
+        await res.body?.cancel().catch(() => { });
+        return send(await withProof(spare));
+    }
+    /**
+     * The calls that start, use or end a session: with `dpop` each carries a
+     * proof. The second step's calls too: the server binds a login's
+     * mfa_token to the key of its proof.
+     */
+    const tokenPaths = new Set(['/auth/login', '/auth/mfa/passkey/options', '/auth/mfa/verify', '/auth/passkeys/login', '/auth/refresh', '/auth/logout']);
     async function postAuth(path, body, csrfToken) {
         const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
         if (cookie) {
@@ -266,12 +341,21 @@ export function createRotorFetch(options) {
             if (csrfToken)
                 headers['X-CSRF-Token'] = csrfToken;
         }
-        return send(root + path, {
-            method: 'POST',
-            headers,
-            body: JSON.stringify(body),
-            credentials: cookie ? 'include' : 'same-origin',
-        });
+        const post = async () => {
+            if (dpop && tokenPaths.has(path))
+                headers.DPoP = await dpop.proof('POST', root + path);
+            return send(root + path, {
+                method: 'POST',
+                headers,
+                body: JSON.stringify(body),
+                credentials: cookie ? 'include' : 'same-origin',
+            });
+        };
+        const res = await post();
+        if (!dpop || !tokenPaths.has(path) || !dpop.keepNonce(root + path, res) || !(await useDPoPNonce(res)))
+            return res;
+        await res.body?.cancel().catch(() => { });
+        return post();
     }
     /** Reads a token response; a login's device token goes to `login.deviceToken`. */
     async function readTokens(res, previous, login) {
@@ -280,6 +364,8 @@ export function createRotorFetch(options) {
             throw new RotorError(res.status, 'invalid_response', 'token response lacks access_token');
         }
         const tokens = { accessToken: body.access_token };
+        if (typeof body.token_type === 'string' && body.token_type)
+            tokens.tokenType = body.token_type;
         if (typeof body.refresh_token === 'string')
             tokens.refreshToken = body.refresh_token;
         const csrf = typeof body.csrf_token === 'string' ? body.csrf_token : previous?.csrfToken;
@@ -309,7 +395,19 @@ export function createRotorFetch(options) {
         const ticket = tickets.get(key);
         if (ticket)
             body.retry_ticket = ticket;
-        const res = await postAuth('/auth/refresh', body, current.csrfToken);
+        let res;
+        try {
+            res = await postAuth('/auth/refresh', body, current.csrfToken);
+        }
+        catch (err) {
+            // The answer never came. A bound session's server answers the same
+            // token with a fresh proof by its key with the same successor, so one
+            // retry at once is safe; a bearer session waits for the next call
+            // (after the grace window its retry would be taken for reuse).
+            if (!bound(current))
+                throw err;
+            res = await postAuth('/auth/refresh', body, current.csrfToken);
+        }
         if (res.status !== 503)
             tickets.delete(key);
         if (res.ok) {
@@ -321,6 +419,9 @@ export function createRotorFetch(options) {
         const err = await readError(res);
         if (res.status === 503 && err.retryTicket)
             tickets.set(key, err.retryTicket);
+        // A nonce that went stale between the two tries refuses nothing: the next call tries again.
+        if (err.code === 'use_dpop_nonce')
+            throw err;
         if (res.status === 400 || res.status === 401 || res.status === 403) {
             return endSession(new SessionEndedError(`${err.code || res.status}: ${err.description}`, res.status, err.code));
         }
@@ -391,7 +492,7 @@ export function createRotorFetch(options) {
         // Cloned before the first send consumes the body, so the retry sends
         // exactly the same bytes.
         const spare = req.clone();
-        const first = await send(withBearer(req, tokens.accessToken));
+        const first = await authorized(req, tokens);
         // A step-up refusal is the caller's to see: a refresh would change nothing.
         // So is a wrong current password (enrolTotp, changeEmail): the token was
         // good, and a retry would count the same wrong password twice.
@@ -399,7 +500,7 @@ export function createRotorFetch(options) {
             return first;
         await first.body?.cancel().catch(() => { });
         const fresh = await refreshFrom(tokens.accessToken);
-        return send(withBearer(spare, fresh.accessToken));
+        return authorized(spare, fresh);
     };
     /** An authenticated JSON call to the API; a refusal rejects with a {@link RotorError}. */
     async function call(path, method, body) {
@@ -555,10 +656,68 @@ export function createRotorFetch(options) {
                 throw new SessionEndedError('no tokens stored');
             return refreshFrom(current.accessToken);
         },
+        async dpopKeyPair() {
+            return dpop ? dpop.keyPair() : null;
+        },
         close() {
             coordinator.close();
         },
     });
+}
+/**
+ * Signs DPoP proofs with the key pair in `keys` (made, non-extractable, on
+ * first use) and keeps the latest server nonce per origin.
+ */
+function dpopSigner(keys) {
+    let pair;
+    const nonces = new Map();
+    const keyPair = () => (pair ??= (async () => {
+        const stored = await keys.load();
+        if (stored)
+            return stored;
+        // Only the public half is extractable (the proof embeds it as a JWK).
+        return keys.add(await generateKeyPair('ES256', { extractable: false }));
+    })().catch((err) => {
+        pair = undefined;
+        throw err;
+    }));
+    return {
+        keyPair,
+        /** A proof for `method` at `url` (htu without query and fragment), with `ath` when `accessToken` is given. */
+        async proof(method, url, accessToken) {
+            const htu = new URL(url);
+            const nonce = nonces.get(htu.origin);
+            htu.search = '';
+            htu.hash = '';
+            return generateProof(await keyPair(), htu.href, method, nonce, accessToken);
+        },
+        /** Keeps the DPoP-Nonce `res` carries, if any (a server may send one with any answer); reports whether it did. */
+        keepNonce(url, res) {
+            const nonce = res.headers.get('DPoP-Nonce');
+            if (!nonce)
+                return false;
+            nonces.set(new URL(url).origin, nonce);
+            return true;
+        },
+    };
+}
+/**
+ * Whether `res` asks for a proof with the server's nonce: 400
+ * `use_dpop_nonce` from a token endpoint, or 401 with `WWW-Authenticate:
+ * DPoP error="use_dpop_nonce"` from a resource (RFC 9449 §8, §9). Reads a
+ * clone.
+ */
+async function useDPoPNonce(res) {
+    if (res.status === 401)
+        return (res.headers.get('WWW-Authenticate') ?? '').includes('error="use_dpop_nonce"');
+    if (res.status !== 400)
+        return false;
+    try {
+        return (await res.clone().json()).error === 'use_dpop_nonce';
+    }
+    catch {
+        return false;
+    }
 }
 /** Whether a 401 is the API's `invalid_credentials` (a wrong current password), read from a clone. */
 async function wrongPassword(res) {

@@ -28,6 +28,8 @@ func TestDemoServesItsFiles(t *testing.T) {
 		{"/rotor-client.js", "text/javascript", "export function createRotorFetch"},
 		{"/demo.css", "text/css", "#refresh-count"},
 		{"/qrcode.mjs", "text/javascript", "Licensed under the MIT license"},
+		{"/dpop.mjs", "text/javascript", "export async function generateProof"},
+		{"/dpop.LICENSE.md", "", "Copyright (c) 2020 Filip Skokan"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
@@ -92,7 +94,7 @@ func TestDemoHasNoStrayFiles(t *testing.T) {
 		}
 		return err
 	})
-	if got := strings.Join(names, " "); got != "demo.css demo.js index.html qrcode.mjs rotor-client.js" {
+	if got := strings.Join(names, " "); got != "demo.css demo.js dpop.LICENSE.md dpop.mjs index.html qrcode.mjs rotor-client.js" {
 		t.Errorf("embedded files = %s", got)
 	}
 }
@@ -112,5 +114,31 @@ func TestVendoredQREncoderIsUpstream(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("qrcode.mjs lacks %q", want)
 		}
+	}
+}
+
+// TestVendoredDPoPIsUpstream: dpop.mjs is the published file, unedited, its
+// MIT licence beside it, and the page's import map sends the client's
+// "dpop" import to it.
+func TestVendoredDPoPIsUpstream(t *testing.T) {
+	b, err := fs.ReadFile(web.Demo, "dpop.mjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); got != web.DPoPSHA256 {
+		t.Errorf("dpop.mjs SHA-256 = %s, want dpop@2.1.2's %s", got, web.DPoPSHA256)
+	}
+	lic, err := fs.ReadFile(web.Demo, "dpop.LICENSE.md")
+	if err != nil || !strings.Contains(string(lic), "The MIT License") {
+		t.Errorf("dpop.LICENSE.md: %v", err)
+	}
+	page, _ := fs.ReadFile(web.Demo, "index.html")
+	if !strings.Contains(string(page), `"dpop": "./dpop.mjs"`) {
+		t.Error(`index.html has no import map entry "dpop": "./dpop.mjs"`)
+	}
+	client, _ := fs.ReadFile(web.Demo, "rotor-client.js")
+	if !strings.Contains(string(client), `from 'dpop'`) {
+		t.Error("rotor-client.js does not import dpop: the import map entry is stale")
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/rotor-auth/rotor/pkg/dpop"
 )
 
 // maxResponseBody bounds what the client reads of an API answer.
@@ -33,7 +35,7 @@ func (t *Transport) Login(ctx context.Context, username, password string) error 
 			body["device_token"] = dev
 		}
 	}
-	resp, err := t.postJSON(ctx, "/auth/login", body)
+	resp, err := t.postToken(ctx, "/auth/login", body)
 	if err != nil {
 		return fmt.Errorf("client: login: %w", err)
 	}
@@ -67,7 +69,7 @@ func (t *Transport) verify(ctx context.Context, challenge *MFARequiredError, bod
 			body["device_token"] = dev
 		}
 	}
-	resp, err := t.postJSON(ctx, "/auth/mfa/verify", body)
+	resp, err := t.postToken(ctx, "/auth/mfa/verify", body)
 	if err != nil {
 		return fmt.Errorf("client: verify mfa: %w", err)
 	}
@@ -126,7 +128,7 @@ func (t *Transport) Logout(ctx context.Context) error {
 		return err
 	}
 	clearErr := t.Store.Clear(ctx)
-	resp, err := t.postJSON(ctx, "/auth/logout", map[string]string{"refresh_token": tok.RefreshToken})
+	resp, err := t.postToken(ctx, "/auth/logout", map[string]string{"refresh_token": tok.RefreshToken})
 	if err != nil {
 		return errors.Join(fmt.Errorf("client: logout: %w", err), clearErr)
 	}
@@ -142,17 +144,46 @@ func (t *Transport) Logout(ctx context.Context) error {
 // postJSON posts v as JSON to the API path through the base transport,
 // never through t itself: auth calls carry no bearer token.
 func (t *Transport) postJSON(ctx context.Context, path string, v any) (*http.Response, error) {
+	return t.post(ctx, path, v, false)
+}
+
+// postToken is postJSON for the calls that start or use a session (login,
+// the second step, refresh, logout): with t.DPoPKey set each carries a
+// DPoP proof for the endpoint, and an answer asking for the server's nonce
+// is retried once with it.
+func (t *Transport) postToken(ctx context.Context, path string, v any) (*http.Response, error) {
+	return t.post(ctx, path, v, t.DPoPKey != nil)
+}
+
+func (t *Transport) post(ctx context.Context, path string, v any, withProof bool) (*http.Response, error) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint(path), bytes.NewReader(body))
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint(path), bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		if withProof {
+			p, err := t.proof(http.MethodPost, req.URL, "")
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set(dpop.HeaderName, p)
+		}
+		resp, err := t.base().RoundTrip(req)
+		if err != nil || !withProof {
+			return resp, err
+		}
+		if t.keepNonce(req.URL, resp) && attempt == 0 && useDPoPNonce(resp) {
+			discard(resp)
+			continue
+		}
+		return resp, nil
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	return t.base().RoundTrip(req)
 }
 
 // tokenResponse is the RFC 6749 §5.1 shaped answer of login and refresh.
@@ -181,7 +212,7 @@ func decodeLogin(resp *http.Response, now time.Time) (Tokens, string, error) {
 	if tr.AccessToken == "" || tr.RefreshToken == "" {
 		return Tokens{}, "", errors.New("token response lacks access_token or refresh_token")
 	}
-	tok := Tokens{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken}
+	tok := Tokens{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken, TokenType: tr.TokenType}
 	if tr.ExpiresIn > 0 {
 		tok.AccessExpiresAt = now.Add(time.Duration(tr.ExpiresIn) * time.Second)
 	}

@@ -7,6 +7,14 @@
 // When the server refuses the refresh token itself the session is over;
 // the transport reports ErrSessionEnded and never loops.
 //
+// With Transport.DPoPKey set (an *ecdsa.PrivateKey on P-256) the session is
+// bound to that key (DPoP, RFC 9449): every call that starts or uses the
+// session carries a proof signed with it, so tokens copied out of the
+// program are useless without the key, and a refresh whose answer was lost
+// is retried with the same token and a fresh proof instead of ending the
+// session. Keep the key as long as the tokens: a bound session refuses any
+// other.
+//
 // Passkeys need a browser (or an authenticator library) to sign, so this
 // package has no calls for them; a Go program that holds tokens from a
 // passkey login uses the transport as after any login. The routes:

@@ -2,6 +2,9 @@ package client_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/rotor-auth/rotor/pkg/client"
+	"github.com/rotor-auth/rotor/pkg/dpop"
 )
 
 // A program logs in once and then calls protected routes through an
@@ -109,5 +113,38 @@ func ExampleTransport_VerifyMFA() {
 	fmt.Println(resp.StatusCode)
 	// Output:
 	// second factor: [otp recovery_code]
+	// 200
+}
+
+// A program binds its session to a key it holds (DPoP): a copy of its
+// tokens is useless without the key. The key must live as long as the
+// tokens (a FileStore's session needs the same key on the next run).
+func ExampleTransport_dpop() {
+	api := startFakeAPI()
+	defer api.Close()
+	api.DPoP = &dpop.Verifier{Replay: &dpop.Memory{}} // the server's check, as Rotor's with Dpop=optional
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	store := &client.MemoryStore{}
+	tr := &client.Transport{BaseURL: api.URL, Store: store, DPoPKey: key}
+	if err := tr.Login(context.Background(), "alice", "correct horse battery staple"); err != nil {
+		log.Fatal(err)
+	}
+	tok, _ := store.Load(context.Background())
+	jkt, _ := dpop.KeyThumbprint(key)
+	fmt.Println(tok.TokenType, api.BoundTo(tok.AccessToken) == jkt)
+
+	api.ExpireAccess() // the refresh carries a proof by the same key
+	resp, err := tr.Client().Get(api.URL + "/me")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode)
+	// Output:
+	// DPoP true
 	// 200
 }

@@ -3,6 +3,7 @@ package client_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rotor-auth/rotor/pkg/dpop"
 )
 
 // fakeAPI is an in-memory Rotor API speaking the HTTP contract the client
@@ -27,6 +30,22 @@ type fakeAPI struct {
 	RefreshCalls atomic.Int64 // calls to /auth/refresh
 	Unauthorized atomic.Int64 // 401 answers of protected routes
 
+	// DPoP, when set before the first call, checks DPoP proofs as the
+	// server does (pkg/dpop's Verifier): a login with a proof binds the
+	// session to its key (token_type DPoP); a bound session's refreshes and
+	// its access tokens need proofs by that key; a superseded refresh token
+	// presented with the key's proof gets the same successor until the
+	// successor is used. With DPoP.Nonces set, proofs need the server nonce.
+	DPoP          *dpop.Verifier
+	NonceRequests atomic.Int64 // use_dpop_nonce answers
+	ProofRefusals atomic.Int64 // invalid_dpop_proof answers
+	DropRefreshes atomic.Int64 // refresh answers still to be lost (applied, then the connection cut)
+	// LostFor is how long each lost answer's outage lasts: the fake's clock
+	// for the grace window moves on by it, as if the client's retry came
+	// that much later.
+	LostFor        time.Duration
+	ProofsAccepted atomic.Int64
+
 	mu        sync.Mutex
 	seq       int
 	users     map[string]string        // username -> password
@@ -40,7 +59,9 @@ type fakeAPI struct {
 	mfaUsers  map[string]bool          // usernames with a second factor
 	mfaTokens map[string]pendingMFA    // unused mfa_token -> the login it finishes
 	mfa       map[string]bool          // access tokens of sessions started with a second factor
+	bound     map[string]string        // access token -> the key thumbprint it is bound to
 	recovery  map[string]bool          // recovery codes not used yet
+	skew      time.Duration            // added to the grace window's clock by lost answers
 }
 
 type refreshState struct {
@@ -48,6 +69,7 @@ type refreshState struct {
 	revoked    bool
 	replacedAt time.Time
 	next       tokenPair // the pair that replaced it
+	jkt        string    // the key the session is bound to, "" for bearer
 	session    *bool     // shared by a session's tokens: true once revoked
 	mfa        bool      // the session was started with a second factor
 }
@@ -68,6 +90,7 @@ func startFakeAPI() *fakeAPI {
 		mfaUsers:  map[string]bool{"dana": true},
 		mfaTokens: map[string]pendingMFA{},
 		mfa:       map[string]bool{},
+		bound:     map[string]string{},
 		recovery:  map[string]bool{fakeRecoveryCode: true},
 	}
 	mux := http.NewServeMux()
@@ -156,6 +179,10 @@ func (f *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "too_many_attempts", "try again later")
 		return
 	}
+	jkt, ok := f.tokenProof(w, r, "")
+	if !ok {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.devices = append(f.devices, in.DeviceToken)
@@ -174,15 +201,23 @@ func (f *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	revoked := false
-	p := f.mint(in.Username, &revoked, false)
+	p := f.mint(in.Username, &revoked, false, jkt)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":             p.Access,
-		"token_type":               "Bearer",
+		"token_type":               tokenType(jkt),
 		"expires_in":               int(f.AccessTTL / time.Second),
 		"refresh_token":            p.Refresh,
 		"refresh_token_expires_in": 14 * 24 * 3600,
 		"device_token":             fmt.Sprintf("rtd_fake_%s_%d", in.Username, f.seq),
 	})
+}
+
+// BoundTo returns the key thumbprint an access token is bound to, "" for a
+// bearer token.
+func (f *fakeAPI) BoundTo(access string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bound[access]
 }
 
 // DevicesSent returns the device_token of every login so far, in order.
@@ -212,21 +247,102 @@ func (f *fakeAPI) doRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	s, ok := f.refresh[in.RefreshToken]
+	jkt := ""
+	if ok {
+		jkt = s.jkt
+	}
+	f.mu.Unlock()
+	var proofJKT string
+	if ok {
+		// As the server: a bound session's refresh without a proof by its
+		// key is refused before anything changes (no rotation, no reuse).
+		if proofJKT, ok = f.tokenProof(w, r, jkt); !ok {
+			return
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok = f.refresh[in.RefreshToken]
+	var answer tokenPair
 	switch {
 	case !ok || *s.session:
 		writeError(w, http.StatusUnauthorized, "invalid_grant", "refresh token is not valid")
+		return
 	case s.replacedAt.IsZero():
-		s.next = f.mint(s.user, s.session, s.mfa)
-		s.replacedAt = time.Now()
-		writeTokens(w, s.next, f.AccessTTL)
-	case time.Since(s.replacedAt) < graceWindow:
-		writeTokens(w, s.next, f.AccessTTL)
+		s.next = f.mint(s.user, s.session, s.mfa, s.jkt)
+		s.replacedAt = time.Now().Add(f.skew)
+		answer = s.next
+	case time.Now().Add(f.skew).Sub(s.replacedAt) < graceWindow:
+		answer = s.next
+	case s.jkt != "" && proofJKT == s.jkt && f.refresh[s.next.Refresh].replacedAt.IsZero():
+		// The owner's retry after a lost answer: the same successor.
+		answer = s.next
 	default:
 		*s.session = true // reuse: the whole session is revoked
 		writeError(w, http.StatusUnauthorized, "invalid_grant", "refresh token is not valid")
+		return
 	}
+	if f.DropRefreshes.Add(-1) >= 0 {
+		// The answer is lost on its way: the rotation happened, the client
+		// never hears of it.
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			f.skew += f.LostFor
+			conn.Close()
+			return
+		}
+	}
+	writeTokens(w, answer, f.AccessTTL, tokenType(s.jkt))
+}
+
+// tokenProof checks the DPoP header of a call to a token endpoint and
+// returns the proof's key thumbprint. With jkt set (a bound session) the
+// proof is required and must be by that key; otherwise it is optional. A
+// refused proof is answered here (400 invalid_dpop_proof, or
+// use_dpop_nonce with a nonce) and ok is false.
+func (f *fakeAPI) tokenProof(w http.ResponseWriter, r *http.Request, jkt string) (string, bool) {
+	header := r.Header.Get(dpop.HeaderName)
+	if f.DPoP == nil || (header == "" && jkt == "") {
+		return "", true
+	}
+	p, err := f.DPoP.Verify(r.Context(), header, dpop.Check{Method: r.Method, URL: f.URL + r.URL.Path, JKT: jkt, Now: time.Now()})
+	if err != nil {
+		f.refuseProof(w, r, err, false)
+		return "", false
+	}
+	f.ProofsAccepted.Add(1)
+	return p.JKT, true
+}
+
+// refuseProof answers a refused proof as RFC 9449 says: 400 at a token
+// endpoint, 401 with WWW-Authenticate at a resource.
+func (f *fakeAPI) refuseProof(w http.ResponseWriter, r *http.Request, err error, resource bool) {
+	code := "invalid_dpop_proof"
+	if errors.Is(err, dpop.ErrUseNonce) {
+		code = "use_dpop_nonce"
+		f.NonceRequests.Add(1)
+		nonce, nerr := f.DPoP.Nonces.Issue(r.Context(), time.Now())
+		if nerr != nil {
+			writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", nerr.Error())
+			return
+		}
+		w.Header().Set(dpop.NonceHeader, nonce)
+	} else {
+		f.ProofRefusals.Add(1)
+	}
+	if resource {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`DPoP error=%q, algs="ES256"`, code))
+		writeError(w, http.StatusUnauthorized, code, err.Error())
+		return
+	}
+	writeError(w, http.StatusBadRequest, code, err.Error())
+}
+
+func tokenType(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
 }
 
 func (f *fakeAPI) logout(w http.ResponseWriter, r *http.Request) {
@@ -252,9 +368,28 @@ func (f *fakeAPI) Revoked(refreshToken string) bool {
 
 func (f *fakeAPI) protected(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		f.mu.Lock()
 		user, valid := f.access[tok]
+		jkt := f.bound[tok]
+		f.mu.Unlock()
+		if valid && jkt != "" {
+			// As the authorizer: a bound token needs the DPoP scheme and a
+			// proof of this request, with its hash, by its key.
+			if scheme != "DPoP" {
+				f.refuseProof(w, r, errors.New("a DPoP-bound token sent as a bearer token"), true)
+				return
+			}
+			_, err := f.DPoP.Verify(r.Context(), r.Header.Get(dpop.HeaderName), dpop.Check{Method: r.Method, URL: f.URL + r.URL.Path, AccessToken: tok, JKT: jkt, Now: time.Now()})
+			if err != nil {
+				f.refuseProof(w, r, err, true)
+				return
+			}
+			f.ProofsAccepted.Add(1)
+		} else if scheme != "Bearer" {
+			valid = false
+		}
+		f.mu.Lock()
 		valid = valid && ok && !f.rejectAll
 		if !valid && f.Unauthorized.Add(1) == f.holdN {
 			close(f.hold)
@@ -277,8 +412,8 @@ func (f *fakeAPI) protected(h func(http.ResponseWriter, *http.Request, string)) 
 }
 
 // mint issues a pair for user in a session, started with a second factor
-// when mfa; f.mu must be held.
-func (f *fakeAPI) mint(user string, session *bool, mfa bool) tokenPair {
+// when mfa, bound to the key jkt when set; f.mu must be held.
+func (f *fakeAPI) mint(user string, session *bool, mfa bool, jkt string) tokenPair {
 	f.seq++
 	p := tokenPair{
 		Access:  fakeJWT(f.Now().Add(f.AccessTTL), f.seq),
@@ -286,7 +421,10 @@ func (f *fakeAPI) mint(user string, session *bool, mfa bool) tokenPair {
 	}
 	f.access[p.Access] = user
 	f.mfa[p.Access] = mfa
-	f.refresh[p.Refresh] = &refreshState{user: user, session: session, mfa: mfa}
+	if jkt != "" {
+		f.bound[p.Access] = jkt
+	}
+	f.refresh[p.Refresh] = &refreshState{user: user, session: session, mfa: mfa, jkt: jkt}
 	return p
 }
 
@@ -333,7 +471,7 @@ func (f *fakeAPI) verifyMFA(w http.ResponseWriter, r *http.Request) {
 	delete(f.mfaTokens, in.MFAToken)
 	delete(f.recovery, in.RecoveryCode)
 	revoked := false
-	p := f.mint(user, &revoked, true)
+	p := f.mint(user, &revoked, true, "")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":             p.Access,
 		"token_type":               "Bearer",
@@ -353,10 +491,10 @@ func fakeJWT(exp time.Time, jti int) string {
 	return header + "." + payload + ".c2ln"
 }
 
-func writeTokens(w http.ResponseWriter, p tokenPair, ttl time.Duration) {
+func writeTokens(w http.ResponseWriter, p tokenPair, ttl time.Duration, tokenType string) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":             p.Access,
-		"token_type":               "Bearer",
+		"token_type":               tokenType,
 		"expires_in":               int(ttl / time.Second),
 		"refresh_token":            p.Refresh,
 		"refresh_token_expires_in": 14 * 24 * 3600,

@@ -25,8 +25,11 @@ type localAPI struct {
 	mailer *devserver.Mailer
 }
 
-func startLocalAPI() *localAPI {
+func startLocalAPI(opts ...func(*config.Config)) *localAPI {
 	cfg := config.Default()
+	for _, o := range opts {
+		o(&cfg)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d, err := devserver.Memory(cfg, log)
 	if err != nil {

@@ -15,10 +15,14 @@ import (
 // Tokens is the pair a login or a refresh returns, with the times they
 // expire computed from the server's expires_in values.
 type Tokens struct {
-	// AccessToken is the short-lived JWT sent as a bearer token.
+	// AccessToken is the short-lived JWT sent with each request.
 	AccessToken string `json:"access_token"`
 	// RefreshToken is the opaque token exchanged at /auth/refresh.
 	RefreshToken string `json:"refresh_token"`
+	// TokenType is the server's token_type: "Bearer", or "DPoP" for a pair
+	// bound to the Transport's DPoPKey (each use then needs a proof by that
+	// key). Empty, as in files saved before DPoP, means Bearer.
+	TokenType string `json:"token_type,omitempty"`
 	// AccessExpiresAt is when the access token expires, by the client's
 	// clock at the time it was issued; zero when unknown.
 	AccessExpiresAt time.Time `json:"access_expires_at,omitzero"`

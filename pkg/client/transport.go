@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rotor-auth/rotor/pkg/dpop"
 )
 
 // DefaultRefreshTimeout bounds one call to /auth/refresh when
@@ -39,6 +42,21 @@ type Transport struct {
 	// sends it on the next Login as the same username, so this client's
 	// logins are throttled apart from strangers guessing the password.
 	Devices DeviceStore
+	// DPoPKey, when set, binds the session to this key (DPoP, RFC 9449):
+	// login, the second step, refresh and logout each carry a proof signed
+	// with it, and when the server answers token_type "DPoP" every request
+	// through the transport sends "Authorization: DPoP <access token>"
+	// and a proof of its method and URL with the token's hash. A copy of
+	// such tokens is useless without the key. Use a P-256 *ecdsa.PrivateKey
+	// (ES256, which every server with DPoP accepts) or any crypto.Signer
+	// pkg/dpop signs with; a program that keeps its tokens across runs
+	// (FileStore) must keep the key too, since a bound session refuses
+	// every other key. A server nonce (use_dpop_nonce) is fetched and the
+	// call retried once, the latest nonce kept per origin. A refresh whose
+	// answer never came is retried at once with the same refresh token and
+	// a fresh proof: the server answers a bound session's owner with the
+	// same successor, however long the answer was lost.
+	DPoPKey crypto.Signer
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
 	// RefreshBefore, when positive, refreshes before sending a request
@@ -65,8 +83,9 @@ type Transport struct {
 	// refresh token it was for: the next refresh with that token sends it,
 	// so a rotation the server applied late is collected, not taken for theft.
 	tickets map[string]string
-	refused *refreshCall // the last exchange the server refused
-	stale   string       // the refresh token refused was exchanging
+	refused *refreshCall      // the last exchange the server refused
+	stale   string            // the refresh token refused was exchanging
+	nonces  map[string]string // the latest DPoP-Nonce, by origin
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -112,7 +131,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	if t.RefreshBefore > 0 && t.expiresWithin(tok, t.RefreshBefore) {
-		fresh, err := t.refresh(ctx, tok.RefreshToken)
+		fresh, err := t.refresh(ctx, tok)
 		switch {
 		case err == nil:
 			tok = fresh
@@ -133,7 +152,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	discard(resp)
 
-	fresh, err := t.refresh(ctx, tok.RefreshToken)
+	fresh, err := t.refresh(ctx, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -144,12 +163,37 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.send(req, body, fresh)
 }
 
-// send sends a copy of req with body and tok's access token.
+// send sends a copy of req with body and tok's access token: as a bearer
+// token, or for a DPoP-bound pair with a proof of this request, retried
+// once with the server's nonce when the answer asks for one.
 func (t *Transport) send(req *http.Request, body io.ReadCloser, tok Tokens) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	r.Body = body
-	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	return t.base().RoundTrip(r)
+	withProof := tok.bound() && t.DPoPKey != nil
+	for attempt := 0; ; attempt++ {
+		r := req.Clone(req.Context())
+		r.Body = body
+		if withProof {
+			p, err := t.proof(r.Method, r.URL, tok.AccessToken)
+			if err != nil {
+				closeBody(r)
+				return nil, err
+			}
+			r.Header.Set("Authorization", TokenTypeDPoP+" "+tok.AccessToken)
+			r.Header.Set(dpop.HeaderName, p)
+		} else {
+			r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		}
+		resp, err := t.base().RoundTrip(r)
+		if err != nil || !withProof {
+			return resp, err
+		}
+		if !t.keepNonce(r.URL, resp) || attempt > 0 || !useDPoPNonce(resp) {
+			return resp, nil
+		}
+		discard(resp)
+		if body, err = replayBody(req); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // refresh returns the pair that replaces the one whose refresh token is
@@ -157,7 +201,8 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, tok Tokens) (*ht
 // the others wait for its answer. A caller whose stale token was already
 // replaced gets the stored pair without any call, so a request that failed
 // just after a refresh finished does not start a second one.
-func (t *Transport) refresh(ctx context.Context, stale string) (Tokens, error) {
+func (t *Transport) refresh(ctx context.Context, old Tokens) (Tokens, error) {
+	stale := old.RefreshToken
 	t.mu.Lock()
 	c, ok := t.inflight[stale]
 	if !ok && t.refused != nil && t.stale == stale {
@@ -183,7 +228,7 @@ func (t *Transport) refresh(ctx context.Context, stale string) (Tokens, error) {
 			t.inflight = make(map[string]*refreshCall)
 		}
 		t.inflight[stale] = c
-		go t.run(context.WithoutCancel(ctx), stale, c)
+		go t.run(context.WithoutCancel(ctx), old, c)
 	}
 	t.mu.Unlock()
 
@@ -199,8 +244,9 @@ func (t *Transport) refresh(ctx context.Context, stale string) (Tokens, error) {
 // map only after the new pair is saved, so a later caller with the same
 // stale token finds the new pair in the store; a refused call stays as
 // t.refused, so a later caller with that token gets the same refusal.
-func (t *Transport) run(ctx context.Context, stale string, c *refreshCall) {
-	c.tokens, c.err = t.exchange(ctx, stale)
+func (t *Transport) run(ctx context.Context, old Tokens, c *refreshCall) {
+	stale := old.RefreshToken
+	c.tokens, c.err = t.exchange(ctx, old)
 	t.mu.Lock()
 	delete(t.inflight, stale)
 	if errors.Is(c.err, ErrSessionEnded) {
@@ -216,15 +262,14 @@ func (t *Transport) run(ctx context.Context, stale string, c *refreshCall) {
 	close(c.done)
 }
 
-// exchange calls /auth/refresh with the refresh token and saves the new
+// exchange calls /auth/refresh with old's refresh token and saves the new
 // pair, or clears the store when the server refuses the token.
-func (t *Transport) exchange(ctx context.Context, refreshToken string) (Tokens, error) {
+func (t *Transport) exchange(ctx context.Context, old Tokens) (Tokens, error) {
+	refreshToken := old.RefreshToken
 	timeout := t.RefreshTimeout
 	if timeout <= 0 {
 		timeout = DefaultRefreshTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 
 	body := map[string]string{"refresh_token": refreshToken}
 	t.mu.Lock()
@@ -232,7 +277,23 @@ func (t *Transport) exchange(ctx context.Context, refreshToken string) (Tokens, 
 		body["retry_ticket"] = ticket
 	}
 	t.mu.Unlock()
-	resp, err := t.postJSON(ctx, "/auth/refresh", body)
+	parent := ctx
+	var resp *http.Response
+	var err error
+	for attempt := 0; ; attempt++ {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(parent, timeout)
+		defer cancel()
+		resp, err = t.postToken(ctx, "/auth/refresh", body)
+		// The answer was lost (connection cut, timeout): each attempt has
+		// its own timeout. For a DPoP-bound session the server answers its
+		// key's retry with the same successor, so retrying at once is safe;
+		// a bearer session's retry after the grace window would be taken
+		// for reuse, so it waits for the next request instead.
+		if err == nil || attempt > 0 || !old.bound() || t.DPoPKey == nil || parent.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		return Tokens{}, fmt.Errorf("client: refresh: %w", err)
 	}
@@ -265,6 +326,11 @@ func (t *Transport) exchange(ctx context.Context, refreshToken string) (Tokens, 
 		return tok, nil
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusBadRequest:
 		apiErr := decodeAPIError(resp)
+		if apiErr.Code == "use_dpop_nonce" {
+			// A nonce that went stale between the two tries: the session
+			// is not refused, the next request tries again.
+			return Tokens{}, fmt.Errorf("client: refresh: %w", apiErr)
+		}
 		ended := &SessionEndedError{StatusCode: apiErr.StatusCode, Code: apiErr.Code, Description: apiErr.Description}
 		if err := t.Store.Clear(ctx); err != nil {
 			return Tokens{}, errors.Join(ended, err)

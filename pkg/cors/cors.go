@@ -17,12 +17,15 @@ import (
 // (ROTOR_CORS_ALLOW_ORIGIN, the template's CorsAllowOrigin).
 const (
 	// AllowHeaders are the request headers a browser may send: the bearer
-	// token, JSON bodies, and the cookie transport's X-CSRF-Token and
-	// X-Rotor-Refresh-Transport (pkg/httpapi CSRFHeader, TransportHeader).
-	AllowHeaders  = "Authorization, Content-Type, X-CSRF-Token, X-Rotor-Refresh-Transport"
-	AllowMethods  = "GET, POST, DELETE, OPTIONS"
-	ExposeHeaders = "Retry-After, WWW-Authenticate" // read by clients on 429 and 401
-	MaxAge        = "600"                           // seconds a browser keeps a preflight answer
+	// token, JSON bodies, the cookie transport's X-CSRF-Token and
+	// X-Rotor-Refresh-Transport (pkg/httpapi CSRFHeader, TransportHeader),
+	// and a DPoP-bound client's proof (DPoP).
+	AllowHeaders = "Authorization, Content-Type, DPoP, X-CSRF-Token, X-Rotor-Refresh-Transport"
+	AllowMethods = "GET, POST, DELETE, OPTIONS"
+	// ExposeHeaders are read by clients on 429 and 401, and DPoP-Nonce by a
+	// DPoP client told use_dpop_nonce (RFC 9449 §8).
+	ExposeHeaders = "Retry-After, WWW-Authenticate, DPoP-Nonce"
+	MaxAge        = "600" // seconds a browser keeps a preflight answer
 )
 
 // Headers are the CORS headers of every answer for origin ("*" or one

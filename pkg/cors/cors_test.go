@@ -41,7 +41,7 @@ func TestHandler(t *testing.T) {
 				if named := origin != "*"; ok != named || (named && cred != "true") {
 					t.Errorf("OPTIONS %s with origin %s: Access-Control-Allow-Credentials %q (present %v); want true exactly for a named origin", path, origin, cred, ok)
 				}
-				for _, hdr := range []string{"Authorization", "Content-Type", "X-CSRF-Token", "X-Rotor-Refresh-Transport"} {
+				for _, hdr := range []string{"Authorization", "Content-Type", "DPoP", "X-CSRF-Token", "X-Rotor-Refresh-Transport"} {
 					if !strings.Contains(resp.Headers["Access-Control-Allow-Headers"], hdr) {
 						t.Errorf("OPTIONS %s: Access-Control-Allow-Headers %q lacks %s", path, resp.Headers["Access-Control-Allow-Headers"], hdr)
 					}

@@ -65,7 +65,8 @@ async function openDemo(context, transport) {
   const page = await context.newPage();
   const seen = watch(page);
   // poll=0: the test decides when /me is called, so each check is exact.
-  await page.goto(`${BASE}/?poll=0&transport=${transport}`);
+  // dpop=off: these tests are of bearer sessions (test/browser/dpop.test.mjs binds them).
+  await page.goto(`${BASE}/?poll=0&transport=${transport}&dpop=off`);
   await page.waitForSelector('body[data-ready="true"]');
   return { page, seen };
 }

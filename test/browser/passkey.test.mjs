@@ -50,7 +50,7 @@ test('register a passkey, log out, sign in with it, list and remove it', async (
       options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
     });
 
-    await page.goto(`${BASE}/?poll=0`);
+    await page.goto(`${BASE}/?poll=0&dpop=off`);
     await page.waitForSelector('body[data-ready="true"]');
     await page.fill('#username', `passkey${process.pid}x${Date.now()}`);
     await page.fill('#password', PASSWORD);

@@ -102,7 +102,7 @@ func TestTemplateCORS(t *testing.T) {
 			// What the policy must allow, whatever either side says: the
 			// JS client's headers and, for a named origin, credentials.
 			wantPreflight := httpapi.PreflightHeaders(origin)
-			for _, h := range []string{"Authorization", "Content-Type", "X-CSRF-Token", "X-Rotor-Refresh-Transport"} {
+			for _, h := range []string{"Authorization", "Content-Type", "DPoP", "X-CSRF-Token", "X-Rotor-Refresh-Transport"} {
 				if !slices.Contains(strings.Split(wantPreflight["Access-Control-Allow-Headers"], ", "), h) {
 					t.Errorf("the preflight does not allow the request header %s", h)
 				}

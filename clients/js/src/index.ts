@@ -12,13 +12,23 @@
  * `transport: 'cookie'`: the server then sets it as an HttpOnly cookie and
  * the client only keeps the access token and a CSRF token.
  *
+ * With `dpop: true` the session is bound to a non-extractable P-256 key
+ * this client keeps in IndexedDB (DPoP, RFC 9449): each token call and API
+ * call carries a proof signed with it, so a copy of the tokens is useless
+ * without the key, and script can use the key but never read it out. The
+ * proofs are made by the `dpop` package (WebCrypto, no dependencies).
+ *
  * @packageDocumentation
  */
 
+import { generateKeyPair, generateProof } from 'dpop';
+
 /** The tokens a login or refresh returns, as the client keeps them. */
 export interface Tokens {
-  /** The short-lived JWT sent as `Authorization: Bearer`. */
+  /** The short-lived JWT sent as `Authorization: Bearer`, or `Authorization: DPoP` with a proof. */
   accessToken: string;
+  /** The server's `token_type`: `DPoP` for a pair bound to the client's key; absent or `Bearer` otherwise. */
+  tokenType?: string;
   /** The opaque refresh token; absent with the cookie transport, where the browser holds it. */
   refreshToken?: string;
   /** Cookie transport only: sent as `X-CSRF-Token` on refresh and logout. */
@@ -125,12 +135,12 @@ export function indexedDBStorage(dbName = 'rotor', key = 'tokens', factory: IDBF
  * transaction, resolving when the transaction has committed.
  */
 function rotorDB(dbName: string, factory: IDBFactory) {
-  const stores = ['tokens', 'devices'];
+  const stores = ['tokens', 'devices', 'keys'];
   let opened: Promise<IDBDatabase> | undefined;
   const open = () =>
     (opened ??= new Promise<IDBDatabase>((resolve, reject) => {
-      // Version 2 added the devices store; an upgrade from 1 keeps the tokens.
-      const req = factory.open(dbName, 2);
+      // Version 2 added the devices store, 3 the DPoP keys; an upgrade keeps what was there.
+      const req = factory.open(dbName, 3);
       req.onupgradeneeded = () => {
         for (const name of stores) {
           if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
@@ -199,6 +209,56 @@ export function indexedDBDeviceStorage(dbName = 'rotor', factory: IDBFactory = g
     },
     set: async (u, t) => {
       await db.run('devices', 'readwrite', (s) => s.put(t, deviceKey(u)));
+    },
+  };
+}
+
+/**
+ * Where the client keeps its DPoP key pair (`dpop: true`). The pair must
+ * outlive the tokens bound to it: a session refuses every other key.
+ */
+export interface DPoPKeyStorage {
+  /** Returns the stored key pair, or null when there is none. */
+  load(): CryptoKeyPair | null | undefined | Promise<CryptoKeyPair | null | undefined>;
+  /**
+   * Stores `pair` unless a pair is stored already, and returns the stored
+   * one: two tabs creating a key at once end up with the same key.
+   */
+  add(pair: CryptoKeyPair): CryptoKeyPair | Promise<CryptoKeyPair>;
+}
+
+/** A DPoP key storage that lives as long as the page or process. */
+export function memoryKeyStorage(): DPoPKeyStorage {
+  let stored: CryptoKeyPair | null = null;
+  return {
+    load: () => stored,
+    add: (pair) => (stored ??= pair),
+  };
+}
+
+/**
+ * A DPoP key storage in IndexedDB (the `keys` store of the database
+ * {@link indexedDBStorage} uses), shared by every tab of the origin and kept
+ * across reloads. IndexedDB stores the CryptoKey objects themselves (the
+ * structured clone of a non-extractable key stays non-extractable): the
+ * private key's bytes are never exposed to script, nor written anywhere
+ * script could read them.
+ */
+export function indexedDBKeyStorage(dbName = 'rotor', key = 'dpop', factory: IDBFactory = globalThis.indexedDB): DPoPKeyStorage {
+  const db = rotorDB(dbName, factory);
+  const load = async () => ((await db.run('keys', 'readonly', (s) => s.get(key))) as CryptoKeyPair | undefined) ?? null;
+  return {
+    load,
+    async add(pair) {
+      try {
+        // add, not put: a pair another tab stored first is kept.
+        await db.run('keys', 'readwrite', (s) => s.add(pair, key));
+        return pair;
+      } catch (err) {
+        const stored = await load();
+        if (stored) return stored;
+        throw err;
+      }
     },
   };
 }
@@ -335,6 +395,26 @@ export interface RotorFetchOptions {
   onSessionEnded?: (error: SessionEndedError) => void;
   /** The WebAuthn credentials container of the passkey calls; `navigator.credentials` by default. */
   credentials?: CredentialsContainer;
+  /**
+   * Binds the session to a key pair this client holds (DPoP, RFC 9449).
+   * The first login makes a non-extractable P-256 key with WebCrypto and
+   * keeps it in `dpopKeys`; login, the second step, refresh and logout then
+   * carry a proof signed with it, and when the server answers `token_type`
+   * `DPoP` every API call sends `Authorization: DPoP` with a proof of its
+   * method, URL and token. A server nonce (`use_dpop_nonce`) is taken and
+   * the call retried once; the latest nonce is kept per origin. A refresh
+   * whose answer never came is retried at once with the same token and a
+   * fresh proof (the server answers a bound session's key with the same
+   * successor). Off by default; a server with DPoP off answers Bearer and
+   * the proofs are ignored.
+   */
+  dpop?: boolean;
+  /**
+   * Where the DPoP key pair lives: {@link indexedDBKeyStorage} by default
+   * where IndexedDB exists (one key per origin, reused across reloads and
+   * tabs), else {@link memoryKeyStorage}.
+   */
+  dpopKeys?: DPoPKeyStorage;
 }
 
 /** One passkey as `GET /auth/passkeys` lists it. */
@@ -437,6 +517,12 @@ export interface RotorFetch {
   renamePasskey(id: string, name: string): Promise<void>;
   /** Removes one of the signed-in user's passkeys (`currentPassword` as for registration). */
   removePasskey(id: string, currentPassword?: string): Promise<void>;
+  /**
+   * The DPoP key pair (`dpop: true`), made and stored on first use; null
+   * without `dpop`. Its private key is not extractable: page script can
+   * sign with it through this client, never read it out.
+   */
+  dpopKeyPair(): Promise<CryptoKeyPair | null>;
   /** Releases the BroadcastChannel and storage listener, if any. */
   close(): void;
 }
@@ -459,6 +545,9 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
   const send: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const coordinator = makeCoordinator(options, storage, now);
   const inflight = new Map<string, Promise<Tokens>>();
+  const dpop = options.dpop
+    ? dpopSigner(options.dpopKeys ?? (globalThis.indexedDB ? indexedDBKeyStorage() : memoryKeyStorage()))
+    : null;
 
   function toRequest(input: RequestInfo | URL, init?: RequestInit): Request {
     if (typeof input === 'string' && !isAbsolute(input)) {
@@ -473,18 +562,55 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     return new Request(req, { headers });
   }
 
+  /** Whether `tokens` are bound to this client's DPoP key. */
+  const bound = (tokens: Tokens) => dpop !== null && tokens.tokenType?.toLowerCase() === 'dpop';
+
+  /**
+   * Sends `req` with the access token: as a bearer token, or for a bound
+   * pair as `Authorization: DPoP` with a proof of this request, retried
+   * once with the server's nonce when the answer asks for one.
+   */
+  async function authorized(req: Request, tokens: Tokens): Promise<Response> {
+    if (!dpop || !bound(tokens)) return send(withBearer(req, tokens.accessToken));
+    const spare = req.clone();
+    const withProof = async (r: Request) => {
+      const headers = new Headers(r.headers);
+      headers.set('Authorization', `DPoP ${tokens.accessToken}`);
+      headers.set('DPoP', await dpop.proof(r.method, r.url, tokens.accessToken));
+      return new Request(r, { headers });
+    };
+    const res = await send(await withProof(req));
+    if (!dpop.keepNonce(req.url, res) || !(await useDPoPNonce(res))) return res;
+    await res.body?.cancel().catch(() => {});
+    return send(await withProof(spare));
+  }
+
+  /**
+   * The calls that start, use or end a session: with `dpop` each carries a
+   * proof. The second step's calls too: the server binds a login's
+   * mfa_token to the key of its proof.
+   */
+  const tokenPaths = new Set(['/auth/login', '/auth/mfa/passkey/options', '/auth/mfa/verify', '/auth/passkeys/login', '/auth/refresh', '/auth/logout']);
+
   async function postAuth(path: string, body: unknown, csrfToken?: string): Promise<Response> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'application/json' };
     if (cookie) {
       headers[transportHeader] = 'cookie';
       if (csrfToken) headers['X-CSRF-Token'] = csrfToken;
     }
-    return send(root + path, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(body),
-      credentials: cookie ? 'include' : 'same-origin',
-    });
+    const post = async () => {
+      if (dpop && tokenPaths.has(path)) headers.DPoP = await dpop.proof('POST', root + path);
+      return send(root + path, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        credentials: cookie ? 'include' : 'same-origin',
+      });
+    };
+    const res = await post();
+    if (!dpop || !tokenPaths.has(path) || !dpop.keepNonce(root + path, res) || !(await useDPoPNonce(res))) return res;
+    await res.body?.cancel().catch(() => {});
+    return post();
   }
 
   /** Reads a token response; a login's device token goes to `login.deviceToken`. */
@@ -494,6 +620,7 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
       throw new RotorError(res.status, 'invalid_response', 'token response lacks access_token');
     }
     const tokens: Tokens = { accessToken: body.access_token };
+    if (typeof body.token_type === 'string' && body.token_type) tokens.tokenType = body.token_type;
     if (typeof body.refresh_token === 'string') tokens.refreshToken = body.refresh_token;
     const csrf = typeof body.csrf_token === 'string' ? body.csrf_token : previous?.csrfToken;
     if (csrf) tokens.csrfToken = csrf;
@@ -519,7 +646,17 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     const body: Record<string, string> = cookie ? {} : { refresh_token: key };
     const ticket = tickets.get(key);
     if (ticket) body.retry_ticket = ticket;
-    const res = await postAuth('/auth/refresh', body, current.csrfToken);
+    let res: Response;
+    try {
+      res = await postAuth('/auth/refresh', body, current.csrfToken);
+    } catch (err) {
+      // The answer never came. A bound session's server answers the same
+      // token with a fresh proof by its key with the same successor, so one
+      // retry at once is safe; a bearer session waits for the next call
+      // (after the grace window its retry would be taken for reuse).
+      if (!bound(current)) throw err;
+      res = await postAuth('/auth/refresh', body, current.csrfToken);
+    }
     if (res.status !== 503) tickets.delete(key);
     if (res.ok) {
       const tokens = await readTokens(res, current);
@@ -529,6 +666,8 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     }
     const err = await readError(res);
     if (res.status === 503 && err.retryTicket) tickets.set(key, err.retryTicket);
+    // A nonce that went stale between the two tries refuses nothing: the next call tries again.
+    if (err.code === 'use_dpop_nonce') throw err;
     if (res.status === 400 || res.status === 401 || res.status === 403) {
       return endSession(new SessionEndedError(`${err.code || res.status}: ${err.description}`, res.status, err.code));
     }
@@ -598,7 +737,7 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     // Cloned before the first send consumes the body, so the retry sends
     // exactly the same bytes.
     const spare = req.clone();
-    const first = await send(withBearer(req, tokens.accessToken));
+    const first = await authorized(req, tokens);
     // A step-up refusal is the caller's to see: a refresh would change nothing.
     // So is a wrong current password (enrolTotp, changeEmail): the token was
     // good, and a retry would count the same wrong password twice.
@@ -606,7 +745,7 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
     await first.body?.cancel().catch(() => {});
 
     const fresh = await refreshFrom(tokens.accessToken);
-    return send(withBearer(spare, fresh.accessToken));
+    return authorized(spare, fresh);
   };
 
   /** An authenticated JSON call to the API; a refusal rejects with a {@link RotorError}. */
@@ -748,10 +887,66 @@ export function createRotorFetch(options: RotorFetchOptions): RotorFetch {
       if (!current) throw new SessionEndedError('no tokens stored');
       return refreshFrom(current.accessToken);
     },
+    async dpopKeyPair() {
+      return dpop ? dpop.keyPair() : null;
+    },
     close() {
       coordinator.close();
     },
   });
+}
+
+/**
+ * Signs DPoP proofs with the key pair in `keys` (made, non-extractable, on
+ * first use) and keeps the latest server nonce per origin.
+ */
+function dpopSigner(keys: DPoPKeyStorage) {
+  let pair: Promise<CryptoKeyPair> | undefined;
+  const nonces = new Map<string, string>();
+  const keyPair = () =>
+    (pair ??= (async () => {
+      const stored = await keys.load();
+      if (stored) return stored;
+      // Only the public half is extractable (the proof embeds it as a JWK).
+      return keys.add(await generateKeyPair('ES256', { extractable: false }));
+    })().catch((err) => {
+      pair = undefined;
+      throw err;
+    }));
+  return {
+    keyPair,
+    /** A proof for `method` at `url` (htu without query and fragment), with `ath` when `accessToken` is given. */
+    async proof(method: string, url: string, accessToken?: string): Promise<string> {
+      const htu = new URL(url);
+      const nonce = nonces.get(htu.origin);
+      htu.search = '';
+      htu.hash = '';
+      return generateProof(await keyPair(), htu.href, method, nonce, accessToken);
+    },
+    /** Keeps the DPoP-Nonce `res` carries, if any (a server may send one with any answer); reports whether it did. */
+    keepNonce(url: string, res: Response): boolean {
+      const nonce = res.headers.get('DPoP-Nonce');
+      if (!nonce) return false;
+      nonces.set(new URL(url).origin, nonce);
+      return true;
+    },
+  };
+}
+
+/**
+ * Whether `res` asks for a proof with the server's nonce: 400
+ * `use_dpop_nonce` from a token endpoint, or 401 with `WWW-Authenticate:
+ * DPoP error="use_dpop_nonce"` from a resource (RFC 9449 §8, §9). Reads a
+ * clone.
+ */
+async function useDPoPNonce(res: Response): Promise<boolean> {
+  if (res.status === 401) return (res.headers.get('WWW-Authenticate') ?? '').includes('error="use_dpop_nonce"');
+  if (res.status !== 400) return false;
+  try {
+    return ((await res.clone().json()) as Record<string, unknown>).error === 'use_dpop_nonce';
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a 401 is the API's `invalid_credentials` (a wrong current password), read from a clone. */

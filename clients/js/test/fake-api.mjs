@@ -10,7 +10,15 @@ export const OTP = '246810';
 export const RECOVERY_CODE = 'rc-7f3k-9q2m';
 const GRACE_MS = 10_000;
 
-export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
+// With dpop: true the fake checks DPoP proofs (RFC 9449) as the server and
+// the authorizer do, with WebCrypto: a login with a proof binds the session
+// to its key (token_type DPoP); a bound session's refresh needs a proof by
+// that key (refused with 400 invalid_dpop_proof, nothing rotated); a
+// superseded refresh token with the key's proof gets the same successor
+// until the successor is used (lost answers); bound access tokens need
+// "Authorization: DPoP" and a proof with ath. dpopNonce: true makes proofs
+// carry api.nonce (use_dpop_nonce otherwise).
+export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60, dpop = false, dpopNonce = false } = {}) {
   let seq = 0;
   const users = new Map([
     ['alice', 'correct horse battery staple'],
@@ -26,7 +34,21 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
   const access = new Map(); // valid access token -> username
   const refresh = new Map(); // refresh token -> { session, replacedAt, next }
   const jar = {}; // the browser's cookies for /auth, shared by every tab
+  const boundAccess = new Map(); // access token -> the key thumbprint it is bound to
+  const spentJti = new Set();
   const api = {
+    proofsAccepted: 0,
+    proofsRefused: 0,
+    nonceRequests: 0,
+    nonce: 'n-1',
+    rotateNonce() {
+      this.nonce = `n-${++seq}`;
+    },
+    // The next refresh answers still to be lost (applied, then a network
+    // error), and how long each outage lasts (the grace window's clock moves on).
+    dropRefreshes: 0,
+    lostForMs: 0,
+    boundTo: (accessToken) => boundAccess.get(accessToken),
     refreshCalls: 0,
     unauthorized: 0,
     echoed: [],
@@ -103,15 +125,18 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
   function mint(user, session) {
     seq++;
     const exp = Math.floor(Date.now() / 1000) + accessTtlSeconds;
-    const pair = { access: fakeJwt({ sub: user, exp, jti: String(seq) }), refresh: `rtr_fake_${seq}` };
+    const claims = { sub: user, exp, jti: String(seq) };
+    if (session.jkt) claims.cnf = { jkt: session.jkt };
+    const pair = { access: fakeJwt(claims), refresh: `rtr_fake_${seq}` };
     access.set(pair.access, user);
+    if (session.jkt) boundAccess.set(pair.access, session.jkt);
     if (session.mfa) mfaAccess.add(pair.access); // a refresh keeps the session's methods
     refresh.set(pair.refresh, { session, replacedAt: 0, next: null });
     return pair;
   }
 
   function tokenResponse(req, pair, session, device) {
-    const body = { access_token: pair.access, token_type: 'Bearer', expires_in: accessTtlSeconds, refresh_token_expires_in: 1209600 };
+    const body = { access_token: pair.access, token_type: session.jkt ? 'DPoP' : 'Bearer', expires_in: accessTtlSeconds, refresh_token_expires_in: 1209600 };
     if (req.headers.get('X-Rotor-Refresh-Transport') === 'cookie') {
       if (req.credentials === 'include') {
         jar.rotor_refresh = pair.refresh;
@@ -124,6 +149,56 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       if (device) body.device_token = device;
     }
     return json(200, body);
+  }
+
+  /**
+   * Checks the DPoP header of req as RFC 9449 §4.3 says; resolves to
+   * { jkt } or { refusal } (the answer: 400 at a token endpoint, 401 with
+   * WWW-Authenticate at a resource).
+   */
+  function refuseProof(code, resource) {
+    const headers = code === 'use_dpop_nonce' ? { 'DPoP-Nonce': api.nonce } : {};
+    if (code === 'use_dpop_nonce') api.nonceRequests++;
+    else api.proofsRefused++;
+    if (!resource) return { refusal: json(400, err(code, 'DPoP proof refused'), headers) };
+    return { refusal: json(401, err(code, 'DPoP proof refused'), { ...headers, 'WWW-Authenticate': `DPoP error="${code}", algs="ES256"` }) };
+  }
+
+  async function checkProof(req, { accessToken, jkt, resource }) {
+    const refuse = (code) => refuseProof(code, resource);
+    const proof = req.headers.get('DPoP') ?? '';
+    const parts = proof.split('.');
+    if (parts.length !== 3) return refuse('invalid_dpop_proof');
+    let header, claims;
+    try {
+      header = JSON.parse(Buffer.from(parts[0], 'base64url'));
+      claims = JSON.parse(Buffer.from(parts[1], 'base64url'));
+    } catch {
+      return refuse('invalid_dpop_proof');
+    }
+    if (header.typ !== 'dpop+jwt' || header.alg !== 'ES256' || header.jwk?.kty !== 'EC' || header.jwk.d !== undefined) return refuse('invalid_dpop_proof');
+    const { crv, kty, x, y } = header.jwk;
+    const key = await crypto.subtle.importKey('jwk', { crv, kty, x, y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    const signed = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(parts[2], 'base64url'), new TextEncoder().encode(`${parts[0]}.${parts[1]}`));
+    const url = new URL(req.url);
+    const htu = url.origin + url.pathname;
+    const thumbprint = await sha256(JSON.stringify({ crv, kty, x, y }));
+    if (!signed || claims.htm !== req.method || claims.htu !== htu || Math.abs(Date.now() / 1000 - claims.iat) > 60 || typeof claims.jti !== 'string') {
+      return refuse('invalid_dpop_proof');
+    }
+    if (accessToken !== undefined && claims.ath !== (await sha256(accessToken))) return refuse('invalid_dpop_proof');
+    if (jkt && thumbprint !== jkt) return refuse('invalid_dpop_proof');
+    if (dpopNonce && claims.nonce !== api.nonce) return refuse('use_dpop_nonce');
+    if (spentJti.has(claims.jti)) return refuse('invalid_dpop_proof');
+    spentJti.add(claims.jti);
+    api.proofsAccepted++;
+    return { jkt: thumbprint };
+  }
+
+  /** The proof of a call to a token endpoint: optional, but required (and by jkt's key) for a bound session. */
+  async function tokenProof(req, jkt) {
+    if (!dpop || (!req.headers.has('DPoP') && !jkt)) return {};
+    return checkProof(req, { jkt, resource: false });
   }
 
   async function fetch(input, init) {
@@ -139,13 +214,15 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       const cookieDevice = cookieMode && req.credentials === 'include' ? jar.rotor_device : undefined;
       api.devicesSent.push(device_token ?? cookieDevice ?? null);
       if (username === 'throttled') return json(429, err('too_many_attempts', 'slow down'), { 'Retry-After': '7' });
+      const proof = await tokenProof(req);
+      if (proof.refusal) return proof.refusal;
       if (users.get(username) !== password) return json(401, err('invalid_credentials', 'invalid username or password'));
       if (mfaUsers.has(username)) {
         const mfaToken = `mfa_fake_${++seq}`;
         mfaTokens.set(mfaToken, { username, device: device_token ?? cookieDevice ?? null });
         return json(403, { ...err('mfa_required', 'Enter a code from your authenticator app.'), mfa_token: mfaToken, mfa_methods: ['otp', 'recovery_code'] });
       }
-      const session = { user: username, revoked: false, csrf: `csrf_${++seq}` };
+      const session = { user: username, revoked: false, csrf: `csrf_${++seq}`, jkt: proof.jkt };
       return tokenResponse(req, mint(username, session), session, `rtd_fake_${username}_${seq}`);
     }
 
@@ -210,6 +287,10 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
       }
       const state = refresh.get(presented);
       if (!state || state.session.revoked) return json(401, err('invalid_grant', 'refresh token is not valid'));
+      // A bound session's refresh without a proof by its key is refused
+      // before anything changes: no rotation, no reuse.
+      const proof = await tokenProof(req, state.session.jkt);
+      if (proof.refusal) return proof.refusal;
       if (api.unavailableOnce) {
         api.unavailableOnce = false;
         state.next = mint(state.session.user, state.session);
@@ -221,8 +302,18 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
         state.next = mint(state.session.user, state.session);
         state.replacedAt = Date.now();
       } else if (Date.now() - state.replacedAt >= GRACE_MS) {
-        state.session.revoked = true;
-        return json(401, err('invalid_grant', 'refresh token reused'));
+        // The owner's retry after a lost answer: its key's proof gets the same
+        // successor until the successor is used.
+        const owner = state.session.jkt && proof.jkt === state.session.jkt && !refresh.get(state.next.refresh).replacedAt;
+        if (!owner) {
+          state.session.revoked = true;
+          return json(401, err('invalid_grant', 'refresh token reused'));
+        }
+      }
+      if (api.dropRefreshes > 0) {
+        api.dropRefreshes--;
+        state.replacedAt -= api.lostForMs;
+        throw new TypeError('fetch failed: the answer was lost');
       }
       return tokenResponse(req, state.next, state.session);
     }
@@ -239,8 +330,18 @@ export function fakeApi({ refreshDelayMs = 0, accessTtlSeconds = 60 } = {}) {
     if (answered) return answered;
 
     // Protected routes.
-    const bearer = (req.headers.get('Authorization') ?? '').replace(/^Bearer /, '');
-    const user = api.rejectAll ? undefined : access.get(bearer);
+    const [scheme, bearer = ''] = (req.headers.get('Authorization') ?? '').split(' ', 2);
+    const jkt = boundAccess.get(bearer);
+    if (jkt && access.has(bearer)) {
+      // As the authorizer: a bound token needs the DPoP scheme and a proof
+      // of this request, with its hash, by its key.
+      const proof = scheme === 'DPoP' ? await checkProof(req, { accessToken: bearer, jkt, resource: true }) : refuseProof('invalid_dpop_proof', true);
+      if (proof.refusal) {
+        if (path === '/echo') api.echoed.push(await req.text());
+        return proof.refusal;
+      }
+    }
+    const user = api.rejectAll || (!jkt && scheme !== 'Bearer') ? undefined : access.get(bearer);
     const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await req.text();
     if (path === '/echo') api.echoed.push(body);
     if (!user) {
@@ -334,6 +435,10 @@ export function fakeLocks() {
 export function fakeJwt(claims) {
   const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   return `${enc({ alg: 'ES256', typ: 'at+jwt' })}.${enc(claims)}.c2ln`;
+}
+
+async function sha256(text) {
+  return Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))).toString('base64url');
 }
 
 function err(code, description) {
