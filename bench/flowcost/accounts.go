@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +9,7 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/rotor-auth/rotor/internal/testpasskey"
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/totp"
@@ -76,9 +73,6 @@ func mfaSteps(ctx context.Context, svc *auth.Service, client auth.Client, now *t
 	}
 }
 
-// browser is the relying party config.Default names, as the browser sees it.
-var browser = virtualwebauthn.RelyingParty{ID: "localhost", Name: "Rotor", Origin: "http://localhost:3000"}
-
 // passkeySteps are a passkey's ceremonies for a new user, with
 // virtualwebauthn as the browser and authenticator (its signing happens
 // between the steps, outside them): registration (options, then the
@@ -97,9 +91,7 @@ func passkeySteps(ctx context.Context, svc *auth.Service, client auth.Client) []
 			p, err := svc.Login(ctx, username, pw, "", client)
 			caller = auth.Caller{UserID: p.UserID, Username: username, SessionID: p.SessionID}
 			authn = virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(p.UserID)})
-			if err == nil {
-				cred, err = passkey()
-			}
+			cred = testpasskey.Credential()
 			return err
 		}},
 		{"passkey_register_options", func() error {
@@ -112,7 +104,7 @@ func passkeySteps(ctx context.Context, svc *auth.Service, client auth.Client) []
 			if err != nil {
 				return err
 			}
-			att := virtualwebauthn.CreateAttestationResponse(browser, authn, cred, *o)
+			att := virtualwebauthn.CreateAttestationResponse(testpasskey.Local, authn, cred, *o)
 			authn.AddCredential(cred)
 			_, err = svc.RegisterPasskey(ctx, caller, json.RawMessage(att), "laptop", client)
 			return err
@@ -127,27 +119,9 @@ func passkeySteps(ctx context.Context, svc *auth.Service, client auth.Client) []
 			if err != nil {
 				return err
 			}
-			a := virtualwebauthn.CreateAssertionResponse(browser, authn, cred, *o)
+			a := virtualwebauthn.CreateAssertionResponse(testpasskey.Local, authn, cred, *o)
 			_, err = svc.LoginWithPasskey(ctx, json.RawMessage(a), "", client)
 			return err
 		}},
-	}
-}
-
-// passkey is a fresh P-256 credential whose coordinates are 32 bytes each
-// (virtualwebauthn encodes them unpadded).
-func passkey() (virtualwebauthn.Credential, error) {
-	for {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return virtualwebauthn.Credential{}, err
-		}
-		if len(k.X.Bytes()) == 32 && len(k.Y.Bytes()) == 32 {
-			der, err := x509.MarshalPKCS8PrivateKey(k)
-			if err != nil {
-				return virtualwebauthn.Credential{}, err
-			}
-			return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der), nil
-		}
 	}
 }

@@ -2,6 +2,10 @@ package testapi
 
 import (
 	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -17,7 +21,9 @@ import (
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/devserver"
+	"github.com/rotor-auth/rotor/pkg/dpop"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
+	"github.com/rotor-auth/rotor/pkg/token"
 )
 
 // Deps are the local server's dependencies (devserver.Memory: development
@@ -51,6 +57,27 @@ func API(t testing.TB, cfg config.Config, d apifn.Deps) *httpapi.API {
 		t.Fatal(err)
 	}
 	return api
+}
+
+// BoundAccess is a fresh P-256 DPoP key and an access token from d's keys
+// bound to it (cnf.jkt its thumbprint), of user u1 (ada, session s1), valid
+// for a minute from now.
+func BoundAccess(t testing.TB, cfg config.Config, d apifn.Deps) (*ecdsa.PrivateKey, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jkt, err := dpop.KeyThumbprint(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: time.Minute}
+	access, err := iss.Issue(context.Background(), token.Subject{UserID: "u1", Username: "ada", SessionID: "s1", JKT: jkt}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, access
 }
 
 // Serve serves api and the authorizer the functions build on d (the local

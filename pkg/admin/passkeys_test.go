@@ -2,10 +2,6 @@ package admin_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -13,6 +9,7 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/rotor-auth/rotor/internal/testpasskey"
 	"github.com/rotor-auth/rotor/pkg/admin"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/outbox"
@@ -32,19 +29,8 @@ func (w *world) addPasskey(t *testing.T, name string, p auth.Pair) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var der []byte
-	for der == nil {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(k.X.Bytes()) == 32 && len(k.Y.Bytes()) == 32 { // virtualwebauthn drops leading zeros
-			der, _ = x509.MarshalPKCS8PrivateKey(k)
-		}
-	}
-	rp := virtualwebauthn.RelyingParty{ID: "localhost", Name: "Rotor", Origin: "http://localhost:3000"}
 	a := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(p.UserID)})
-	resp := virtualwebauthn.CreateAttestationResponse(rp, a, virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der), *o)
+	resp := virtualwebauthn.CreateAttestationResponse(testpasskey.Local, a, testpasskey.Credential(), *o)
 	if _, err := w.svc.RegisterPasskey(ctx, c, json.RawMessage(resp), "key", auth.Client{}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -18,6 +14,7 @@ import (
 
 	"github.com/rotor-auth/rotor/internal/testapi"
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/internal/testpasskey"
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
@@ -31,31 +28,12 @@ import (
 //
 //	go test -run '^$' -bench 'BenchmarkPasskey' -benchtime 50x ./pkg/auth
 
-// localBrowser is the relying party config.Default names.
-var localBrowser = virtualwebauthn.RelyingParty{ID: "localhost", Name: "Rotor", Origin: "http://localhost:3000"}
-
 type passkeyBench struct {
 	svc    *auth.Service
 	trips  *counting
 	caller auth.Caller
 	auth   virtualwebauthn.Authenticator
 	cred   virtualwebauthn.Credential
-}
-
-func benchKey(b testing.TB) virtualwebauthn.Credential {
-	for {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(k.X.Bytes()) == 32 && len(k.Y.Bytes()) == 32 {
-			der, err := x509.MarshalPKCS8PrivateKey(k)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der)
-		}
-	}
 }
 
 func newPasskeyBench(b *testing.B) *passkeyBench {
@@ -79,7 +57,7 @@ func newPasskeyBench(b *testing.B) *passkeyBench {
 	}
 	m.caller = auth.Caller{UserID: p.UserID, Username: "bench", SessionID: p.SessionID}
 	m.auth = virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(p.UserID)})
-	m.cred = benchKey(b)
+	m.cred = testpasskey.Credential()
 	m.register(b, m.cred)
 	m.auth.AddCredential(m.cred)
 	return m
@@ -94,7 +72,7 @@ func (m *passkeyBench) attestation(b *testing.B, cred virtualwebauthn.Credential
 	if err != nil {
 		b.Fatal(err)
 	}
-	return json.RawMessage(virtualwebauthn.CreateAttestationResponse(localBrowser, m.auth, cred, *o))
+	return json.RawMessage(virtualwebauthn.CreateAttestationResponse(testpasskey.Local, m.auth, cred, *o))
 }
 
 func (m *passkeyBench) register(b *testing.B, cred virtualwebauthn.Credential) {
@@ -112,7 +90,7 @@ func (m *passkeyBench) assertion(b *testing.B) json.RawMessage {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return json.RawMessage(virtualwebauthn.CreateAssertionResponse(localBrowser, m.auth, m.cred, *o))
+	return json.RawMessage(virtualwebauthn.CreateAssertionResponse(testpasskey.Local, m.auth, m.cred, *o))
 }
 
 // measure runs op b.N times with prepare outside the timer, and reports
@@ -167,7 +145,7 @@ func BenchmarkPasskeyRegister(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		att = m.attestation(b, benchKey(b))
+		att = m.attestation(b, testpasskey.Credential())
 	}, func() error {
 		v, err := m.svc.RegisterPasskey(context.Background(), m.caller, att, "bench", auth.Client{})
 		last = v.ID
@@ -240,7 +218,7 @@ func BenchmarkMFAPasskey(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					a = json.RawMessage(virtualwebauthn.CreateAssertionResponse(localBrowser, m.auth, m.cred, *o))
+					a = json.RawMessage(virtualwebauthn.CreateAssertionResponse(testpasskey.Local, m.auth, m.cred, *o))
 				}
 			}
 			m.measure(b, prepare, func() error {

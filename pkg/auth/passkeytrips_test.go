@@ -10,6 +10,7 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"github.com/rotor-auth/rotor/internal/testapi"
+	"github.com/rotor-auth/rotor/internal/testpasskey"
 	"github.com/rotor-auth/rotor/pkg/apierr"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
@@ -58,7 +59,7 @@ func TestPasskeyLoginRoundTrips(t *testing.T) {
 	}
 	caller := auth.Caller{UserID: p.UserID, Username: "alice", SessionID: p.SessionID}
 	authn := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(p.UserID)})
-	cred := benchKey(t)
+	cred := testpasskey.Credential()
 	raw, err := svc.PasskeyRegistrationOptions(ctx, caller, "", auth.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +68,7 @@ func TestPasskeyLoginRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.RegisterPasskey(ctx, caller, json.RawMessage(virtualwebauthn.CreateAttestationResponse(localBrowser, authn, cred, *co)), "key", auth.Client{}); err != nil {
+	if _, err := svc.RegisterPasskey(ctx, caller, json.RawMessage(virtualwebauthn.CreateAttestationResponse(testpasskey.Local, authn, cred, *co)), "key", auth.Client{}); err != nil {
 		t.Fatal(err)
 	}
 	authn.AddCredential(cred)
@@ -80,7 +81,7 @@ func TestPasskeyLoginRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := json.RawMessage(virtualwebauthn.CreateAssertionResponse(localBrowser, authn, cred, *ro))
+	a := json.RawMessage(virtualwebauthn.CreateAssertionResponse(testpasskey.Local, authn, cred, *ro))
 	if n := st.count(func() { _, err = svc.LoginWithPasskey(ctx, a, "", auth.Client{}) }); err != nil || n != 4 {
 		t.Fatalf("passkey login: %d sequential store round trips (%v), want 4", n, err)
 	}

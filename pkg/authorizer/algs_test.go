@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"math/big"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,28 +153,7 @@ func BenchmarkAlgPaired(b *testing.B) {
 	for _, alg := range benchAlgs {
 		b.Run(alg, func(b *testing.B) {
 			t := newAlgToken(b, alg)
-			ops := []func(){t.bare(b), t.decision(b), t.cached(b)}
-			times := make([][]time.Duration, len(ops))
-			i := 0
-			for b.Loop() {
-				for k := range ops {
-					j := (i + k) % len(ops)
-					start := time.Now()
-					ops[j]()
-					times[j] = append(times[j], time.Since(start))
-				}
-				i++
-			}
-			p50 := make([]float64, len(ops))
-			for j, d := range times {
-				slices.Sort(d)
-				p50[j] = float64(d[len(d)/2])
-			}
-			b.ReportMetric(p50[0], "bare-p50-ns")
-			b.ReportMetric(p50[1], "decision-p50-ns")
-			b.ReportMetric(p50[2], "cached-p50-ns")
-			b.ReportMetric(p50[1]/p50[0], "decision/bare")
-			b.ReportMetric(p50[2]/p50[0], "cached/bare")
+			paired(b, []string{"bare", "decision", "cached"}, []func(){t.bare(b), t.decision(b), t.cached(b)})
 		})
 	}
 }

@@ -179,7 +179,14 @@ func BenchmarkRotorTokenEvent(b *testing.B) { benchOp(b, rotorDecision) }
 // the steadiest this machine gives. The figures are wall-clock nanoseconds.
 func BenchmarkPaired(b *testing.B) {
 	c := comparedToken(b)
-	ops := []func(){bareVerify(b, c), golangJWTParse(b, c), rotorDecision(b, c)}
+	paired(b, []string{"bare", "golang-jwt", "rotor"}, []func(){bareVerify(b, c), golangJWTParse(b, c), rotorDecision(b, c)})
+}
+
+// paired runs ops side by side, one of each per iteration in a rotating
+// order (see BenchmarkPaired for why), and reports the median wall time of
+// each, as <name>-p50-ns, and the ratio of each median to the first op's,
+// as <name>/<first name>.
+func paired(b *testing.B, names []string, ops []func()) {
 	times := make([][]time.Duration, len(ops))
 	i := 0
 	for b.Loop() {
@@ -195,12 +202,11 @@ func BenchmarkPaired(b *testing.B) {
 	for j, t := range times {
 		slices.Sort(t)
 		p50[j] = float64(t[len(t)/2])
+		b.ReportMetric(p50[j], names[j]+"-p50-ns")
 	}
-	b.ReportMetric(p50[0], "bare-p50-ns")
-	b.ReportMetric(p50[1], "golang-jwt-p50-ns")
-	b.ReportMetric(p50[2], "rotor-p50-ns")
-	b.ReportMetric(p50[1]/p50[0], "golang-jwt/bare")
-	b.ReportMetric(p50[2]/p50[0], "rotor/bare")
+	for j := 1; j < len(ops); j++ {
+		b.ReportMetric(p50[j]/p50[0], names[j]+"/"+names[0])
+	}
 }
 
 // BenchmarkHandleTokenEventCached is a decision cache hit: the TOKEN event

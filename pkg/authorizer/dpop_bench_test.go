@@ -3,7 +3,6 @@ package authorizer_test
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"testing"
 	"time"
 
@@ -97,30 +96,8 @@ func benchFunc(b *testing.B, f func()) {
 // (see BenchmarkPaired for why medians).
 func BenchmarkDPoPPaired(b *testing.B) {
 	d := newDPoPBench(b)
-	ops := []func(){bareVerify(b, d.bare), d.decide(b, d.plain, d.bearer), d.decide(b, d.plain, d.bound), d.decide(b, d.withCache, d.bound)}
-	times := make([][]time.Duration, len(ops))
-	i := 0
-	for b.Loop() {
-		for k := range ops {
-			j := (i + k) % len(ops)
-			start := time.Now()
-			ops[j]()
-			times[j] = append(times[j], time.Since(start))
-		}
-		i++
-	}
-	p50 := make([]float64, len(ops))
-	for j, t := range times {
-		slices.Sort(t)
-		p50[j] = float64(t[len(t)/2])
-	}
-	b.ReportMetric(p50[0], "bare-p50-ns")
-	b.ReportMetric(p50[1], "bearer-p50-ns")
-	b.ReportMetric(p50[2], "proof-p50-ns")
-	b.ReportMetric(p50[3], "proof-cached-token-p50-ns")
-	b.ReportMetric(p50[1]/p50[0], "bearer/bare")
-	b.ReportMetric(p50[2]/p50[0], "proof/bare")
-	b.ReportMetric(p50[3]/p50[0], "proof-cached-token/bare")
+	paired(b, []string{"bare", "bearer", "proof", "proof-cached-token"},
+		[]func(){bareVerify(b, d.bare), d.decide(b, d.plain, d.bearer), d.decide(b, d.plain, d.bound), d.decide(b, d.withCache, d.bound)})
 }
 
 var _ dpop.ReplayCache = unspent{}

@@ -153,6 +153,13 @@ func proof(t testing.TB, key crypto.Signer, method, url, access string, at time.
 	return p
 }
 
+// event is h's request in shape s: its token under the DPoP scheme with a
+// fresh proof by its key for s's method and URL, made now.
+func (h holder) event(t testing.TB, s dpopShape) json.RawMessage {
+	t.Helper()
+	return s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, s.url, h.access, now))
+}
+
 // dpopAuthorizer is the fixture's authorizer checking proofs against
 // replay, with API Gateway's cache off.
 func (f *fixture) dpopAuthorizer(replay dpop.ReplayCache, log *slog.Logger) *authorizer.Authorizer {
@@ -265,7 +272,7 @@ func TestDPoPReplayedProof(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			one, two := f.dpopAuthorizer(shared, nil), f.dpopAuthorizer(shared, nil)
 			h := f.holder(t)
-			ev := s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, s.url, h.access, now))
+			ev := h.event(t, s)
 			if !decide(t, one, ev) {
 				t.Fatal("the first use was refused")
 			}
@@ -275,7 +282,7 @@ func TestDPoPReplayedProof(t *testing.T) {
 			if decide(t, two, ev) {
 				t.Error("the same proof was allowed by a second container sharing the store")
 			}
-			if !decide(t, two, s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, s.url, h.access, now))) {
+			if !decide(t, two, h.event(t, s)) {
 				t.Error("a fresh proof was refused")
 			}
 		})
@@ -303,7 +310,7 @@ func TestDPoPUnboundTokenUnderDPoP(t *testing.T) {
 				t.Error("a bearer token was allowed with DPoP required")
 			}
 			h := f.holder(t)
-			if !decide(t, a, s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, s.url, h.access, now))) {
+			if !decide(t, a, h.event(t, s)) {
 				t.Error("a bound token with its proof was refused with DPoP required")
 			}
 		})
@@ -340,7 +347,7 @@ func TestDPoPGatewayCacheFailsClosed(t *testing.T) {
 			a := f.dpopAuthorizer(&dpop.Memory{}, slog.New(slog.NewJSONHandler(&logs, nil)))
 			a.GatewayCacheTTL = time.Second
 			h := f.holder(t)
-			if decide(t, a, s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, s.url, h.access, now))) {
+			if decide(t, a, h.event(t, s)) {
 				t.Fatal("a bound token was allowed behind a gateway cache")
 			}
 			if !strings.Contains(logs.String(), `"event":"dpop_refused"`) || !strings.Contains(logs.String(), "gateway cache") {
@@ -361,7 +368,7 @@ func TestDPoPNoVerifierRefusesBoundTokens(t *testing.T) {
 	a := f.authorizer(f.src, nil)
 	s := dpopShapes[0]
 	h := f.holder(t)
-	if decide(t, a, s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, s.url, h.access, now))) {
+	if decide(t, a, h.event(t, s)) {
 		t.Error("a bound token was allowed by an authorizer that checks no proofs")
 	}
 }
@@ -380,7 +387,7 @@ func TestDPoPStepUpStillEnforced(t *testing.T) {
 			}
 			a.MFARoutes = routes
 			pwd := f.holder(t, "pwd")
-			resp, err := handle(t, a, s.event(t, "DPoP "+pwd.access, proof(t, pwd.key, s.method, s.url, pwd.access, now)))
+			resp, err := handle(t, a, pwd.event(t, s))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -396,7 +403,7 @@ func TestDPoPStepUpStillEnforced(t *testing.T) {
 				}
 			}
 			mfa := f.holder(t, "pwd", "otp", "mfa")
-			if !decide(t, a, s.event(t, "DPoP "+mfa.access, proof(t, mfa.key, s.method, s.url, mfa.access, now))) {
+			if !decide(t, a, mfa.event(t, s)) {
 				t.Error("a bound token with mfa and its proof was refused")
 			}
 		})
@@ -428,7 +435,7 @@ func TestDPoPWarmCacheKeepsOnlyTheToken(t *testing.T) {
 	if decide(t, a, s.event(t, "Bearer "+h.access)) {
 		t.Error("a cached bound token was allowed under Bearer")
 	}
-	if !decide(t, a, s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, s.url, h.access, now))) {
+	if !decide(t, a, h.event(t, s)) {
 		t.Error("a cached bound token with a fresh proof was refused")
 	}
 }
@@ -489,7 +496,7 @@ func TestDPoPReplayStoreDownFailsClosed(t *testing.T) {
 	s := dpopShapes[0]
 	a := f.dpopAuthorizer(failingReplay{}, nil)
 	h := f.holder(t)
-	out, err := a.Invoke(context.Background(), s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, s.url, h.access, now)))
+	out, err := a.Invoke(context.Background(), h.event(t, s))
 	if err == nil || errors.Is(err, authorizer.ErrUnauthorized) {
 		t.Fatalf("Invoke = %s, %v; want an internal error", out, err)
 	}
@@ -508,7 +515,7 @@ func TestDPoPRequestURL(t *testing.T) {
 			h := f.holder(t)
 			noDomain := func(m map[string]any) { delete(m["requestContext"].(map[string]any), "domainName") }
 			withProof := func(edit func(map[string]any)) json.RawMessage {
-				ev := s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, s.url, h.access, now))
+				ev := h.event(t, s)
 				var m map[string]any
 				if err := json.Unmarshal(ev, &m); err != nil {
 					t.Fatal(err)

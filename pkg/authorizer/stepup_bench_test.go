@@ -2,9 +2,7 @@ package authorizer_test
 
 import (
 	"context"
-	"slices"
 	"testing"
-	"time"
 )
 
 // BenchmarkPairedStepUp times, side by side as BenchmarkPaired does (one of
@@ -34,26 +32,6 @@ func BenchmarkPairedStepUp(b *testing.B) {
 		}
 	}
 	ops := []func(){bareVerify(b, c), invoke(plain, evPwd), invoke(routed, evPwd), invoke(routed, evMFA)}
-	names := []string{"bare", "no-routes", "routes-pwd", "routes-mfa"}
-	times := make([][]time.Duration, len(ops))
-	i := 0
 	cpuPerOp(b)
-	for b.Loop() {
-		for k := range ops {
-			j := (i + k) % len(ops)
-			start := time.Now()
-			ops[j]()
-			times[j] = append(times[j], time.Since(start))
-		}
-		i++
-	}
-	p50 := make([]float64, len(ops))
-	for j, t := range times {
-		slices.Sort(t)
-		p50[j] = float64(t[len(t)/2])
-		b.ReportMetric(p50[j], names[j]+"-p50-ns")
-	}
-	for j := 1; j < len(ops); j++ {
-		b.ReportMetric(p50[j]/p50[0], names[j]+"/bare")
-	}
+	paired(b, []string{"bare", "no-routes", "routes-pwd", "routes-mfa"}, ops)
 }

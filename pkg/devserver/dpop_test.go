@@ -1,10 +1,6 @@
 package devserver_test
 
 import (
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,7 +13,6 @@ import (
 	"github.com/rotor-auth/rotor/pkg/devserver"
 	"github.com/rotor-auth/rotor/pkg/dpop"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
-	"github.com/rotor-auth/rotor/pkg/token"
 )
 
 // TestProtectedRouteDPoP: the local server passes a protected route's DPoP
@@ -36,19 +31,7 @@ func TestProtectedRouteDPoP(t *testing.T) {
 			srv := httptest.NewServer((&devserver.Server{API: testapi.API(t, cfg, d), Authorizer: authorizerfn.New(cfg, d.Keys, d.Store, d.MAC, d.Log)}).Handler())
 			t.Cleanup(srv.Close)
 
-			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			if err != nil {
-				t.Fatal(err)
-			}
-			jkt, err := dpop.KeyThumbprint(key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			iss := &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: time.Minute}
-			access, err := iss.Issue(context.Background(), token.Subject{UserID: "u1", Username: "ada", SessionID: "s1", JKT: jkt}, time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
+			key, access := testapi.BoundAccess(t, cfg, d)
 			me := srv.URL + "/me"
 			get := func(proof string) *http.Response {
 				t.Helper()

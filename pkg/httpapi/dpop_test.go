@@ -1,14 +1,11 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -117,13 +114,7 @@ func TestTokenEndpointProofHeaders(t *testing.T) {
 func FuzzTokenDPoP(f *testing.F) {
 	now := time.Now()
 	api := dpopAPI(f, config.DPoPOptional, now)
-	// argon2id's cost is not what is fuzzed here (as in FuzzRoutes).
-	api.Auth.Passwords.KDF = func(pw, salt []byte, _, _ uint32, _ uint8, keyLen uint32) []byte {
-		sum := sha256.Sum256(append(append([]byte{}, salt...), pw...))
-		return bytes.Repeat(sum[:], int(keyLen)/len(sum)+1)[:keyLen]
-	}
-	api.Log = slog.New(slog.DiscardHandler)
-	api.Auth.Log = api.Log
+	cheapLogins(api)
 	ctx := context.Background()
 	if resp, _ := api.Signup(ctx, event(f, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
 		f.Fatalf("signup: %d %s", resp.StatusCode, resp.Body)
@@ -186,12 +177,7 @@ func BenchmarkRefresh(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			now := time.Now()
 			api := dpopAPI(b, config.DPoPOptional, now)
-			api.Auth.Passwords.KDF = func(pw, salt []byte, _, _ uint32, _ uint8, keyLen uint32) []byte {
-				sum := sha256.Sum256(append(append([]byte{}, salt...), pw...))
-				return bytes.Repeat(sum[:], int(keyLen)/len(sum)+1)[:keyLen]
-			}
-			api.Log = slog.New(slog.DiscardHandler)
-			api.Auth.Log = api.Log
+			cheapLogins(api)
 			ctx := context.Background()
 			if resp, _ := api.Signup(ctx, event(b, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
 				b.Fatalf("signup: %d", resp.StatusCode)

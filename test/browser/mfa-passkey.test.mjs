@@ -1,81 +1,38 @@
 // A passkey as the second step of a password login, in Chromium with its
-// built-in virtual authenticator (DevTools protocol WebAuthn, as
-// passkey.test.mjs), against the running local server: a user with an
-// authenticator app (codes from Debian's oathtool) and a passkey logs in with
-// the password; the page offers "Use a passkey"; the virtual authenticator
-// answers; the page shows a session whose amr has mfa.
+// built-in virtual authenticator (demo.mjs), against the running local
+// server: a user with an authenticator app (codes from Debian's oathtool) and
+// a passkey logs in with the password; the page offers "Use a passkey"; the
+// virtual authenticator answers; the page shows a session whose amr has mfa.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
-
-const BASE = process.env.ROTOR_PASSKEY_URL;
-const PASSWORD = 'correct horse battery staple';
-
-if (!BASE) throw new Error('ROTOR_PASSKEY_URL is required (run scripts/browser-test.sh)');
+import { PASSWORD, addAuthenticator, enrolApp, lastLog, launch, newPage, openDemo, signUp, text, waitLog, waitText } from './demo.mjs';
 
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
 });
 
-const lastLog = (page) => page.evaluate(() => document.getElementById('log').firstElementChild?.textContent ?? '');
-const text = (page, sel) => page.locator(sel).textContent();
-
-async function waitLog(page, pattern, timeout = 10_000) {
-  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('log').firstElementChild?.textContent ?? ''), pattern.source, { timeout });
-}
-
-async function waitText(page, sel, want, timeout = 10_000) {
-  await page.waitForFunction(([s, w]) => document.querySelector(s)?.textContent === w, [sel, want], { timeout });
-}
-
-/** The authenticator app's code for the base32 secret now, from oathtool. */
-function appCode(secret) {
-  const code = execFileSync('oathtool', ['--totp', '-b', secret], { encoding: 'utf8' }).trim();
-  assert.match(code, /^[0-9]{6}$/);
-  return code;
-}
-
 test('a user with TOTP and a passkey finishes a password login with the passkey', async () => {
   const context = await browser.newContext();
   try {
-    const page = await context.newPage();
-    page.on('pageerror', (err) => console.error('page error:', err));
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
+    const page = await newPage(context);
+    const { cdp, authenticatorId } = await addAuthenticator(context, page);
 
-    await page.goto(`${BASE}/?poll=0`);
-    await page.waitForSelector('body[data-ready="true"]');
+    await openDemo(page);
     const user = `mfapasskey${process.pid}x${Date.now()}`;
-    await page.fill('#username', user);
-    await page.fill('#password', PASSWORD);
-    await page.click('#signup');
-    await waitText(page, '#session-state', 'logged in');
+    await signUp(page, user);
     assert.equal(await text(page, '#amr'), 'pwd', 'a password session before any second factor');
 
     // A passkey, then an authenticator app.
     await page.click('#passkey-add');
     await waitLog(page, /passkey\(s\)|failed/);
     assert.equal(await page.locator('#passkeys li').count(), 1, await lastLog(page));
-    await page.fill('#enrol-password', PASSWORD);
-    await page.click('#enrol');
-    await page.waitForSelector('#enrol-pending:not([hidden])');
-    await page.fill('#confirm-code', appCode(await text(page, '#totp-secret')));
-    await page.click('#confirm');
-    await page.waitForSelector('#recovery-codes-box:not([hidden])');
+    await enrolApp(page);
 
     await page.click('#logout');
     await waitText(page, '#session-state', 'logged out');
@@ -107,21 +64,11 @@ test('a user with TOTP and a passkey finishes a password login with the passkey'
 test('without a passkey the second step does not offer one', async () => {
   const context = await browser.newContext();
   try {
-    const page = await context.newPage();
-    page.on('pageerror', (err) => console.error('page error:', err));
-    await page.goto(`${BASE}/?poll=0`);
-    await page.waitForSelector('body[data-ready="true"]');
+    const page = await newPage(context);
+    await openDemo(page);
     const user = `mfanopasskey${process.pid}x${Date.now()}`;
-    await page.fill('#username', user);
-    await page.fill('#password', PASSWORD);
-    await page.click('#signup');
-    await waitText(page, '#session-state', 'logged in');
-    await page.fill('#enrol-password', PASSWORD);
-    await page.click('#enrol');
-    await page.waitForSelector('#enrol-pending:not([hidden])');
-    await page.fill('#confirm-code', appCode(await text(page, '#totp-secret')));
-    await page.click('#confirm');
-    await page.waitForSelector('#recovery-codes-box:not([hidden])');
+    await signUp(page, user);
+    await enrolApp(page);
     await page.click('#logout');
     await waitText(page, '#session-state', 'logged out');
 

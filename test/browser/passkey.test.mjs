@@ -1,61 +1,28 @@
-// Passkeys in Chromium with its built-in virtual authenticator (DevTools
-// protocol WebAuthn.enable / WebAuthn.addVirtualAuthenticator, through
-// Playwright's CDP session), against the running local server: register a
-// passkey on the demo page, log out, sign in with it, list and remove it.
-//
-// WebAuthn needs a secure context and a domain RP id: the page is opened on
-// http://localhost:<port> (ROTOR_PASSKEY_URL), the origin the server allows
-// (ROTOR_WEBAUTHN_ORIGINS, set by scripts/browser-test.sh).
+// Passkeys in Chromium with its built-in virtual authenticator (demo.mjs),
+// against the running local server: register a passkey on the demo page, log
+// out, sign in with it, list and remove it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-
-const BASE = process.env.ROTOR_PASSKEY_URL;
-const PASSWORD = 'correct horse battery staple';
-
-if (!BASE) throw new Error('ROTOR_PASSKEY_URL is required (run scripts/browser-test.sh)');
+import { addAuthenticator, lastLog, launch, newPage, openDemo, signUp, waitLog, waitText } from './demo.mjs';
 
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
 });
 
-const lastLog = (page) => page.evaluate(() => document.getElementById('log').firstElementChild?.textContent ?? '');
-
-async function waitLog(page, pattern, timeout = 10_000) {
-  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('log').firstElementChild?.textContent ?? ''), pattern.source, { timeout });
-}
-
-async function waitText(page, sel, want, timeout = 10_000) {
-  await page.waitForFunction(([s, w]) => document.querySelector(s)?.textContent === w, [sel, want], { timeout });
-}
-
 test('register a passkey, log out, sign in with it, list and remove it', async () => {
   const context = await browser.newContext();
   try {
-    const page = await context.newPage();
-    page.on('pageerror', (err) => console.error('page error:', err));
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
+    const page = await newPage(context);
+    const { cdp, authenticatorId } = await addAuthenticator(context, page);
 
-    await page.goto(`${BASE}/?poll=0&dpop=off`);
-    await page.waitForSelector('body[data-ready="true"]');
-    await page.fill('#username', `passkey${process.pid}x${Date.now()}`);
-    await page.fill('#password', PASSWORD);
-    await page.click('#signup');
-    await waitText(page, '#session-state', 'logged in');
+    await openDemo(page, '&dpop=off');
+    await signUp(page, `passkey${process.pid}x${Date.now()}`);
 
     await page.click('#passkey-add');
     await waitLog(page, /passkey\(s\)|failed/);

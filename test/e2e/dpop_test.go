@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -208,16 +207,7 @@ func (e *env) doMulti(method, path string, body any, name string, values ...stri
 	for i := 0; i+1 < len(extra); i += 2 {
 		req.Header.Add(extra[i], extra[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	e.conform(req, resp, raw)
-	out := response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.Body)
-	return out
+	return e.send(req)
 }
 
 // TestDPoPLostResponse: the owner's refresh rotated, its answer never

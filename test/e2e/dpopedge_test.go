@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +15,6 @@ import (
 	"github.com/rotor-auth/rotor/pkg/authorizer"
 	"github.com/rotor-auth/rotor/pkg/dpop"
 	"github.com/rotor-auth/rotor/pkg/store/memory"
-	"github.com/rotor-auth/rotor/pkg/token"
 )
 
 // TestTemplateDPoPAtTheEdge: template.yaml as deployed with each Dpop value.
@@ -65,19 +61,7 @@ func TestTemplateDPoPAtTheEdge(t *testing.T) {
 			cfg.StrictSessions = false
 			d := testapi.Deps(t, cfg, memory.New(), nil)
 			a := authorizerfn.New(cfg, d.Keys, d.Store, d.MAC, d.Log)
-			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			if err != nil {
-				t.Fatal(err)
-			}
-			jkt, err := dpop.KeyThumbprint(key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			iss := &token.Issuer{Keys: d.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: time.Minute}
-			access, err := iss.Issue(context.Background(), token.Subject{UserID: "u1", Username: "ada", SessionID: "s1", JKT: jkt}, time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
+			key, access := testapi.BoundAccess(t, cfg, d)
 			url := "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1/me" // the event's stage and path
 			p, err := dpop.NewProof(key, dpop.Request{Method: "GET", URL: url, AccessToken: access})
 			if err != nil {

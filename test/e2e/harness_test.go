@@ -110,7 +110,13 @@ func (r response) str(k string) string { s, _ := r.Body[k].(string); return s }
 // do sends a request; body may be a string (sent as is) or a value (JSON).
 func (e *env) do(method, path string, body any, headers ...string) response {
 	e.t.Helper()
-	req := testapi.Request(e.t, method, e.url+path, body, headers...)
+	return e.send(testapi.Request(e.t, method, e.url+path, body, headers...))
+}
+
+// send sends req with e's client, checks the answer against the contract
+// (conform) and decodes it.
+func (e *env) send(req *http.Request) response {
+	e.t.Helper()
 	c := e.client
 	if c == nil {
 		c = http.DefaultClient

@@ -11,6 +11,7 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/rotor-auth/rotor/internal/testpasskey"
 	"github.com/rotor-auth/rotor/pkg/config"
 )
 
@@ -28,7 +29,7 @@ func (e *env) mfaStart(user string) response {
 }
 
 // mfaAssertion is d's answer to fresh second-step options for mfaToken.
-func (e *env) mfaAssertion(mfaToken string, d *vdevice) json.RawMessage {
+func (e *env) mfaAssertion(mfaToken string, d *testpasskey.Device) json.RawMessage {
 	e.t.Helper()
 	r := e.do("POST", "/auth/mfa/passkey/options", map[string]string{"mfa_token": mfaToken})
 	if r.Status != http.StatusOK || r.Header.Get("Cache-Control") != "no-store" {
@@ -38,7 +39,7 @@ func (e *env) mfaAssertion(mfaToken string, d *vdevice) json.RawMessage {
 	if err != nil {
 		e.t.Fatalf("request options %s: %v", r.Raw, err)
 	}
-	return json.RawMessage(virtualwebauthn.CreateAssertionResponse(browser, d.auth, d.cred, *opts))
+	return json.RawMessage(virtualwebauthn.CreateAssertionResponse(browser, d.Auth, d.Cred, *opts))
 }
 
 func (e *env) verifyPasskey(mfaToken string, credential json.RawMessage) response {
@@ -58,7 +59,7 @@ func TestMFAWithPasskey(t *testing.T) {
 			e := passkeyEnv(t, kind, nil)
 			_, _, p := e.enrolled("mfa-pk", "")
 			uid := e.me(p.Access).str("user_id")
-			d := newDevice(uid)
+			d := testpasskey.NewDevice(uid)
 			e.enrolPasskey(p.Access, d, "laptop")
 
 			r := e.mfaStart("mfa-pk")
@@ -72,10 +73,10 @@ func TestMFAWithPasskey(t *testing.T) {
 			if err != nil {
 				t.Fatalf("options %d %s: %v", or.Status, or.Raw, err)
 			}
-			if len(opts.AllowCredentials) != 1 || opts.AllowCredentials[0] != base64.RawURLEncoding.EncodeToString(d.cred.ID) {
+			if len(opts.AllowCredentials) != 1 || opts.AllowCredentials[0] != base64.RawURLEncoding.EncodeToString(d.Cred.ID) {
 				t.Fatalf("allowCredentials %v, want the user's one passkey", opts.AllowCredentials)
 			}
-			cred := json.RawMessage(virtualwebauthn.CreateAssertionResponse(browser, d.auth, d.cred, *opts))
+			cred := json.RawMessage(virtualwebauthn.CreateAssertionResponse(browser, d.Auth, d.Cred, *opts))
 			second := e.mfaAssertion(tok, d) // options again: the token is not used by them
 			v := e.verifyPasskey(tok, cred)
 			if v.Status != http.StatusOK {
@@ -104,7 +105,7 @@ func TestMFAWithPasskey(t *testing.T) {
 			// (the challenge is bound to the other user) and with options of
 			// this token (the credential is not the token user's).
 			_, _, po := e.enrolled("mfa-pk-other", "")
-			od := newDevice(e.me(po.Access).str("user_id"))
+			od := testpasskey.NewDevice(e.me(po.Access).str("user_id"))
 			e.enrolPasskey(po.Access, od, "other")
 			otherTok := e.mfaStart("mfa-pk-other").str("mfa_token")
 			wantError(t, e.verifyPasskey(tok2, e.mfaAssertion(otherTok, od)), http.StatusUnauthorized, "invalid_passkey")
@@ -114,7 +115,7 @@ func TestMFAWithPasskey(t *testing.T) {
 				t.Fatal(err)
 			}
 			o2.AllowCredentials = nil
-			wantError(t, e.verifyPasskey(tok2, json.RawMessage(virtualwebauthn.CreateAssertionResponse(browser, od.auth, od.cred, *o2))), http.StatusUnauthorized, "invalid_passkey")
+			wantError(t, e.verifyPasskey(tok2, json.RawMessage(virtualwebauthn.CreateAssertionResponse(browser, od.Auth, od.Cred, *o2))), http.StatusUnauthorized, "invalid_passkey")
 			// Refused by Rotor's own check (the library's user handle check
 			// would refuse it too): the reason says so.
 			if !strings.Contains(e.logs.String(), `"reason":"other_user"`) {
@@ -155,8 +156,8 @@ func TestMFAPasskeyIsNotTheFirstFactorAgain(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			e := passkeyEnv(t, kind, nil)
 			secret, _, p := e.enrolled("found-key", "")
-			d := newDevice(e.me(p.Access).str("user_id"))
-			d.auth.Options.UserNotVerified = true
+			d := testpasskey.NewDevice(e.me(p.Access).str("user_id"))
+			d.Auth.Options.UserNotVerified = true
 			e.enrolPasskey(p.Access, d, "security key")
 			e.clock.Advance(time.Minute) // the registration is not a use
 			r := e.passkeyLogin(e.assertion(d, browser))
@@ -183,11 +184,11 @@ func TestMFAPasskeyGuessesCounted(t *testing.T) {
 			const limit = 3
 			e := passkeyEnv(t, kind, func(c *config.Config) { c.LoginMaxFailures = limit })
 			secret, _, p := e.enrolled("pk-guessed", "")
-			d := newDevice(e.me(p.Access).str("user_id"))
+			d := testpasskey.NewDevice(e.me(p.Access).str("user_id"))
 			e.enrolPasskey(p.Access, d, "laptop")
 			e.clock.Advance(time.Minute)
 			tok := e.mfaStart("pk-guessed").str("mfa_token")
-			stranger := newDevice("usr_stranger")
+			stranger := testpasskey.NewDevice("usr_stranger")
 			for i := 0; ; i++ {
 				r := e.verifyPasskey(tok, e.mfaAssertion(tok, stranger))
 				if r.Status == http.StatusTooManyRequests {

@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +12,7 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/rotor-auth/rotor/internal/testpasskey"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/outbox"
@@ -45,38 +42,6 @@ func passkeyEnv(t *testing.T, kind string, edit func(*config.Config)) *env {
 	}, nil)
 }
 
-// vdevice is one authenticator holding one passkey of one user.
-type vdevice struct {
-	auth virtualwebauthn.Authenticator
-	cred virtualwebauthn.Credential
-}
-
-func newDevice(userID string) *vdevice {
-	return &vdevice{
-		auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(userID)}),
-		cred: virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, p256Key()),
-	}
-}
-
-// p256Key is a PKCS #8 P-256 key whose coordinates both take 32 bytes:
-// virtualwebauthn writes them with big.Int.Bytes, which drops leading
-// zeros, and a COSE key with a short coordinate is (rightly) refused.
-func p256Key() []byte {
-	for {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		if len(k.X.Bytes()) == 32 && len(k.Y.Bytes()) == 32 {
-			der, err := x509.MarshalPKCS8PrivateKey(k)
-			if err != nil {
-				panic(err)
-			}
-			return der
-		}
-	}
-}
-
 // registerOptions asks for creation options with access.
 func (e *env) registerOptions(access string, body map[string]string) response {
 	e.t.Helper()
@@ -88,7 +53,7 @@ func (e *env) registerOptions(access string, body map[string]string) response {
 
 // attestation is the browser's answer to creation options r, from d as
 // seen by rp.
-func (e *env) attestation(r response, d *vdevice, rp virtualwebauthn.RelyingParty) json.RawMessage {
+func (e *env) attestation(r response, d *testpasskey.Device, rp virtualwebauthn.RelyingParty) json.RawMessage {
 	e.t.Helper()
 	if r.Status != http.StatusOK {
 		e.t.Fatalf("register options: %d %s", r.Status, r.Raw)
@@ -97,7 +62,7 @@ func (e *env) attestation(r response, d *vdevice, rp virtualwebauthn.RelyingPart
 	if err != nil {
 		e.t.Fatalf("creation options %s: %v", r.Raw, err)
 	}
-	return json.RawMessage(virtualwebauthn.CreateAttestationResponse(rp, d.auth, d.cred, *opts))
+	return json.RawMessage(virtualwebauthn.CreateAttestationResponse(rp, d.Auth, d.Cred, *opts))
 }
 
 func (e *env) register(access string, credential json.RawMessage, name string) response {
@@ -106,17 +71,17 @@ func (e *env) register(access string, credential json.RawMessage, name string) r
 }
 
 // enrolPasskey registers d for the session of access.
-func (e *env) enrolPasskey(access string, d *vdevice, name string) {
+func (e *env) enrolPasskey(access string, d *testpasskey.Device, name string) {
 	e.t.Helper()
 	r := e.register(access, e.attestation(e.registerOptions(access, nil), d, browser), name)
 	if r.Status != http.StatusCreated {
 		e.t.Fatalf("register: %d %s", r.Status, r.Raw)
 	}
-	d.auth.AddCredential(d.cred)
+	d.Auth.AddCredential(d.Cred)
 }
 
 // assertion is d's answer to fresh login options, as seen by rp.
-func (e *env) assertion(d *vdevice, rp virtualwebauthn.RelyingParty) json.RawMessage {
+func (e *env) assertion(d *testpasskey.Device, rp virtualwebauthn.RelyingParty) json.RawMessage {
 	e.t.Helper()
 	r := e.do("POST", "/auth/passkeys/login/options", map[string]string{})
 	if r.Status != http.StatusOK || r.Header.Get("Cache-Control") != "no-store" {
@@ -129,7 +94,7 @@ func (e *env) assertion(d *vdevice, rp virtualwebauthn.RelyingParty) json.RawMes
 	if len(opts.AllowCredentials) != 0 || opts.RelyingPartyID != pkRPID {
 		e.t.Fatalf("request options name credentials or another RP id: %s", r.Raw)
 	}
-	return json.RawMessage(virtualwebauthn.CreateAssertionResponse(rp, d.auth, d.cred, *opts))
+	return json.RawMessage(virtualwebauthn.CreateAssertionResponse(rp, d.Auth, d.Cred, *opts))
 }
 
 func (e *env) passkeyLogin(credential json.RawMessage) response {
@@ -158,7 +123,7 @@ func TestPasskeyFlow(t *testing.T) {
 			e.verifiedUser("pk-user", addr)
 			p := e.login("pk-user", mfaPW)
 			uid := e.me(p.Access).str("user_id")
-			d := newDevice(uid)
+			d := testpasskey.NewDevice(uid)
 			e.enrolPasskey(p.Access, d, "laptop")
 			if n := len(e.mails(addr, outbox.FactorAdded)); n != 1 {
 				t.Fatalf("%d factor_added notices, want 1", n)
@@ -227,11 +192,11 @@ func TestPasskeyRefusals(t *testing.T) {
 			e := passkeyEnv(t, kind, nil)
 			uidA := e.signup("alice", mfaPW)
 			pa := e.login("alice", mfaPW)
-			da := newDevice(uidA)
+			da := testpasskey.NewDevice(uidA)
 			e.enrolPasskey(pa.Access, da, "alice's key")
 			uidB := e.signup("mallory", mfaPW)
 			pb := e.login("mallory", mfaPW)
-			db := newDevice(uidB)
+			db := testpasskey.NewDevice(uidB)
 			e.enrolPasskey(pb.Access, db, "mallory's key")
 
 			// Phishing: the same passkey asked by another site (origin), or
@@ -241,7 +206,7 @@ func TestPasskeyRefusals(t *testing.T) {
 			evilRP := virtualwebauthn.RelyingParty{ID: "evil.test", Name: "Rotor", Origin: pkOrigin}
 			wantError(t, e.passkeyLogin(e.assertion(da, evilRP)), http.StatusUnauthorized, "invalid_passkey")
 			// A registration made on another origin is refused too.
-			r := e.register(pa.Access, e.attestation(e.registerOptions(pa.Access, nil), newDevice(uidA), evilOrigin), "phished")
+			r := e.register(pa.Access, e.attestation(e.registerOptions(pa.Access, nil), testpasskey.NewDevice(uidA), evilOrigin), "phished")
 			wantError(t, r, http.StatusBadRequest, "invalid_request")
 
 			// Replay: an assertion that signed in once signs in no more.
@@ -269,20 +234,20 @@ func TestPasskeyRefusals(t *testing.T) {
 			wantError(t, e.passkeyLogin(late), http.StatusUnauthorized, "invalid_passkey")
 
 			// Another user's credential under Alice's user handle: refused.
-			forged := newDevice(uidA)
-			forged.cred = db.cred
+			forged := testpasskey.NewDevice(uidA)
+			forged.Cred = db.Cred
 			wantError(t, e.passkeyLogin(e.assertion(forged, browser)), http.StatusUnauthorized, "invalid_passkey")
 			// A credential no one registered.
-			wantError(t, e.passkeyLogin(e.assertion(newDevice(uidA), browser)), http.StatusUnauthorized, "invalid_passkey")
+			wantError(t, e.passkeyLogin(e.assertion(testpasskey.NewDevice(uidA), browser)), http.StatusUnauthorized, "invalid_passkey")
 
 			// Challenges are bound: a login's challenge does not register,
 			// Mallory's registration challenge does not register for Alice.
 			pa = e.login("alice", mfaPW)
 			pb = e.login("mallory", mfaPW)
 			lo := e.do("POST", "/auth/passkeys/login/options", map[string]string{})
-			cross := e.attestation(lo, newDevice(uidA), browser)
+			cross := e.attestation(lo, testpasskey.NewDevice(uidA), browser)
 			wantError(t, e.register(pa.Access, cross, "x"), http.StatusBadRequest, "invalid_request")
-			theirs := e.attestation(e.registerOptions(pb.Access, nil), newDevice(uidA), browser)
+			theirs := e.attestation(e.registerOptions(pb.Access, nil), testpasskey.NewDevice(uidA), browser)
 			wantError(t, e.register(pa.Access, theirs, "x"), http.StatusBadRequest, "invalid_request")
 			if l := e.listPasskeys(pa.Access); len(l) != 1 {
 				t.Fatalf("a refused registration added a passkey: %v", l)
@@ -308,14 +273,14 @@ func TestPasskeyCounterRegression(t *testing.T) {
 			for _, allow := range []bool{false, true} {
 				e := passkeyEnv(t, kind, func(c *config.Config) { c.PasskeyAllowCounterRegression = allow })
 				uid := e.signup("cloned", mfaPW)
-				d := newDevice(uid)
+				d := testpasskey.NewDevice(uid)
 				e.enrolPasskey(e.login("cloned", mfaPW).Access, d, "key")
-				d.cred.Counter = 5
+				d.Cred.Counter = 5
 				if r := e.passkeyLogin(e.assertion(d, browser)); r.Status != http.StatusOK {
 					t.Fatalf("counter 5: %d %s", r.Status, r.Raw)
 				}
 				clone := *d
-				clone.cred.Counter = 3
+				clone.Cred.Counter = 3
 				r := e.passkeyLogin(e.assertion(&clone, browser))
 				if !e.hasEvent("passkey_counter_regressed") {
 					t.Fatal("no passkey_counter_regressed security event")
@@ -325,7 +290,7 @@ func TestPasskeyCounterRegression(t *testing.T) {
 						t.Fatalf("allowed regression: %d %s", r.Status, r.Raw)
 					}
 					// The stored count stayed 5: 4 is a regression still.
-					clone.cred.Counter = 4
+					clone.Cred.Counter = 4
 					e.passkeyLogin(e.assertion(&clone, browser))
 					if n := countEvents(e, "passkey_counter_regressed"); n != 2 {
 						t.Fatalf("%d regression events, want 2", n)
@@ -333,7 +298,7 @@ func TestPasskeyCounterRegression(t *testing.T) {
 					continue
 				}
 				wantError(t, r, http.StatusUnauthorized, "invalid_passkey")
-				d.cred.Counter = 6
+				d.Cred.Counter = 6
 				if r := e.passkeyLogin(e.assertion(d, browser)); r.Status != http.StatusOK {
 					t.Fatalf("the original, counter 6: %d %s", r.Status, r.Raw)
 				}
@@ -351,7 +316,7 @@ func TestPasskeyRegistrationNeedsRecentLogin(t *testing.T) {
 			e := passkeyEnv(t, kind, nil)
 			uid := e.signup("victim", mfaPW)
 			p := e.login("victim", mfaPW)
-			d := newDevice(uid)
+			d := testpasskey.NewDevice(uid)
 			e.enrolPasskey(p.Access, d, "mine")
 			id := e.listPasskeys(p.Access)[0]["id"].(string)
 			// Options fetched while the login was recent expire with their
@@ -360,14 +325,14 @@ func TestPasskeyRegistrationNeedsRecentLogin(t *testing.T) {
 			e.clock.Advance(6 * time.Minute)
 			wantError(t, e.registerOptions(p.Access, nil), http.StatusBadRequest, "invalid_request")
 			wantError(t, e.registerOptions(p.Access, map[string]string{"current_password": "Pw-wrong-horse-1"}), http.StatusUnauthorized, "invalid_credentials")
-			wantError(t, e.register(p.Access, e.attestation(early, newDevice(uid), browser), "thief"), http.StatusBadRequest, "invalid_request")
+			wantError(t, e.register(p.Access, e.attestation(early, testpasskey.NewDevice(uid), browser), "thief"), http.StatusBadRequest, "invalid_request")
 			wantError(t, e.do("DELETE", "/auth/passkeys/"+id, map[string]string{}, bearer(p.Access)...), http.StatusBadRequest, "invalid_request")
 			if l := e.listPasskeys(p.Access); len(l) != 1 {
 				t.Fatalf("passkeys: %v", l)
 			}
 			// With the password, the owner can.
 			r := e.registerOptions(p.Access, map[string]string{"current_password": mfaPW})
-			if r := e.register(p.Access, e.attestation(r, newDevice(uid), browser), "second"); r.Status != http.StatusCreated {
+			if r := e.register(p.Access, e.attestation(r, testpasskey.NewDevice(uid), browser), "second"); r.Status != http.StatusCreated {
 				t.Fatalf("register with the password: %d %s", r.Status, r.Raw)
 			}
 			if r := e.do("DELETE", "/auth/passkeys/"+id, map[string]string{"current_password": mfaPW}, bearer(p.Access)...); r.Status != http.StatusNoContent {
@@ -391,13 +356,13 @@ func TestPasskeyAndTOTP(t *testing.T) {
 			e := passkeyEnv(t, kind, nil)
 			secret, _, p := e.enrolled("two-factors", "")
 			uid := e.me(p.Access).str("user_id")
-			verified := newDevice(uid)
+			verified := testpasskey.NewDevice(uid)
 			e.enrolPasskey(p.Access, verified, "with PIN")
 			if r := e.passkeyLogin(e.assertion(verified, browser)); r.Status != http.StatusOK {
 				t.Fatalf("user-verified passkey of a TOTP user: %d %s", r.Status, r.Raw)
 			}
-			presence := newDevice(uid)
-			presence.auth.Options.UserNotVerified = true
+			presence := testpasskey.NewDevice(uid)
+			presence.Auth.Options.UserNotVerified = true
 			e.enrolPasskey(p.Access, presence, "no PIN")
 			r := e.passkeyLogin(e.assertion(presence, browser))
 			wantError(t, r, http.StatusForbidden, "mfa_required")
@@ -415,7 +380,7 @@ func TestPasskeyLimit(t *testing.T) {
 	uid := e.signup("collector", mfaPW)
 	p := e.login("collector", mfaPW)
 	for range auth.MaxPasskeys {
-		e.enrolPasskey(p.Access, newDevice(uid), "key")
+		e.enrolPasskey(p.Access, testpasskey.NewDevice(uid), "key")
 	}
 	wantError(t, e.registerOptions(p.Access, nil), http.StatusBadRequest, "invalid_request")
 	if l := e.listPasskeys(p.Access); len(l) != auth.MaxPasskeys {
@@ -439,11 +404,11 @@ func TestPasskeySecretsNotAtRest(t *testing.T) {
 			var challenges []string
 			opts := e.registerOptions(p.Access, nil)
 			challenges = append(challenges, opts.str("challenge"))
-			d := newDevice(uid)
+			d := testpasskey.NewDevice(uid)
 			if r := e.register(p.Access, e.attestation(opts, d, browser), "key"); r.Status != http.StatusCreated {
 				t.Fatalf("register: %d %s", r.Status, r.Raw)
 			}
-			d.auth.AddCredential(d.cred)
+			d.Auth.AddCredential(d.Cred)
 			for range 2 {
 				a := e.assertion(d, browser)
 				var parsed struct {

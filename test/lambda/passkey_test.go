@@ -2,10 +2,6 @@ package lambda_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -18,6 +14,7 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"github.com/rotor-auth/rotor/internal/testenv"
+	"github.com/rotor-auth/rotor/internal/testpasskey"
 	"github.com/rotor-auth/rotor/pkg/totp"
 )
 
@@ -56,40 +53,12 @@ func webauthnVars(root string) (map[string]string, error) {
 	return vars, nil
 }
 
-// authenticator is one virtual authenticator holding one passkey of one
-// user (github.com/descope/virtualwebauthn: real attestation and
-// assertion responses, ECDSA P-256 signatures).
-type authenticator struct {
-	auth virtualwebauthn.Authenticator
-	cred virtualwebauthn.Credential
-}
-
-func newAuthenticator(t *testing.T, userID string, synced bool) *authenticator {
-	t.Helper()
-	return &authenticator{
-		auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(userID), BackupEligible: synced, BackupState: synced}),
-		cred: virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, p256Key(t)),
-	}
-}
-
-// p256Key is a PKCS #8 P-256 key whose coordinates both take 32 bytes:
-// virtualwebauthn writes them with big.Int.Bytes, which drops leading
-// zeros, and a COSE key with a short coordinate is (rightly) refused.
-func p256Key(t *testing.T) []byte {
-	t.Helper()
-	for {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(k.X.Bytes()) == 32 && len(k.Y.Bytes()) == 32 {
-			der, err := x509.MarshalPKCS8PrivateKey(k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return der
-		}
-	}
+// newAuthenticator is a virtual authenticator holding one passkey of the
+// user userID, synced (backup eligible and backed up) or device-bound.
+func newAuthenticator(userID string, synced bool) *testpasskey.Device {
+	d := testpasskey.NewDevice(userID)
+	d.Auth.Options.BackupEligible, d.Auth.Options.BackupState = synced, synced
+	return d
 }
 
 // browserRP is the relying party as the virtual browser sees it: the
@@ -106,7 +75,7 @@ func browserRP(t *testing.T, e *environment) virtualwebauthn.RelyingParty {
 // registerPasskey runs a registration through the real PasskeysFunction
 // for the session of access: options, then the authenticator's
 // attestation.
-func registerPasskey(t *testing.T, rp virtualwebauthn.RelyingParty, access string, a *authenticator, name string) {
+func registerPasskey(t *testing.T, rp virtualwebauthn.RelyingParty, access string, a *testpasskey.Device, name string) {
 	t.Helper()
 	ctx := authContext(t, access)
 	bearer := map[string]string{"Authorization": "Bearer " + access}
@@ -119,16 +88,16 @@ func registerPasskey(t *testing.T, rp virtualwebauthn.RelyingParty, access strin
 	if opts.RelyingPartyID != rp.ID {
 		t.Fatalf("creation options for RP id %q, want the template's %q", opts.RelyingPartyID, rp.ID)
 	}
-	att := virtualwebauthn.CreateAttestationResponse(rp, a.auth, a.cred, *opts)
+	att := virtualwebauthn.CreateAttestationResponse(rp, a.Auth, a.Cred, *opts)
 	r = call(t, "PasskeysFunction", request{method: "POST", path: "/auth/passkeys/register", authorizer: ctx, headers: bearer,
 		body: mustJSON(map[string]any{"credential": json.RawMessage(att), "name": name})})
 	expectStatus(t, "register "+name, r, 201)
-	a.auth.AddCredential(a.cred)
+	a.Auth.AddCredential(a.Cred)
 }
 
 // passkeyAssertion asks the real PasskeysFunction for login options and
 // returns a's answer to them (its counter moved on, as an authenticator's).
-func passkeyAssertion(t *testing.T, rp virtualwebauthn.RelyingParty, a *authenticator) string {
+func passkeyAssertion(t *testing.T, rp virtualwebauthn.RelyingParty, a *testpasskey.Device) string {
 	t.Helper()
 	r := call(t, "PasskeysFunction", request{method: "POST", path: "/auth/passkeys/login/options", body: "{}"})
 	expectStatus(t, "login options", r, 200)
@@ -139,8 +108,8 @@ func passkeyAssertion(t *testing.T, rp virtualwebauthn.RelyingParty, a *authenti
 	if opts.RelyingPartyID != rp.ID || len(opts.AllowCredentials) != 0 {
 		t.Fatalf("request options name credentials or another RP id: %s", r.Body)
 	}
-	a.cred.Counter++
-	return virtualwebauthn.CreateAssertionResponse(rp, a.auth, a.cred, *opts)
+	a.Cred.Counter++
+	return virtualwebauthn.CreateAssertionResponse(rp, a.Auth, a.Cred, *opts)
 }
 
 func passkeyLogin(t *testing.T, assertion string) response {
@@ -190,7 +159,7 @@ func TestPasskeyCeremony(t *testing.T) {
 	expectStatus(t, "verify the address", r, 204)
 
 	s := login(t, username, password)
-	bound, synced := newAuthenticator(t, uid, false), newAuthenticator(t, uid, true)
+	bound, synced := newAuthenticator(uid, false), newAuthenticator(uid, true)
 	registerPasskey(t, rp, s.Access, bound, "security key")
 	registerPasskey(t, rp, s.Access, synced, "phone")
 	r = call(t, "LogoutFunction", request{method: "POST", path: "/auth/logout", body: mustJSON(map[string]string{"refresh_token": s.Refresh})})
@@ -199,7 +168,7 @@ func TestPasskeyCeremony(t *testing.T) {
 	var p tokens
 	for _, tc := range []struct {
 		name string
-		a    *authenticator
+		a    *testpasskey.Device
 		amr  []string
 	}{
 		{"device-bound", bound, []string{"hwk", "user", "mfa"}},
@@ -266,7 +235,7 @@ func TestPasskeyCeremony(t *testing.T) {
 	// The second step. A passkey not used since (the one of a first step
 	// is refused as the second), TOTP enrolled and confirmed from the
 	// passkey session.
-	spare := newAuthenticator(t, uid, false)
+	spare := newAuthenticator(uid, false)
 	registerPasskey(t, rp, p.Access, spare, "spare key")
 	r = call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/totp", authorizer: actx, headers: bearer, body: "{}"})
 	expectStatus(t, "enrol TOTP", r, 200)
@@ -293,9 +262,9 @@ func TestPasskeyCeremony(t *testing.T) {
 	if len(opts.AllowCredentials) != 2 {
 		t.Fatalf("second step's options allow %d credentials, want the user's 2: %s", len(opts.AllowCredentials), r.Body)
 	}
-	spare.cred.Counter++
+	spare.Cred.Counter++
 	r = call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/verify",
-		body: mustJSON(map[string]any{"mfa_token": tok, "credential": json.RawMessage(virtualwebauthn.CreateAssertionResponse(rp, spare.auth, spare.cred, *opts))})})
+		body: mustJSON(map[string]any{"mfa_token": tok, "credential": json.RawMessage(virtualwebauthn.CreateAssertionResponse(rp, spare.Auth, spare.Cred, *opts))})})
 	expectStatus(t, "second step with a passkey", r, 200)
 	if c := jwtClaims(t, checkTokenResponse(t, "second step with a passkey", r).Access); !slices.Equal(amrOf(c), []string{"pwd", "hwk", "user", "mfa"}) {
 		t.Fatalf("second step with a passkey: amr %v", c["amr"])

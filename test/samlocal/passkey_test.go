@@ -3,10 +3,6 @@
 package samlocal_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -17,6 +13,8 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 	"gopkg.in/yaml.v3"
+
+	"github.com/rotor-auth/rotor/internal/testpasskey"
 )
 
 // templateRP is the passkey relying party `sam local` gives PasskeysFunction:
@@ -46,26 +44,6 @@ func templateRP(t *testing.T) virtualwebauthn.RelyingParty {
 	return virtualwebauthn.RelyingParty{ID: id, Name: "Rotor", Origin: origin}
 }
 
-// virtualKey is a virtualwebauthn credential with a P-256 key whose
-// coordinates both take 32 bytes (virtualwebauthn drops leading zeros, and
-// a COSE key with a short coordinate is refused).
-func virtualKey(t *testing.T) virtualwebauthn.Credential {
-	t.Helper()
-	for {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(k.X.Bytes()) == 32 && len(k.Y.Bytes()) == 32 {
-			der, err := x509.MarshalPKCS8PrivateKey(k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der)
-		}
-	}
-}
-
 // TestPasskeyThroughStartAPI: a passkey ceremony under `sam local
 // start-api` on the template as committed, a virtual authenticator
 // (github.com/descope/virtualwebauthn) as the browser on the template's
@@ -86,17 +64,16 @@ func TestPasskeyThroughStartAPI(t *testing.T) {
 	uid := r.str("user_id")
 	p := tokenPair(t, "login", a.do(t, "POST", "/auth/login", creds, nil))
 
-	authn := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(uid)})
-	key := virtualKey(t)
+	d := testpasskey.NewDevice(uid)
 	r = a.do(t, "POST", "/auth/passkeys/register/options", map[string]string{}, bearer(p.access))
 	expect(t, "register options", r, 200, "")
 	co, err := virtualwebauthn.ParseAttestationOptions(string(r.body))
 	if err != nil || co.RelyingPartyID != rp.ID {
 		t.Fatalf("creation options (%v), want RP id %q: %s", err, rp.ID, r.body)
 	}
-	att := json.RawMessage(virtualwebauthn.CreateAttestationResponse(rp, authn, key, *co))
+	att := json.RawMessage(virtualwebauthn.CreateAttestationResponse(rp, d.Auth, d.Cred, *co))
 	expect(t, "register", a.do(t, "POST", "/auth/passkeys/register", map[string]any{"credential": att, "name": "sam key"}, bearer(p.access)), 201, "")
-	authn.AddCredential(key)
+	d.Auth.AddCredential(d.Cred)
 	expect(t, "logout", a.do(t, "POST", "/auth/logout", map[string]string{"refresh_token": p.refresh}, nil), 204, "")
 
 	r = a.do(t, "POST", "/auth/passkeys/login/options", map[string]string{}, nil)
@@ -105,8 +82,8 @@ func TestPasskeyThroughStartAPI(t *testing.T) {
 	if err != nil || ro.RelyingPartyID != rp.ID || len(ro.AllowCredentials) != 0 {
 		t.Fatalf("request options (%v): %s", err, r.body)
 	}
-	key.Counter++
-	assertion := json.RawMessage(virtualwebauthn.CreateAssertionResponse(rp, authn, key, *ro))
+	d.Cred.Counter++
+	assertion := json.RawMessage(virtualwebauthn.CreateAssertionResponse(rp, d.Auth, d.Cred, *ro))
 	q := tokenPair(t, "passkey login", a.do(t, "POST", "/auth/passkeys/login", map[string]any{"credential": assertion}, nil))
 	c := claims(t, q.access)
 	var amr []string

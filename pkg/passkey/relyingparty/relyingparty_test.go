@@ -1,16 +1,13 @@
 package relyingparty_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"testing"
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/rotor-auth/rotor/internal/testpasskey"
 	"github.com/rotor-auth/rotor/pkg/passkey"
 	"github.com/rotor-auth/rotor/pkg/passkey/relyingparty"
 )
@@ -20,24 +17,6 @@ var (
 	browser = virtualwebauthn.RelyingParty{ID: "example.com", Name: "Rotor", Origin: "https://app.example.com"}
 	user    = passkey.User{ID: "usr_1", Username: "alice"}
 )
-
-// p256Key is a PKCS #8 P-256 key with 32-byte coordinates (virtualwebauthn
-// drops leading zero bytes of the COSE coordinates).
-func p256Key(t testing.TB) []byte {
-	for {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(k.X.Bytes()) == 32 && len(k.Y.Bytes()) == 32 {
-			der, err := x509.MarshalPKCS8PrivateKey(k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return der
-		}
-	}
-}
 
 type fixture struct {
 	rp   *relyingparty.RelyingParty
@@ -54,7 +33,7 @@ func registered(t testing.TB, opts virtualwebauthn.AuthenticatorOptions) *fixtur
 		t.Fatal(err)
 	}
 	opts.UserHandle = []byte(user.ID)
-	f := &fixture{rp: rp, auth: virtualwebauthn.NewAuthenticatorWithOptions(opts), cred: virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, p256Key(t))}
+	f := &fixture{rp: rp, auth: virtualwebauthn.NewAuthenticatorWithOptions(opts), cred: testpasskey.Credential()}
 	raw, challenge, err := rp.RegistrationOptions(user, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +152,7 @@ func TestRegistrationRefusals(t *testing.T) {
 		}
 		ao, _ := virtualwebauthn.ParseAttestationOptions(string(raw))
 		auth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(user.ID)})
-		r, err := rp.ParseRegistration([]byte(virtualwebauthn.CreateAttestationResponse(b, auth, virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, p256Key(t)), *ao)))
+		r, err := rp.ParseRegistration([]byte(virtualwebauthn.CreateAttestationResponse(b, auth, testpasskey.Credential(), *ao)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +186,7 @@ func TestRegistrationCredProps(t *testing.T) {
 	ao, _ := virtualwebauthn.ParseAttestationOptions(string(raw))
 	auth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(user.ID)})
 	var resp map[string]any
-	if err := json.Unmarshal([]byte(virtualwebauthn.CreateAttestationResponse(browser, auth, virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, p256Key(t)), *ao)), &resp); err != nil {
+	if err := json.Unmarshal([]byte(virtualwebauthn.CreateAttestationResponse(browser, auth, testpasskey.Credential(), *ao)), &resp); err != nil {
 		t.Fatal(err)
 	}
 	resp["clientExtensionResults"] = map[string]any{"credProps": map[string]any{"rk": true}}

@@ -88,6 +88,17 @@ func (g *rotationGroup) start(name string) sessions.Issued {
 	return iss
 }
 
+// startN starts a session each for n users named prefix0, prefix1, ...:
+// their refresh tokens and session ids, in that order.
+func (g *rotationGroup) startN(prefix string, n int) (tokens, ids []string) {
+	g.t.Helper()
+	for i := range n {
+		iss := g.start(fmt.Sprintf("%s%d", prefix, i))
+		tokens, ids = append(tokens, iss.RefreshToken), append(ids, iss.Session.ID)
+	}
+	return tokens, ids
+}
+
 // waitQueued waits until n rotations are queued behind the sender; none
 // may be answered meanwhile (done).
 func (g *rotationGroup) waitQueued(n int, done chan int) {
@@ -154,11 +165,7 @@ func TestRotationsShareOneCommit(t *testing.T) {
 	st, pool := newStore(t, "")
 	g := newRotationGroup(t, st, pool)
 	const n = 6
-	var tokens, ids []string
-	for i := range n {
-		iss := g.start(fmt.Sprintf("batched%d", i))
-		tokens, ids = append(tokens, iss.RefreshToken), append(ids, iss.Session.ID)
-	}
+	tokens, ids := g.startN("batched", n)
 	got, _ := g.rotateQueued(tokens, nil)
 	if x := xmins(t, pool, ids); x != 1 {
 		t.Fatalf("%d rotations committed by %d transactions, want 1", n, x)
@@ -186,11 +193,7 @@ func TestBatchSurvivesAFailingRotation(t *testing.T) {
 	st, pool := newStore(t, "")
 	g := newRotationGroup(t, st, pool)
 	const n = 5
-	var tokens, ids []string
-	for i := range n {
-		iss := g.start(fmt.Sprintf("victim%d", i))
-		tokens, ids = append(tokens, iss.RefreshToken), append(ids, iss.Session.ID)
-	}
+	tokens, ids := g.startN("victim", n)
 	bad := sessions.Rotation{
 		SessionID: "\xff\xfe", PresentedHash: make([]byte, 32), NewHash: make([]byte, 32), Salt: make([]byte, 32),
 		Now: g.now, ExpiresAt: g.now.Add(time.Hour),
