@@ -41,11 +41,21 @@ func TestRequestURL(t *testing.T) {
 	login := read("../../events/login.json")
 	custom := read("testdata/apigw-request.json")
 	custom.Headers["Host"], custom.Path, custom.RequestContext.Path = "auth.example.com", "/v1/auth/refresh", "/v1/auth/refresh"
+	custom.RequestContext.DomainName = "auth.example.com"
 	noHost := read("testdata/apigw-request.json")
 	delete(noHost.Headers, "Host")
 	delete(noHost.MultiValueHeaders, "Host")
+	// The attacker's Host: API Gateway routes by the domain it serves, but
+	// the Host header it hands over is the client's text (a private API's
+	// VPC endpoint, a CDN, an x-apigw-api-id request all carry a Host of the
+	// caller's choosing). The gateway's domainName wins, as at the authorizer.
+	otherHost := read("testdata/apigw-request.json")
+	otherHost.Headers["Host"] = "api.other.example"
+	noDomain := read("testdata/apigw-request.json")
+	noDomain.RequestContext.DomainName = ""
 	local := read("testdata/apigw-request.json")
 	local.Headers = map[string]string{"host": "127.0.0.1:3000", "X-Forwarded-Proto": "http"}
+	local.RequestContext.DomainName = "127.0.0.1:3000"
 	local.RequestContext.Path = "/auth/login"
 	for _, tc := range []struct {
 		name string
@@ -54,12 +64,56 @@ func TestRequestURL(t *testing.T) {
 	}{
 		{"execute-api URL with its stage", login, "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1/auth/login"},
 		{"custom domain with a base path", custom, "https://auth.example.com/v1/auth/refresh"},
-		{"no Host header: the domain name", noHost, "https://gy415nuibc.execute-api.us-east-2.amazonaws.com/hello/world"},
+		{"no Host header: the domain name", noHost, "https://gy415nuibc.execute-api.us-east-1.amazonaws.com/hello/world"},
+		{"a Host the client chose: the domain name", otherHost, "https://gy415nuibc.execute-api.us-east-1.amazonaws.com/hello/world"},
+		{"no domain name: the Host header", noDomain, "https://gy415nuibc.execute-api.us-east-1.amazonaws.com/hello/world"},
 		{"the local server (plain HTTP)", local, "http://127.0.0.1:3000/auth/login"},
 	} {
 		if got := httpapi.RequestURL(tc.req); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestTokenEndpointProofForAnotherAPI is the attacker holding a proof the
+// client made for another API (a resource server it also calls, whose
+// operator or log leaked it) at a path Rotor also serves: replayed here with
+// that API's name in the Host header, it must not verify, since the URL a
+// proof is checked against is the gateway's domain name, not the Host text.
+// Nothing is issued; the same request with the gateway's own URL is.
+func TestTokenEndpointProofForAnotherAPI(t *testing.T) {
+	now := time.Now()
+	api := dpopAPI(t, config.DPoPOptional, now)
+	ctx := context.Background()
+	if resp, _ := api.Signup(ctx, event(t, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signup: %d %s", resp.StatusCode, resp.Body)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := event(t, "/auth/login", creds)
+	foreign, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: "https://api.other.example" + req.RequestContext.Path, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed := req
+	replayed.Headers = map[string]string{"Content-Type": "application/json", "Host": "api.other.example", "DPoP": foreign}
+	replayed.MultiValueHeaders = nil
+	resp, _ := api.Login(ctx, replayed)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `"invalid_dpop_proof"`) {
+		t.Fatalf("another API's proof with its Host: %d %s", resp.StatusCode, resp.Body)
+	}
+	own, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: "https://" + req.RequestContext.DomainName + req.RequestContext.Path, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	honest := req
+	honest.Headers = map[string]string{"Content-Type": "application/json", "Host": req.Headers["Host"], "DPoP": own}
+	honest.MultiValueHeaders = nil
+	resp, _ = api.Login(ctx, honest)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"token_type":"DPoP"`) {
+		t.Fatalf("a proof for the gateway's URL: %d %s", resp.StatusCode, resp.Body)
 	}
 }
 
