@@ -262,6 +262,48 @@ func TestDPoPLostResponse(t *testing.T) {
 	}
 }
 
+// TestDPoPLostResponseAfterCredentialChange, as the attacker who holds a
+// bound session's superseded refresh token and its key (a stolen device
+// whose owner then acted): the owner's refresh rotated and its answer was
+// lost, then the owner changed the password or logged out everywhere from
+// another session. Past the grace window, the old token with a proof by the
+// session's key (the lost-response rule) and the lost successor with one
+// are both invalid_grant: the rule answers only a live session of the
+// current credential epoch, never resurrects an ended one.
+func TestDPoPLostResponseAfterCredentialChange(t *testing.T) {
+	const pw, newPW = "correct horse battery", "staple battery horse 2"
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, withDPoP(config.DPoPOptional, false), nil)
+			for _, c := range []struct {
+				user string
+				end  func(bearerAccess string) response
+			}{
+				{"pat", func(at string) response {
+					return e.do("POST", "/auth/password", map[string]string{"current_password": pw, "new_password": newPW}, bearer(at)...)
+				}},
+				{"eve", func(at string) response {
+					return e.do("POST", "/auth/logout", map[string]bool{"all": true}, bearer(at)...)
+				}},
+			} {
+				e.signup(c.user, pw)
+				k := newDPoPKey(t)
+				login := boundPair(t, e.post(k, "/auth/login", map[string]string{"username": c.user, "password": pw}), k)
+				old := map[string]string{"refresh_token": login.Refresh}
+				lost := boundPair(t, e.post(k, "/auth/refresh", old), k) // the answer that never arrived
+				other := e.login(c.user, pw)                             // a bearer session of the owner
+				if r := c.end(other.Access); r.Status != http.StatusNoContent {
+					t.Fatalf("%s: ending the sessions: %d %s", c.user, r.Status, r.Raw)
+				}
+				e.clock.Advance(11 * time.Second)
+				wantError(t, e.post(k, "/auth/refresh", old), http.StatusUnauthorized, "invalid_grant")
+				wantError(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": lost.Refresh}), http.StatusUnauthorized, "invalid_grant")
+				wantError(t, e.post(k, "/auth/refresh", old), http.StatusUnauthorized, "invalid_grant")
+			}
+		})
+	}
+}
+
 // TestDPoPModes: optional binds a login with a proof and leaves one without
 // a bearer session (a proof on its refresh is ignored); required refuses a
 // token request without a proof, and a bearer session started before
