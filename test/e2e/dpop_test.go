@@ -304,6 +304,74 @@ func TestDPoPLostResponseAfterCredentialChange(t *testing.T) {
 	}
 }
 
+// TestDPoPRefreshBurst: the owner's refresh sent several times at once,
+// each with its own valid proof by the session's key (a client's retries
+// racing, tabs sharing one session), answers every request with the same
+// successor (one rotation; the others are the lost-response rule's answer),
+// never reuse: the session goes on. The same burst with a copied token and
+// the thief's own keys changes nothing and ends nothing. And one proof sent
+// to two refreshes at once is accepted at most once.
+func TestDPoPRefreshBurst(t *testing.T) {
+	const n = 6
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, withDPoP(config.DPoPOptional, false), nil)
+			e.signup("alice", "correct horse battery")
+			k := newDPoPKey(t)
+			login := boundPair(t, e.post(k, "/auth/login", map[string]string{"username": "alice", "password": "correct horse battery"}), k)
+			body := map[string]string{"refresh_token": login.Refresh}
+
+			thieves := make([]dpopKey, n)
+			for i := range thieves {
+				thieves[i] = newDPoPKey(t)
+			}
+			for i, r := range together(n, func(i int) response { return e.post(thieves[i], "/auth/refresh", body) }) {
+				if r.Status == http.StatusOK {
+					t.Fatalf("thief %d with its own key: %d %s", i, r.Status, r.Raw)
+				}
+			}
+
+			proofs := make([]string, n)
+			for i := range proofs {
+				proofs[i] = e.proof(k, "/auth/refresh", "")
+			}
+			got := together(n, func(i int) response {
+				return e.do(http.MethodPost, "/auth/refresh", body, "DPoP", proofs[i])
+			})
+			var next pair
+			for i, r := range got {
+				p := boundPair(t, r, k)
+				if next.Refresh == "" {
+					next = p
+				} else if p.Refresh != next.Refresh {
+					t.Fatalf("request %d of the burst: another refresh token than the others", i)
+				}
+			}
+			if e.hasEvent("reuse_detected") {
+				t.Fatal("reuse_detected for the owner's own burst")
+			}
+			boundPair(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": next.Refresh}), k)
+
+			// One proof, two refreshes at once: one may pass, never both.
+			login2 := boundPair(t, e.post(k, "/auth/login", map[string]string{"username": "alice", "password": "correct horse battery"}), k)
+			one := e.proof(k, "/auth/refresh", "")
+			ok := 0
+			for _, r := range together(2, func(int) response {
+				return e.do(http.MethodPost, "/auth/refresh", map[string]string{"refresh_token": login2.Refresh}, "DPoP", one)
+			}) {
+				if r.Status == http.StatusOK {
+					ok++
+				} else if r.str("error") != "invalid_dpop_proof" {
+					t.Fatalf("the replayed proof: %d %s, want invalid_dpop_proof", r.Status, r.Raw)
+				}
+			}
+			if ok != 1 {
+				t.Fatalf("one proof sent twice at once: %d accepted, want 1", ok)
+			}
+		})
+	}
+}
+
 // TestDPoPModes: optional binds a login with a proof and leaves one without
 // a bearer session (a proof on its refresh is ignored); required refuses a
 // token request without a proof, and a bearer session started before
