@@ -321,30 +321,33 @@ func TestDPoPRefreshBurst(t *testing.T) {
 			login := boundPair(t, e.post(k, "/auth/login", map[string]string{"username": "alice", "password": "correct horse battery"}), k)
 			body := map[string]string{"refresh_token": login.Refresh}
 
+			// The owner's burst and a thief's (the copied token, the thief's
+			// keys), released together.
 			thieves := make([]dpopKey, n)
-			for i := range thieves {
-				thieves[i] = newDPoPKey(t)
-			}
-			for i, r := range together(n, func(i int) response { return e.post(thieves[i], "/auth/refresh", body) }) {
-				if r.Status == http.StatusOK {
-					t.Fatalf("thief %d with its own key: %d %s", i, r.Status, r.Raw)
-				}
-			}
-
 			proofs := make([]string, n)
-			for i := range proofs {
+			for i := range n {
+				thieves[i] = newDPoPKey(t)
 				proofs[i] = e.proof(k, "/auth/refresh", "")
 			}
-			got := together(n, func(i int) response {
-				return e.do(http.MethodPost, "/auth/refresh", body, "DPoP", proofs[i])
+			got := together(2*n, func(i int) response {
+				if i%2 == 1 {
+					return e.post(thieves[i/2], "/auth/refresh", body)
+				}
+				return e.do(http.MethodPost, "/auth/refresh", body, "DPoP", proofs[i/2])
 			})
 			var next pair
 			for i, r := range got {
+				if i%2 == 1 {
+					if r.Status == http.StatusOK {
+						t.Fatalf("thief %d with its own key: %d %s", i/2, r.Status, r.Raw)
+					}
+					continue
+				}
 				p := boundPair(t, r, k)
 				if next.Refresh == "" {
 					next = p
 				} else if p.Refresh != next.Refresh {
-					t.Fatalf("request %d of the burst: another refresh token than the others", i)
+					t.Fatalf("request %d of the burst: another refresh token than the others", i/2)
 				}
 			}
 			if e.hasEvent("reuse_detected") {
