@@ -289,3 +289,66 @@ func BenchmarkRefresh(b *testing.B) {
 		})
 	}
 }
+
+// TestLogoutProofReplayWithDPoPOff is the attacker who captured the owner's
+// POST /auth/logout (a bound access token and its proof) on a deployment
+// whose token endpoints were switched to ROTOR_DPOP=off after the token was
+// bound: the route still checks the proof. Replayed within the proof's
+// minute with {"all": true} it would turn the owner's logout of one session
+// into the end of every session. It is refused (the token's session ended
+// with the owner's request, which the token check reads; the jti is only
+// spent in a per-request cache when DPoP is off), and the owner's other
+// session goes on.
+func TestLogoutProofReplayWithDPoPOff(t *testing.T) {
+	now := time.Now()
+	api := dpopAPI(t, config.DPoPOptional, now)
+	ctx := context.Background()
+	if resp, _ := api.Signup(ctx, event(t, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signup: %d %s", resp.StatusCode, resp.Body)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := event(t, "/auth/login", creds)
+	p, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: httpapi.RequestURL(login), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.Headers["DPoP"] = p
+	resp, _ := api.Login(ctx, login)
+	var bound struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &bound); err != nil || bound.TokenType != "DPoP" {
+		t.Fatalf("bound login: %d %s", resp.StatusCode, resp.Body)
+	}
+	resp, _ = api.Login(ctx, event(t, "/auth/login", creds)) // the owner's other, bearer session
+	var other struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &other); err != nil || other.RefreshToken == "" {
+		t.Fatalf("bearer login: %d %s", resp.StatusCode, resp.Body)
+	}
+
+	api.DPoP = nil // ROTOR_DPOP=off at the token functions
+	logout := event(t, "/auth/logout", `{}`)
+	proof, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: httpapi.RequestURL(logout), AccessToken: bound.AccessToken, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logout.Headers["Authorization"] = "DPoP " + bound.AccessToken
+	logout.Headers["DPoP"] = proof
+	if resp, _ := api.Logout(ctx, logout); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("the owner's logout: %d %s", resp.StatusCode, resp.Body)
+	}
+	replay := logout
+	replay.Body = `{"all":true}`
+	if resp, _ := api.Logout(ctx, replay); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the replayed proof with all: %d %s, want 401", resp.StatusCode, resp.Body)
+	}
+	if resp, _ := api.Refresh(ctx, event(t, "/auth/refresh", `{"refresh_token":"`+other.RefreshToken+`"}`)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the owner's other session after the replay: %d %s", resp.StatusCode, resp.Body)
+	}
+}
