@@ -536,6 +536,24 @@ func TestDPoPRequestURL(t *testing.T) {
 			if decide(t, a, withProof(noHost)) {
 				t.Error("an event naming no host: allowed")
 			}
+			// A proof made for another API at the same path, replayed here
+			// with that API's name as the Host header: the gateway's
+			// domainName is the URL, not the client's Host text (the token
+			// endpoints read it the same way, httpapi.RequestURL).
+			foreignHost := "api.other.example"
+			foreignURL := "https://" + foreignHost + s.url[strings.Index(s.url[len("https://"):], "/")+len("https://"):]
+			ev := s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, foreignURL, h.access, now))
+			var fm map[string]any
+			if err := json.Unmarshal(ev, &fm); err != nil {
+				t.Fatal(err)
+			}
+			fh := fm["headers"].(map[string]any)
+			delete(fh, "host")
+			fh["Host"] = foreignHost
+			fb, _ := json.Marshal(fm)
+			if decide(t, a, fb) {
+				t.Error("another API's proof with its name as the Host: allowed")
+			}
 			// API Gateway says https; an event saying http (sam local's
 			// gateway) needs a proof for http, and the https one fails.
 			plain := func(m map[string]any) {
@@ -547,7 +565,7 @@ func TestDPoPRequestURL(t *testing.T) {
 				t.Error("an https proof for an http request: allowed")
 			}
 			httpURL := strings.Replace(s.url, "https://", "http://", 1)
-			ev := s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, httpURL, h.access, now))
+			ev = s.event(t, "DPoP "+h.access, proof(t, h.key, s.method, httpURL, h.access, now))
 			var m map[string]any
 			if err := json.Unmarshal(ev, &m); err != nil {
 				t.Fatal(err)

@@ -268,7 +268,7 @@ func Event(r *http.Request) (httpapi.Request, error) {
 		multi[k] = vs
 	}
 	// As API Gateway does: the Host the client called (Go keeps it out of
-	// r.Header) and the scheme it used, whatever the client sent, so a DPoP
+	// r.Header; also the event's requestContext.domainName) and the scheme it used, whatever the client sent, so a DPoP
 	// proof's htu is checked against the URL the client called
 	// (httpapi.RequestURL).
 	proto := "http"
@@ -299,6 +299,7 @@ func Event(r *http.Request) (httpapi.Request, error) {
 		PathParameters:        map[string]string{},
 		RequestContext: events.APIGatewayProxyRequestContext{
 			Stage:      "local",
+			DomainName: r.Host,
 			RequestID:  requestID(),
 			Path:       r.URL.Path,
 			HTTPMethod: r.Method,

@@ -315,7 +315,9 @@ func ReplayKey(jkt, jti string) string {
 // SameURL reports whether two absolute http(s) URLs name the same resource
 // as RFC 9449 §4.3 compares htu: query and fragment ignored, scheme and host
 // case-insensitive, default ports dropped, an empty path read as "/", and
-// percent-encodings compared decoded where they encode unreserved characters.
+// percent-encodings compared decoded only where they encode unreserved
+// characters (an escaped "/", "=" or "+" names another resource), with
+// upper-case hex digits otherwise.
 func SameURL(a, b string) bool {
 	na, ok := normalize(a)
 	if !ok {
@@ -345,11 +347,60 @@ func normalize(raw string) (string, bool) {
 	if port != "" {
 		host += ":" + port
 	}
-	// EscapedPath re-encodes what needs encoding and keeps the client's
-	// valid escapes; decoding and re-encoding makes %7E and ~ the same.
-	path := (&url.URL{Path: u.Path}).EscapedPath()
+	// EscapedPath keeps the client's escapes when they are valid (and
+	// encodes what must be); normalizePath then decodes only the escapes of
+	// unreserved characters. Decoding every escape made /a%2Fb, another
+	// resource, the same as /a/b.
+	path := normalizePath(u.EscapedPath())
 	if path == "" {
 		path = "/"
 	}
 	return scheme + "://" + host + path, true
+}
+
+// normalizePath applies RFC 3986 §6.2.2.1 and §6.2.2.2 to an escaped path:
+// escapes of unreserved characters (ALPHA, DIGIT, "-", ".", "_", "~") are
+// decoded, every other escape is kept with upper-case hex digits; the rest
+// is as written (url.URL.EscapedPath has encoded what must be).
+func normalizePath(p string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] != '%' || i+2 >= len(p) {
+			b.WriteByte(p[i])
+			continue
+		}
+		hi, lo := unhex(p[i+1]), unhex(p[i+2])
+		if hi < 0 || lo < 0 {
+			b.WriteByte(p[i])
+			continue
+		}
+		c := byte(hi<<4 | lo)
+		if unreserved(c) {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteByte(hex[hi])
+			b.WriteByte(hex[lo])
+		}
+		i += 2
+	}
+	return b.String()
+}
+
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }

@@ -199,6 +199,45 @@ func TestVerifyMatchesEquivalentURLs(t *testing.T) {
 	}
 }
 
+// TestSameURLKeepsReservedEscapes is the attacker holding an unspent proof
+// for one resource and sending it to another whose path differs only by an
+// escaped reserved character: /files/a%2Fb is not /files/a/b (RFC 3986
+// §2.2, §6.2.2.2: only escapes of unreserved characters may be decoded), so
+// the proof must not verify there. Escapes of unreserved characters, the case
+// of hex digits and UTF-8 written raw or escaped stay the same resource.
+func TestSameURLKeepsReservedEscapes(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"https://a.example/files/a%2Fb", "https://a.example/files/a/b"},
+		{"https://a.example/files/a%2fb", "https://a.example/files/a/b"},
+		{"https://a.example/x%3Dy", "https://a.example/x=y"},
+		{"https://a.example/x%2By", "https://a.example/x+y"},
+		{"https://a.example/x%3By", "https://a.example/x;y"},
+		{"https://a.example/x%40y", "https://a.example/x@y"},
+		{"https://a.example/x%25y", "https://a.example/x%2525y"},
+	} {
+		if SameURL(pair[0], pair[1]) || SameURL(pair[1], pair[0]) {
+			t.Errorf("%s and %s compared equal", pair[0], pair[1])
+		}
+	}
+	key := p256(t)
+	v := &Verifier{Replay: &Memory{}}
+	proof := mustProof(t, key, Request{URL: "https://api.example.com/auth%2Frefresh"})
+	if _, err := v.Verify(context.Background(), proof, check(Check{})); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a proof for /auth%%2Frefresh at /auth/refresh: %v, want ErrInvalid", err)
+	}
+	for _, pair := range [][2]string{
+		{"https://a.example/%7Ex", "https://a.example/~x"},
+		{"https://a.example/a%2fb", "https://a.example/a%2Fb"},
+		{"https://a.example/caf%c3%a9", "https://a.example/café"},
+		{"https://a.example/a%20b", "https://a.example/a%20b"},
+		{"https://a.example/%41", "https://a.example/A"},
+	} {
+		if !SameURL(pair[0], pair[1]) {
+			t.Errorf("%s and %s compared different", pair[0], pair[1])
+		}
+	}
+}
+
 func TestVerifySpendsEachProofOnce(t *testing.T) {
 	key := p256(t)
 	v := &Verifier{Replay: &Memory{Now: func() time.Time { return t0 }}}

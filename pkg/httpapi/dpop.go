@@ -14,24 +14,28 @@ import (
 )
 
 // RequestURL is the absolute URL the client called, as a DPoP proof's htu
-// names it (RFC 9449 §4.3), rebuilt from a REST API proxy event: the Host
-// header (the custom domain, or the execute-api host), falling back to
-// requestContext.domainName; and requestContext.path, the path as the
-// client sent it, with a custom domain's base path or the stage of an
-// execute-api URL (the event's top-level path lacks the stage). The scheme
-// is https, the only one API Gateway serves, unless X-Forwarded-Proto says
-// http: the local server and sam local, which serve plain HTTP, say so. A
-// client that sent that header itself gains nothing: the proof must still
-// name the URL rebuilt here, and an honest client never signs an http one
-// for an https endpoint.
+// names it (RFC 9449 §4.3), rebuilt from a REST API proxy event:
+// requestContext.domainName (the execute-api host or the custom domain the
+// request reached: API Gateway's word), falling back to the Host header only
+// when the event has no domain name; and requestContext.path, the path as
+// the client sent it, with a custom domain's base path or the stage of an
+// execute-api URL (the event's top-level path lacks the stage). The Host
+// header is the client's text: taken first, it let a proof made for another
+// API's URL be replayed here with that API's name as the Host. The
+// authorizer builds the same URL from its events. The scheme is https, the
+// only one API Gateway serves, unless X-Forwarded-Proto says http: the local
+// server and sam local, which serve plain HTTP, say so. A client that sent
+// that header itself gains nothing: the proof must still name the URL
+// rebuilt here, and an honest client never signs an http one for an https
+// endpoint.
 func RequestURL(req Request) string {
 	scheme := "https"
 	if strings.EqualFold(strings.TrimSpace(header(req, "X-Forwarded-Proto")), "http") {
 		scheme = "http"
 	}
-	host := header(req, "Host")
+	host := req.RequestContext.DomainName
 	if host == "" {
-		host = req.RequestContext.DomainName
+		host = header(req, "Host")
 	}
 	path := req.RequestContext.Path
 	if path == "" {
@@ -172,7 +176,10 @@ func (a *API) accessToken(ctx context.Context, req Request) (*token.Claims, bool
 	v := a.DPoP
 	if v == nil {
 		// DPoP turned off after the token was bound: its proof is checked
-		// all the same, the jti in this process only.
+		// all the same, but its jti is not spent across requests (this
+		// cache lives for this request). A replay gains nothing here: the
+		// route's one success ends the token's session, which the token
+		// check reads first (TestLogoutProofReplayWithDPoPOff).
 		v = &dpop.Verifier{Replay: &dpop.Memory{}}
 	}
 	if _, err := v.Verify(ctx, h, dpop.Check{Method: req.HTTPMethod, URL: RequestURL(req), AccessToken: raw, JKT: jkt, Now: a.now()}); err != nil {

@@ -38,11 +38,21 @@ func TestRequestURL(t *testing.T) {
 	login := read("../../events/login.json")
 	custom := read("testdata/apigw-request.json")
 	custom.Headers["Host"], custom.Path, custom.RequestContext.Path = "auth.example.com", "/v1/auth/refresh", "/v1/auth/refresh"
+	custom.RequestContext.DomainName = "auth.example.com"
 	noHost := read("testdata/apigw-request.json")
 	delete(noHost.Headers, "Host")
 	delete(noHost.MultiValueHeaders, "Host")
+	// The attacker's Host: API Gateway routes by the domain it serves, but
+	// the Host header it hands over is the client's text (a private API's
+	// VPC endpoint, a CDN, an x-apigw-api-id request all carry a Host of the
+	// caller's choosing). The gateway's domainName wins, as at the authorizer.
+	otherHost := read("testdata/apigw-request.json")
+	otherHost.Headers["Host"] = "api.other.example"
+	noDomain := read("testdata/apigw-request.json")
+	noDomain.RequestContext.DomainName = ""
 	local := read("testdata/apigw-request.json")
 	local.Headers = map[string]string{"host": "127.0.0.1:3000", "X-Forwarded-Proto": "http"}
+	local.RequestContext.DomainName = "127.0.0.1:3000"
 	local.RequestContext.Path = "/auth/login"
 	for _, tc := range []struct {
 		name string
@@ -51,12 +61,56 @@ func TestRequestURL(t *testing.T) {
 	}{
 		{"execute-api URL with its stage", login, "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1/auth/login"},
 		{"custom domain with a base path", custom, "https://auth.example.com/v1/auth/refresh"},
-		{"no Host header: the domain name", noHost, "https://gy415nuibc.execute-api.us-east-2.amazonaws.com/hello/world"},
+		{"no Host header: the domain name", noHost, "https://gy415nuibc.execute-api.us-east-1.amazonaws.com/hello/world"},
+		{"a Host the client chose: the domain name", otherHost, "https://gy415nuibc.execute-api.us-east-1.amazonaws.com/hello/world"},
+		{"no domain name: the Host header", noDomain, "https://gy415nuibc.execute-api.us-east-1.amazonaws.com/hello/world"},
 		{"the local server (plain HTTP)", local, "http://127.0.0.1:3000/auth/login"},
 	} {
 		if got := httpapi.RequestURL(tc.req); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestTokenEndpointProofForAnotherAPI is the attacker holding a proof the
+// client made for another API (a resource server it also calls, whose
+// operator or log leaked it) at a path Rotor also serves: replayed here with
+// that API's name in the Host header, it must not verify, since the URL a
+// proof is checked against is the gateway's domain name, not the Host text.
+// Nothing is issued; the same request with the gateway's own URL is.
+func TestTokenEndpointProofForAnotherAPI(t *testing.T) {
+	now := time.Now()
+	api := dpopAPI(t, config.DPoPOptional, now)
+	ctx := context.Background()
+	if resp, _ := api.Signup(ctx, event(t, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signup: %d %s", resp.StatusCode, resp.Body)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := event(t, "/auth/login", creds)
+	foreign, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: "https://api.other.example" + req.RequestContext.Path, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed := req
+	replayed.Headers = map[string]string{"Content-Type": "application/json", "Host": "api.other.example", "DPoP": foreign}
+	replayed.MultiValueHeaders = nil
+	resp, _ := api.Login(ctx, replayed)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `"invalid_dpop_proof"`) {
+		t.Fatalf("another API's proof with its Host: %d %s", resp.StatusCode, resp.Body)
+	}
+	own, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: "https://" + req.RequestContext.DomainName + req.RequestContext.Path, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	honest := req
+	honest.Headers = map[string]string{"Content-Type": "application/json", "Host": req.Headers["Host"], "DPoP": own}
+	honest.MultiValueHeaders = nil
+	resp, _ = api.Login(ctx, honest)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"token_type":"DPoP"`) {
+		t.Fatalf("a proof for the gateway's URL: %d %s", resp.StatusCode, resp.Body)
 	}
 }
 
@@ -219,5 +273,68 @@ func BenchmarkRefresh(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// TestLogoutProofReplayWithDPoPOff is the attacker who captured the owner's
+// POST /auth/logout (a bound access token and its proof) on a deployment
+// whose token endpoints were switched to ROTOR_DPOP=off after the token was
+// bound: the route still checks the proof. Replayed within the proof's
+// minute with {"all": true} it would turn the owner's logout of one session
+// into the end of every session. It is refused (the token's session ended
+// with the owner's request, which the token check reads; the jti is only
+// spent in a per-request cache when DPoP is off), and the owner's other
+// session goes on.
+func TestLogoutProofReplayWithDPoPOff(t *testing.T) {
+	now := time.Now()
+	api := dpopAPI(t, config.DPoPOptional, now)
+	ctx := context.Background()
+	if resp, _ := api.Signup(ctx, event(t, "/auth/signup", creds)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signup: %d %s", resp.StatusCode, resp.Body)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := event(t, "/auth/login", creds)
+	p, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: httpapi.RequestURL(login), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.Headers["DPoP"] = p
+	resp, _ := api.Login(ctx, login)
+	var bound struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &bound); err != nil || bound.TokenType != "DPoP" {
+		t.Fatalf("bound login: %d %s", resp.StatusCode, resp.Body)
+	}
+	resp, _ = api.Login(ctx, event(t, "/auth/login", creds)) // the owner's other, bearer session
+	var other struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &other); err != nil || other.RefreshToken == "" {
+		t.Fatalf("bearer login: %d %s", resp.StatusCode, resp.Body)
+	}
+
+	api.DPoP = nil // ROTOR_DPOP=off at the token functions
+	logout := event(t, "/auth/logout", `{}`)
+	proof, err := dpop.NewProof(key, dpop.Request{Method: http.MethodPost, URL: httpapi.RequestURL(logout), AccessToken: bound.AccessToken, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logout.Headers["Authorization"] = "DPoP " + bound.AccessToken
+	logout.Headers["DPoP"] = proof
+	if resp, _ := api.Logout(ctx, logout); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("the owner's logout: %d %s", resp.StatusCode, resp.Body)
+	}
+	replay := logout
+	replay.Body = `{"all":true}`
+	if resp, _ := api.Logout(ctx, replay); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the replayed proof with all: %d %s, want 401", resp.StatusCode, resp.Body)
+	}
+	if resp, _ := api.Refresh(ctx, event(t, "/auth/refresh", `{"refresh_token":"`+other.RefreshToken+`"}`)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the owner's other session after the replay: %d %s", resp.StatusCode, resp.Body)
 	}
 }

@@ -252,6 +252,119 @@ func TestDPoPLostResponse(t *testing.T) {
 	}
 }
 
+// TestDPoPLostResponseAfterCredentialChange, as the attacker who holds a
+// bound session's superseded refresh token and its key (a stolen device
+// whose owner then acted): the owner's refresh rotated and its answer was
+// lost, then the owner changed the password or logged out everywhere from
+// another session. Past the grace window, the old token with a proof by the
+// session's key (the lost-response rule) and the lost successor with one
+// are both invalid_grant: the rule answers only a live session of the
+// current credential epoch, never resurrects an ended one.
+func TestDPoPLostResponseAfterCredentialChange(t *testing.T) {
+	const pw, newPW = "correct horse battery", "staple battery horse 2"
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, withDPoP(config.DPoPOptional, false), nil)
+			for _, c := range []struct {
+				user string
+				end  func(bearerAccess string) response
+			}{
+				{"pat", func(at string) response {
+					return e.do("POST", "/auth/password", map[string]string{"current_password": pw, "new_password": newPW}, bearer(at)...)
+				}},
+				{"eve", func(at string) response {
+					return e.do("POST", "/auth/logout", map[string]bool{"all": true}, bearer(at)...)
+				}},
+			} {
+				e.signup(c.user, pw)
+				k := newDPoPKey(t)
+				login := boundPair(t, e.post(k, "/auth/login", map[string]string{"username": c.user, "password": pw}), k)
+				old := map[string]string{"refresh_token": login.Refresh}
+				lost := boundPair(t, e.post(k, "/auth/refresh", old), k) // the answer that never arrived
+				other := e.login(c.user, pw)                             // a bearer session of the owner
+				if r := c.end(other.Access); r.Status != http.StatusNoContent {
+					t.Fatalf("%s: ending the sessions: %d %s", c.user, r.Status, r.Raw)
+				}
+				e.clock.Advance(11 * time.Second)
+				wantError(t, e.post(k, "/auth/refresh", old), http.StatusUnauthorized, "invalid_grant")
+				wantError(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": lost.Refresh}), http.StatusUnauthorized, "invalid_grant")
+				wantError(t, e.post(k, "/auth/refresh", old), http.StatusUnauthorized, "invalid_grant")
+			}
+		})
+	}
+}
+
+// TestDPoPRefreshBurst: the owner's refresh sent several times at once,
+// each with its own valid proof by the session's key (a client's retries
+// racing, tabs sharing one session), answers every request with the same
+// successor (one rotation; the others are the lost-response rule's answer),
+// never reuse: the session goes on. The same burst with a copied token and
+// the thief's own keys changes nothing and ends nothing. And one proof sent
+// to two refreshes at once is accepted at most once.
+func TestDPoPRefreshBurst(t *testing.T) {
+	const n = 6
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind, withDPoP(config.DPoPOptional, false), nil)
+			e.signup("alice", "correct horse battery")
+			k := newDPoPKey(t)
+			login := boundPair(t, e.post(k, "/auth/login", map[string]string{"username": "alice", "password": "correct horse battery"}), k)
+			body := map[string]string{"refresh_token": login.Refresh}
+
+			// The owner's burst and a thief's (the copied token, the thief's
+			// keys), released together.
+			thieves := make([]dpopKey, n)
+			proofs := make([]string, n)
+			for i := range n {
+				thieves[i] = newDPoPKey(t)
+				proofs[i] = e.proof(k, "/auth/refresh", "")
+			}
+			got := together(2*n, func(i int) response {
+				if i%2 == 1 {
+					return e.post(thieves[i/2], "/auth/refresh", body)
+				}
+				return e.do(http.MethodPost, "/auth/refresh", body, "DPoP", proofs[i/2])
+			})
+			var next pair
+			for i, r := range got {
+				if i%2 == 1 {
+					if r.Status == http.StatusOK {
+						t.Fatalf("thief %d with its own key: %d %s", i/2, r.Status, r.Raw)
+					}
+					continue
+				}
+				p := boundPair(t, r, k)
+				if next.Refresh == "" {
+					next = p
+				} else if p.Refresh != next.Refresh {
+					t.Fatalf("request %d of the burst: another refresh token than the others", i/2)
+				}
+			}
+			if e.hasEvent("reuse_detected") {
+				t.Fatal("reuse_detected for the owner's own burst")
+			}
+			boundPair(t, e.post(k, "/auth/refresh", map[string]string{"refresh_token": next.Refresh}), k)
+
+			// One proof, two refreshes at once: one may pass, never both.
+			login2 := boundPair(t, e.post(k, "/auth/login", map[string]string{"username": "alice", "password": "correct horse battery"}), k)
+			one := e.proof(k, "/auth/refresh", "")
+			ok := 0
+			for _, r := range together(2, func(int) response {
+				return e.do(http.MethodPost, "/auth/refresh", map[string]string{"refresh_token": login2.Refresh}, "DPoP", one)
+			}) {
+				if r.Status == http.StatusOK {
+					ok++
+				} else if r.str("error") != "invalid_dpop_proof" {
+					t.Fatalf("the replayed proof: %d %s, want invalid_dpop_proof", r.Status, r.Raw)
+				}
+			}
+			if ok != 1 {
+				t.Fatalf("one proof sent twice at once: %d accepted, want 1", ok)
+			}
+		})
+	}
+}
+
 // TestDPoPModes: optional binds a login with a proof and leaves one without
 // a bearer session (a proof on its refresh is ignored); required refuses a
 // token request without a proof, and a bearer session started before

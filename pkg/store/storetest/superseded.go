@@ -15,7 +15,10 @@ import (
 // session and refuses it (ErrSuperseded, with the session: the end-all that
 // follows may fail) or deletes it in the very write that moves the epoch
 // (ErrNotFound, and the session is gone: DynamoDB, whose refresh reads no
-// owner). A session of the current epoch rotates.
+// owner). A session of the current epoch rotates. The same holds for a
+// session bound to a DPoP key, rotated with that key (the lost-response
+// rule answers a conflict of such a session whatever its age, so a
+// conflict instead of ErrSuperseded would resurrect it).
 func testSuperseded(t *testing.T, st Store) {
 	ctx := context.Background()
 	moves := []struct {
@@ -29,15 +32,19 @@ func testSuperseded(t *testing.T, st Store) {
 			return st.SetLocked(ctx, x.Username, x.UserID, true, t0.Add(time.Minute))
 		}},
 	}
-	for i, m := range moves {
+	for i, m := range append(moves, moves...) {
 		x := newSession(t, st, "usr_sup"+string(rune('a'+i)))
+		if i >= len(moves) {
+			x.JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+			m.name += " (a session bound to a DPoP key)"
+		}
 		if err := st.CreateSession(ctx, x, nil); err != nil {
 			t.Fatal(err)
 		}
 		rot := func(presented []byte) (sessions.Session, error) {
 			return st.RotateSession(ctx, sessions.Rotation{
 				SessionID: x.ID, PresentedHash: presented, NewHash: random(t, 32), Salt: random(t, 32),
-				Now: t0.Add(2 * time.Minute), ExpiresAt: t0.Add(2 * time.Hour),
+				Now: t0.Add(2 * time.Minute), ExpiresAt: t0.Add(2 * time.Hour), JKT: x.JKT,
 			})
 		}
 		got, err := rot(x.TokenHash)
