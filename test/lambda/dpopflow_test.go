@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rotor-auth/rotor/pkg/dpop"
+	"github.com/rotor-auth/rotor/pkg/totp"
 )
 
 // apiURL is the URL a client calls for the events restEvent builds: the
@@ -135,7 +136,9 @@ func authorizeDPoP(t *testing.T, authorization, proof string) string {
 // refresh whose answer was lost is answered again, with the same successor,
 // to the old token and a new proof by the key; a proof is spent once
 // across containers; the /oauth/token grants bind the same way; logout
-// with the bound access token needs its proof. Every proof's jti is spent
+// with the bound access token needs its proof; the MFA second step of a
+// login made with a proof needs the same key and then binds the session to
+// it. Every proof's jti is spent
 // in the sessions table (a dpj# PutItem by the function that checked it),
 // which the IAM audit (TestMain) holds to each role in template.yaml.
 func TestDPoPThroughTheTokenFunctions(t *testing.T) {
@@ -234,11 +237,43 @@ func TestDPoPThroughTheTokenFunctions(t *testing.T) {
 		expectError(t, "refresh_token grant after logout", callOn(t, tokenFn, withProof(t, rt(next.Refresh), key, "")), 400, "invalid_grant")
 	})
 
+	t.Run("mfa second step binds to the login's key", func(t *testing.T) {
+		username := fmt.Sprintf("mia-%d", time.Now().UnixNano())
+		const password = "correct horse battery staple 42"
+		signup(t, username, password)
+		s := login(t, username, password)
+		ctx, bearer := authContext(t, s.Access), map[string]string{"Authorization": "Bearer " + s.Access}
+		r := call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/totp", authorizer: ctx, headers: bearer, body: "{}"})
+		expectStatus(t, "enrol", r, 200)
+		code, err := totp.Code(r.str("secret"), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = call(t, "MfaFunction", request{method: "POST", path: "/auth/mfa/totp/confirm", authorizer: ctx, headers: bearer, body: mustJSON(map[string]string{"code": code})})
+		expectStatus(t, "confirm", r, 200)
+		codes, _ := r.json["recovery_codes"].([]any)
+		if len(codes) == 0 {
+			t.Fatalf("confirm: no recovery codes: %s", r.Body)
+		}
+		login := request{method: "POST", path: "/auth/login", body: mustJSON(map[string]string{"username": username, "password": password})}
+		r = callOn(t, dpopFunction(t, "LoginFunction", ""), withProof(t, login, key, ""))
+		expectError(t, "login with a proof of an enrolled user", r, 403, "mfa_required")
+		verify := request{method: "POST", path: "/auth/mfa/verify", body: mustJSON(map[string]string{"mfa_token": r.str("mfa_token"), "recovery_code": fmt.Sprint(codes[0])})}
+		mfaFn := dpopFunction(t, "MfaFunction", "")
+		// A thief with the mfa_token and a recovery code but not the key.
+		expectError(t, "the second step without a proof", callOn(t, mfaFn, verify), 401, "invalid_mfa_token")
+		expectError(t, "the second step with another key's proof", callOn(t, mfaFn, withProof(t, verify, thief, "")), 401, "invalid_mfa_token")
+		bound := checkBound(t, "the second step with the login's key", callOn(t, mfaFn, withProof(t, verify, key, "")), jkt)
+		if got := authorizeDPoP(t, "DPoP "+bound.Access, newProof(t, key, "GET", meURL, bound.Access)); got == "" {
+			t.Fatal("authorizer: the MFA step's bound token with its proof was refused")
+		}
+	})
+
 	// Every function that checked a proof spent its jti in the shared table:
 	// a dpj# PutItem, recorded by the audit proxy under that function's name
 	// (and checked against its role by TestMain's audit).
 	items := e.audit.itemsOf()
-	for _, id := range []string{"LoginFunction", "RefreshFunction", "TokenFunction", "LogoutFunction", "AuthorizerFunction"} {
+	for _, id := range []string{"LoginFunction", "RefreshFunction", "TokenFunction", "LogoutFunction", "MfaFunction", "AuthorizerFunction"} {
 		spent := false
 		for _, it := range items[apiCall{id, "dynamodb:PutItem", tableARN(e.vars["ROTOR_SESSIONS_TABLE"])}] {
 			for _, v := range it {
