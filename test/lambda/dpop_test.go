@@ -70,8 +70,8 @@ func newProof(t *testing.T, key *ecdsa.PrivateKey, method, url, access string) s
 // IAM audit (TestMain) checks the proofs' PutItem against the role.
 func TestDPoPAuthorizer(t *testing.T) {
 	e := requireEnv(t)
-	one := e.startEnv(t, "AuthorizerFunction", "AuthorizerFunction#dpop1", dpopVars)
-	two := e.startEnv(t, "AuthorizerFunction", "AuthorizerFunction#dpop2", dpopVars)
+	one := e.startProfile(t, "AuthorizerFunction", "AuthorizerFunction#dpop1", "dpop", dpopVars)
+	two := e.startProfile(t, "AuthorizerFunction", "AuthorizerFunction#dpop2", "dpop", dpopVars)
 	key := newKey(t)
 	// A token bound to key by the real login bootstrap (its proof spent).
 	login, _ := dpopLogin(t, key)
@@ -137,7 +137,7 @@ func TestDPoPAuthorizer(t *testing.T) {
 			cached[k] = v
 		}
 	}
-	behindCache := e.startEnv(t, "AuthorizerFunction", "AuthorizerFunction#dpopcached", cached)
+	behindCache := e.startProfile(t, "AuthorizerFunction", "AuthorizerFunction#dpopcached", "dpop", cached)
 	if allowed(behindCache, "behind a gateway cache", dpopRESTEvent(t, "DPoP "+access, newProof(t, key, "GET", meURL, access))) {
 		t.Error("a bound token was allowed by an authorizer whose answers API Gateway caches")
 	}

@@ -31,7 +31,7 @@ var dpopFunctionVars = map[string]string{"ROTOR_DPOP": "optional", "ROTOR_REFRES
 // dpopFunctionVars (instance names a second container of it).
 func dpopFunction(t *testing.T, id, instance string) *function {
 	t.Helper()
-	return requireEnv(t).startEnv(t, id, id+"#dpop"+instance, dpopFunctionVars)
+	return requireEnv(t).startProfile(t, id, id+"#dpop"+instance, "dpop", dpopFunctionVars)
 }
 
 func newKey(t *testing.T) *ecdsa.PrivateKey {
@@ -102,7 +102,7 @@ func dpopLogin(t *testing.T, key *ecdsa.PrivateKey) (tokens, string) {
 // ""), and returns the session it allowed, or "" when it refused.
 func authorizeDPoP(t *testing.T, authorization, proof string) string {
 	t.Helper()
-	f := requireEnv(t).startEnv(t, "AuthorizerFunction", "AuthorizerFunction#dpop1", dpopVars)
+	f := requireEnv(t).startProfile(t, "AuthorizerFunction", "AuthorizerFunction#dpop1", "dpop", dpopVars)
 	var ev map[string]any
 	if proof == "" {
 		ev = dpopRESTEvent(t, authorization)
@@ -283,10 +283,15 @@ func TestDPoPThroughTheTokenFunctions(t *testing.T) {
 // container).
 func requireSpentProofs(t *testing.T, e *environment, id string) {
 	t.Helper()
-	for _, it := range e.audit.itemsOf()[apiCall{id, "dynamodb:PutItem", tableARN(e.vars["ROTOR_SESSIONS_TABLE"])}] {
-		for _, v := range it {
-			if strings.HasPrefix(v, "dpj#") {
-				return
+	for c, items := range e.audit.itemsOf() {
+		if fn, _, _ := strings.Cut(c.Function, "."); fn != id || c.Action != "dynamodb:PutItem" || c.Resource != tableARN(e.vars["ROTOR_SESSIONS_TABLE"]) {
+			continue
+		}
+		for _, it := range items {
+			for _, v := range it {
+				if strings.HasPrefix(v, "dpj#") {
+					return
+				}
 			}
 		}
 	}
