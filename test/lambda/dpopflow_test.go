@@ -297,3 +297,79 @@ func requireSpentProofs(t *testing.T, e *environment, id string) {
 	}
 	t.Errorf("%s checked proofs but the audit saw no dpj# PutItem of it in the sessions table", id)
 }
+
+// TestDPoPNonceThroughTheBootstraps: the real login, refresh and authorizer
+// configured as the template configures them with Dpop=optional and
+// DpopNonce=true (the audit holds their calls to the roles of that
+// configuration: the authorizer then reads the MAC key). A login proof
+// without a nonce, or with a made-up one, is 400 use_dpop_nonce with a
+// DPoP-Nonce header; with the given nonce the session is bound and the
+// answer carries the next nonce; the authorizer, in another process,
+// refuses the bound token's proof without a nonce and allows it with the
+// token endpoint's (stateless nonces under the shared MAC key); the
+// refresh takes it too.
+func TestDPoPNonceThroughTheBootstraps(t *testing.T) {
+	e := requireEnv(t)
+	vars := map[string]string{"ROTOR_DPOP": "optional", "ROTOR_DPOP_NONCE": "true"}
+	authzVars := map[string]string{"ROTOR_DPOP_NONCE": "true"}
+	for k, v := range dpopVars {
+		authzVars[k] = v
+	}
+	loginFn := e.startProfile(t, "LoginFunction", "LoginFunction#dpopnonce", "dpopnonce", vars)
+	refreshFn := e.startProfile(t, "RefreshFunction", "RefreshFunction#dpopnonce", "dpopnonce", vars)
+	authz := e.startProfile(t, "AuthorizerFunction", "AuthorizerFunction#dpopnonce", "dpopnonce", authzVars)
+	key := newKey(t)
+	jkt := thumbprint(t, key)
+	proof := func(method, u, access, nonce string) string {
+		t.Helper()
+		p, err := dpop.NewProof(key, dpop.Request{Method: method, URL: u, AccessToken: access, Nonce: nonce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	username := fmt.Sprintf("nina-%d", time.Now().UnixNano())
+	const password = "correct horse battery staple 42"
+	signup(t, username, password)
+	login := request{method: "POST", path: "/auth/login", body: mustJSON(map[string]string{"username": username, "password": password})}
+	r := callOn(t, loginFn, withHeader(login, dpop.HeaderName, proof("POST", apiURL+"/auth/login", "", "")))
+	expectError(t, "login with a proof without a nonce", r, 400, "use_dpop_nonce")
+	nonce := header(r, dpop.NonceHeader)
+	if nonce == "" {
+		t.Fatalf("use_dpop_nonce without a %s header: %v", dpop.NonceHeader, r.Headers)
+	}
+	expectError(t, "login with a made-up nonce", callOn(t, loginFn, withHeader(login, dpop.HeaderName, proof("POST", apiURL+"/auth/login", "", "made-up"))), 400, "use_dpop_nonce")
+	r = callOn(t, loginFn, withHeader(login, dpop.HeaderName, proof("POST", apiURL+"/auth/login", "", nonce)))
+	tk := checkBound(t, "login with the nonce", r, jkt)
+	if next := header(r, dpop.NonceHeader); next == "" {
+		t.Fatalf("a token response with nonces on carries no %s header: %v", dpop.NonceHeader, r.Headers)
+	}
+
+	meURL := "https://" + dpopHost + "/v1/me"
+	allowed := func(what, p string) bool {
+		t.Helper()
+		raw, ierr := authz.invoke(t, dpopRESTEvent(t, "DPoP "+tk.Access, p))
+		if ierr != nil {
+			if ierr.Message != "Unauthorized" {
+				t.Fatalf("%s: %s %s\n%s", what, ierr.Type, ierr.Message, authz.log.String())
+			}
+			return false
+		}
+		var pol policy
+		if err := json.Unmarshal(raw, &pol); err != nil {
+			t.Fatalf("%s: %v: %s", what, err, raw)
+		}
+		return pol.allows(apiArn + "/v1/GET/me")
+	}
+	if allowed("a proof without a nonce", proof("GET", meURL, tk.Access, "")) {
+		t.Error("authorizer with nonces: a proof without a nonce was allowed")
+	}
+	if !allowed("a proof with the token endpoint's nonce", proof("GET", meURL, tk.Access, nonce)) {
+		t.Error("authorizer with nonces: a proof with the token endpoint's nonce was refused")
+	}
+
+	refresh := request{method: "POST", path: "/auth/refresh", body: mustJSON(map[string]string{"refresh_token": tk.Refresh})}
+	expectError(t, "refresh without a nonce", callOn(t, refreshFn, withHeader(refresh, dpop.HeaderName, proof("POST", apiURL+"/auth/refresh", "", ""))), 400, "use_dpop_nonce")
+	checkBound(t, "refresh with the nonce", callOn(t, refreshFn, withHeader(refresh, dpop.HeaderName, proof("POST", apiURL+"/auth/refresh", "", nonce))), jkt)
+}
