@@ -134,7 +134,8 @@ func authorizeDPoP(t *testing.T, authorization, proof string) string {
 // refresh token without the key (no proof, another key's) is refused with
 // invalid_dpop_proof and changes nothing, so the owner refreshes on; a
 // refresh whose answer was lost is answered again, with the same successor,
-// to the old token and a new proof by the key; a proof is spent once
+// to the old token and a new proof by the key (without the key it is
+// reuse, and the session ends); a proof is spent once
 // across containers; the /oauth/token grants bind the same way; logout
 // with the bound access token needs its proof; the MFA second step of a
 // login made with a proof needs the same key and then binds the session to
@@ -213,6 +214,16 @@ func TestDPoPThroughTheTokenFunctions(t *testing.T) {
 		}
 	}
 	fourth := checkBound(t, "the successor of the lost answer, used", callOn(t, refresh, withProof(t, refreshReq(lost.Refresh), key, "")), jkt)
+
+	t.Run("a lost response retried without the key is reuse", func(t *testing.T) {
+		s, _ := dpopLogin(t, key)
+		next := checkBound(t, "refresh", callOn(t, refresh, withProof(t, refreshReq(s.Refresh), key, "")), jkt)
+		// Past the grace window (off here), the superseded token without a
+		// proof by the session's key is what a thief presents: reuse, the
+		// session ends, as for a bearer session.
+		expectError(t, "the superseded token without a proof", callOn(t, refresh, refreshReq(s.Refresh)), 401, "invalid_grant")
+		expectError(t, "the successor after the reuse", callOn(t, refresh, withProof(t, refreshReq(next.Refresh), key, "")), 401, "invalid_grant")
+	})
 
 	logout := request{method: "POST", path: "/auth/logout", body: "{}", headers: map[string]string{"Authorization": "DPoP " + fourth.Access}}
 	logoutFn := dpopFunction(t, "LogoutFunction", "")
