@@ -1,20 +1,11 @@
 package lambda_test
 
 import (
-	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
-	"github.com/rotor-auth/rotor/internal/testenv"
 	"github.com/rotor-auth/rotor/pkg/dpop"
-	"github.com/rotor-auth/rotor/pkg/keys"
-	"github.com/rotor-auth/rotor/pkg/token"
 )
 
 // dpopHost is the execute-api host the DPoP events were sent to.
@@ -23,27 +14,6 @@ const dpopHost = "ymy8tbxw7b.execute-api.us-east-1.amazonaws.com"
 // dpopVars configure the authorizer as template.yaml does with Dpop=optional:
 // API Gateway's cache off, the warm cache on for token verifications.
 var dpopVars = map[string]string{"ROTOR_DPOP": "optional", "ROTOR_GATEWAY_CACHE_TTL": "0s", "ROTOR_AUTHORIZER_CACHE_TTL": "300s"}
-
-// boundToken signs an access token bound to key with the deployment's
-// signing key (read from moto directly, not through the audit proxy).
-func boundToken(t *testing.T, e *environment, key *ecdsa.PrivateKey) string {
-	t.Helper()
-	ctx := context.Background()
-	set, err := keys.Fetch(ctx, secretsmanager.NewFromConfig(testenv.AWSConfig(e.motoURL)), e.vars["ROTOR_SIGNING_SECRET_ID"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	jkt, err := dpop.KeyThumbprint(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss := &token.Issuer{Keys: keys.Static(set), Issuer: e.vars["ROTOR_ISSUER"], Audience: e.vars["ROTOR_AUDIENCE"], TTL: 15 * time.Minute}
-	raw, err := iss.Issue(ctx, token.Subject{UserID: "u-dpop", Username: "dora", SessionID: "s-dpop", JKT: jkt}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
 
 // dpopRESTEvent is the REST REQUEST sample for GET /v1/me on dpopHost with
 // the given Authorization and DPoP headers.
@@ -93,20 +63,19 @@ func newProof(t *testing.T, key *ecdsa.PrivateKey, method, url, access string) s
 
 // TestDPoPAuthorizer: the real authorizer binary, configured as the
 // template does with Dpop on, in two containers sharing the DynamoDB table
-// (moto): a DPoP-bound token with a fresh proof is allowed on REST and HTTP
+// (moto): a token the real login bootstrap bound to a key, with a fresh proof is allowed on REST and HTTP
 // API events; the same proof replayed to either container, the token
 // without a proof or under Bearer, and on a TOKEN event are refused; and a
 // container told API Gateway caches its answers refuses bound tokens. The
 // IAM audit (TestMain) checks the proofs' PutItem against the role.
 func TestDPoPAuthorizer(t *testing.T) {
 	e := requireEnv(t)
-	one := e.startEnv(t, "AuthorizerFunction", "AuthorizerFunction#dpop1", dpopVars)
-	two := e.startEnv(t, "AuthorizerFunction", "AuthorizerFunction#dpop2", dpopVars)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	access := boundToken(t, e, key)
+	one := e.startProfile(t, "AuthorizerFunction", "AuthorizerFunction#dpop1", "dpop", dpopVars)
+	two := e.startProfile(t, "AuthorizerFunction", "AuthorizerFunction#dpop2", "dpop", dpopVars)
+	key := newKey(t)
+	// A token bound to key by the real login bootstrap (its proof spent).
+	login, _ := dpopLogin(t, key)
+	access := login.Access
 	meURL := "https://" + dpopHost + "/v1/me"
 
 	allowed := func(f *function, what string, ev any) bool {
@@ -150,10 +119,7 @@ func TestDPoPAuthorizer(t *testing.T) {
 	if allowed(one, "under Bearer", dpopRESTEvent(t, "Bearer "+access, newProof(t, key, "GET", meURL, access))) {
 		t.Error("a bound token under Bearer was allowed")
 	}
-	thief, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	thief := newKey(t)
 	if allowed(one, "the thief's proof", dpopRESTEvent(t, "DPoP "+access, newProof(t, thief, "GET", meURL, access))) {
 		t.Error("a proof by another key was allowed")
 	}
@@ -171,7 +137,7 @@ func TestDPoPAuthorizer(t *testing.T) {
 			cached[k] = v
 		}
 	}
-	behindCache := e.startEnv(t, "AuthorizerFunction", "AuthorizerFunction#dpopcached", cached)
+	behindCache := e.startProfile(t, "AuthorizerFunction", "AuthorizerFunction#dpopcached", "dpop", cached)
 	if allowed(behindCache, "behind a gateway cache", dpopRESTEvent(t, "DPoP "+access, newProof(t, key, "GET", meURL, access))) {
 		t.Error("a bound token was allowed by an authorizer whose answers API Gateway caches")
 	}

@@ -87,18 +87,24 @@ func (r response) str(key string) string {
 
 func call(t *testing.T, id string, r request) response {
 	t.Helper()
-	f := requireEnv(t).start(t, id)
+	return callOn(t, requireEnv(t).start(t, id), r)
+}
+
+// callOn sends one request to a running function (e.g. one started with
+// its own variables by startEnv).
+func callOn(t *testing.T, f *function, r request) response {
+	t.Helper()
 	raw, ierr := f.invoke(t, restEvent(t, r))
 	if ierr != nil {
-		t.Fatalf("%s %s %s: handler error %q (%s); a route must answer with a status code\n%s", id, r.method, r.path, ierr.Message, ierr.Type, f.log.String())
+		t.Fatalf("%s %s %s: handler error %q (%s); a route must answer with a status code\n%s", f.id, r.method, r.path, ierr.Message, ierr.Type, f.log.String())
 	}
 	var out response
 	if err := json.Unmarshal(raw, &out.APIGatewayProxyResponse); err != nil {
-		t.Fatalf("%s: not a proxy response: %v: %s", id, err, raw)
+		t.Fatalf("%s: not a proxy response: %v: %s", f.id, err, raw)
 	}
 	if strings.TrimSpace(out.Body) != "" {
 		if err := json.Unmarshal([]byte(out.Body), &out.json); err != nil {
-			t.Fatalf("%s %s %s: body is not JSON: %v: %q", id, r.method, r.path, err, out.Body)
+			t.Fatalf("%s %s %s: body is not JSON: %v: %q", f.id, r.method, r.path, err, out.Body)
 		}
 	}
 	return out

@@ -52,12 +52,22 @@ func login(t *testing.T, username, password string) tokens {
 
 func checkTokenResponse(t *testing.T, what string, r response) tokens {
 	t.Helper()
+	return checkTokenResponseOf(t, what, r, "Bearer")
+}
+
+// checkTokenResponseOf checks a token response whose token_type is
+// tokenType (Bearer, or DPoP for a session bound to a key).
+func checkTokenResponseOf(t *testing.T, what string, r response, tokenType string) tokens {
+	t.Helper()
+	if r.StatusCode != 200 {
+		t.Fatalf("%s: status %d, want 200; body %s", what, r.StatusCode, r.Body)
+	}
 	tk := tokens{Access: r.str("access_token"), Refresh: r.str("refresh_token")}
 	if tk.Access == "" || tk.Refresh == "" {
 		t.Fatalf("%s: token response lacks tokens: %s", what, r.Body)
 	}
-	if !strings.EqualFold(r.str("token_type"), "Bearer") {
-		t.Fatalf("%s: token_type %q, want Bearer", what, r.str("token_type"))
+	if !strings.EqualFold(r.str("token_type"), tokenType) {
+		t.Fatalf("%s: token_type %q, want %s", what, r.str("token_type"), tokenType)
 	}
 	if n, _ := r.json["expires_in"].(float64); n <= 0 {
 		t.Fatalf("%s: expires_in %v", what, r.json["expires_in"])

@@ -343,6 +343,18 @@ func (e *environment) startAs(t *testing.T, id, key string) *function {
 // startEnv starts a function under key with some variables replaced.
 func (e *environment) startEnv(t *testing.T, id, key string, vars map[string]string) *function {
 	t.Helper()
+	return e.startProfile(t, id, key, "", vars)
+}
+
+// startProfile is startEnv for a function configured as the template
+// configures it with the parameter values of templateProfiles[profile]
+// (vars says how): its calls are signed as "<id>.<profile>", so the IAM
+// audit holds them to the role the template gives with those values.
+func (e *environment) startProfile(t *testing.T, id, key, profile string, vars map[string]string) *function {
+	t.Helper()
+	if _, ok := templateProfiles[profile]; !ok {
+		t.Fatalf("no template profile %q (templateProfiles)", profile)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if f, ok := e.funcs[key]; ok {
@@ -386,7 +398,11 @@ func (e *environment) startEnv(t *testing.T, id, key string, vars map[string]str
 		}
 	}
 	// Its own access key id: the audit proxy tells the functions' calls apart by it.
-	cmd.Env = append(cmd.Env, "AWS_ACCESS_KEY_ID="+id)
+	keyID := id
+	if profile != "" {
+		keyID += "." + profile
+	}
+	cmd.Env = append(cmd.Env, "AWS_ACCESS_KEY_ID="+keyID)
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

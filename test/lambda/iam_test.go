@@ -613,6 +613,17 @@ func allows(sts []statement, action, resource string, leading []string) bool {
 	return allowed
 }
 
+// templateProfiles are the template parameter values a function may run
+// under in these tests, beside the defaults (""): a function started with
+// startProfile signs its calls as "<LogicalId>.<profile>", and the audit
+// checks them against its role in the template evaluated with those values
+// (a statement only some parameter values give is then held to them).
+var templateProfiles = map[string]map[string]string{
+	"":          {},
+	"dpop":      {"Dpop": "optional"},
+	"dpopnonce": {"Dpop": "optional", "DpopNonce": "true"},
+}
+
 // auditIAM returns every recorded call the calling function's policy does
 // not allow; items are the key attributes of the single-item calls (for
 // statements conditioned on dynamodb:LeadingKeys).
@@ -628,12 +639,30 @@ func auditIAM(root string, vars map[string]string, calls []apiCall, items map[ap
 	for _, c := range calls {
 		sts, ok := policies[c.Function]
 		if !ok {
-			fn := mapping(resources, c.Function)
+			id, profile, _ := strings.Cut(c.Function, ".")
+			params, known := templateProfiles[profile]
+			if !known {
+				denied = append(denied, fmt.Sprintf("%s: no template profile %q (templateProfiles)", c, profile))
+				continue
+			}
+			// The template evaluated with the parameters the function ran
+			// under: a fresh resolver, since conditions are cached.
+			_, pr, err := newTemplateResolver(root, vars)
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range params {
+				if _, ok := pr.params[k]; !ok {
+					return nil, fmt.Errorf("template profile %q: template.yaml has no parameter %s", profile, k)
+				}
+				pr.params[k] = v
+			}
+			fn := mapping(resources, id)
 			if fn == nil || mapping(fn, "Type") == nil || mapping(fn, "Type").Value != "AWS::Serverless::Function" {
 				denied = append(denied, fmt.Sprintf("%s: the caller is not a function of template.yaml", c))
 				continue
 			}
-			if sts, err = r.rolePolicies(fn); err != nil {
+			if sts, err = pr.rolePolicies(fn); err != nil {
 				return nil, fmt.Errorf("%s's Policies: %w", c.Function, err)
 			}
 			policies[c.Function] = sts
@@ -655,15 +684,16 @@ func (e *environment) auditCalls() int {
 		fmt.Fprintln(os.Stderr, "--- FAIL: IAM audit:", err)
 		return 1
 	}
-	fns := map[string]bool{}
+	fns, configs := map[string]bool{}, map[string]bool{}
 	for _, c := range calls {
-		fns[c.Function] = true
+		id, _, _ := strings.Cut(c.Function, ".")
+		fns[id], configs[c.Function] = true, true
 		if testing.Verbose() {
 			fmt.Println("IAM audit: call:", c)
 		}
 	}
 	if len(denied)+len(bad) == 0 {
-		fmt.Printf("IAM audit: %d distinct calls by %d functions, each allowed by its role in template.yaml\n", len(calls), len(fns))
+		fmt.Printf("IAM audit: %d distinct calls by %d functions (%d configurations: templateProfiles), each allowed by its role in template.yaml\n", len(calls), len(fns), len(configs))
 		return 0
 	}
 	fmt.Fprintln(os.Stderr, "--- FAIL: IAM audit: calls the function's role in template.yaml does not allow (moto enforces no IAM; AWS would refuse them):")
@@ -679,8 +709,10 @@ func (e *environment) auditCalls() int {
 // TestIAMAudit proves the audit sees the functions' calls and refuses what a
 // role does not grant: the proxy is between the functions and moto (a
 // function's secret read is recorded under its own name), and a write the
-// authorizer's role lacks, a secret the JWKS function may not read and a
-// transaction's item action missing from the role are each reported.
+// authorizer's role lacks, a secret the JWKS function may not read, a
+// transaction's item action missing from the role, and a read the role
+// grants only with other parameter values (templateProfiles) are each
+// reported.
 func TestIAMAudit(t *testing.T) {
 	e := requireEnv(t)
 	r := call(t, "JwksFunction", request{method: "GET", path: "/.well-known/jwks.json"})
@@ -717,9 +749,15 @@ func TestIAMAudit(t *testing.T) {
 		{"RefreshFunction", "dynamodb:ConditionCheckItem", tableARN(e.vars["ROTOR_USERS_TABLE"])},
 		{"MailerFunction", "dynamodb:Query", tableARN(e.vars["ROTOR_OUTBOX_TABLE"])}, // the table, not its index
 		{"NoSuchFunction", "dynamodb:GetItem", tableARN(e.vars["ROTOR_USERS_TABLE"])},
+		// The authorizer reads the MAC key only with DpopNonce (its policy
+		// says so by a condition): not under the defaults, nor under a
+		// profile the audit does not know.
+		{"AuthorizerFunction", "secretsmanager:GetSecretValue", e.vars["ROTOR_MAC_SECRET_ID"]},
+		{"AuthorizerFunction.nosuchprofile", "secretsmanager:GetSecretValue", e.vars["ROTOR_SIGNING_SECRET_ID"]},
 	}
 	allowed := []apiCall{
 		want,
+		{"AuthorizerFunction.dpopnonce", "secretsmanager:GetSecretValue", e.vars["ROTOR_MAC_SECRET_ID"]},
 		{"LoginFunction", "secretsmanager:GetSecretValue", e.vars["ROTOR_MAC_SECRET_ID"]},
 		{"MailerFunction", "dynamodb:Query", tableARN(e.vars["ROTOR_OUTBOX_TABLE"]) + "/index/due"},
 		{"MailerFunction", "ses:SendEmail", "arn:aws:ses:us-east-1:123456789012:identity/example.com"},

@@ -190,6 +190,17 @@ func TestPasskeyCeremony(t *testing.T) {
 		// The same assertion again: its challenge was spent by the login.
 		expectError(t, tc.name+" replayed assertion", passkeyLogin(t, assertion), 401, "invalid_passkey")
 	}
+	// With a DPoP proof (the function told ROTOR_DPOP=optional), a passkey
+	// login binds its session to the proof's key; a proof by the key then
+	// refreshes it.
+	dk := newKey(t)
+	r = callOn(t, dpopFunction(t, "PasskeysFunction", ""), withProof(t, request{method: "POST", path: "/auth/passkeys/login",
+		body: mustJSON(map[string]any{"credential": json.RawMessage(passkeyAssertion(t, rp, synced))})}, dk, ""))
+	dp := checkBound(t, "passkey login with a proof", r, thumbprint(t, dk))
+	checkBound(t, "refresh of a bound passkey session", callOn(t, dpopFunction(t, "RefreshFunction", ""), withProof(t, request{method: "POST", path: "/auth/refresh",
+		body: mustJSON(map[string]string{"refresh_token": dp.Refresh})}, dk, "")), thumbprint(t, dk))
+	requireSpentProofs(t, e, "PasskeysFunction")
+
 	r = call(t, "RefreshFunction", request{method: "POST", path: "/auth/refresh", body: mustJSON(map[string]string{"refresh_token": p.Refresh})})
 	expectStatus(t, "refresh of a passkey session", r, 200)
 	p = checkTokenResponse(t, "refresh of a passkey session", r)
