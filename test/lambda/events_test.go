@@ -65,6 +65,10 @@ func restEvent(t *testing.T, r request) events.APIGatewayProxyRequest {
 	e.StageVariables = nil
 	e.RequestContext.Stage = "v1"
 	e.RequestContext.APIID = "ymy8tbxw7b"
+	// The gateway's own name for the host the client called: what a DPoP
+	// proof's htu is checked against (pkg/httpapi RequestURL), never the
+	// client's Host header.
+	e.RequestContext.DomainName = "ymy8tbxw7b.execute-api.us-east-1.amazonaws.com"
 	e.RequestContext.HTTPMethod = r.method
 	e.RequestContext.ResourcePath = r.resource
 	e.RequestContext.Path = "/v1" + r.path
