@@ -130,6 +130,21 @@ func (a *API) tokenClient(ctx context.Context, req Request) (auth.Client, error)
 	return c, nil
 }
 
+// tokenRequest reads what each route that starts a session reads besides
+// its body, in this order: the refresh token's transport (cookie or body),
+// the device token (deviceToken, the body's, else the device cookie) and
+// the client with the key of its DPoP proof, checked and spent.
+func (a *API) tokenRequest(ctx context.Context, req Request, deviceToken string) (cookie bool, device string, c auth.Client, err error) {
+	if cookie, err = a.cookieTransport(req); err != nil {
+		return false, "", auth.Client{}, err
+	}
+	if deviceToken == "" {
+		deviceToken = cookieValue(req, DeviceCookie)
+	}
+	c, err = a.tokenClient(ctx, req)
+	return cookie, deviceToken, c, err
+}
+
 // nonceHeader adds a fresh server nonce to a token response when nonces
 // are on (RFC 9449 §8.2: the client uses it in its next proof).
 func (a *API) nonceHeader(ctx context.Context, r *reply) {

@@ -137,19 +137,13 @@ func (a *API) mfaVerify(ctx context.Context, req Request) (reply, error) {
 	if withPasskey && in.Credential[0] != '{' {
 		return reply{}, apierr.InvalidRequest.Describe(`Field "credential" must be the PublicKeyCredential's JSON object.`)
 	}
-	cookie, err := a.cookieTransport(req)
-	if err != nil {
-		return reply{}, err
-	}
-	if in.DeviceToken == "" {
-		in.DeviceToken = cookieValue(req, DeviceCookie)
-	}
 	// The mfa_token of a login made with a DPoP proof is bound to its key:
 	// the second step needs a proof by the same key.
-	c, err := a.tokenClient(ctx, req)
+	cookie, device, c, err := a.tokenRequest(ctx, req, in.DeviceToken)
 	if err != nil {
 		return reply{}, err
 	}
+	in.DeviceToken = device
 	var p auth.Pair
 	if withPasskey {
 		p, err = a.Auth.VerifyMFAWithPasskey(ctx, in.MFAToken, in.Credential, in.DeviceToken, c)

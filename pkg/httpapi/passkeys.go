@@ -163,17 +163,11 @@ func (a *API) passkeyLogin(ctx context.Context, req Request) (reply, error) {
 	if len(in.Credential) == 0 || in.Credential[0] != '{' {
 		return reply{}, apierr.InvalidRequest.Describe(`Field "credential" must be the PublicKeyCredential's JSON object.`)
 	}
-	cookie, err := a.cookieTransport(req)
+	cookie, device, c, err := a.tokenRequest(ctx, req, in.DeviceToken)
 	if err != nil {
 		return reply{}, err
 	}
-	if in.DeviceToken == "" {
-		in.DeviceToken = cookieValue(req, DeviceCookie)
-	}
-	c, err := a.tokenClient(ctx, req)
-	if err != nil {
-		return reply{}, err
-	}
+	in.DeviceToken = device
 	p, err := a.Auth.LoginWithPasskey(ctx, in.Credential, in.DeviceToken, c)
 	if err != nil {
 		return reply{}, err

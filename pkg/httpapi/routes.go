@@ -76,17 +76,11 @@ func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 		if err := in.check(); err != nil {
 			return reply{}, err
 		}
-		cookie, err := a.cookieTransport(req)
+		cookie, device, c, err := a.tokenRequest(ctx, req, in.DeviceToken)
 		if err != nil {
 			return reply{}, err
 		}
-		if in.DeviceToken == "" {
-			in.DeviceToken = cookieValue(req, DeviceCookie)
-		}
-		c, err := a.tokenClient(ctx, req)
-		if err != nil {
-			return reply{}, err
-		}
+		in.DeviceToken = device
 		p, err := a.Auth.Login(ctx, in.Username, in.Password, in.DeviceToken, c)
 		if err != nil {
 			return reply{}, err
