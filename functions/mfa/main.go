@@ -11,20 +11,12 @@ import (
 	"log"
 
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
-	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/passkey/relyingparty"
 )
 
 func main() {
-	if err := apifn.Run(context.Background(), (*httpapi.API).MFA, withRP); err != nil {
+	if err := apifn.Run(context.Background(), (*httpapi.API).MFA, relyingparty.WithRP); err != nil {
 		log.Fatal(err)
 	}
-}
-
-// withRP gives the flows their relying party.
-func withRP(cfg config.Config, d *apifn.Deps) error {
-	rp, err := relyingparty.FromConfig(cfg)
-	d.RP = rp
-	return err
 }

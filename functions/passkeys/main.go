@@ -9,20 +9,12 @@ import (
 	"log"
 
 	"github.com/rotor-auth/rotor/pkg/app/apifn"
-	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/passkey/relyingparty"
 )
 
 func main() {
-	if err := apifn.Run(context.Background(), (*httpapi.API).Passkeys, withRP); err != nil {
+	if err := apifn.Run(context.Background(), (*httpapi.API).Passkeys, relyingparty.WithRP); err != nil {
 		log.Fatal(err)
 	}
-}
-
-// withRP gives the flows their relying party.
-func withRP(cfg config.Config, d *apifn.Deps) error {
-	rp, err := relyingparty.FromConfig(cfg)
-	d.RP = rp
-	return err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/rotor-auth/rotor/pkg/app/apifn"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
 	"github.com/rotor-auth/rotor/pkg/passkey"
@@ -280,4 +281,14 @@ func (rp *RelyingParty) VerifyAssertion(u passkey.User, c passkey.Credential, ch
 // ROTOR_WEBAUTHN_ORIGINS, ROTOR_PRODUCT_NAME).
 func FromConfig(cfg config.Config) (*RelyingParty, error) {
 	return New(Config{ID: cfg.WebAuthnRPID, Name: cfg.ProductName, Origins: cfg.WebAuthnOrigins})
+}
+
+// WithRP is the apifn.Run option of the functions that verify WebAuthn
+// ceremonies (passkeys, and mfa for its passkey second step): it gives
+// the flows the relying party cfg names. Only those functions link this
+// package, so only they link go-webauthn.
+func WithRP(cfg config.Config, d *apifn.Deps) error {
+	rp, err := FromConfig(cfg)
+	d.RP = rp
+	return err
 }
