@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// Memory is a ReplayCache for one process: the local server, and a warm
-// container's first line before the shared store. It holds at most Max keys
-// (DefaultMemoryMax when zero); when full it drops expired keys, and if none
-// has expired it refuses new proofs (ErrReplayed's cousin: a full cache
-// fails closed) rather than forget a live one.
+// Memory is a ReplayCache for one process: tests, and a program that runs
+// alone. A deployment spends proofs in its store (SpendDPoPProof on every
+// store), so that one proof is accepted once across all containers. It
+// holds at most Max keys (DefaultMemoryMax when zero); when full it drops
+// expired keys, and if none has expired it refuses new proofs
+// (ErrCacheFull: a full cache fails closed) rather than forget a live one.
 type Memory struct {
 	Max int
 

@@ -191,16 +191,13 @@ func (a *API) accessToken(ctx context.Context, req Request) (*token.Claims, bool
 	v := a.DPoP
 	if v == nil {
 		// DPoP turned off after the token was bound: its proof is checked
-		// all the same, but its jti is not spent across requests (this
-		// cache lives for this request). A replay gains nothing here: the
-		// route's one success ends the token's session, which the token
-		// check reads first (TestLogoutProofReplayWithDPoPOff).
-		v = &dpop.Verifier{Replay: &dpop.Memory{}}
+		// all the same, but its jti is not spent (no replay cache is open).
+		// A replay gains nothing here: the route's one success ends the
+		// token's session, which the token check reads first
+		// (TestLogoutProofReplayWithDPoPOff).
+		v = &dpop.Verifier{}
 	}
 	if _, err := v.Verify(ctx, h, dpop.Check{Method: req.HTTPMethod, URL: RequestURL(req), AccessToken: raw, JKT: jkt, Now: a.now()}); err != nil {
-		if v != a.DPoP && errors.Is(err, dpop.ErrUseNonce) {
-			err = dpop.ErrInvalid
-		}
 		return nil, true, resourceError(apierr.From(a.proofError(ctx, err)))
 	}
 	return claims, true, nil
