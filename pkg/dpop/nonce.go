@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,11 +36,26 @@ func (n *Nonces) window(now time.Time) uint64 {
 	return uint64(now.UnixNano() / int64(n.period()))
 }
 
-// Issue returns the nonce of now's window.
-func (n *Nonces) Issue(ctx context.Context, now time.Time) (string, error) {
+// errNoNonceKey: nonces are required but no key makes them. Not ErrInvalid:
+// the request is answered 503, never let through without its nonce.
+var errNoNonceKey = errors.New("dpop: server nonces on, but no MAC key to make them")
+
+func (n *Nonces) keyring(ctx context.Context) (mac.Keyring, error) {
+	if n.MAC == nil {
+		return mac.Keyring{}, errNoNonceKey
+	}
 	ring, err := n.MAC.Keyring(ctx)
 	if err != nil {
-		return "", fmt.Errorf("dpop: nonce key: %w", err)
+		return mac.Keyring{}, fmt.Errorf("dpop: nonce key: %w", err)
+	}
+	return ring, nil
+}
+
+// Issue returns the nonce of now's window.
+func (n *Nonces) Issue(ctx context.Context, now time.Time) (string, error) {
+	ring, err := n.keyring(ctx)
+	if err != nil {
+		return "", err
 	}
 	var w [8]byte
 	binary.BigEndian.PutUint64(w[:], n.window(now))
@@ -59,9 +75,9 @@ func (n *Nonces) Valid(ctx context.Context, nonce string, now time.Time) (bool, 
 	if w != cur && w+1 != cur {
 		return false, nil
 	}
-	ring, err := n.MAC.Keyring(ctx)
+	ring, err := n.keyring(ctx)
 	if err != nil {
-		return false, fmt.Errorf("dpop: nonce key: %w", err)
+		return false, err
 	}
 	return ring.Verify(nonceLabel, b[8:], b[:8]), nil
 }

@@ -302,3 +302,21 @@ func TestNonces(t *testing.T) {
 		t.Fatalf("another server's nonce: %v", err)
 	}
 }
+
+// TestNoncesWithoutAKeyFailClosed: nonces required but no key to make
+// them (a deployment whose MAC secret did not load) answer neither a nonce
+// nor an acceptance: every proof is an error the caller answers 503.
+func TestNoncesWithoutAKeyFailClosed(t *testing.T) {
+	ctx := context.Background()
+	n := &Nonces{}
+	if _, err := n.Issue(ctx, t0); err == nil {
+		t.Fatal("a nonce made without a key")
+	}
+	ring, _ := mac.Generate(rand.Reader)
+	nonce, _ := (&Nonces{MAC: mac.Static(ring)}).Issue(ctx, t0)
+	v := &Verifier{Nonces: n}
+	_, err := v.Verify(ctx, mustProof(t, p256(t), Request{Nonce: nonce}), check(Check{}))
+	if err == nil || errors.Is(err, ErrInvalid) || errors.Is(err, ErrUseNonce) {
+		t.Fatalf("a proof checked against no nonce key: %v, want an error that is neither a refusal nor a nonce request", err)
+	}
+}

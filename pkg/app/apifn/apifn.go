@@ -14,7 +14,6 @@ import (
 	"github.com/rotor-auth/rotor/pkg/app/serverstore"
 	"github.com/rotor-auth/rotor/pkg/auth"
 	"github.com/rotor-auth/rotor/pkg/config"
-	"github.com/rotor-auth/rotor/pkg/dpop"
 	"github.com/rotor-auth/rotor/pkg/httpapi"
 	"github.com/rotor-auth/rotor/pkg/keys"
 	"github.com/rotor-auth/rotor/pkg/mac"
@@ -146,23 +145,7 @@ func API(cfg config.Config, d Deps) (*httpapi.API, error) {
 		return nil, err
 	}
 	return &httpapi.API{Auth: svc, Verifier: app.Verifier(cfg, d.Keys), Keys: d.Keys, CORSOrigin: cfg.CORSAllowOrigin, Log: d.Log, StoreTimeout: cfg.StoreTimeout, Issuer: cfg.Issuer, SigningAlg: cfg.SigningAlg,
-		DPoP: DPoPVerifier(cfg, d), DPoPRequired: cfg.DPoP == config.DPoPRequired}, nil
-}
-
-// DPoPVerifier checks the token endpoints' DPoP proofs: nil when
-// ROTOR_DPOP is off. Each proof's jti is spent in the store (one
-// conditional write shared by every container); server nonces, when
-// ROTOR_DPOP_NONCE is set, are MACs of the time window under the server MAC
-// key, so every container accepts every other's without storing them.
-func DPoPVerifier(cfg config.Config, d Deps) *dpop.Verifier {
-	if cfg.DPoP == "" || cfg.DPoP == config.DPoPOff {
-		return nil
-	}
-	v := &dpop.Verifier{Replay: d.Store}
-	if cfg.DPoPNonce && d.MAC != nil {
-		v.Nonces = &dpop.Nonces{MAC: d.MAC}
-	}
-	return v
+		DPoP: app.DPoPVerifier(cfg, d.Store, d.MAC), DPoPRequired: cfg.DPoP == config.DPoPRequired}, nil
 }
 
 // Route is one handler of httpapi.API, named by method expression, e.g.

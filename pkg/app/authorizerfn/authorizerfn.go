@@ -43,11 +43,7 @@ type Store interface {
 func New(cfg config.Config, ks keys.Source, st Store, macs mac.Source, log *slog.Logger) *authorizer.Authorizer {
 	a := &authorizer.Authorizer{Verifier: app.Verifier(cfg, ks), MFARoutes: cfg.MFARoutes, Log: log,
 		RequireDPoP: cfg.DPoP == config.DPoPRequired, GatewayCacheTTL: cfg.GatewayCacheTTL}
-	if cfg.DPoP != config.DPoPOff {
-		a.Proofs = &dpop.Verifier{Leeway: cfg.ClockLeeway, Replay: st}
-		if cfg.DPoPNonce {
-			a.Proofs.Nonces = &dpop.Nonces{MAC: macs}
-		}
+	if a.Proofs = app.DPoPVerifier(cfg, st, macs); a.Proofs != nil {
 		if cfg.GatewayCacheTTL > 0 {
 			// Every bound token will be refused: say why once, at cold start.
 			log.Error("DPoP is on but API Gateway may cache this authorizer's answers: bound tokens are refused",
